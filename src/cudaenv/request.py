@@ -1,0 +1,194 @@
+"""What the user asks for (:class:`Request`) and what we resolve for (:class:`Target`).
+
+Shared by the solver and the lock; the CLI only builds them. Parsing from argv strings happens in
+the ``from_*`` constructors and nowhere else.
+"""
+
+from __future__ import annotations
+
+import platform as _platform
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging import tags
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from cudaenv.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["FrameworkRequest", "Request", "Target", "host_platform"]
+
+_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
+_LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
+_FRAMEWORK_ALIASES = {"tf": "tensorflow", "tensorflow": "tensorflow", "spacy": "spacy"}
+
+
+def host_platform() -> str:
+    """The newest manylinux tag this machine's glibc supports, e.g. ``manylinux_2_36_x86_64``."""
+    libc, ver = _platform.libc_ver()
+    arch = _platform.machine() or "x86_64"
+    if libc == "glibc" and ver:
+        major, minor = (int(p) for p in ver.split(".")[:2])
+        return f"manylinux_{major}_{minor}_{arch}"
+    return f"manylinux_2_28_{arch}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """The Python and platform an environment is resolved for; never the running interpreter."""
+
+    python: Version  # e.g. 3.11 (major.minor; markers use python_full_version = 3.11.0)
+    platform: str  # a manylinux tag: manylinux_2_28_x86_64
+
+    @classmethod
+    def from_strings(cls, python: str | None, platform: str | None) -> Target:
+        """Parse ``--python`` and ``--platform``; defaults are the host's."""
+        py_text = python or f"{_platform.python_version_tuple()[0]}.{_platform.python_version_tuple()[1]}"
+        try:
+            py = Version(py_text)
+        except InvalidVersion as e:
+            raise UsageError(
+                f"--python {py_text!r} is not a Python version", hint="use e.g. --python 3.11"
+            ) from e
+        if len(py.release) < 2 or py.release[0] != 3:
+            raise UsageError(f"--python {py_text!r} is not a Python 3 version", hint="use e.g. 3.11")
+        plat = platform or host_platform()
+        cls._glibc_arch(plat)  # validate
+        return cls(python=Version(f"{py.release[0]}.{py.release[1]}"), platform=plat)
+
+    @staticmethod
+    def _glibc_arch(plat: str) -> tuple[tuple[int, int], str]:
+        m = _MANYLINUX.match(plat)
+        if m:
+            return (int(m.group(1)), int(m.group(2))), m.group(3)
+        for legacy, glibc in _LEGACY_MANYLINUX.items():
+            if plat.startswith(legacy + "_"):
+                return glibc, plat[len(legacy) + 1 :]
+        raise UsageError(
+            f"--platform {plat!r} is not a manylinux tag",
+            hint="use e.g. --platform manylinux_2_28_x86_64 (cudaenv targets Linux)",
+        )
+
+    @property
+    def glibc(self) -> tuple[int, int]:
+        return self._glibc_arch(self.platform)[0]
+
+    @property
+    def arch(self) -> str:
+        return self._glibc_arch(self.platform)[1]
+
+    @property
+    def python_tuple(self) -> tuple[int, int]:
+        return (self.python.release[0], self.python.release[1])
+
+    def platform_tags(self) -> list[str]:
+        """manylinux tags from the target glibc down to 2.5, then the legacy aliases."""
+        major, minor = self.glibc
+        out = [f"manylinux_{major}_{m}_{self.arch}" for m in range(minor, 4, -1)]
+        out += [f"{alias}_{self.arch}" for alias, g in _LEGACY_MANYLINUX.items() if g <= self.glibc]
+        return [*out, f"linux_{self.arch}"]
+
+    def supported_tags(self) -> list[tags.Tag]:
+        """Wheel tags in priority order (best first) for this target."""
+        plats = self.platform_tags()
+        return [
+            *tags.cpython_tags(self.python_tuple, platforms=plats),
+            *tags.compatible_tags(self.python_tuple, platforms=plats),
+        ]
+
+    def marker_environment(self) -> dict[str, str]:
+        """The PEP 508 environment of the target, for evaluating markers."""
+        py = f"{self.python_tuple[0]}.{self.python_tuple[1]}"
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": f"{py}.0",
+            "os_name": "posix",
+            "platform_machine": self.arch,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": f"{py}.0",
+            "python_version": py,
+            "sys_platform": "linux",
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameworkRequest:
+    """One framework asked for: ``--tf 2.15`` is ``tensorflow ==2.15.*``, ``--tf 2.15.0`` exact."""
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    text: str  # what the user typed, for messages
+
+    @classmethod
+    def from_string(cls, framework: str, text: str) -> FrameworkRequest:
+        name = canonicalize_name(_FRAMEWORK_ALIASES.get(framework.lower(), framework))
+        raw = text.strip()
+        try:
+            if raw and raw[0].isdigit():
+                ver = Version(raw)
+                spec = SpecifierSet(f"=={raw}.*" if len(ver.release) <= 2 else f"=={raw}")
+            else:
+                spec = SpecifierSet(raw)
+        except (InvalidVersion, InvalidSpecifier) as e:
+            raise UsageError(
+                f"{text!r} is not a {name} version",
+                hint=f"give a release line such as 2.15, an exact release such as 2.15.1, "
+                f"or a specifier such as '>=2.15,<2.17' (see `cudaenv matrix`)",
+            ) from e
+        return cls(name=name, specifier=spec, text=raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """Everything the solver needs from the user, apart from the machine."""
+
+    frameworks: tuple[FrameworkRequest, ...]
+    target: Target
+    pre: bool = False
+    allow_sdist: bool = False
+    gpu: bool = True  # add the CUDA stack; False resolves a CPU-only environment
+    extra_requirements: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_args(
+        cls,
+        *,
+        tf: str | None,
+        spacy: str | None,
+        python: str | None,
+        platform: str | None,
+        pre: bool = False,
+        allow_sdist: bool = False,
+        extra: Sequence[str] = (),
+    ) -> Request:
+        fws = tuple(
+            FrameworkRequest.from_string(name, text)
+            for name, text in (("tensorflow", tf), ("spacy", spacy))
+            if text
+        )
+        if not fws:
+            raise UsageError(
+                "nothing to solve: no framework was asked for",
+                hint="add --tf VERSION and/or --spacy VERSION, e.g. --tf 2.15 --spacy 3.7",
+            )
+        return cls(
+            frameworks=fws,
+            target=Target.from_strings(python, platform),
+            pre=pre,
+            allow_sdist=allow_sdist,
+            extra_requirements=tuple(extra),
+        )
+
+    def framework(self, name: str) -> FrameworkRequest | None:
+        for f in self.frameworks:
+            if f.name == name:
+                return f
+        return None

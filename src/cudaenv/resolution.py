@@ -1,0 +1,72 @@
+"""The result of a solve: pinned wheels and the facts of the stack (:class:`Resolution`).
+
+This is the value that crosses from the solver to the lock and from the lock to the installer, so
+it depends on neither. ``create --tf`` is solve -> lock -> install(lock) and ``create --from`` is
+install(lock): both reach the installer through this one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.request import FrameworkRequest, Target
+
+__all__ = ["GROUPS", "Pin", "Resolution", "WheelFile"]
+
+# How pins are grouped in tables: frameworks first, then the CUDA libraries, then the rest.
+GROUPS = ("framework", "cuda", "other")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelFile:
+    """One wheel on an index, exactly as the lock records it."""
+
+    filename: str
+    url: str
+    sha256: str
+    size: int | None = None
+    upload_time: str | None = None  # ISO 8601, as the index gave it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pin:
+    """A locked candidate: one package at one version, from one wheel."""
+
+    name: NormalizedName
+    version: Version
+    wheel: WheelFile
+    why: tuple[str, ...] = ()  # who asked for it, e.g. ("tensorflow[and-cuda]==2.15.1",)
+    group: str = "other"  # one of GROUPS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolution:
+    """A fully pinned set for one target, with what the stack needs from the driver."""
+
+    pins: tuple[Pin, ...]
+    target: Target
+    frameworks: tuple[FrameworkRequest, ...]
+    cuda: Version | None = None  # CUDA of the stack (from the recipes of the chosen releases)
+    cudnn: Version | None = None
+    min_cuda: Version | None = None  # the lowest max-CUDA a driver must report (the __cuda floor)
+    driver_floor: Version | None = None  # the minimum Linux driver version for min_cuda
+    index_url: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def pin(self, name: str) -> Pin | None:
+        for p in self.pins:
+            if p.name == name:
+                return p
+        return None
+
+    def grouped(self) -> list[tuple[str, list[Pin]]]:
+        """Pins by group, in GROUPS order, each sorted by name."""
+        return [
+            (g, sorted((p for p in self.pins if p.group == g), key=lambda p: p.name))
+            for g in GROUPS
+        ]
