@@ -1,0 +1,169 @@
+"""Is a lock still good? Against this machine (:func:`check_machine`) and the index and recipes
+(:func:`check_index`).
+
+A lock is made for a target and a driver floor, maybe on another machine. Before installing, the
+driver must reach the floor, the environment's Python must be the target's, and the machine's
+glibc must be at least the target manylinux's. No driver at all is allowed (CPU-only use is
+legitimate; a lock is often made on a laptop for a GPU server): that comes back as a warning.
+``check_index`` re-reads the index pages, so it costs one page request per pinned project.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+from cudaenv.errors import LockError
+from cudaenv.lock.tool import format_driver
+from cudaenv.request import Target, host_platform
+
+if TYPE_CHECKING:
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.machine import Machine
+    from cudaenv.resolution import Pin, Resolution
+    from cudaenv.solver.index import Index
+
+__all__ = ["LockMismatchError", "check_index", "check_machine"]
+
+_FLAGS = {"tensorflow": "--tf", "spacy": "--spacy"}
+
+
+class LockMismatchError(LockError):
+    """The lock is valid, but not for this machine or this environment."""
+
+    reference = "lock-machine-mismatch"
+
+
+def check_machine(
+    resolution: Resolution,
+    machine: Machine,
+    *,
+    python: Version | None = None,
+    platform: str | None = None,
+) -> tuple[str, ...]:
+    """Raise LockMismatchError if ``machine`` cannot run the lock; return warnings.
+
+    ``python`` is the environment's interpreter version (checked when given); ``platform`` is the
+    machine's manylinux tag (default: this host's, from its glibc).
+    """
+    _check_platform(resolution.target, platform or host_platform())
+    if python is not None:
+        _check_python(resolution.target, python)
+    return _check_driver(resolution, machine)
+
+
+def _check_python(target: Target, python: Version) -> None:
+    have = Version(".".join(str(p) for p in python.release[:2]))
+    if have != target.python:
+        raise LockMismatchError(
+            f"this lock is for Python {target.python}; the environment's Python is {have}",
+            hint=f"create the environment with --python {target.python}, or make a lock for "
+            f"Python {have} with `cudaenv lock --python {have} …`",
+        )
+
+
+def _check_platform(target: Target, machine_platform: str) -> None:
+    here = Target(python=target.python, platform=machine_platform)
+    if here.arch != target.arch or here.glibc < target.glibc:
+        raise LockMismatchError(
+            f"this lock is for {target.platform}; this machine is {machine_platform} "
+            f"(glibc {here.glibc[0]}.{here.glibc[1]}, {here.arch})",
+            hint="make a lock for this machine with "
+            f"`cudaenv lock --platform {machine_platform} …`",
+        )
+
+
+def _check_driver(resolution: Resolution, machine: Machine) -> tuple[str, ...]:
+    floor, min_cuda = resolution.driver_floor, resolution.min_cuda
+    if floor is None and min_cuda is None:
+        return ()
+    needs = _needs(resolution)
+    if machine.driver_version is None and machine.max_cuda is None:
+        return (
+            f"no NVIDIA driver detected: this lock needs {needs} to use the GPU; "
+            "it installs, and runs on the CPU only",
+        )
+    driver = _driver(machine.driver_version)
+    too_old = (floor is not None and driver is not None and driver < floor) or (
+        min_cuda is not None and machine.max_cuda is not None and machine.max_cuda < min_cuda
+    )
+    if too_old:
+        raise LockMismatchError(
+            f"this lock needs {needs}; this machine has {_has(machine)}",
+            hint=f"upgrade the driver, or make a lock for this machine with {_relock(resolution)}",
+        )
+    return ()
+
+
+def _driver(text: str | None) -> Version | None:
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
+
+
+def _needs(resolution: Resolution) -> str:
+    out = "NVIDIA driver"
+    if resolution.driver_floor is not None:
+        out += f" ≥ {format_driver(resolution.driver_floor)}"
+    if resolution.min_cuda is not None:
+        out += f" (CUDA ≥ {resolution.min_cuda})"
+    return out
+
+
+def _has(machine: Machine) -> str:
+    cuda = f"CUDA {machine.max_cuda}" if machine.max_cuda is not None else "max CUDA unknown"
+    return f"{machine.driver_version} ({cuda})" if machine.driver_version else cuda
+
+
+def _relock(resolution: Resolution) -> str:
+    flags = [f"{_FLAGS.get(f.name, '--' + f.name)} VERSION" for f in resolution.frameworks]
+    return f"`cudaenv lock {' '.join(flags) or '…'} …` (`cudaenv matrix` lists what it can run)"
+
+
+def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> list[str]:
+    """What changed since the lock was made: files gone or re-hashed, releases now known bad.
+
+    Cost: one index page per pinned project (cached by the index client).
+    """
+    problems = [p for pin in resolution.pins for p in _index_problems(pin, index)]
+    problems += [p for pin in resolution.pins for p in _recipe_problems(pin, knowledge)]
+    if resolution.min_cuda is not None and resolution.driver_floor is not None:
+        floor = knowledge.min_driver_for(resolution.min_cuda)
+        if floor is not None and floor != resolution.driver_floor:
+            problems.append(
+                f"the recipes now give driver ≥ {format_driver(floor)} for CUDA "
+                f"{resolution.min_cuda}; the lock says ≥ {format_driver(resolution.driver_floor)}"
+            )
+    return problems
+
+
+def _index_problems(pin: Pin, index: Index) -> list[str]:
+    links = [link for link in index.project(pin.name) if link.filename == pin.wheel.filename]
+    if not links:
+        return [f"{pin.name} {pin.version}: {pin.wheel.filename} is no longer on the index"]
+    link = links[0]
+    out = []
+    if link.sha256 and link.sha256 != pin.wheel.sha256:
+        out.append(
+            f"{pin.name} {pin.version}: {pin.wheel.filename} changed on the index: sha256 is "
+            f"now {link.sha256}, the lock has {pin.wheel.sha256}"
+        )
+    if link.yanked:
+        reason = f": {link.yanked}" if isinstance(link.yanked, str) else ""
+        out.append(f"{pin.name} {pin.version}: {pin.wheel.filename} was yanked{reason}")
+    return out
+
+
+def _recipe_problems(pin: Pin, knowledge: Knowledge) -> list[str]:
+    out = []
+    reason = knowledge.excluded(pin.name, pin.version)
+    if reason:
+        out.append(f"{pin.name} {pin.version} is now listed as bad: {reason}")
+    if pin.name == "tensorflow":
+        line = knowledge.tf_line(pin.version)
+        bad = line.bad.get(pin.version) if line is not None else None
+        if bad and bad != reason:
+            out.append(f"{pin.name} {pin.version} is now listed as bad: {bad}")
+    return out

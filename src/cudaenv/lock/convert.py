@@ -1,0 +1,215 @@
+"""Resolution <-> ``packaging.pylock.Pylock``: the PEP 751 shape of a cudaenv lock.
+
+packaging owns the format (key names, validation, the TOML mapping); this module only maps our
+values onto its dataclasses, as pip's ``utils/pylock.py`` and pdm's ``formats/pylock.py`` do.
+What PEP 751 has no key for (the frameworks asked for, the CUDA stack, the driver floor, the
+recipes version, each pin's group and why) goes under ``[tool.cudaenv]`` and
+``[packages.tool.cudaenv]``, so that :func:`from_pylock` restores the :class:`Resolution` exactly.
+A lock that another tool wrote has no such table: it is still read, with the missing facts named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from packaging.markers import Marker
+from packaging.pylock import (
+    Package,
+    PackageWheel,
+    Pylock,
+    PylockSelectError,
+    PylockValidationError,
+)
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from cudaenv import __version__
+from cudaenv.errors import LockError
+from cudaenv.lock.tool import decode_tool, encode_pin_tool, encode_tool, pin_tool
+from cudaenv.request import Target
+from cudaenv.resolution import Pin, Resolution, WheelFile
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["CREATED_BY", "LOCK_VERSION", "LockInfo", "from_pylock", "lock_info", "to_pylock"]
+
+LOCK_VERSION = Version("1.0")
+CREATED_BY = "cudaenv"
+
+# What a lock from another tool cannot tell us (named in LockInfo.missing and in a note).
+_FOREIGN_MISSING = (
+    "the frameworks asked for",
+    "the CUDA and cuDNN of the stack",
+    "the driver floor",
+    "the recipes version",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockInfo:
+    """A lock as read: the resolution, plus the facts about the lock itself."""
+
+    resolution: Resolution
+    created_by: str
+    knowledge_version: str | None = None  # the recipes version the lock was made with
+    cudaenv_version: str | None = None
+    missing: tuple[str, ...] = ()  # facts a foreign lock lacks; empty for cudaenv's own locks
+
+
+def target_marker(target: Target) -> Marker:
+    """The ``environments`` marker of a lock made for ``target``."""
+    return Marker(
+        f"sys_platform == 'linux' and platform_machine == '{target.arch}'"
+        f" and python_version == '{target.python}'"
+    )
+
+
+def to_pylock(resolution: Resolution, *, knowledge_version: str) -> Pylock:
+    """Build the validated PEP 751 lock of ``resolution``; LockError if packaging rejects it."""
+    pylock = Pylock(
+        lock_version=LOCK_VERSION,
+        environments=[target_marker(resolution.target)],
+        requires_python=SpecifierSet(f"=={resolution.target.python}.*"),
+        created_by=CREATED_BY,
+        packages=[_package(pin, resolution.index_url) for pin in resolution.pins],
+        tool={"cudaenv": encode_tool(resolution, knowledge_version, __version__)},
+    )
+    try:
+        pylock.validate()
+    except PylockValidationError as e:
+        raise LockError(
+            "the resolution cannot be written as a PEP 751 lock",
+            context=str(e),
+            hint="this is a bug in cudaenv or a malformed index entry; please report it",
+        ) from e
+    return pylock
+
+
+def _package(pin: Pin, index_url: str | None) -> Package:
+    wheel = PackageWheel(
+        name=pin.wheel.filename,
+        url=pin.wheel.url,
+        size=pin.wheel.size,
+        upload_time=parse_upload_time(pin.wheel.upload_time),
+        hashes={"sha256": pin.wheel.sha256},
+    )
+    return Package(
+        name=pin.name,
+        version=pin.version,
+        index=index_url,
+        wheels=[wheel],
+        tool={"cudaenv": encode_pin_tool(pin)},
+    )
+
+
+def parse_upload_time(text: str | None) -> datetime | None:
+    """PEP 700 ``upload-time`` text (``2024-01-02T03:04:05.123456Z``) to an aware datetime."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # an index's odd timestamp is not worth refusing a lock over
+
+
+def format_upload_time(value: datetime | None) -> str | None:
+    """The inverse of :func:`parse_upload_time` for the PEP 700 form indexes send."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    frac = f".{value.microsecond:06d}" if value.microsecond else ""
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+def from_pylock(pylock: Pylock, *, target: Target | None = None) -> Resolution:
+    """The Resolution a lock records (``target`` chooses wheels only in a foreign lock)."""
+    return lock_info(pylock, target=target).resolution
+
+
+def lock_info(pylock: Pylock, *, target: Target | None = None) -> LockInfo:
+    """Read a validated Pylock: exactly, if cudaenv wrote it; by PEP 751 selection otherwise."""
+    table = (pylock.tool or {}).get("cudaenv")
+    if isinstance(table, dict) and table:
+        facts = decode_tool(table)
+        pins = tuple(_pin(pkg, _only_wheel(pkg), i) for i, pkg in enumerate(pylock.packages))
+        return LockInfo(
+            resolution=facts.resolution(pins, _index_of(pylock)),
+            created_by=pylock.created_by,
+            knowledge_version=facts.knowledge_version,
+            cudaenv_version=facts.cudaenv_version,
+        )
+    return _foreign(pylock, target or Target.from_strings(None, None))
+
+
+def _only_wheel(pkg: Package) -> PackageWheel:
+    if len(pkg.wheels or ()) != 1 or pkg.sdist or pkg.is_direct:
+        raise LockError(
+            f"package {pkg.name} in a cudaenv lock must have exactly one wheel",
+            context=f"packages.{pkg.name}",
+            hint="a cudaenv lock is made for one target; regenerate it with `cudaenv lock`",
+        )
+    return (pkg.wheels or ())[0]
+
+
+def _index_of(pylock: Pylock) -> str | None:
+    indexes = {p.index for p in pylock.packages if p.index}
+    return indexes.pop() if len(indexes) == 1 else None
+
+
+def _pin(pkg: Package, wheel: PackageWheel, i: int) -> Pin:
+    sha256 = (wheel.hashes or {}).get("sha256")
+    if not sha256 or not wheel.url:
+        raise LockError(
+            f"package {pkg.name} has no sha256 hash and URL for its wheel",
+            context=f"packages[{i}].wheels",
+            hint="cudaenv installs wheels by URL and sha256 only; regenerate the lock",
+        )
+    group, why = pin_tool(pkg.tool, pkg.name)
+    return Pin(
+        name=pkg.name,
+        version=pkg.version or Version("0"),  # packaging checked it against the wheel's name
+        wheel=WheelFile(
+            filename=wheel.filename,
+            url=wheel.url,
+            sha256=sha256,
+            size=wheel.size,
+            upload_time=format_upload_time(wheel.upload_time),
+        ),
+        why=why,
+        group=group,
+    )
+
+
+def _foreign(pylock: Pylock, target: Target) -> LockInfo:
+    try:
+        chosen = list(pylock.select(environment=_environment(target), tags=target.supported_tags()))
+    except PylockSelectError as e:
+        raise LockError(
+            f"this lock (by {pylock.created_by}) has nothing for Python {target.python} on "
+            f"{target.platform}",
+            context=str(e),
+            hint="make a lock for this target with `cudaenv lock`",
+        ) from e
+    not_wheels = [pkg.name for pkg, dist in chosen if not isinstance(dist, PackageWheel)]
+    if not_wheels:
+        raise LockError(
+            f"this lock (by {pylock.created_by}) has no wheel for: {', '.join(not_wheels)}",
+            hint="cudaenv installs locked wheels only; make a lock with `cudaenv lock`",
+        )
+    pins = tuple(_pin(pkg, dist, i) for i, (pkg, dist) in enumerate(chosen))  # type: ignore[arg-type]
+    note = (
+        f"not written by cudaenv (created-by = {pylock.created_by!r}, no [tool.cudaenv]): "
+        f"unknown are {', '.join(_FOREIGN_MISSING)}, so the driver is not checked"
+    )
+    resolution = Resolution(
+        pins=pins, target=target, frameworks=(), index_url=_index_of(pylock), notes=(note,)
+    )
+    return LockInfo(resolution=resolution, created_by=pylock.created_by, missing=_FOREIGN_MISSING)
+
+
+def _environment(target: Target) -> Mapping[str, Any]:
+    return target.marker_environment()

@@ -1,0 +1,83 @@
+"""Exports of a lock for tools that do not read PEP 751: hashed requirements and environment.yml.
+
+Both are functions of the :class:`Resolution` a lock records (as uv keeps ``lock/export`` apart
+from the lock), and both keep the lock's guarantee: every wheel by exact URL with its sha256.
+
+``requirements_txt`` is one line per pin, ``NAME @ URL --hash=sha256:HEX``: pip and uv accept
+per-line ``--hash`` options and, once any line has one, refuse an unhashed or mismatching file.
+
+``environment_yml`` puts those same lines in the ``pip:`` section. conda (``conda env create``)
+writes the ``pip:`` entries verbatim, one per line, into a temporary requirements file beside the
+environment file and runs ``pip install -U -r`` on it (``conda/env/installers/pip.py``), so the
+per-line ``--hash`` reaches pip intact; no separate ``-r requirements.txt`` file is needed, and the
+export stays a single self-contained file. Each entry is a double-quoted YAML scalar.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+from cudaenv import __version__
+from cudaenv.lock.tool import format_driver
+
+if TYPE_CHECKING:
+    from cudaenv.resolution import Pin, Resolution
+
+__all__ = ["env_name", "environment_yml", "requirement_line", "requirements_txt", "summary"]
+
+
+def requirement_line(pin: Pin) -> str:
+    """``NAME @ URL --hash=sha256:HEX``: the wheel by exact URL, checked by hash."""
+    return f"{pin.name} @ {pin.wheel.url} --hash=sha256:{pin.wheel.sha256}"
+
+
+def summary(resolution: Resolution) -> list[str]:
+    """The lock's facts as short lines, for export headers and ``lock`` output."""
+    r = resolution
+    out = [f"target: Python {r.target.python}, {r.target.platform}"]
+    if r.frameworks:
+        out.append("frameworks: " + ", ".join(f"{f.name} {f.specifier}" for f in r.frameworks))
+    if r.cuda:
+        out.append(f"stack: CUDA {r.cuda}" + (f", cuDNN {r.cudnn}" if r.cudnn else ""))
+    if r.driver_floor:
+        needs = f"needs NVIDIA driver >= {format_driver(r.driver_floor)}"
+        out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
+    if r.index_url:
+        out.append(f"index: {r.index_url}")
+    return out
+
+
+def requirements_txt(resolution: Resolution) -> str:
+    """A hashed requirements file: ``pip install --no-deps --require-hashes -r FILE``."""
+    header = [
+        f"# Exported from a cudaenv {__version__} lock: every wheel by exact URL and sha256.",
+        "# Install with: pip install --no-deps --require-hashes -r THIS_FILE",
+        *(f"# {fact}" for fact in summary(resolution)),
+    ]
+    return "\n".join([*header, *(requirement_line(p) for p in resolution.pins)]) + "\n"
+
+
+def env_name(resolution: Resolution) -> str:
+    """A default environment name from the frameworks asked for: ``cudaenv-tensorflow-2.15``."""
+    name = "-".join(["cudaenv", *(f"{f.name}-{f.text}" for f in resolution.frameworks)])
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-.")
+
+
+def environment_yml(resolution: Resolution, *, name: str | None = None) -> str:
+    """A conda environment file: conda-forge Python and pip, then the hashed wheel lines."""
+    quote = json.dumps  # a JSON string is a valid YAML double-quoted scalar
+    lines = [
+        f"# Exported from a cudaenv {__version__} lock; create with: conda env create -f THIS_FILE",
+        *(f"# {fact}" for fact in summary(resolution)),
+        f"name: {quote(name or env_name(resolution))}",
+        "channels:",
+        "  - conda-forge",
+        "dependencies:",
+        f"  - python={resolution.target.python}",
+        "  - pip",
+        "  - pip:",
+        *(f"      - {quote(requirement_line(p))}" for p in resolution.pins),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,110 @@
+"""Lock files on disk: TOML text out (``tomli_w``), TOML text in (``tomllib``), atomically.
+
+Every failure to read is one :class:`LockError` naming the file: bad TOML with its line, a
+structurally invalid lock with packaging's dotted context, or a cudaenv table that does not parse.
+Writing goes to a temporary file in the same folder and is renamed over the target, so a reader
+never sees half a lock and a failed write leaves the old lock as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import tomli_w
+from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
+
+from cudaenv.errors import LockError
+from cudaenv.lock.convert import LockInfo, lock_info, to_pylock
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from cudaenv.request import Target
+    from cudaenv.resolution import Resolution
+
+__all__ = ["dumps", "is_valid_lock_name", "load", "loads", "read", "write", "write_text"]
+
+_REGENERATE = "make a new lock with `cudaenv lock … -o pylock.toml` rather than editing it by hand"
+
+
+def dumps(resolution: Resolution, *, knowledge_version: str) -> str:
+    """The ``pylock.toml`` text of ``resolution``, validated by packaging before it is returned."""
+    return tomli_w.dumps(to_pylock(resolution, knowledge_version=knowledge_version).to_dict())
+
+
+def write(resolution: Resolution, path: Path | str, *, knowledge_version: str) -> Path:
+    """Write the lock of ``resolution`` to ``path`` atomically; returns the path written."""
+    return write_text(dumps(resolution, knowledge_version=knowledge_version), path)
+
+
+def write_text(text: str, path: Path | str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # honours the umask
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise LockError(f"cannot write {path}: {e.strerror or e}", hint=_writable_hint(path)) from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _writable_hint(path: Path) -> str:
+    return f"check that {path.parent} exists and is writable, or choose another -o path"
+
+
+def is_valid_lock_name(path: Path | str) -> bool:
+    """PEP 751 names: ``pylock.toml`` or ``pylock.NAME.toml`` (installers look for these)."""
+    return is_valid_pylock_path(Path(path))
+
+
+def read(path: Path | str, *, target: Target | None = None) -> Resolution:
+    """The Resolution recorded in the lock at ``path``; LockError if it cannot be used."""
+    return load(path, target=target).resolution
+
+
+def load(path: Path | str, *, target: Target | None = None) -> LockInfo:
+    """The lock at ``path`` with its own facts (recipes version, what a foreign lock lacks)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise LockError(f"no lock file at {path}", hint="make one with `cudaenv lock`") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise LockError(f"cannot read {path}: {e}", hint=_REGENERATE) from e
+    return loads(text, source=str(path), target=target)
+
+
+def loads(text: str, *, source: str = "<lock>", target: Target | None = None) -> LockInfo:
+    """Parse lock text; ``source`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise LockError(f"{source} is not valid TOML: {e}", hint=_REGENERATE) from e
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockValidationError as e:
+        raise LockError(
+            f"{source} is not a valid PEP 751 lock: {e.message}",
+            context=f"at {e.context}" if e.context else None,
+            hint=_REGENERATE,
+        ) from e
+    try:
+        return lock_info(pylock, target=target)
+    except LockError as e:
+        raise LockError(f"{source}: {e.message}", context=e.context, hint=e.hint) from e

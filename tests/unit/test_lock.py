@@ -1,0 +1,303 @@
+"""Unit tests for cudaenv.lock: PEP 751 writing and reading through packaging.pylock, exports,
+and the machine check, on hand-built Resolution values."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from types import SimpleNamespace
+
+import pytest
+import tomllib
+from packaging.pylock import Pylock
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from cudaenv import lock
+from cudaenv.errors import LockError
+from cudaenv.request import FrameworkRequest, Target
+from cudaenv.resolution import Pin, Resolution, WheelFile
+
+INDEX = "https://pypi.org/simple"
+
+
+def _pin(name: str, version: str, group: str = "other", why: tuple[str, ...] = ()) -> Pin:
+    fname = f"{name.replace('-', '_')}-{version}-py3-none-manylinux_2_17_x86_64.whl"
+    digest = (name.encode().hex() * 64)[:64]
+    return Pin(
+        name=canonicalize_name(name),
+        version=Version(version),
+        wheel=WheelFile(
+            filename=fname,
+            url=f"https://files.example/packages/{fname}",
+            sha256=digest,
+            size=1000 + len(name),
+            upload_time="2024-03-07T18:37:29.123456Z",
+        ),
+        why=why,
+        group=group,
+    )
+
+
+@pytest.fixture
+def resolution() -> Resolution:
+    return Resolution(
+        pins=(
+            _pin("tensorflow", "2.15.1", "framework", ("tensorflow[and-cuda]==2.15.*",)),
+            _pin("nvidia-cudnn-cu12", "8.9.4.25", "cuda", ("tensorflow[and-cuda]==2.15.1",)),
+            _pin("nvidia-cuda-runtime-cu12", "12.2.140", "cuda", ("tensorflow",)),
+            _pin("numpy", "1.26.4", "other", ("tensorflow==2.15.1", "spacy==3.7.5")),
+        ),
+        target=Target.from_strings("3.11", "manylinux_2_28_x86_64"),
+        frameworks=(
+            FrameworkRequest.from_string("tf", "2.15"),
+            FrameworkRequest.from_string("spacy", ">=3.7,<3.8"),
+        ),
+        cuda=Version("12.2"),
+        cudnn=Version("8.9"),
+        min_cuda=Version("12.0"),
+        driver_floor=Version("525.60.13"),
+        index_url=INDEX,
+        notes=("spacy[cuda12x] adds cupy-cuda12x",),
+    )
+
+
+def _reload(text: str) -> Pylock:
+    pylock = Pylock.from_dict(tomllib.loads(text))
+    pylock.validate()
+    return pylock
+
+
+# --- writing and round trip --------------------------------------------------------------
+
+
+def test_written_lock_is_valid_pep751(resolution: Resolution) -> None:
+    pylock = _reload(lock.dumps(resolution, knowledge_version="2026.11.1"))
+    assert pylock.created_by == "cudaenv"
+    assert str(pylock.requires_python) == "==3.11.*"
+    assert [str(m) for m in pylock.environments or []] == [
+        'sys_platform == "linux" and platform_machine == "x86_64" and python_version == "3.11"'
+    ]
+    for pkg, pin in zip(pylock.packages, resolution.pins, strict=True):
+        assert (pkg.name, pkg.version, pkg.index) == (pin.name, pin.version, INDEX)
+        (wheel,) = pkg.wheels or []
+        assert wheel.url == pin.wheel.url
+        assert dict(wheel.hashes) == {"sha256": pin.wheel.sha256}
+        assert wheel.size == pin.wheel.size
+        assert wheel.upload_time is not None and wheel.upload_time.microsecond == 123456
+
+
+def test_tool_table_records_the_stack(resolution: Resolution) -> None:
+    tool = tomllib.loads(lock.dumps(resolution, knowledge_version="2026.11.1"))["tool"]["cudaenv"]
+    assert tool["driver-floor"] == "525.60.13"
+    assert tool["min-cuda"] == "12.0"
+    assert (tool["cuda"], tool["cudnn"]) == ("12.2", "8.9")
+    assert (tool["python"], tool["platform"]) == ("3.11", "manylinux_2_28_x86_64")
+    assert tool["knowledge-version"] == "2026.11.1"
+    assert tool["frameworks"][0] == {"name": "tensorflow", "specifier": "==2.15.*", "text": "2.15"}
+    from cudaenv import __version__
+
+    assert tool["cudaenv-version"] == __version__
+
+
+def test_round_trip_is_exact(resolution: Resolution) -> None:
+    text = lock.dumps(resolution, knowledge_version="k1")
+    assert lock.from_pylock(_reload(text)) == resolution
+    assert lock.dumps(lock.loads(text).resolution, knowledge_version="k1") == text
+
+
+def test_round_trip_cpu_only_without_stack_facts() -> None:
+    r = Resolution(
+        pins=(_pin("spacy", "3.7.5", "framework"),),
+        target=Target.from_strings("3.10", "manylinux_2_17_aarch64"),
+        frameworks=(FrameworkRequest.from_string("spacy", "3.7.5"),),
+    )
+    text = lock.dumps(r, knowledge_version="k1")
+    assert "driver-floor" not in text
+    assert lock.from_pylock(_reload(text)) == r
+
+
+def test_driver_floor_keeps_nvidia_spelling() -> None:
+    assert lock.format_driver(Version("450.80.02")) == "450.80.02"
+    assert lock.format_driver(Version("535.104.05")) == "535.104.05"
+    assert lock.format_driver(Version("528.33")) == "528.33"
+
+
+def test_write_is_atomic_and_read_back(tmp_path, resolution: Resolution) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text("old")
+    assert lock.write(resolution, path, knowledge_version="k1") == path
+    assert lock.read(path) == resolution
+    assert lock.load(path).knowledge_version == "k1"
+    assert [p.name for p in tmp_path.iterdir()] == ["pylock.toml"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_write_into_missing_folder_fails_cleanly(tmp_path, resolution: Resolution) -> None:
+    with pytest.raises(LockError, match="cannot write"):
+        lock.write(resolution, tmp_path / "nope" / "pylock.toml", knowledge_version="k1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inconsistent_wheel_is_refused_before_writing(resolution: Resolution) -> None:
+    bad = Pin(name=canonicalize_name("six"), version=Version("1.0"), wheel=_pin("x", "1.0").wheel)
+    r = Resolution(pins=(bad,), target=resolution.target, frameworks=())
+    with pytest.raises(LockError) as e:
+        lock.to_pylock(r, knowledge_version="k1")
+    assert "not consistent" in (e.value.context or "")
+
+
+# --- reading bad and foreign locks -------------------------------------------------------
+
+
+def test_corrupt_toml_names_file_and_line(tmp_path, resolution: Resolution) -> None:
+    path = tmp_path / "pylock.toml"
+    lines = lock.dumps(resolution, knowledge_version="k1").splitlines()
+    lines[9] = 'version = "2.15.1'  # an unterminated string on line 10
+    path.write_text("\n".join(lines))
+    with pytest.raises(LockError) as e:
+        lock.read(path)
+    assert str(path) in e.value.message
+    assert "line 10" in e.value.message
+
+
+def test_invalid_structure_carries_packaging_context(tmp_path, resolution: Resolution) -> None:
+    data = tomllib.loads(lock.dumps(resolution, knowledge_version="k1"))
+    data["packages"][1]["wheels"][0]["hashes"] = {}
+    import tomli_w
+
+    path = tmp_path / "pylock.toml"
+    path.write_text(tomli_w.dumps(data))
+    with pytest.raises(LockError) as e:
+        lock.read(path)
+    assert "not a valid PEP 751 lock" in e.value.message
+    assert e.value.context == "at packages[1].wheels[0].hashes"
+
+
+def test_invalid_tool_value_names_the_key(resolution: Resolution) -> None:
+    text = lock.dumps(resolution, knowledge_version="k1").replace(
+        'min-cuda = "12.0"', 'min-cuda = "twelve"'
+    )
+    with pytest.raises(LockError) as e:
+        lock.loads(text)
+    assert e.value.context == "tool.cudaenv.min-cuda"
+
+
+def test_spec_example_parses(data_dir) -> None:
+    text = (data_dir / "pylock" / "pylock.spec-example.toml").read_text()
+    pylock = Pylock.from_dict(tomllib.loads(text))
+    pylock.validate()
+    assert [p.name for p in pylock.packages] == ["attrs", "cattrs", "numpy"]
+
+
+def test_foreign_lock_selects_wheels_and_names_what_is_missing(data_dir) -> None:
+    target = Target.from_strings("3.12", "manylinux_2_28_x86_64")
+    info = lock.load(data_dir / "pylock" / "pylock.spec-example.toml", target=target)
+    assert info.created_by == "mousebender"
+    assert "the driver floor" in info.missing
+    r = info.resolution
+    assert [(p.name, str(p.version)) for p in r.pins] == [
+        ("attrs", "25.1.0"),
+        ("cattrs", "24.1.2"),
+        ("numpy", "2.2.3"),
+    ]
+    assert r.pin("numpy").wheel.filename.endswith("manylinux2014_x86_64.whl")  # not win_amd64
+    assert r.pin("attrs").wheel.upload_time == "2025-01-25T11:30:10.164985Z"
+    assert r.driver_floor is None and r.frameworks == ()
+    assert "not written by cudaenv" in r.notes[0]
+
+
+def test_foreign_lock_for_another_python_is_refused(data_dir) -> None:
+    target = Target.from_strings("3.11", "manylinux_2_28_x86_64")
+    with pytest.raises(LockError, match=re.escape("nothing for Python 3.11")):
+        lock.read(data_dir / "pylock" / "pylock.spec-example.toml", target=target)
+
+
+def test_missing_lock_file(tmp_path) -> None:
+    with pytest.raises(LockError, match="no lock file at"):
+        lock.read(tmp_path / "pylock.toml")
+
+
+# --- exports ----------------------------------------------------------------------------
+
+
+def test_requirements_txt_one_hashed_line_per_pin(resolution: Resolution) -> None:
+    text = lock.requirements_txt(resolution)
+    reqs = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+    assert reqs == [
+        f"{p.name} @ {p.wheel.url} --hash=sha256:{p.wheel.sha256}" for p in resolution.pins
+    ]
+    header = [ln for ln in text.splitlines() if ln.startswith("#")]
+    assert any("525.60.13" in ln for ln in header)
+    assert any("--require-hashes" in ln for ln in header)
+
+
+def test_environment_yml_has_python_pip_and_hashed_lines(resolution: Resolution) -> None:
+    text = lock.environment_yml(resolution)
+    body = [ln for ln in text.splitlines() if not ln.startswith("#")]
+    assert body[1:7] == [
+        "channels:",
+        "  - conda-forge",
+        "dependencies:",
+        "  - python=3.11",
+        "  - pip",
+        "  - pip:",
+    ]
+    assert json.loads(body[0].removeprefix("name: ")) == "cudaenv-tensorflow-2.15-spacy-3.7-3.8"
+    pip_lines = [json.loads(ln.strip().removeprefix("- ")) for ln in body[7:]]
+    assert pip_lines == [lock.requirement_line(p) for p in resolution.pins]
+
+
+# --- machine checks ----------------------------------------------------------------------
+# A machine with an NVIDIA driver is what this test host cannot have; these values stand in for
+# detect()'s Machine, with the two fields check_machine reads.
+
+
+def _machine(driver: str | None, max_cuda: str | None) -> SimpleNamespace:
+    return SimpleNamespace(driver_version=driver, max_cuda=Version(max_cuda) if max_cuda else None)
+
+
+HOST = "manylinux_2_36_x86_64"
+
+
+def test_driver_below_floor_is_refused(resolution: Resolution) -> None:
+    with pytest.raises(lock.LockMismatchError) as e:
+        lock.check_machine(resolution, _machine("470.82.01", "11.4"), platform=HOST)
+    msg = e.value.message
+    assert "525.60.13" in msg and "12.0" in msg and "470.82.01" in msg and "11.4" in msg
+    assert "--tf VERSION" in (e.value.hint or "")
+    assert isinstance(e.value, LockError)
+
+
+def test_max_cuda_override_below_min_cuda_is_refused(resolution: Resolution) -> None:
+    with pytest.raises(lock.LockMismatchError, match=re.escape("CUDA 11.8")):
+        lock.check_machine(resolution, _machine(None, "11.8"), platform=HOST)
+
+
+def test_driver_at_floor_passes(resolution: Resolution) -> None:
+    assert lock.check_machine(resolution, _machine("525.60.13", "12.0"), platform=HOST) == ()
+    assert lock.check_machine(resolution, _machine("550.54.15", "12.4"), platform=HOST) == ()
+
+
+def test_no_driver_is_a_warning(resolution: Resolution) -> None:
+    (warning,) = lock.check_machine(resolution, _machine(None, None), platform=HOST)
+    assert "no NVIDIA driver detected" in warning and "525.60.13" in warning
+
+
+def test_wrong_python_is_refused(resolution: Resolution) -> None:
+    lock.check_machine(resolution, _machine(None, None), python=Version("3.11.9"), platform=HOST)
+    with pytest.raises(
+        lock.LockMismatchError, match=re.escape("Python 3.11; the environment's Python is 3.12")
+    ):
+        lock.check_machine(
+            resolution, _machine(None, None), python=Version("3.12.1"), platform=HOST
+        )
+
+
+def test_newer_glibc_or_other_arch_is_refused(resolution: Resolution) -> None:
+    for plat in ("manylinux_2_17_x86_64", "manylinux_2_36_aarch64"):
+        with pytest.raises(lock.LockMismatchError, match="manylinux_2_28_x86_64"):
+            lock.check_machine(resolution, _machine("550.54.15", "12.4"), platform=plat)
