@@ -1,0 +1,241 @@
+"""Environment backends: a template method that makes creation atomic, whatever the backend.
+
+:meth:`EnvBackend.create` refuses an existing prefix unless ``force`` is given, calls the
+backend's :meth:`~EnvBackend.perform_create`, and removes everything it made if anything fails,
+including Ctrl-C (``KeyboardInterrupt``) and SIGTERM. pdm's backends stop at "refuse a non-empty
+location"; cudaenv also rolls back, because a half-made CUDA environment is worse than none.
+
+A venv cannot be built elsewhere and renamed into place (its scripts embed absolute paths), so it
+is built at the final path behind a marker file, ``.cudaenv-incomplete``, removed only when the
+whole environment is ready. :meth:`EnvBackend.creating` keeps the transaction open while the caller
+installs and writes activation, so a failure in those steps rolls back the environment too.
+``--force`` moves the old environment aside (a rename in the same folder) and puts it back if the
+new one fails, so an existing environment is never lost to a failed replacement.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import shutil
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from cudaenv.errors import EnvError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
+
+    from packaging.version import Version
+
+__all__ = ["INCOMPLETE_MARKER", "Env", "EnvBackend", "Terminated", "looks_like_env"]
+
+INCOMPLETE_MARKER = ".cudaenv-incomplete"
+_MARKER_TEXT = (
+    "cudaenv is still creating this environment, or was stopped before it finished.\n"
+    "It is not usable: remove this folder, or run `cudaenv create --force` again.\n"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Env:
+    """A Python environment on disk: where it is, its interpreter and its site-packages."""
+
+    prefix: Path
+    python: Path
+    site_packages: Path
+    backend: str  # a key of cudaenv.envs.BACKENDS: "venv", "conda", ...
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.prefix / "bin"
+
+    @property
+    def is_conda(self) -> bool:
+        """True for conda-like prefixes (they carry ``conda-meta/``), found on disk."""
+        return (self.prefix / "conda-meta").is_dir()
+
+    @classmethod
+    def from_prefix(cls, prefix: Path, backend: str | None = None) -> Env:
+        """Open an existing environment: its interpreter and site-packages are found on disk."""
+        prefix = Path(os.path.abspath(prefix))
+        python = next(
+            (p for p in (prefix / "bin/python", prefix / "bin/python3") if p.exists()), None
+        )
+        sites = sorted(prefix.glob("lib/python3.*/site-packages"))
+        if python is None or not sites:
+            raise EnvError(
+                f"{prefix} is not a Python environment (no bin/python or site-packages)",
+                hint="give the prefix of an environment made by `cudaenv create`",
+            )
+        if backend is None:
+            backend = "conda" if (prefix / "conda-meta").is_dir() else "venv"
+        return cls(prefix=prefix, python=python, site_packages=sites[-1], backend=backend)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: treated like Ctrl-C so that the same rollback runs."""
+
+
+def looks_like_env(path: Path) -> bool:
+    """Whether ``path`` is a folder that ``--force`` may replace: an environment, or empty."""
+    if not path.is_dir() or path.is_symlink():
+        return False
+    markers = ("pyvenv.cfg", "conda-meta", INCOMPLETE_MARKER)
+    return any((path / m).exists() for m in markers) or not any(path.iterdir())
+
+
+class EnvBackend(abc.ABC):
+    """Base class of environment backends; subclasses implement :meth:`perform_create` only."""
+
+    name: ClassVar[str]
+    # True when the backend's tool insists on making the prefix folder itself (it refuses an
+    # existing one); the marker is then written right after perform_create returns.
+    makes_own_directory: ClassVar[bool] = False
+
+    def create(self, prefix: Path, python_version: Version, *, force: bool = False) -> Env:
+        """Make an empty environment at ``prefix`` for ``python_version``, atomically."""
+        with self.creating(prefix, python_version, force=force) as env:
+            return env
+
+    @contextlib.contextmanager
+    def creating(
+        self, prefix: Path, python_version: Version, *, force: bool = False
+    ) -> Iterator[Env]:
+        """Create the environment and keep the transaction open for the ``with`` body.
+
+        If the body (install, activation, smoke) raises, or Ctrl-C/SIGTERM arrives, everything
+        made is removed and a replaced environment is put back; on success the marker goes.
+        """
+        prefix = Path(os.path.abspath(prefix))
+        check_prefix(prefix, force=force)
+        with _Transaction(prefix) as tx, _sigterm_raises():
+            if not self.makes_own_directory:
+                tx.make_prefix()
+            env = self._perform(prefix, python_version)
+            tx.mark()
+            yield env
+
+    def _perform(self, prefix: Path, python_version: Version) -> Env:
+        try:
+            return self.perform_create(prefix, python_version)
+        except OSError as e:
+            raise EnvError(
+                f"could not create the {self.name} environment at {prefix}: {e.strerror or e}",
+                hint="check that the folder is writable and the disk has room",
+            ) from e
+
+    @abc.abstractmethod
+    def perform_create(self, prefix: Path, python_version: Version) -> Env:
+        """Build an empty environment at ``prefix`` (which may already exist, empty but for
+        the marker, unless ``makes_own_directory``). Raise :class:`EnvError` on failure."""
+
+
+def check_prefix(prefix: Path, *, force: bool) -> None:
+    """Refuse what must not be touched, before anything is touched."""
+    for bad in (":", "\n"):
+        if bad in str(prefix):
+            raise UsageError(
+                f"the prefix {str(prefix)!r} contains {bad!r}",
+                hint="LD_LIBRARY_PATH cannot hold such a folder; choose another prefix",
+            )
+    if not (prefix.exists() or prefix.is_symlink()):
+        return
+    if not force:
+        raise EnvError(
+            f"{prefix} already exists; an existing environment is never changed without --force",
+            hint="choose another prefix or name, or add --force to replace it",
+        )
+    if not looks_like_env(prefix) or prefix in (Path.home(), Path.cwd(), Path("/")):
+        raise EnvError(
+            f"{prefix} exists and is not a Python environment; cudaenv will not delete it",
+            hint="choose another prefix; --force only replaces environments or empty folders",
+        )
+
+
+class _Transaction:
+    """Remembers what creation made and undoes it unless the ``with`` body succeeds."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.prefix = prefix
+        self.backup: Path | None = None
+        self.made_parent: Path | None = None  # topmost parent folder we had to create
+
+    def __enter__(self) -> _Transaction:
+        missing = [p for p in self.prefix.parents if not p.exists()]
+        self.made_parent = missing[-1] if missing else None
+        if self.prefix.exists():  # --force, checked by check_prefix
+            self.backup = self.prefix.with_name(f".{self.prefix.name}.cudaenv-old-{os.getpid()}")
+            self.prefix.rename(self.backup)
+        return self
+
+    def make_prefix(self) -> None:
+        self.prefix.mkdir(parents=True)
+        self.mark()
+
+    def mark(self) -> None:
+        (self.prefix / INCOMPLETE_MARKER).write_text(_MARKER_TEXT)
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        with _signals_ignored():
+            if exc is None:
+                (self.prefix / INCOMPLETE_MARKER).unlink(missing_ok=True)
+                if self.backup is not None:
+                    shutil.rmtree(self.backup, ignore_errors=True)
+                return
+            self.rollback()
+
+    def rollback(self) -> None:
+        for path in (self.made_parent, self.prefix):
+            if path is not None and (path.exists() or path.is_symlink()):
+                _remove(path)
+                break
+        if self.backup is not None:
+            self.backup.rename(self.prefix)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` so that ``with`` blocks roll back."""
+    if not _in_main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C or SIGTERM must not stop a rollback halfway."""
+    if not _in_main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

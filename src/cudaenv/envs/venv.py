@@ -1,0 +1,105 @@
+"""The default backend: a stdlib ``venv`` made by an interpreter of the target Python.
+
+The interpreter must be of the target's major.minor version and must exist on this machine; it is
+looked for as ``python3.X`` on PATH, in pyenv's versions folder (pyenv's shims on PATH fail for
+versions not selected, so each candidate is run once to check it), and through ``uv python find``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from shutil import which
+from typing import TYPE_CHECKING, ClassVar
+
+from cudaenv.envs.base import Env, EnvBackend
+from cudaenv.errors import EnvError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from packaging.version import Version
+
+__all__ = ["VenvBackend", "find_python", "safe_prompt"]
+
+_CHECK = "import sys, venv; print('%d.%d' % sys.version_info[:2])"
+_SITE = "import sysconfig; print(sysconfig.get_paths()['platlib'])"
+
+
+def safe_prompt(name: str) -> str:
+    """A prompt text no shell expands: prompts are re-read by bash and zsh at every prompt."""
+    return re.sub(r"[^A-Za-z0-9._+@=,-]", "_", name) or "env"
+
+
+def _minor(version: Version) -> str:
+    return f"{version.release[0]}.{version.release[1]}"
+
+
+def _candidates(minor: str) -> Iterator[str]:
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == minor:
+        yield sys.executable
+    on_path = which(f"python{minor}")
+    if on_path:
+        yield on_path
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for folder in sorted((root / "versions").glob(f"{minor}.*"), reverse=True):
+        yield str(folder / "bin" / f"python{minor}")
+    from cudaenv.install import find_uv
+
+    uv = find_uv()
+    if uv is not None:
+        found = _output([str(uv), "python", "find", "--no-project", minor])
+        if found:
+            yield found
+
+
+def _output(cmd: list[str]) -> str | None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def find_python(version: Version) -> Path:
+    """An interpreter of ``version`` (major.minor) that runs and has ``venv``; else EnvError."""
+    minor = _minor(version)
+    for candidate in _candidates(minor):
+        if Path(candidate).exists() and _output([candidate, "-c", _CHECK]) == minor:
+            return Path(candidate)
+    raise EnvError(
+        f"no Python {minor} interpreter was found on this machine",
+        hint=f"install one (`uv python install {minor}`, `pyenv install {minor}`, or your "
+        f"system's python{minor} package), or choose another version with --python",
+    )
+
+
+class VenvBackend(EnvBackend):
+    """stdlib ``venv``; cudaenv writes the activation scripts itself afterwards."""
+
+    name: ClassVar[str] = "venv"
+
+    def __init__(self, *, with_pip: bool = True) -> None:
+        # pip in the environment lets its users `pip install` more; uv never needs it.
+        self.with_pip = with_pip
+
+    def perform_create(self, prefix: Path, python_version: Version) -> Env:
+        interpreter = find_python(python_version)
+        cmd = [str(interpreter), "-m", "venv", "--prompt", safe_prompt(prefix.name)]
+        if not self.with_pip:
+            cmd.append("--without-pip")
+        done = subprocess.run([*cmd, str(prefix)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise EnvError(
+                f"`{interpreter} -m venv` failed (exit {done.returncode})",
+                context=(done.stderr or done.stdout).strip()[-2000:] or None,
+                hint="on Debian/Ubuntu install the python3-venv package for this Python",
+            )
+        python = prefix / "bin" / "python"
+        site = _output([str(python), "-c", _SITE])
+        if not site:
+            raise EnvError(f"the new environment's Python at {python} does not run")
+        return Env(prefix=prefix, python=python, site_packages=Path(site), backend=self.name)

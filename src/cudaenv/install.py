@@ -1,0 +1,214 @@
+"""Install exactly the locked wheels into an environment: by URL and hash, no resolution.
+
+The installer gets a hashed requirements file made from the lock (one ``name @ URL --hash`` line
+per pin) and ``--no-deps --require-hashes``: it downloads and unpacks, and decides nothing. uv is
+used when found (next to cudaenv's own interpreter first, then on PATH) because it is much faster;
+pip otherwise. The result is the same set of files either way.
+
+The installer's output goes straight to the terminal (through a pseudo-terminal when stderr is
+one, so its progress bars draw as usual) and its tail is kept to explain a failure. A failure
+raises :class:`~cudaenv.errors.InstallError`; the caller rolls the environment back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import deque
+from pathlib import Path
+from shutil import which
+from typing import TYPE_CHECKING
+
+from cudaenv.errors import InstallError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cudaenv.envs.base import Env
+    from cudaenv.resolution import Resolution
+
+__all__ = ["INSTALLERS", "find_uv", "install", "installer_command", "requirements_txt"]
+
+INSTALLERS = ("auto", "uv", "pip")
+_TAIL_BYTES = 64 * 1024
+
+
+def find_uv() -> Path | None:
+    """The uv beside cudaenv's own interpreter (installed with it), else the one on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = which("uv")
+    return Path(found) if found else None
+
+
+def requirements_txt(resolution: Resolution) -> str:
+    """The lock as a hashed requirements file (the lock module's export when it exists)."""
+    try:
+        from cudaenv.lock import requirements_txt as export
+    except ImportError:
+        return "".join(
+            f"{p.name} @ {p.wheel.url} --hash=sha256:{p.wheel.sha256}\n"
+            for p in sorted(resolution.pins, key=lambda p: p.name)
+        )
+    return export(resolution)
+
+
+def installer_command(installer: str, env: Env, requirements: Path) -> list[str]:
+    """The command that installs ``requirements`` into ``env`` with ``installer``."""
+    if installer not in INSTALLERS:
+        raise UsageError(f"unknown installer {installer!r}", hint="use uv, pip or auto")
+    uv = find_uv() if installer in ("auto", "uv") else None
+    if installer == "uv" and uv is None:
+        raise InstallError(
+            "--installer uv was asked for, but no uv was found",
+            hint="install uv (`pip install uv`) or use --installer pip",
+        )
+    common = ["--no-deps", "--require-hashes", "-r", str(requirements)]
+    if uv is not None:
+        return [str(uv), "pip", "install", "--python", str(env.python), *common]
+    return [
+        str(env.python),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        *common,
+    ]
+
+
+def install(
+    resolution: Resolution,
+    env: Env,
+    *,
+    installer: str = "auto",
+    on_output: Callable[[str], None] | None = None,
+) -> str:
+    """Install the pins of ``resolution`` into ``env``; return the installer used (uv or pip).
+
+    ``on_output`` receives the installer's output line by line; without it the output goes to
+    the terminal as the installer wrote it. Cost: the download and unpack of every wheel.
+    """
+    with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text(requirements_txt(resolution))
+        cmd = installer_command(installer, env, req)
+        used = "uv" if Path(cmd[0]).name.startswith("uv") else "pip"
+        if used == "pip":
+            _ensure_pip(env)
+        code, tail = _run(cmd, on_output)
+    if code != 0:
+        raise _failure(used, code, tail, resolution)
+    return used
+
+
+def _ensure_pip(env: Env) -> None:
+    probe = [str(env.python), "-m", "pip", "--version"]
+    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+        return
+    boot = [str(env.python), "-m", "ensurepip", "--default-pip"]
+    done = subprocess.run(boot, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise InstallError(
+            f"the environment at {env.prefix} has no pip and ensurepip failed",
+            context=done.stderr.strip()[-2000:] or None,
+            hint="use --installer uv",
+        )
+
+
+def _run(cmd: list[str], on_output: Callable[[str], None] | None) -> tuple[int, str]:
+    """Run ``cmd``, pass its output on, return (exit code, last 64 KiB of output)."""
+    use_pty = on_output is None and sys.stderr.isatty()
+    if use_pty:
+        import pty
+
+        reader, writer = pty.openpty()
+    else:
+        reader, writer = os.pipe()
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=writer, stderr=writer)
+    except OSError as e:
+        os.close(reader)
+        os.close(writer)
+        raise InstallError(f"could not run {cmd[0]}: {e.strerror or e}") from e
+    os.close(writer)
+    try:
+        tail = _pump(reader, on_output)
+        return proc.wait(), tail
+    finally:
+        os.close(reader)
+        if proc.poll() is None:  # we are unwinding (Ctrl-C): stop the installer first
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _pump(fd: int, on_output: Callable[[str], None] | None) -> str:
+    chunks: deque[bytes] = deque()
+    size = 0
+    pending = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # a pty reports EIO once the child has closed it
+            data = b""
+        if not data:
+            break
+        if on_output is None:
+            sys.stderr.write(data.decode(errors="replace"))
+            sys.stderr.flush()
+        else:
+            *lines, pending = (pending + data).split(b"\n")
+            for raw in lines:
+                on_output(raw.decode(errors="replace").rstrip("\r"))
+        chunks.append(data)
+        size += len(data)
+        while size > _TAIL_BYTES and len(chunks) > 1:
+            size -= len(chunks.popleft())
+    if on_output is not None and pending:
+        on_output(pending.decode(errors="replace").rstrip("\r"))
+    return b"".join(chunks).decode(errors="replace")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_HASH_WORDS = re.compile(
+    r"hash mismatch|do not match the hashes|hashes? (?:do not|don't) match", re.IGNORECASE
+)
+
+
+def _failure(used: str, code: int, tail: str, resolution: Resolution) -> InstallError:
+    text = _ANSI.sub("", tail)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    context = "\n".join(lines[-15:]) or None
+    if _HASH_WORDS.search(text):
+        names = _named(text[_HASH_WORDS.search(text).start() :], resolution)  # type: ignore[union-attr]
+        what = ", ".join(names) if names else "a locked wheel"
+        return InstallError(
+            f"hash mismatch for {what}: the file downloaded is not the one the lock records",
+            context=context,
+            hint="the index or a mirror served different bytes; nothing was installed from it. "
+            "Check the index (or re-lock if the project re-uploaded the file)",
+        )
+    return InstallError(
+        f"{used} failed to install the locked wheels (exit {code})",
+        context=context,
+        hint="the environment was removed; fix the cause above and run the command again",
+    )
+
+
+def _named(text: str, resolution: Resolution) -> list[str]:
+    """Pins the installer's message mentions, by file name or by name==version."""
+    lowered = text.lower()
+    found = []
+    for pin in resolution.pins:
+        keys = (pin.wheel.filename.lower(), f"{pin.name}=={pin.version}".lower())
+        if any(k in lowered for k in keys):
+            found.append(f"{pin.name} {pin.version}")
+    return found
