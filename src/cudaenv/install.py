@@ -23,6 +23,7 @@ from shutil import which
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import InstallError, UsageError
+from cudaenv.lock import requirements_txt
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from cudaenv.envs.base import Env
     from cudaenv.resolution import Resolution
 
-__all__ = ["INSTALLERS", "find_uv", "install", "installer_command", "requirements_txt"]
+__all__ = ["INSTALLERS", "find_uv", "install", "installer_command"]
 
 INSTALLERS = ("auto", "uv", "pip")
 _TAIL_BYTES = 64 * 1024
@@ -43,18 +44,6 @@ def find_uv() -> Path | None:
         return beside
     found = which("uv")
     return Path(found) if found else None
-
-
-def requirements_txt(resolution: Resolution) -> str:
-    """The lock as a hashed requirements file (the lock module's export when it exists)."""
-    try:
-        from cudaenv.lock import requirements_txt as export
-    except ImportError:
-        return "".join(
-            f"{p.name} @ {p.wheel.url} --hash=sha256:{p.wheel.sha256}\n"
-            for p in sorted(resolution.pins, key=lambda p: p.name)
-        )
-    return export(resolution)
 
 
 def installer_command(installer: str, env: Env, requirements: Path) -> list[str]:

@@ -1,0 +1,172 @@
+"""Activation under real shells (dash, bash, zsh, fish) in real venvs with hostile prefixes.
+
+Each case sources the script, activates twice, deactivates, and dumps the exported environment
+with ``env -0`` after every step: what programs see is what is compared. The prefixes contain
+spaces, both quotes, ``$(touch pwned)`` and backticks; the canary files must never appear.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.version import Version
+
+from cudaenv import activation
+from cudaenv.envs.venv import VenvBackend
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from cudaenv.envs import Env
+
+PY = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
+PREFIXES = {
+    "plain": "env",
+    "spaces": "my env with spaces",
+    "quotes": 'it\'s a "quoted" env',
+    "subst": "a$(touch pwned)b",
+    "backticks": "c`touch pwned2`d ${HOME} \\n",
+}
+KEYS = ("LD_LIBRARY_PATH", "XLA_FLAGS", "PATH", "VIRTUAL_ENV", "PYTHONHOME")
+BASES = {
+    "unset": {},
+    "empty": {"LD_LIBRARY_PATH": "", "XLA_FLAGS": ""},
+    "value": {"LD_LIBRARY_PATH": "::/opt/x::/opt/y:", "XLA_FLAGS": "--mine", "PYTHONHOME": "/ph"},
+}
+
+POSIX_DRIVER = """
+/usr/bin/env -0 > "$OUT/0"
+. "$P/bin/activate"
+/usr/bin/env -0 > "$OUT/1"
+. "$P/bin/activate"
+/usr/bin/env -0 > "$OUT/2"
+deactivate
+/usr/bin/env -0 > "$OUT/3"
+case "$(type deactivate 2>/dev/null)" in *function*) echo still-defined ;; esac
+"""
+FISH_DRIVER = """
+/usr/bin/env -0 > "$OUT/0"
+source "$P/bin/activate.fish"
+/usr/bin/env -0 > "$OUT/1"
+source "$P/bin/activate.fish"
+/usr/bin/env -0 > "$OUT/2"
+deactivate
+/usr/bin/env -0 > "$OUT/3"
+functions -q deactivate; and echo still-defined
+true
+"""
+SHELLS = {
+    "dash": ["dash"],
+    "bash": ["bash", "--norc", "--noprofile"],
+    "zsh": ["zsh", "-f"],
+    "fish": ["fish", "--no-config"],
+}
+
+
+@dataclass
+class Line:
+    env: dict[str, str] = field(default_factory=dict)
+    path: tuple[str, ...] = ()
+
+
+LINE = Line(
+    env={"XLA_FLAGS": "--xla_gpu_cuda_data_dir={site}/nvidia/cuda_nvcc"},
+    path=("{site}/nvidia/cuda_nvcc/bin",),
+)
+
+
+def shell(name: str) -> list[str]:
+    if shutil.which(SHELLS[name][0]) is None:
+        pytest.skip(f"{name} is not installed")
+    return SHELLS[name]
+
+
+@pytest.fixture(scope="module")
+def envs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Env]:
+    root = tmp_path_factory.mktemp("prefixes")
+    out = {}
+    for key, name in PREFIXES.items():
+        env = VenvBackend(with_pip=False).create(root / name, PY)
+        for package, lib in (("cuda_runtime", "libcudart.so.12"), ("cudnn", "libcudnn.so.9")):
+            (env.site_packages / "nvidia" / package / "lib").mkdir(parents=True)
+            (env.site_packages / "nvidia" / package / "lib" / lib).write_bytes(b"")
+        (env.site_packages / "nvidia" / "cuda_nvcc" / "bin").mkdir(parents=True)
+        activation.write(env, [LINE])
+        out[key] = env
+    return out
+
+
+def dumps(out: Path) -> list[dict[str, str]]:
+    result = []
+    for step in range(4):
+        pairs = (item.split("=", 1) for item in (out / str(step)).read_text().split("\0") if item)
+        result.append(dict(pairs))
+    return result
+
+
+def run(argv: list[str], driver: str, env: Env, base: dict[str, str], work: Path) -> list[dict]:
+    out = work / "out"
+    out.mkdir()
+    environ = {k: v for k, v in os.environ.items() if k not in KEYS[:2] and k != "PYTHONHOME"}
+    environ.update(base, P=str(env.prefix), OUT=str(out), PATH="/usr/local/bin:/usr/bin:/bin")
+    done = subprocess.run(
+        [*argv, "-c", driver], cwd=work, env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "still-defined" not in done.stdout
+    return dumps(out)
+
+
+@pytest.mark.parametrize("base", sorted(BASES))
+@pytest.mark.parametrize("prefix", sorted(PREFIXES))
+@pytest.mark.parametrize("shell_name", sorted(SHELLS))
+def test_activate_twice_then_deactivate(envs, tmp_path, shell_name, prefix, base):
+    env = envs[prefix]
+    driver = FISH_DRIVER if shell_name == "fish" else POSIX_DRIVER
+    before, once, twice, after = run(shell(shell_name), driver, env, BASES[base], tmp_path)
+
+    expected = activation.variables(env, [LINE], before)
+    assert once["LD_LIBRARY_PATH"] == expected["LD_LIBRARY_PATH"]
+    assert once["XLA_FLAGS"] == expected["XLA_FLAGS"]
+    assert "" not in once["LD_LIBRARY_PATH"].split(":"), "an empty element means the cwd"
+    assert once["PATH"].split(":")[:2] == [
+        str(env.site_packages / "nvidia/cuda_nvcc/bin"),
+        str(env.bin_dir),
+    ]
+    assert once["VIRTUAL_ENV"] == str(env.prefix)
+    assert "PYTHONHOME" not in once
+    assert once == twice, "activating twice must equal activating once"
+    for key in KEYS:
+        assert after.get(key) == before.get(key), key  # unset stays unset, values verbatim
+    for step in (once, twice, after):
+        assert not [k for k in step if k.startswith(("_CUDAENV", "_OLD_VIRTUAL"))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "a canary file appeared"
+
+
+@pytest.mark.parametrize("shell_name", sorted(SHELLS))
+def test_conda_hooks_restore_exactly(envs, tmp_path, shell_name):
+    env = envs["subst"]
+    paths = activation.write_conda(env.prefix, [LINE])
+    ext = "fish" if shell_name == "fish" else "sh"
+    on, off = (env.prefix / f"etc/conda/{d}.d/cudaenv.{ext}" for d in ("activate", "deactivate"))
+    assert on in paths and off in paths
+    source = "source" if ext == "fish" else "."
+    driver = (
+        f'/usr/bin/env -0 > "$OUT/0"\n{source} "$ON"\n/usr/bin/env -0 > "$OUT/1"\n'
+        f'{source} "$ON"\n/usr/bin/env -0 > "$OUT/2"\n{source} "$OFF"\n/usr/bin/env -0 > "$OUT/3"\n'
+    )
+    base = {**BASES["value"], "ON": str(on), "OFF": str(off)}
+    before, once, twice, after = run(shell(shell_name), driver, env, base, tmp_path)
+    expected = activation.variables(env, [LINE], before)
+    for key, value in expected.items():
+        assert once[key] == value
+    assert once == twice
+    for key in KEYS:
+        assert after.get(key) == before.get(key), key
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "a canary file appeared"
