@@ -1,0 +1,1 @@
+"""Functional tests: real venvs, shells and a local index (a package: basenames repeat)."""

@@ -1,0 +1,1 @@
+"""Unit tests, one file per module (a package: basenames repeat in functional/)."""
