@@ -32,8 +32,12 @@ def _command_modules() -> list[ModuleType]:
     return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
 
 
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add every subcommand to ``parser`` (the top-level one, or the one conda hands us)."""
+def configure_parser(parser: argparse.ArgumentParser, *, host: str = "cudaenv") -> None:
+    """Add every subcommand to ``parser`` (the top-level one, or the one conda hands us).
+
+    ``host`` ("cudaenv" or "conda") lands in ``args.host``: under conda, ``-n NAME`` names a
+    conda environment and the conda backend is the default.
+    """
     parser.add_argument("--version", action="version", version=f"cudaenv {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show tracebacks and debug output"
@@ -43,7 +47,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         mod.configure(p)
         p.set_defaults(_run=mod.run)
-    parser.set_defaults(_parser=parser)
+    parser.set_defaults(_parser=parser, host=host)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -56,7 +60,7 @@ def execute(args: argparse.Namespace) -> int:
         return int(run(args) or 0)
     except CudaenvError as err:
         render.error(err, as_json=bool(getattr(args, "json", False)))
-        if args.verbose:
+        if getattr(args, "verbose", False):
             traceback.print_exc()
         return FAILURE
     except KeyboardInterrupt:

@@ -1,0 +1,279 @@
+"""``conda cudaenv``: the plugin registers the same CLI, and conda runs it with the same results.
+
+The first tests need no conda. The rest run conda itself (``@pytest.mark.conda``) and are
+skipped, with the reason, where conda cannot be imported: conda is not on PyPI, so CI has none.
+In-process tests load only this plugin into a fresh conda plugin manager, as conda-lockfiles'
+tests do; subprocess tests go through the installed ``conda`` entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import types
+from functools import partial
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from cudaenv import cli
+from cudaenv.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+HAS_CONDA = importlib.util.find_spec("conda") is not None
+NO_CONDA = "conda is not importable in this interpreter (it is not on PyPI; CI has none)"
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+
+
+# --- without conda -------------------------------------------------------------------------
+
+
+def test_entry_point_names_the_plugin_module_which_stays_small():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["entry-points"]["conda"] == {"cudaenv": "cudaenv.conda_plugin"}
+    assert "conda" not in " ".join(project["project"]["dependencies"])
+    module = ROOT / "src/cudaenv/conda_plugin.py"
+    assert len(module.read_text().splitlines()) <= 30
+
+
+def test_installed_distribution_declares_the_conda_entry_point():
+    found = [ep for ep in entry_points(group="conda") if ep.name == "cudaenv"]
+    if not found:
+        pytest.skip("cudaenv is not installed in this interpreter (no entry points to read)")
+    assert found[0].value == "cudaenv.conda_plugin"
+
+
+def test_cudaenv_never_imports_conda_and_the_plugin_fails_alone_without_it():
+    r = _python(
+        "import sys; sys.modules['conda'] = None\n"  # as if conda were not installed
+        "import cudaenv.cli, cudaenv.envs.conda\n"
+        "cudaenv.cli.configure_parser(__import__('argparse').ArgumentParser())\n"
+        "print(sorted(m for m in sys.modules if m == 'conda' or m.startswith('conda.')))\n"
+        "try:\n    import cudaenv.conda_plugin\nexcept ImportError as e:\n    print('ERR', e)\n"
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "['conda']"  # only the blocker we planted
+    assert lines[1].startswith("ERR") and "conda" in lines[1]
+
+
+def test_host_is_cudaenv_standalone_and_conda_when_the_plugin_configures():
+    own = argparse.ArgumentParser()
+    cli.configure_parser(own)
+    assert own.parse_args([]).host == "cudaenv"
+    hosted = argparse.ArgumentParser()
+    partial(cli.configure_parser, host="conda")(hosted)
+    assert hosted.parse_args([]).host == "conda"
+
+
+# --- with conda, in-process ----------------------------------------------------------------
+
+
+@pytest.fixture
+def plugin_manager(monkeypatch: pytest.MonkeyPatch):
+    """A conda plugin manager with conda's reporters and only this plugin loaded."""
+    from conda.base.context import reset_context
+    from conda.plugins import reporter_backends
+    from conda.plugins.hookspec import CondaSpecs
+    from conda.plugins.manager import CondaPluginManager
+
+    import cudaenv.conda_plugin
+
+    manager = CondaPluginManager()
+    manager.add_hookspecs(CondaSpecs)
+    manager.load_plugins(*reporter_backends.plugins)
+    manager.load_plugins(cudaenv.conda_plugin)
+    monkeypatch.setattr("conda.plugins.manager.get_plugin_manager", lambda: manager)
+    yield manager
+    reset_context()
+
+
+@pytest.fixture
+def conda_cli(plugin_manager, capsys: pytest.CaptureFixture[str]):
+    """Run ``conda ARGS`` in-process, as conda's own tests do; returns (code, out, err)."""
+    from conda.cli.main import main_subshell
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main_subshell(*argv)
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return int(code or 0), out, err
+
+    return run
+
+
+@pytest.fixture
+def probe_command(monkeypatch: pytest.MonkeyPatch):
+    """Add a ``probe`` subcommand that records its Namespace and fails on ``--fail``."""
+    seen: list[argparse.Namespace] = []
+
+    def configure(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--fail", action="store_true")
+        parser.add_argument("--json", action="store_true")
+
+    def run(args: argparse.Namespace) -> int:
+        seen.append(args)
+        if args.fail:
+            raise UsageError("the probe was told to fail", hint="do not pass --fail")
+        return 0
+
+    probe = types.SimpleNamespace(
+        NAME="probe", HELP="test probe", ORDER=999, configure=configure, run=run
+    )
+    real = cli._command_modules
+    monkeypatch.setattr(cli, "_command_modules", lambda: [*real(), probe])
+    return seen
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_hook_yields_one_subcommand_wired_to_the_shared_cli(plugin_manager):
+    subcommands = plugin_manager.get_subcommands()
+    sub = subcommands["cudaenv"]
+    assert sub.action is cli.execute
+    assert sub.configure_parser.func is cli.configure_parser
+    assert sub.configure_parser.keywords == {"host": "conda"}
+    assert "GPU" in sub.summary
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_conda_help_lists_cudaenv_and_every_cudaenv_command(conda_cli, cli):
+    code, out, _ = conda_cli("--help")
+    assert code == 0 and "cudaenv" in out
+    code, out, _ = conda_cli("cudaenv", "--help")
+    assert code == 0
+    assert out.startswith("usage: conda cudaenv")
+    names = [m.NAME for m in cli_modules()]
+    for name in names:
+        assert f"    {name}" in out, name
+    own = cli("--help")
+    assert own.code == 0
+    assert [n for n in names if f"    {n}" in own.out] == names
+
+
+def cli_modules():
+    return cli._command_modules()
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_no_command_prints_help_and_exits_2_under_both_hosts(conda_cli, cli):
+    code, out, _ = conda_cli("cudaenv")
+    assert code == 2 and "usage: conda cudaenv" in out
+    assert cli().code == 2
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_conda_hands_the_command_a_namespace_that_says_conda(conda_cli, probe_command):
+    code, _, err = conda_cli("cudaenv", "probe")
+    assert code == 0, err
+    (args,) = probe_command
+    assert args.host == "conda"
+    assert args.verbose is False
+    assert args.fail is False
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+@pytest.mark.parametrize("extra", [(), ("--json",)])
+def test_errors_render_and_exit_the_same_under_both_hosts(conda_cli, cli, probe_command, extra):
+    code, out, err = conda_cli("cudaenv", "probe", "--fail", *extra)
+    own = cli("probe", "--fail", *extra)
+    assert code == own.code == 2
+    assert (out, err) == (own.out, own.err)
+    text = out if extra else err
+    assert "the probe was told to fail" in text and "do not pass --fail" in text
+    if extra:
+        assert json.loads(out)["error"]["reference"] == "bad-input"
+    assert [a.host for a in probe_command] == ["conda", "cudaenv"]
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_building_conda_parser_imports_no_solver_or_http_client():
+    """conda calls the hook and configure_parser on every conda command: keep them light."""
+    r = _python(
+        "import sys, argparse\n"
+        "import cudaenv.conda_plugin as p\n"
+        "(sub,) = list(p.conda_subcommands())\n"
+        "sub.configure_parser(argparse.ArgumentParser())\n"
+        "print(sorted(m for m in ('resolvelib', 'httpx', 'rich') if m in sys.modules))\n"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_importing_the_plugin_module_imports_no_cudaenv_cli():
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import cudaenv.conda_plugin"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    imported = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
+    assert "cudaenv.conda_plugin" in imported
+    assert not imported & {"resolvelib", "httpx", "cudaenv.cli", "cudaenv.commands"}
+
+
+# --- with conda, through the installed entry point -----------------------------------------
+
+
+def _conda(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conda", *argv], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not any(ep.name == "cudaenv" for ep in entry_points(group="conda")):
+        pytest.skip("cudaenv is not installed next to conda here (its entry point is absent)")
+    monkeypatch.setenv("CONDA_SOLVER", "classic")  # libmamba may be absent from a pip conda
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_real_conda_finds_the_plugin_through_its_entry_point(registered):
+    r = _conda("cudaenv", "--version")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"cudaenv {__import__('cudaenv').__version__}"
+    r = _conda("cudaenv", "--help")
+    assert r.returncode == 0 and "usage: conda cudaenv" in r.stdout
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_real_conda_runs_detect_like_cudaenv_does(registered):
+    if importlib.util.find_spec("cudaenv.commands.detect") is None:
+        pytest.skip("cudaenv has no detect command yet")
+    hosted = _conda("cudaenv", "detect", "--json")
+    own = subprocess.run(
+        [sys.executable, "-m", "cudaenv", "detect", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert hosted.returncode == own.returncode, hosted.stderr
+    assert json.loads(hosted.stdout) == json.loads(own.stdout)
