@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 
+# wheel_dir, make_wheel, make_nvidia_wheel, local_index: see tests/tools/fixtures.py
+pytest_plugins = ["tests.tools.fixtures"]
+
 
 @dataclass(frozen=True)
 class RunResult:

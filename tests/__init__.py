@@ -1,0 +1,1 @@
+"""cudaenv test suite (a package so that ``tests.tools`` is importable)."""
