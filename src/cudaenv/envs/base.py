@@ -98,6 +98,14 @@ class EnvBackend(abc.ABC):
     # existing one); the marker is then written right after perform_create returns.
     makes_own_directory: ClassVar[bool] = False
 
+    def prefix_for_name(self, name: str) -> Path:
+        """Where ``-n NAME`` puts the environment: ``./NAME`` unless the backend knows better."""
+        if not name or "/" in name or name in (".", ".."):
+            raise UsageError(
+                f"{name!r} is not an environment name", hint="give a path with --prefix instead"
+            )
+        return Path.cwd() / name
+
     def create(self, prefix: Path, python_version: Version, *, force: bool = False) -> Env:
         """Make an empty environment at ``prefix`` for ``python_version``, atomically."""
         with self.creating(prefix, python_version, force=force) as env:

@@ -1,0 +1,251 @@
+"""``cudaenv create``: detect -> solve -> lock -> make env -> install(lock) -> activation -> smoke.
+
+``create --tf 2.15`` solves; ``create --from pylock.toml`` reads a lock instead. Both then take
+the one path, :func:`materialize`: the lock is written into the new prefix (``PREFIX/pylock.toml``,
+where ``doctor`` and ``lock`` find it later), the installer reads that file back, and the
+activation scripts are written, all inside the backend's create transaction, so any failure or
+Ctrl-C removes the half-made environment. The smoke test runs on the finished environment.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cudaenv import render
+from cudaenv.errors import OK, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.resolution import Resolution
+
+    Say = Callable[[str], None]
+
+NAME = "create"
+HELP = "make an environment where TensorFlow/spaCy use the GPU (solve, lock, install, activate)"
+ORDER = 40
+
+__all__ = ["HELP", "NAME", "ORDER", "configure", "default_name", "materialize", "run"]
+
+BACKEND_NAMES = ("venv", "conda", "mamba", "micromamba")
+LOCK_NAME = "pylock.toml"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    _solver_arguments(parser)
+    parser.add_argument(
+        "--from", dest="from_lock", metavar="PYLOCK", help="install this lock instead of solving"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-p", "--prefix", type=Path, help="where to make the environment")
+    where.add_argument("-n", "--name", help="environment name (venv: ./NAME; conda: envs dir)")
+    parser.add_argument(
+        "--backend", choices=BACKEND_NAMES, help="venv (default) or a conda-like tool"
+    )
+    parser.add_argument(
+        "-c", "--channel", action="append", default=[], help="conda channel (conda backends)"
+    )
+    parser.add_argument(
+        "--installer", choices=("auto", "uv", "pip"), default="auto", help="default: uv if found"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing environment")
+    parser.add_argument("--no-smoke", action="store_true", help="skip the smoke test")
+
+
+def _solver_arguments(parser: argparse.ArgumentParser) -> None:
+    """The solver's options, shared with ``cudaenv solve`` when that module provides them."""
+    try:
+        from cudaenv.commands.solve import add_solver_arguments
+    except ImportError:
+        add_solver_arguments = None
+    if add_solver_arguments is not None:
+        add_solver_arguments(parser)
+        return
+    parser.add_argument("--tf", metavar="VERSION", help="TensorFlow: 2.15, 2.15.1 or a specifier")
+    parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
+    parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
+    parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA")
+    parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
+    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag")
+    parser.add_argument("--index-url", metavar="URL", help="PEP 691/503 index (default: PyPI)")
+    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
+    parser.add_argument("--offline", action="store_true", help="use the cache only")
+    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cudaenv.envs import find_backend
+
+    resolution, knowledge, lock_file = _resolve(args)
+    backend_name = args.backend or ("conda" if getattr(args, "host", "") == "conda" else "venv")
+    options = {"channels": args.channel} if backend_name != "venv" else {}
+    backend = find_backend(backend_name, **options)
+    if args.prefix is not None:
+        prefix = args.prefix
+    else:
+        prefix = backend.prefix_for_name(args.name or default_name(resolution))
+    say = _say(args)
+    env, installer = materialize(
+        resolution,
+        prefix,
+        backend=backend,
+        installer=args.installer,
+        force=args.force,
+        knowledge=knowledge,
+        lock_file=lock_file,
+        say=say,
+    )
+    report = None if args.no_smoke else _smoke(env, say)
+    _summary(env, resolution, installer, report, as_json=bool(getattr(args, "json", False)))
+    return OK
+
+
+def _quiet(text: str) -> None:
+    """Progress lines are left out of --json output."""
+
+
+def _say(args: argparse.Namespace) -> Say:
+    return _quiet if getattr(args, "json", False) else render.line
+
+
+def _resolve(args: argparse.Namespace) -> tuple[Resolution, Any, Path | None]:
+    """(resolution, knowledge or None, the lock file it came from or None)."""
+    if args.from_lock:
+        if args.tf or args.spacy:
+            raise UsageError(
+                "--from installs a lock; --tf/--spacy ask for a new solve",
+                hint="give either --from PYLOCK or --tf/--spacy, not both",
+            )
+        return _from_lock(args), None, Path(args.from_lock)
+    return (*_solve(args), None)
+
+
+def _from_lock(args: argparse.Namespace) -> Resolution:
+    from cudaenv import lock
+    from cudaenv.machine import Overrides, detect
+
+    resolution = lock.read(args.from_lock)
+    machine = detect(Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda))
+    for warning in lock.check_machine(resolution, machine):
+        render.warn(warning)
+    return resolution
+
+
+def _solve(args: argparse.Namespace) -> tuple[Resolution, Any]:
+    from cudaenv import knowledge
+    from cudaenv.machine import Overrides, detect
+    from cudaenv.request import Request
+    from cudaenv.solver import solve
+    from cudaenv.solver.index import Index
+
+    request = Request.from_args(
+        tf=args.tf, spacy=args.spacy, python=args.python, platform=args.platform, pre=args.pre
+    )
+    know = knowledge.load()
+    machine = detect(Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda))
+    index = Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline)
+    return solve(request, machine, know, index), know
+
+
+def default_name(resolution: Resolution) -> str:
+    """``tf215``, ``spacy37`` or ``tf215-spacy37`` from the pinned framework releases."""
+    parts = []
+    for name, short in (("tensorflow", "tf"), ("spacy", "spacy")):
+        pin = resolution.pin(name)
+        if pin is not None:
+            parts.append(f"{short}{pin.version.major}{pin.version.minor}")
+    return "-".join(parts) or "cudaenv"
+
+
+def materialize(
+    resolution: Resolution,
+    prefix: Path,
+    *,
+    backend: EnvBackend,
+    installer: str = "auto",
+    force: bool = False,
+    knowledge: Any = None,
+    lock_file: Path | None = None,
+    say: Say | None = None,
+) -> tuple[Env, str]:
+    """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
+
+    The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
+    the installer reads it back from there: what is installed is what the lock says.
+    """
+    from cudaenv import activation, lock
+    from cudaenv.install import install
+
+    say = say or _quiet
+    with backend.creating(prefix, resolution.target.python, force=force) as env:
+        say(f"created {backend.name} environment at {env.prefix}")
+        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, lock_file)
+        locked = lock.read(written)
+        used = install(locked, env, installer=installer)
+        say(f"installed {len(locked.pins)} locked wheels with {used}")
+        activation.write(env, _lines(locked, knowledge))
+    return env, used
+
+
+def _write_lock(resolution: Resolution, path: Path, knowledge: Any, lock_file: Path | None) -> Path:
+    from cudaenv import lock
+
+    if lock_file is not None:
+        shutil.copyfile(lock_file, path)
+        return path
+    version = getattr(knowledge, "version", None) or "unknown"
+    return lock.write(resolution, path, knowledge_version=str(version))
+
+
+def _lines(resolution: Resolution, knowledge: Any) -> tuple[Any, ...]:
+    """The recipe lines whose run-time needs activation carries (none if recipes are absent)."""
+    from cudaenv import activation
+    from cudaenv.errors import KnowledgeError
+
+    try:
+        return activation.recipe_lines(resolution, knowledge)
+    except (ImportError, KnowledgeError):
+        return ()
+
+
+def _smoke(env: Env, say: Say) -> Any:
+    try:
+        from cudaenv import smoke
+    except ImportError:
+        say("smoke test skipped: not available in this cudaenv")
+        return None
+    say("running the smoke test inside the new environment ...")
+    return smoke.run(env)
+
+
+def activate_command(env: Env) -> str:
+    if env.is_conda:
+        return f"conda activate {shlex.quote(str(env.prefix))}"
+    return f". {shlex.quote(str(env.bin_dir / 'activate'))}"
+
+
+def _summary(
+    env: Env, resolution: Resolution, installer: str, report: Any, *, as_json: bool
+) -> None:
+    facts = {
+        "prefix": str(env.prefix),
+        "backend": env.backend,
+        "python": str(resolution.target.python),
+        "wheels": len(resolution.pins),
+        "installer": installer,
+        "lock": str(env.prefix / LOCK_NAME),
+        "activate": activate_command(env),
+    }
+    if as_json:
+        to_dict = getattr(report, "to_dict", None)
+        render.emit_json({**facts, "smoke": to_dict() if to_dict else None})
+        return
+    render.line(f"ready: {env.prefix} ({env.backend}, Python {facts['python']})")
+    render.line(f"  lock: {facts['lock']}")
+    render.line(f"  activate with: {facts['activate']}")
