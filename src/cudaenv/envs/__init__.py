@@ -25,6 +25,9 @@ __all__ = [
 # name -> "module:Class". Adding a backend is one line here.
 _REGISTRY: dict[str, str] = {
     "venv": "cudaenv.envs.venv:VenvBackend",
+    "conda": "cudaenv.envs.conda:CondaBackend",
+    "mamba": "cudaenv.envs.conda:MambaBackend",
+    "micromamba": "cudaenv.envs.conda:MicromambaBackend",
 }
 
 
