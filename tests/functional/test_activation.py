@@ -176,3 +176,52 @@ def test_conda_hooks_restore_exactly(envs, tmp_path, shell_name):
     for key in KEYS:
         assert after.get(key) == before.get(key), key
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "a canary file appeared"
+
+
+DLOPEN = "import ctypes; print(ctypes.CDLL('libcudart.so.12').cudaenv_fake_version())"
+
+
+@pytest.mark.parametrize("shell_name", ["dash", "fish"])
+def test_dlopen_by_soname_only_after_activation(
+    tmp_path, make_nvidia_wheel, local_index, shell_name
+):
+    """Real wheels with real ELF libraries, installed from the local index, loaded by soname."""
+    from cudaenv.install import install
+    from tests.functional.test_install import pin_for, resolution_of
+
+    wheels = [
+        make_nvidia_wheel("nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"]),
+        make_nvidia_wheel("nvidia-cublas-cu12", "12.2.5.6", libs=["libcublas.so.12"]),
+    ]
+    env = VenvBackend(with_pip=False).create(tmp_path / "dl env $(touch pwned)", PY)
+    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env, on_output=len)
+    activation.write(env)
+
+    script = "bin/activate.fish" if shell_name == "fish" else "bin/activate"
+    source = "source" if shell_name == "fish" else "."
+    environ = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    environ.update(P=str(env.prefix), PATH="/usr/local/bin:/usr/bin:/bin")
+    argv = shell(shell_name)
+    activated = subprocess.run(
+        [*argv, "-c", f'{source} "$P/{script}"; python -c "{DLOPEN}"'],
+        check=False,
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert activated.returncode == 0, activated.stderr
+    assert activated.stdout.strip() == "12"
+    bare = subprocess.run(
+        [str(env.python), "-c", DLOPEN],
+        check=False,
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bare.returncode != 0
+    assert "libcudart.so.12" in bare.stderr
+    assert not (tmp_path / "pwned").exists()
