@@ -125,18 +125,12 @@ def _relock(resolution: Resolution) -> str:
 def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> list[str]:
     """What changed since the lock was made: files gone or re-hashed, releases now known bad.
 
-    Cost: one index page per pinned project (cached by the index client).
+    Cost: one index page per pinned project (the index client caches them).
     """
+    python = resolution.target.python
     problems = [p for pin in resolution.pins for p in _index_problems(pin, index)]
-    problems += [p for pin in resolution.pins for p in _recipe_problems(pin, knowledge)]
-    if resolution.min_cuda is not None and resolution.driver_floor is not None:
-        floor = knowledge.min_driver_for(resolution.min_cuda)
-        if floor is not None and floor != resolution.driver_floor:
-            problems.append(
-                f"the recipes now give driver ≥ {format_driver(floor)} for CUDA "
-                f"{resolution.min_cuda}; the lock says ≥ {format_driver(resolution.driver_floor)}"
-            )
-    return problems
+    problems += [p for pin in resolution.pins for p in _recipe_problems(pin, knowledge, python)]
+    return problems + _floor_problems(resolution, knowledge)
 
 
 def _index_problems(pin: Pin, index: Index) -> list[str]:
@@ -145,25 +139,34 @@ def _index_problems(pin: Pin, index: Index) -> list[str]:
         return [f"{pin.name} {pin.version}: {pin.wheel.filename} is no longer on the index"]
     link = links[0]
     out = []
-    if link.sha256 and link.sha256 != pin.wheel.sha256:
+    if link.sha256 != pin.wheel.sha256:
         out.append(
             f"{pin.name} {pin.version}: {pin.wheel.filename} changed on the index: sha256 is "
-            f"now {link.sha256}, the lock has {pin.wheel.sha256}"
+            f"now {link.sha256 or 'not given'}, the lock has {pin.wheel.sha256}"
         )
-    if link.yanked:
-        reason = f": {link.yanked}" if isinstance(link.yanked, str) else ""
+    if link.yanked is not None and link.yanked is not False:
+        reason = f": {link.yanked}" if isinstance(link.yanked, str) and link.yanked else ""
         out.append(f"{pin.name} {pin.version}: {pin.wheel.filename} was yanked{reason}")
     return out
 
 
-def _recipe_problems(pin: Pin, knowledge: Knowledge) -> list[str]:
-    out = []
-    reason = knowledge.excluded(pin.name, pin.version)
-    if reason:
-        out.append(f"{pin.name} {pin.version} is now listed as bad: {reason}")
+def _recipe_problems(pin: Pin, knowledge: Knowledge, python: Version) -> list[str]:
+    reasons = [knowledge.excluded(pin.name, pin.version)]
     if pin.name == "tensorflow":
         line = knowledge.tf_line(pin.version)
-        bad = line.bad.get(pin.version) if line is not None else None
-        if bad and bad != reason:
-            out.append(f"{pin.name} {pin.version} is now listed as bad: {bad}")
-    return out
+        reasons.append(line.bad_reason(pin.version, python) if line is not None else None)
+    unique = dict.fromkeys(r for r in reasons if r)
+    return [f"{pin.name} {pin.version} is now listed as bad: {r}" for r in unique]
+
+
+def _floor_problems(resolution: Resolution, knowledge: Knowledge) -> list[str]:
+    """The recipes now ask more of the driver than the lock says (a lower floor is harmless)."""
+    if resolution.min_cuda is None or resolution.driver_floor is None:
+        return []
+    floor = knowledge.min_driver_for(resolution.min_cuda)
+    if floor is None or floor <= resolution.driver_floor:
+        return []
+    return [
+        f"the recipes now need driver ≥ {format_driver(floor)} for CUDA {resolution.min_cuda}; "
+        f"the lock says ≥ {format_driver(resolution.driver_floor)}"
+    ]

@@ -1,0 +1,152 @@
+"""Locks on real installers: wheels built by the tests, served by a real index on 127.0.0.1.
+
+``uv pip install -r pylock.toml`` is a PEP 751 client that nobody here wrote: it must install a
+cudaenv lock into a fresh venv and refuse a tampered one. The hashed requirements export must
+install with pip (and uv) in ``--require-hashes`` mode. ``cudaenv lock --check`` must notice a
+file that changed on the index and a release the recipes now list as bad.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from cudaenv import lock
+from cudaenv.request import FrameworkRequest, Target
+from cudaenv.resolution import Pin, Resolution, WheelFile
+
+BIN = Path(sys.executable).parent
+UV = BIN / "uv"
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+FAKE_SHA = "0" * 64
+
+
+def pin_for(wheel: Path, index, group: str = "other") -> Pin:
+    name, version = wheel.name.split("-")[:2]
+    return Pin(
+        name=canonicalize_name(name),
+        version=Version(version),
+        wheel=WheelFile(
+            filename=wheel.name,
+            url=index.file_url(wheel.name),
+            sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+            size=wheel.stat().st_size,
+            upload_time="2024-05-01T10:00:00Z",
+        ),
+        why=("test",),
+        group=group,
+    )
+
+
+@pytest.fixture
+def locked(make_wheel, make_nvidia_wheel, local_index) -> Resolution:
+    """A small stack: an NVIDIA runtime wheel with a real .so and a pure package needing it."""
+    runtime = make_nvidia_wheel("nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"])
+    app = make_wheel(
+        "gpuapp",
+        "1.0",
+        requires_dist=["nvidia-cuda-runtime-cu12==12.2.140"],
+        files={"gpuapp/__init__.py": b"VERSION = '1.0'\n"},
+    )
+    return Resolution(
+        pins=(pin_for(app, local_index, "framework"), pin_for(runtime, local_index, "cuda")),
+        target=Target.from_strings(PY, "manylinux_2_17_x86_64"),
+        frameworks=(FrameworkRequest.from_string("tensorflow", "2.15"),),
+        cuda=Version("12.2"),
+        cudnn=Version("8.9"),
+        min_cuda=Version("12.0"),
+        driver_floor=Version("525.60.13"),
+        index_url=local_index.url,
+    )
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ, UV_CACHE_DIR=str(tmp_path / "uv-cache"), UV_NO_CONFIG="1")
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def _venv(tmp_path: Path, name: str) -> Path:
+    prefix = tmp_path / name
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", prefix], check=True)
+    return prefix / "bin" / "python"
+
+
+def _run(cmd: list[str | Path], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(c) for c in cmd], capture_output=True, text=True, env=_env(tmp_path), check=False
+    )
+
+
+def _installed(python: Path) -> str:
+    code = (
+        "import gpuapp, importlib.metadata as m, pathlib, nvidia.cuda_runtime as n;"
+        "print(gpuapp.VERSION, m.version('nvidia-cuda-runtime-cu12'),"
+        " (pathlib.Path(list(n.__path__)[0]) / 'lib' / 'libcudart.so.12').is_file())"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def _tamper(text: str, sha256: str) -> str:
+    assert sha256 in text
+    return text.replace(sha256, FAKE_SHA)
+
+
+@pytest.mark.skipif(not UV.exists(), reason="uv is not installed next to this Python")
+def test_uv_installs_the_lock_and_refuses_a_tampered_one(tmp_path, locked) -> None:
+    (tmp_path / "good").mkdir()
+    good = lock.write(locked, tmp_path / "good" / "pylock.toml", knowledge_version="t")
+    python = _venv(tmp_path, "env-good")
+    done = _run([UV, "pip", "install", "--python", python, "-r", good], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _installed(python) == "1.0 12.2.140 True"
+
+    bad = tmp_path / "bad" / "pylock.toml"
+    bad.parent.mkdir()
+    bad.write_text(_tamper(good.read_text(), locked.pins[1].wheel.sha256))
+    assert lock.read(bad).pins[1].wheel.sha256 == FAKE_SHA  # still well-formed: only hashes tell
+    python = _venv(tmp_path, "env-bad")
+    refused = _run([UV, "pip", "install", "--python", python, "-r", bad], tmp_path)
+    assert refused.returncode != 0
+    assert "hash mismatch" in refused.stderr.lower()
+    assert _installed(python) == ""
+
+
+def _pip(python: Path, req: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pip", "--isolated", "--python", python, "install"]
+    cmd += ["--no-deps", "--require-hashes", "--no-cache-dir", "--no-index", "-r", req]
+    return _run(cmd, tmp_path)
+
+
+def test_requirements_export_installs_with_pip_require_hashes(tmp_path, locked) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text(lock.requirements_txt(locked))
+    python = _venv(tmp_path, "env-pip")
+    done = _pip(python, req, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _installed(python) == "1.0 12.2.140 True"
+
+    req.write_text(_tamper(req.read_text(), locked.pins[0].wheel.sha256))
+    python = _venv(tmp_path, "env-pip-bad")
+    refused = _pip(python, req, tmp_path)
+    assert refused.returncode != 0
+    assert "do not match" in refused.stderr.lower()
+
+
+@pytest.mark.skipif(not UV.exists(), reason="uv is not installed next to this Python")
+def test_requirements_export_installs_with_uv_require_hashes(tmp_path, locked) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text(lock.requirements_txt(locked))
+    python = _venv(tmp_path, "env-uv")
+    cmd = [UV, "pip", "install", "--python", python, "--no-deps", "--require-hashes", "-r", req]
+    done = _run(cmd, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _installed(python) == "1.0 12.2.140 True"
