@@ -277,3 +277,171 @@ def test_real_conda_runs_detect_like_cudaenv_does(registered):
     )
     assert hosted.returncode == own.returncode, hosted.stderr
     assert json.loads(hosted.stdout) == json.loads(own.stdout)
+
+
+# --- with conda: the backend makes real conda environments ---------------------------------
+# conda-forge is out of reach, so the channel is a local one (tests/tools/conda_channel.py):
+# conda solves, fetches, verifies and links its python and pip packages itself.
+
+HERE = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+@pytest.fixture(scope="module")
+def channel(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if not HAS_CONDA:
+        pytest.skip(NO_CONDA)
+    from tests.tools.conda_channel import make_channel
+
+    return make_channel(tmp_path_factory.mktemp("channel"))
+
+
+@pytest.fixture
+def conda_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """conda's envs, package cache and user files kept under ``tmp_path``."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CONDA_ENVS_DIRS", str(tmp_path / "envs"))
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(tmp_path / "pkgs"))
+    monkeypatch.setenv("CONDA_SOLVER", "classic")
+    monkeypatch.delenv("CONDA_EXE", raising=False)
+    return tmp_path
+
+
+def _make_env(channel: str, name: str = "tf"):
+    from packaging.version import Version
+
+    from cudaenv.envs import find_backend
+
+    backend = find_backend("conda", channels=[channel])
+    prefix = backend.prefix_for_name(name)
+    return backend.create(prefix, Version(HERE))
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_real_conda_creates_a_named_env_with_python_and_pip(channel, conda_home):
+    env = _make_env(channel)
+    assert env.prefix == conda_home / "envs" / "tf"
+    assert env.backend == "conda" and env.is_conda
+    assert not (env.prefix / ".cudaenv-incomplete").exists()
+    history = (env.prefix / "conda-meta" / "history").read_text()
+    assert f"python={HERE}" in history and "create" in history
+    r = subprocess.run(
+        [str(env.python), "-c", "import sys, pip; print(sys.prefix); print(pip.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    prefix, pip_file = r.stdout.splitlines()
+    assert Path(prefix) == env.prefix
+    assert Path(pip_file).is_relative_to(env.site_packages)
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_real_conda_failure_is_an_env_error_and_leaves_nothing(channel, conda_home):
+    from packaging.version import Version
+
+    from cudaenv.envs import find_backend
+    from cudaenv.errors import EnvError
+
+    backend = find_backend("conda", channels=[channel])
+    prefix = conda_home / "new" / "tf"
+    with pytest.raises(EnvError, match=r"`conda create` failed") as e:
+        backend.create(prefix, Version("3.4"))  # the channel has no such python
+    assert "python=3.4" in (e.value.context or "")
+    assert not (conda_home / "new").exists()
+
+
+_ACTIVATE = {
+    "bash": 'eval "$({conda} shell.bash hook)"\n'
+    "conda activate {prefix}\n"
+    'echo "ON:$LD_LIBRARY_PATH"\n'
+    "python -c \"import ctypes; ctypes.CDLL('libcudart.so.12'); print('LOADED')\"\n"
+    "conda deactivate\n"
+    'echo "OFF:${{LD_LIBRARY_PATH-<unset>}}"\n',
+    "fish": "{conda} shell.fish hook | source\n"
+    "conda activate {prefix}\n"
+    'echo "ON:$LD_LIBRARY_PATH"\n'
+    "python -c \"import ctypes; ctypes.CDLL('libcudart.so.12'); print('LOADED')\"\n"
+    "conda deactivate\n"
+    'set -q LD_LIBRARY_PATH; and echo "OFF:$LD_LIBRARY_PATH"; or echo "OFF:<unset>"\n',
+}
+
+
+def _conda_environ(root: Path) -> dict[str, str]:
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    return {
+        "HOME": str(home),
+        "CONDA_ENVS_DIRS": str(root / "envs"),
+        "CONDA_PKGS_DIRS": str(root / "pkgs"),
+        "CONDA_SOLVER": "classic",
+    }
+
+
+@pytest.fixture(scope="module")
+def stack_env(channel: str, tmp_path_factory: pytest.TempPathFactory):
+    """A real conda env with a locked NVIDIA wheel installed and conda activation written."""
+    import hashlib
+
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from cudaenv import activation
+    from cudaenv.install import install
+    from cudaenv.request import Target
+    from cudaenv.resolution import Pin, Resolution, WheelFile
+    from tests.tools.make_wheel import make_nvidia_wheel
+
+    root = tmp_path_factory.mktemp("conda-stack")
+    wheel = make_nvidia_wheel(
+        root / "wheels", "nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"]
+    )
+    pin = Pin(
+        name=canonicalize_name("nvidia-cuda-runtime-cu12"),
+        version=Version("12.2.140"),
+        wheel=WheelFile(
+            filename=wheel.name,
+            url=wheel.as_uri(),
+            sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        ),
+        group="cuda",
+    )
+    target = Target(python=Version(HERE), platform="manylinux_2_28_x86_64")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in _conda_environ(root).items():
+            mp.setenv(key, value)
+        env = _make_env(channel)
+        install(Resolution(pins=(pin,), target=target, frameworks=()), env, on_output=print)
+    activation.write_conda(env)
+    return env, root
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+@pytest.mark.parametrize(
+    ("shell", "before"), [("bash", "/opt/keep"), ("bash", None), ("fish", None)]
+)
+def test_conda_activate_puts_the_locked_wheels_libraries_on_the_path(stack_env, shell, before):
+    import os
+    import shlex
+    import shutil
+
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    env, root = stack_env
+    conda = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "conda"))
+    script = _ACTIVATE[shell].format(conda=conda, prefix=shlex.quote(str(env.prefix)))
+    environ = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    environ.update(_conda_environ(root))
+    if before is not None:
+        environ["LD_LIBRARY_PATH"] = before
+    r = subprocess.run(
+        [shell, "-c", script], capture_output=True, text=True, env=environ, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    lib = env.site_packages / "nvidia" / "cuda_runtime" / "lib"
+    on = str(lib) if before is None else f"{lib}:{before}"
+    assert r.stdout.splitlines() == [f"ON:{on}", "LOADED", f"OFF:{before or '<unset>'}"]
