@@ -9,6 +9,7 @@ file that changed on the index and a release the recipes now list as bad.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -96,7 +97,6 @@ def _installed(python: Path) -> str:
 
 
 def _tamper(text: str, sha256: str) -> str:
-    assert sha256 in text
     return text.replace(sha256, FAKE_SHA)
 
 
@@ -150,3 +150,29 @@ def test_requirements_export_installs_with_uv_require_hashes(tmp_path, locked) -
     done = _run(cmd, tmp_path)
     assert done.returncode == 0, done.stderr
     assert _installed(python) == "1.0 12.2.140 True"
+
+
+def _pip_section(environment_yml: str) -> list[str]:
+    """The ``pip:`` entries of our export (each a JSON-style double-quoted YAML scalar)."""
+    body = environment_yml.split("  - pip:\n", 1)[1]
+    return [json.loads(ln.strip().removeprefix("- ")) for ln in body.splitlines()]
+
+
+def test_environment_yml_pip_section_installs_the_way_conda_runs_it(tmp_path, locked) -> None:
+    """conda writes the ``pip:`` entries, joined by newlines, to a requirements file and runs
+    ``pip install -U -r FILE --exists-action=b`` (conda/env/installers/pip.py): the per-line
+    hashes must survive that, and pip must then be in hash-checking mode."""
+    entries = _pip_section(lock.environment_yml(locked))
+    assert entries == [lock.requirement_line(p) for p in locked.pins]
+    req = tmp_path / "condaenv.requirements.txt"
+    req.write_text("\n".join(entries))
+    python = _venv(tmp_path, "env-conda-pip")
+    cmd = [sys.executable, "-m", "pip", "--isolated", "--python", python, "install", "-U"]
+    done = _run([*cmd, "-r", req, "--exists-action=b", "--no-index", "--no-cache-dir"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _installed(python) == "1.0 12.2.140 True"
+
+    req.write_text("\n".join(_tamper(e, locked.pins[1].wheel.sha256) for e in entries))
+    python = _venv(tmp_path, "env-conda-pip-bad")
+    refused = _run([*cmd, "-r", req, "--no-index", "--no-cache-dir"], tmp_path)
+    assert refused.returncode != 0 and "do not match" in refused.stderr.lower()
