@@ -1,0 +1,182 @@
+"""cudaenv's knowledge base: what each framework release needs from CUDA, and from the driver.
+
+Wheel metadata does not say which CUDA a TensorFlow, spaCy or CuPy release needs, which driver
+that CUDA needs, or what activation must set (design decision 2). That knowledge lives as data in
+``recipes/`` and ``constraints/`` (shipped inside the wheel as ``cudaenv/data/...``), every row
+with its source, and this package loads and validates it: all problems are collected into one
+:class:`~cudaenv.errors.KnowledgeError`, so a contributor sees every mistake in one run.
+
+    >>> from cudaenv.knowledge import load
+    >>> k = load()
+    >>> k.tf_line(Version("2.15.1")).cuda
+    <Version('12.2')>
+
+Adding a TensorFlow release is a data change: a new ``[lines."2.N"]`` table, no code.
+"""
+
+from __future__ import annotations
+
+import functools
+from operator import attrgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cudaenv.errors import KnowledgeError
+from cudaenv.knowledge import schema
+from cudaenv.knowledge.lines import CupyLine, FrozenMap, KnownBad, NumpyLimit, SpacyLine, TfLine
+from cudaenv.knowledge.model import DriverFloor, Exclusion, Knowledge, ToolkitDriver
+from cudaenv.knowledge.parse import Problems, Row, read_toml
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "CupyLine",
+    "DriverFloor",
+    "Exclusion",
+    "FrozenMap",
+    "Knowledge",
+    "KnownBad",
+    "NumpyLimit",
+    "SpacyLine",
+    "TfLine",
+    "ToolkitDriver",
+    "data_dirs",
+    "load",
+    "load_from",
+]
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # .../cudaenv
+
+# The files read, whether each sits in recipes/ (True) or constraints/, and its top-level keys.
+# Other files in those folders (recipes/log_lines.toml belongs to the smoke test) are not ours.
+_FILES = {
+    "tensorflow.toml": (True, {"meta", "lines"}),
+    "spacy.toml": (True, {"meta", "lines"}),
+    "cupy.toml": (True, {"meta", "lines"}),
+    "cuda_driver.toml": (False, {"meta", "toolkit", "minor_version_compat"}),
+    "exclusions.toml": (False, {"meta", "exclude"}),
+}
+
+
+def data_dirs() -> tuple[Path, Path]:
+    """Where the recipes and constraints are: inside the installed wheel, else the source tree.
+
+    The wheel carries them as ``cudaenv/data/{recipes,constraints}``; an editable install or a
+    source checkout reads the top-level ``recipes/`` and ``constraints/`` directly.
+    """
+    packaged = _PACKAGE / "data"
+    if (packaged / "recipes").is_dir():
+        return packaged / "recipes", packaged / "constraints"
+    checkout = _PACKAGE.parent.parent  # src/cudaenv -> repository root
+    if (checkout / "recipes").is_dir():
+        return checkout / "recipes", checkout / "constraints"
+    raise KnowledgeError(
+        "cudaenv's knowledge base (recipes/ and constraints/) is missing from the installation",
+        context=f"looked in {packaged} and {checkout}",
+        hint="reinstall cudaenv: pip install --force-reinstall cudaenv",
+    )
+
+
+@functools.cache
+def load() -> Knowledge:
+    """The packaged knowledge base, read and validated once per process."""
+    return load_from(*data_dirs())
+
+
+def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
+    """Read and validate the knowledge base from two directories (tests point at copies).
+
+    Raises :class:`KnowledgeError` listing every invalid row, one per line of its context.
+    """
+    problems = Problems()
+    docs = {}
+    for name, (in_recipes, keys) in _FILES.items():
+        doc = read_toml(Path(recipes_dir if in_recipes else constraints_dir) / name, problems)
+        if doc is not None:
+            Row(problems, name, "", doc).only(keys)
+        docs[name] = doc
+    version = _meta_version(docs, problems)
+    driver = docs["cuda_driver.toml"]
+    knowledge = Knowledge(
+        version=version or "",
+        tensorflow=_lines(problems, "tensorflow.toml", docs, schema.tf_line, "line"),
+        spacy=_lines(problems, "spacy.toml", docs, schema.spacy_line, "line"),
+        cupy=_lines(problems, "cupy.toml", docs, schema.cupy_line, "cuda_major"),
+        toolkit=_rows(problems, "cuda_driver.toml", driver, "toolkit", schema.toolkit_driver),
+        floors=_rows(
+            problems, "cuda_driver.toml", driver, "minor_version_compat", schema.driver_floor
+        ),
+        exclusions=_rows(
+            problems, "exclusions.toml", docs["exclusions.toml"], "exclude", schema.exclusion
+        ),
+    )
+    _check_unique(problems, knowledge)
+    if problems.items:
+        raise KnowledgeError(
+            f"cudaenv's knowledge base has {len(problems.items)} invalid "
+            f"{'entry' if len(problems.items) == 1 else 'entries'}",
+            context="\n".join(problems.items),
+            hint="fix the entries listed (each row needs valid fields and a source), then retry",
+        )
+    return knowledge
+
+
+def _meta_version(docs: dict[str, dict[str, Any] | None], problems: Problems) -> str | None:
+    """Every file's ``[meta] version``; they must agree, as the lock records only one."""
+    found: dict[str, str] = {}
+    for name, doc in docs.items():
+        if doc is None:
+            continue
+        table = Row(problems, name, "", doc).get("meta", dict, "a table", required=True)
+        if table is None:
+            continue
+        meta = Row(problems, name, "meta", table)
+        meta.only({"version"})
+        if meta.version("version") is not None:
+            found[name] = meta.table["version"]
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{n} has {v}" for n, v in found.items())
+        problems.add("meta.version", f"the files disagree ({listed}); give them one version")
+    return next(iter(found.values()), None)
+
+
+def _lines(
+    problems: Problems,
+    name: str,
+    docs: dict[str, dict[str, Any] | None],
+    build: Callable[[Row, str], Any],
+    order: str,
+) -> tuple[Any, ...]:
+    """The valid ``[lines.*]`` rows of a recipe file, oldest first."""
+    doc = docs[name]
+    if doc is None:
+        return ()
+    table = Row(problems, name, "", doc).get("lines", dict, "a table", required=True) or {}
+    built = (build(Row(problems, name, "lines", {}).child(k, v), k) for k, v in table.items())
+    return tuple(sorted((b for b in built if b is not None), key=attrgetter(order)))
+
+
+def _rows(
+    problems: Problems,
+    name: str,
+    doc: dict[str, Any] | None,
+    key: str,
+    build: Callable[[Row], Any],
+) -> tuple[Any, ...]:
+    """The ``[[key]]`` rows of a constraints file."""
+    if doc is None:
+        return ()
+    items = Row(problems, name, "", doc).get(key, list, "an array of tables", required=True) or []
+    built = (build(Row(problems, name, key, {}).child(i, v)) for i, v in enumerate(items))
+    return tuple(b for b in built if b is not None)
+
+
+def _check_unique(problems: Problems, k: Knowledge) -> None:
+    """One floor per CUDA major and one CuPy build per CUDA major, or queries are ambiguous."""
+    for name, majors in (
+        ("cuda_driver.toml: minor_version_compat", [f.cuda_major for f in k.floors]),
+        ("cupy.toml: lines", [c.cuda_major for c in k.cupy]),
+    ):
+        for major in sorted({m for m in majors if majors.count(m) > 1}):
+            problems.add(name, f"CUDA major {major} appears more than once")

@@ -1,0 +1,152 @@
+"""The rows of the knowledge base as values: one per TensorFlow, spaCy or CuPy release line.
+
+Each row says what a framework release line needs from CUDA that its wheel metadata does not say
+(design decision 2). The values are frozen, slotted and hashable (the solver caches on them), and
+use packaging types throughout; they are built only by :mod:`cudaenv.knowledge.schema` from the
+TOML files, never from literals in code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+__all__ = ["CupyLine", "FrozenMap", "KnownBad", "NumpyLimit", "SpacyLine", "TfLine", "same_line"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V]):
+    """A read-only, hashable mapping, so that rows holding one stay hashable."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        self._data: dict[K, V] = dict(items or {})
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+def same_line(line: Version, version: Version) -> bool:
+    """Whether ``version`` (2.15.0.post1, 2.15.1rc0) belongs to minor ``line`` (2.15)."""
+    return version.epoch == line.epoch and version.release[:2] == line.release[:2]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KnownBad:
+    """A release not to install, why, and (optionally) only on which Pythons."""
+
+    version: Version
+    reason: str
+    python: SpecifierSet | None  # None: bad on every Python
+    source: str
+
+    def applies(self, python: Version | None) -> bool:
+        """True if bad everywhere, or ``python`` is given and inside :attr:`python`."""
+        if self.python is None:
+            return True
+        return python is not None and self.python.contains(python, prereleases=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TfLine:
+    """One TensorFlow minor line (2.15): its CUDA stack and what activation must set."""
+
+    line: Version
+    cuda: Version
+    cudnn: Version
+    cuda_major: int
+    python: SpecifierSet
+    extra: str | None  # "and-cuda" where TF declares its NVIDIA wheels (>= 2.14)
+    wheels: tuple[Requirement, ...]  # the line's NVIDIA wheels (extra's or `requirements`)
+    requirements: tuple[Requirement, ...]  # root requirements cudaenv adds
+    constraints: tuple[Requirement, ...]  # only restrict, never add
+    min_cuda: Version  # the __cuda floor under minor-version compatibility
+    sonames: tuple[str, ...]
+    env: Mapping[str, str]  # templates with {site} / {prefix}
+    path: tuple[str, ...]  # templates, prepended to PATH
+    bad: Mapping[Version, str]  # releases bad on every Python -> reason
+    known_bad: tuple[KnownBad, ...]  # all bad entries, conditional ones included
+    notes: Mapping[Version, str]  # known problems cudaenv works around
+    pre_release_only: bool
+    source: str
+
+    def contains(self, version: Version) -> bool:
+        """Whether a TensorFlow release belongs to this line (2.15.1 -> 2.15)."""
+        return same_line(self.line, version)
+
+    def bad_reason(self, version: Version, python: Version | None = None) -> str | None:
+        """Why ``version`` must not be installed for ``python`` (None: it may be)."""
+        for entry in self.known_bad:
+            if entry.version == version and entry.applies(python):
+                return entry.reason
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpacyLine:
+    """One spaCy minor line (3.7): its thinc range, Pythons and GPU extras."""
+
+    line: Version
+    thinc: SpecifierSet
+    python: SpecifierSet
+    gpu_extras: Mapping[int, str]  # CUDA major -> extra name ("cuda12x")
+    constraints: tuple[Requirement, ...]
+    source: str
+
+    def contains(self, version: Version) -> bool:
+        """Whether a spaCy release belongs to this line (3.7.5 -> 3.7)."""
+        return same_line(self.line, version)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumpyLimit:
+    """The numpy range a range of CuPy releases declares."""
+
+    versions: SpecifierSet
+    numpy: SpecifierSet
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CupyLine:
+    """One CuPy build (cupy-cuda12x) and the NVIDIA wheels it loads at run time."""
+
+    name: NormalizedName
+    cuda_major: int
+    versions: SpecifierSet
+    python: SpecifierSet
+    runtime_wheels: tuple[Requirement, ...]
+    sonames: tuple[str, ...]
+    numpy: tuple[NumpyLimit, ...]
+    source: str
+
+    def numpy_for(self, version: Version) -> SpecifierSet | None:
+        """The numpy range CuPy ``version`` declares, if the recipe knows it."""
+        for limit in self.numpy:
+            if limit.versions.contains(version, prereleases=True):
+                return limit.numpy
+        return None

@@ -1,0 +1,126 @@
+"""The whole knowledge base as one value, and the questions the other stages ask of it.
+
+:class:`Knowledge` holds every row (frameworks, CUDA <-> driver table, exclusions) and answers
+"which line is this release in", "which driver does this CUDA need", "which CUDA does this driver
+support". All answers come from the data files; there are no version tables in Python code.
+
+Glossary (style.md): a *driver version* is 550.54.15; *max CUDA* is the newest CUDA a driver
+supports (12.4); the *toolkit driver* is the minimum driver NVIDIA names for a toolkit release;
+the *minor-version-compat floor* is the lowest driver on which a whole CUDA major runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.knowledge.lines import CupyLine, SpacyLine, TfLine
+
+__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolkitDriver:
+    """One row of NVIDIA's "CUDA Toolkit and Corresponding Driver Versions" table."""
+
+    cuda: Version  # major.minor, e.g. 12.2
+    release: str  # NVIDIA's name for the row: "12.2 Update 2"
+    driver: Version
+    driver_text: str  # as NVIDIA prints it ("535.54.03"; str(Version) drops the leading zero)
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriverFloor:
+    """The lowest driver on which any release of one CUDA major runs (minor-version compat)."""
+
+    cuda_major: int
+    driver: Version
+    driver_text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exclusion:
+    """Releases of one package cudaenv never picks, with the reason."""
+
+    name: NormalizedName
+    versions: SpecifierSet
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Knowledge:
+    """Everything cudaenv knows about framework releases, CUDA and drivers."""
+
+    version: str  # the knowledge base's own version, recorded in lockfiles
+    tensorflow: tuple[TfLine, ...]
+    spacy: tuple[SpacyLine, ...]
+    cupy: tuple[CupyLine, ...]
+    toolkit: tuple[ToolkitDriver, ...]
+    floors: tuple[DriverFloor, ...]
+    exclusions: tuple[Exclusion, ...]
+
+    def tf_line(self, version: Version) -> TfLine | None:
+        """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
+        return next((t for t in self.tensorflow if t.contains(version)), None)
+
+    def spacy_line(self, version: Version) -> SpacyLine | None:
+        """The line a spaCy release belongs to (3.7.5 -> line 3.7), if known."""
+        return next((s for s in self.spacy if s.contains(version)), None)
+
+    def cupy_for(self, cuda_major: int) -> CupyLine | None:
+        """The CuPy build for a CUDA major (12 -> cupy-cuda12x), if known."""
+        return next((c for c in self.cupy if c.cuda_major == cuda_major), None)
+
+    def floor_for(self, cuda: Version) -> DriverFloor | None:
+        """The minor-version-compat floor row for ``cuda``'s major, with its source."""
+        return next((f for f in self.floors if f.cuda_major == cuda.major), None)
+
+    def min_driver_for(self, cuda: Version) -> Version | None:
+        """Lowest driver that runs CUDA ``cuda`` under minor-version compat (12.x -> 525.60.13)."""
+        floor = self.floor_for(cuda)
+        return floor.driver if floor else None
+
+    def toolkit_min_driver(self, cuda: Version) -> Version | None:
+        """The driver NVIDIA's toolkit table names for ``cuda``'s GA release (12.2 -> 535.54.03).
+
+        Only major.minor of ``cuda`` counts; the GA row is the lowest driver of that minor.
+        """
+        rows = [t.driver for t in self.toolkit if t.cuda.release == _major_minor(cuda)]
+        return min(rows, default=None)
+
+    def max_cuda_for_driver(self, driver: Version) -> Version | None:
+        """Newest CUDA major.minor whose toolkit minimum driver is <= ``driver``.
+
+        535.104.05 -> 12.2, 470.82.01 -> 11.4, 550.54.15 -> 12.4; None below every known row.
+        """
+        fits = [t.cuda for t in self.toolkit if t.driver <= driver]
+        return max(fits, default=None)
+
+    def driver_text(self, driver: Version) -> str:
+        """``driver`` as NVIDIA prints it, if the tables hold it (535.54.03, not 535.54.3)."""
+        for row in (*self.floors, *self.toolkit):
+            if row.driver == driver:
+                return row.driver_text
+        return str(driver)
+
+    def excluded(self, name: str, version: Version) -> str | None:
+        """The reason a release is globally known-bad, or None."""
+        wanted = canonicalize_name(name)
+        for ex in self.exclusions:
+            if ex.name == wanted and ex.versions.contains(version, prereleases=True):
+                return ex.reason
+        return None
+
+
+def _major_minor(version: Version) -> tuple[int, int]:
+    return (version.major, version.minor)

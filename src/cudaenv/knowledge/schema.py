@@ -1,0 +1,255 @@
+"""What each knowledge file may contain, and how its rows become values.
+
+One builder per kind of row. A builder reads every field (so every problem in the row is
+recorded), checks what ties fields together (``min_cuda`` in the line's CUDA major, ``bad``
+releases inside their line), and returns None if anything was wrong. The file formats are
+documented in the header comments of the TOML files themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from cudaenv.knowledge.lines import (
+    CupyLine,
+    FrozenMap,
+    KnownBad,
+    NumpyLimit,
+    SpacyLine,
+    TfLine,
+    same_line,
+)
+from cudaenv.knowledge.model import DriverFloor, Exclusion, ToolkitDriver
+
+if TYPE_CHECKING:
+    from cudaenv.knowledge.parse import Row
+
+__all__ = [
+    "cupy_line",
+    "driver_floor",
+    "exclusion",
+    "line_key",
+    "spacy_line",
+    "tf_line",
+    "toolkit_driver",
+]
+
+_TF_FIELDS = frozenset(
+    {
+        "cuda",
+        "cudnn",
+        "python",
+        "extra",
+        "wheels",
+        "requirements",
+        "constraints",
+        "min_cuda",
+        "sonames",
+        "env",
+        "path",
+        "bad",
+        "notes",
+        "pre_release_only",
+        "source",
+    }
+)
+_SPACY_FIELDS = frozenset({"thinc", "python", "gpu_extras", "constraints", "source"})
+_CUPY_FIELDS = frozenset(
+    {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "numpy", "source"}
+)
+
+
+def line_key(row: Row, key: str) -> Version | None:
+    """A line's table key must be major.minor, like "2.15"."""
+    try:
+        line = Version(key)
+    except InvalidVersion:
+        line = None
+    if line is None or len(line.release) != 2 or str(line) != key:
+        row.fail(None, "line key is not a major.minor version")
+        return None
+    return line
+
+
+def tf_line(row: Row, key: str) -> TfLine | None:
+    """Build one ``[lines."2.N"]`` row of tensorflow.toml."""
+    row.only(_TF_FIELDS)
+    line = line_key(row, key)
+    extra = row.text("extra", required=False)
+    fields = {
+        "cuda": row.version("cuda"),
+        "cudnn": row.version("cudnn"),
+        "python": row.specifier("python"),
+        "extra": extra,
+        "requirements": row.requirements("requirements"),
+        "constraints": row.requirements("constraints"),
+        "min_cuda": row.version("min_cuda"),
+        "sonames": row.strings("sonames", required=True),
+        "env": _env(row),
+        "path": row.templates("path"),
+        "known_bad": _bad(row, line),
+        "notes": _notes(row, line),
+        "pre_release_only": row.flag("pre_release_only"),
+        "source": row.source(),
+    }
+    # Lines with the extra name its wheels; the others' wheels are what cudaenv adds itself.
+    wheels = row.requirements("wheels", required=extra is not None) or fields["requirements"]
+    _check_cuda(row, fields["cuda"], fields["min_cuda"])
+    if not row.ok or line is None:
+        return None
+    bad = FrozenMap({b.version: b.reason for b in fields["known_bad"] if b.python is None})
+    return TfLine(line=line, cuda_major=fields["cuda"].major, wheels=wheels, bad=bad, **fields)
+
+
+def _check_cuda(row: Row, cuda: Version | None, min_cuda: Version | None) -> None:
+    if cuda is not None and min_cuda is not None:
+        if min_cuda.major != cuda.major or min_cuda > cuda:
+            row.fail("min_cuda", f"must be in CUDA {cuda.major}.x and not above cuda {cuda}")
+
+
+def _env(row: Row) -> FrozenMap[str, str]:
+    table = row.get("env", dict, "a table", required=False) or {}
+    sub = row.child("env", table)
+    return FrozenMap({k: v for k in table if (v := sub.template(k, table[k])) is not None})
+
+
+def _release_rows(row: Row, field: str, line: Version | None) -> list[tuple[Version, Row]]:
+    """The ``field."V"`` sub-tables of a line, each key a release inside that line."""
+    table = row.get(field, dict, "a table", required=False) or {}
+    out = []
+    for key, value in table.items():
+        sub = row.child(field, table).child(key, value)
+        try:
+            version = Version(key)
+        except InvalidVersion:
+            sub.fail(None, "not a version")
+            continue
+        if line is not None and not same_line(line, version):
+            sub.fail(None, f"release is not in line {line}")
+        out.append((version, sub))
+    return out
+
+
+def _bad(row: Row, line: Version | None) -> tuple[KnownBad, ...]:
+    out = []
+    for version, sub in _release_rows(row, "bad", line):
+        sub.only({"reason", "python", "source"})
+        reason, source = sub.text("reason"), sub.source()
+        python = sub.specifier("python", required=False)
+        if reason is not None and source is not None:
+            out.append(KnownBad(version=version, reason=reason, python=python, source=source))
+    return tuple(out)
+
+
+def _notes(row: Row, line: Version | None) -> FrozenMap[Version, str]:
+    out = {}
+    for version, sub in _release_rows(row, "notes", line):
+        sub.only({"text", "source"})
+        text, source = sub.text("text"), sub.source()
+        if text is not None and source is not None:
+            out[version] = text
+    return FrozenMap(out)
+
+
+def spacy_line(row: Row, key: str) -> SpacyLine | None:
+    """Build one ``[lines."3.N"]`` row of spacy.toml."""
+    row.only(_SPACY_FIELDS)
+    line = line_key(row, key)
+    fields = {
+        "thinc": row.specifier("thinc"),
+        "python": row.specifier("python"),
+        "gpu_extras": _gpu_extras(row),
+        "constraints": row.requirements("constraints"),
+        "source": row.source(),
+    }
+    if not row.ok or line is None:
+        return None
+    return SpacyLine(line=line, **fields)
+
+
+def _gpu_extras(row: Row) -> FrozenMap[int, str]:
+    table = row.get("gpu_extras", dict, "a table", required=True) or {}
+    sub, out = row.child("gpu_extras", table), {}
+    for key, value in table.items():
+        if not key.isdigit():
+            sub.fail(key, "not a CUDA major (like 12)")
+        elif not isinstance(value, str) or not value:
+            sub.fail(key, "not an extra name")
+        else:
+            out[int(key)] = value
+    return FrozenMap(out)
+
+
+def cupy_line(row: Row, key: str) -> CupyLine | None:
+    """Build one ``[lines.cupy-cudaNNx]`` row of cupy.toml."""
+    row.only(_CUPY_FIELDS)
+    name = canonicalize_name(key)
+    if name != key:
+        row.fail(None, f"package name is not normalized (write {name})")
+    fields = {
+        "cuda_major": row.integer("cuda_major"),
+        "versions": row.specifier("versions"),
+        "python": row.specifier("python"),
+        "runtime_wheels": row.requirements("runtime_wheels", required=True),
+        "sonames": row.strings("sonames", required=True),
+        "numpy": _numpy_limits(row),
+        "source": row.source(),
+    }
+    if not row.ok:
+        return None
+    return CupyLine(name=name, **fields)
+
+
+def _numpy_limits(row: Row) -> tuple[NumpyLimit, ...]:
+    out = []
+    for i, item in row.each("numpy", "a list of tables"):
+        sub = row.child("numpy", {}).child(i, item)
+        sub.only({"versions", "numpy"})
+        versions, numpy = sub.specifier("versions"), sub.specifier("numpy")
+        if versions is not None and numpy is not None:
+            out.append(NumpyLimit(versions=versions, numpy=numpy))
+    return tuple(out)
+
+
+def _driver(row: Row) -> tuple[Version, str] | None:
+    version = row.version("driver")
+    return None if version is None else (version, row.table["driver"])
+
+
+def toolkit_driver(row: Row) -> ToolkitDriver | None:
+    """Build one ``[[toolkit]]`` row of cuda_driver.toml."""
+    row.only({"cuda", "release", "driver", "source"})
+    cuda, release = row.version("cuda"), row.text("release")
+    driver, source = _driver(row), row.source()
+    if cuda is not None and len(cuda.release) != 2:
+        row.fail("cuda", "not major.minor (like 12.2)")
+    if not row.ok or driver is None:
+        return None
+    version, text = driver
+    return ToolkitDriver(
+        cuda=cuda, release=release, driver=version, driver_text=text, source=source
+    )
+
+
+def driver_floor(row: Row) -> DriverFloor | None:
+    """Build one ``[[minor_version_compat]]`` row of cuda_driver.toml."""
+    row.only({"cuda_major", "driver", "source"})
+    major, driver, source = row.integer("cuda_major"), _driver(row), row.source()
+    if not row.ok or driver is None:
+        return None
+    version, text = driver
+    return DriverFloor(cuda_major=major, driver=version, driver_text=text, source=source)
+
+
+def exclusion(row: Row) -> Exclusion | None:
+    """Build one ``[[exclude]]`` row of exclusions.toml."""
+    row.only({"name", "versions", "reason", "source"})
+    name, versions = row.text("name"), row.specifier("versions")
+    reason, source = row.text("reason"), row.source()
+    if not row.ok or name is None:
+        return None
+    name = canonicalize_name(name)
+    return Exclusion(name=name, versions=versions, reason=reason, source=source)

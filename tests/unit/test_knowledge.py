@@ -1,0 +1,369 @@
+"""The knowledge base: the real data answers the questions others ask, and bad data is refused.
+
+The first half reads the shipped recipes/ and constraints/; the second half copies the small
+fixture under tests/data/knowledge/minimal to tmp_path, breaks it, and checks that every problem
+is reported at once with its file and dotted path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version as V
+
+import cudaenv.knowledge as knowledge_pkg
+from cudaenv.errors import KnowledgeError
+from cudaenv.knowledge import Knowledge, load, load_from
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = Path(__file__).resolve().parents[1] / "data" / "knowledge" / "minimal"
+
+CU11_SET = {
+    "nvidia-cuda-runtime-cu11==11.8.89",
+    "nvidia-cublas-cu11==11.11.3.6",
+    "nvidia-cufft-cu11==10.9.0.58",
+    "nvidia-curand-cu11==10.3.0.86",
+    "nvidia-cusolver-cu11==11.4.1.48",
+    "nvidia-cusparse-cu11==11.7.5.86",
+    "nvidia-cuda-cupti-cu11==11.8.87",
+    "nvidia-cuda-nvcc-cu11==11.8.89",
+    "nvidia-cudnn-cu11==8.6.0.163",
+}
+
+
+@pytest.fixture(scope="module")
+def k() -> Knowledge:
+    return load()
+
+
+# --- the real data ---------------------------------------------------------------------------
+
+
+def test_real_data_loads_from_the_source_checkout(k):
+    assert knowledge_pkg.data_dirs() == (ROOT / "recipes", ROOT / "constraints")
+    assert k.version == "2026.11.25"
+    assert [str(t.line) for t in k.tensorflow] == [f"2.{n}" for n in range(12, 23)]
+    assert [str(s.line) for s in k.spacy] == ["3.5", "3.6", "3.7", "3.8"]
+    assert [c.name for c in k.cupy] == ["cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x"]
+
+
+def test_load_is_cached_and_hashable(k):
+    assert load() is k
+    assert hash(k) == hash(load_from(ROOT / "recipes", ROOT / "constraints"))
+
+
+@pytest.mark.parametrize(
+    ("release", "line", "cuda", "cudnn", "extra", "min_driver"),
+    [
+        ("2.12.0", "2.12", "11.8", "8.6", None, "450.80.02"),
+        ("2.13.1", "2.13", "11.8", "8.6", None, "450.80.02"),
+        ("2.14.1", "2.14", "11.8", "8.7", "and-cuda", "450.80.02"),
+        ("2.15.0.post1", "2.15", "12.2", "8.9", "and-cuda", "525.60.13"),
+        ("2.15.1", "2.15", "12.2", "8.9", "and-cuda", "525.60.13"),
+        ("2.16.2", "2.16", "12.3", "8.9", "and-cuda", "525.60.13"),
+        ("2.18.0", "2.18", "12.5", "9.3", "and-cuda", "525.60.13"),
+        ("2.21.0", "2.21", "12.5", "9.3", "and-cuda", "525.60.13"),
+        ("2.22.0rc0", "2.22", "12.5", "9.10", "and-cuda", "525.60.13"),
+    ],
+)
+def test_tf_lines_answer_the_acceptance_questions(k, release, line, cuda, cudnn, extra, min_driver):
+    t = k.tf_line(V(release))
+    assert t is not None and t.contains(V(release))
+    assert (str(t.line), str(t.cuda), str(t.cudnn), t.extra) == (line, cuda, cudnn, extra)
+    assert t.cuda_major == V(cuda).major == t.min_cuda.major
+    assert k.driver_text(k.min_driver_for(t.min_cuda)) == min_driver
+    assert t.pre_release_only == (line == "2.22")
+
+
+def test_unknown_tf_and_spacy_releases_have_no_line(k):
+    assert k.tf_line(V("2.11.0")) is None
+    assert k.tf_line(V("3.0")) is None
+    assert k.spacy_line(V("3.4.4")) is None
+
+
+def test_tf_212_adds_the_cu11_wheel_set_and_sets_xla_flags(k):
+    t = k.tf_line(V("2.12.1"))
+    assert {str(r) for r in t.requirements} == CU11_SET
+    assert t.wheels == t.requirements  # no extra: the wheels are the ones cudaenv adds
+    assert t.env["XLA_FLAGS"] == "--xla_gpu_cuda_data_dir={site}/nvidia/cuda_nvcc"
+    assert t.path == ("{site}/nvidia/cuda_nvcc/bin",)
+    assert "libcudnn.so.8" in t.sonames and "libcudart.so.11.0" in t.sonames
+
+
+def test_and_cuda_lines_name_their_wheels_and_need_no_extra_requirements(k):
+    for t in k.tensorflow:
+        if t.extra is None:
+            continue
+        assert t.requirements == ()
+        assert any(w.name == f"nvidia-cudnn-cu{t.cuda_major}" for w in t.wheels), t.line
+        assert f"libcudnn.so.{t.cudnn.major}" in t.sonames, t.line
+        assert f"libcublas.so.{t.cuda_major}" in t.sonames, t.line
+
+
+def test_tf_215_wheels_are_the_post1_pins(k):
+    wheels = {w.name: w for w in k.tf_line(V("2.15")).wheels}
+    assert str(wheels["nvidia-cudnn-cu12"].specifier) == "==8.9.4.25"
+    assert not any(name.startswith("tensorrt") for name in wheels)
+
+
+def test_known_bad_releases(k):
+    t215 = k.tf_line(V("2.15"))
+    assert "tensorrt-libs" in t215.bad[V("2.15.0")]
+    assert t215.bad_reason(V("2.15.1")) is None
+    t214 = k.tf_line(V("2.14"))
+    assert V("2.14.0") not in t214.bad  # only bad on Python >= 3.11
+    assert "tensorrt" in t214.bad_reason(V("2.14.0"), V("3.11"))
+    assert t214.bad_reason(V("2.14.0"), V("3.10")) is None
+    assert t214.constraints == (Requirement("numpy<2"),)
+    assert "LD_LIBRARY_PATH" in k.tf_line(V("2.16")).notes[V("2.16.1")]
+    assert k.tf_line(V("2.16")).bad == {}
+
+
+def test_spacy_lines(k):
+    s = k.spacy_line(V("3.7.5"))
+    assert dict(s.gpu_extras) == {11: "cuda11x", 12: "cuda12x"}
+    assert s.thinc.contains("8.2.5") and not s.thinc.contains("8.3.0")
+    assert dict(k.spacy_line(V("3.5.4")).gpu_extras) == {11: "cuda11x"}
+    for s in k.spacy:
+        needs_cap = s.line < V("3.8")
+        assert (Requirement("numpy<2") in s.constraints) == needs_cap, s.line
+
+
+def test_cupy_lines(k):
+    c12 = k.cupy_for(12)
+    assert c12.name == "cupy-cuda12x" and c12.versions.contains("12.3.0")
+    names = {r.name for r in c12.runtime_wheels}
+    libs = ("cuda-nvrtc", "cublas", "curand", "cusolver", "cusparse", "cufft")
+    assert names == {f"nvidia-{n}-cu12" for n in libs}
+    assert "libnvrtc.so.12" in c12.sonames
+    assert c12.numpy_for(V("14.2.0")).contains("2.1.0")
+    assert not c12.numpy_for(V("12.3.0")).contains("2.0.0")
+    assert k.cupy_for(11).name == "cupy-cuda11x"
+    assert k.cupy_for(10) is None
+
+
+@pytest.mark.parametrize(
+    ("driver", "max_cuda"),
+    [
+        ("535.104.05", "12.2"),
+        ("470.82.01", "11.4"),
+        ("550.54.15", "12.4"),
+        ("550.54.14", "12.4"),
+        ("550.54.13", "12.3"),
+        ("450.80.02", "11.0"),
+        ("525.60.13", "12.0"),
+        ("570.26", "12.8"),
+        ("580.65.06", "13.0"),
+        ("999.1", "13.2"),
+        ("440.33", None),
+    ],
+)
+def test_max_cuda_for_driver(k, driver, max_cuda):
+    got = k.max_cuda_for_driver(V(driver))
+    assert (str(got) if got else None) == max_cuda
+
+
+@pytest.mark.parametrize(
+    ("cuda", "toolkit", "floor"),
+    [
+        ("12.2", "535.54.03", "525.60.13"),
+        ("12.2.2", "535.54.03", "525.60.13"),
+        ("11.8", "520.61.05", "450.80.02"),
+        ("11.2", "460.27.03", "450.80.02"),
+        ("13.0", "580.65.06", "580.65.06"),
+        ("12.7", None, "525.60.13"),
+        ("10.2", None, None),
+    ],
+)
+def test_driver_floors(k, cuda, toolkit, floor):
+    got_toolkit, got_floor = k.toolkit_min_driver(V(cuda)), k.min_driver_for(V(cuda))
+    assert (k.driver_text(got_toolkit) if got_toolkit else None) == toolkit
+    assert (k.driver_text(got_floor) if got_floor else None) == floor
+
+
+def test_driver_table_is_consistent(k):
+    for row in k.toolkit:
+        assert k.max_cuda_for_driver(row.driver) >= row.cuda, row.release
+        assert V(row.driver_text) == row.driver
+    for t in k.tensorflow:
+        assert k.toolkit_min_driver(t.cuda) is not None, t.line
+        assert k.min_driver_for(t.min_cuda) is not None, t.line
+    assert all(k.min_driver_for(V(f"{c.cuda_major}.0")) for c in k.cupy)
+
+
+def test_exclusions(k):
+    assert "multiprocessing" in k.excluded("SpaCy", V("3.7.3"))
+    assert k.excluded("spacy", V("3.7.5")) is None
+    assert k.excluded("cupy_cuda12x", V("13.5.0")) is not None
+    assert k.excluded("tensorflow", V("2.15.0")) is None  # that one is the TF line's `bad`
+
+
+def test_every_row_has_a_source(k):
+    rows = [*k.tensorflow, *k.spacy, *k.cupy, *k.toolkit, *k.floors, *k.exclusions]
+    rows += [b for t in k.tensorflow for b in t.known_bad]
+    for row in rows:
+        assert row.source.startswith(("https://", "PyPI metadata of ")), row
+
+
+# --- where the data is found -----------------------------------------------------------------
+
+
+def test_packaged_data_wins_over_the_checkout(tmp_path, monkeypatch):
+    pkg = tmp_path / "site" / "cudaenv"
+    (pkg / "data" / "recipes").mkdir(parents=True)
+    monkeypatch.setattr(knowledge_pkg, "_PACKAGE", pkg)
+    assert knowledge_pkg.data_dirs() == (pkg / "data" / "recipes", pkg / "data" / "constraints")
+
+
+def test_missing_data_is_a_knowledge_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(knowledge_pkg, "_PACKAGE", tmp_path / "a" / "b" / "cudaenv")
+    with pytest.raises(KnowledgeError, match="missing from the installation"):
+        knowledge_pkg.data_dirs()
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def broken(tmp_path: Path, *edits: tuple[str, str, str]) -> list[str]:
+    """Copy the fixture, apply (file, old, new) edits, load, and return the reported problems."""
+    root = tmp_path / "kb"
+    shutil.copytree(MINIMAL, root)
+    for name, old, new in edits:
+        path = next(root.rglob(name))
+        text = path.read_text()
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new, 1))
+    with pytest.raises(KnowledgeError) as info:
+        load_from(root / "recipes", root / "constraints")
+    err = info.value
+    problems = err.context.splitlines()
+    n = len(problems)
+    noun = "entry" if n == 1 else "entries"
+    assert err.message == f"cudaenv's knowledge base has {n} invalid {noun}"
+    assert err.hint
+    return problems
+
+
+def test_fixture_is_valid():
+    k = load_from(MINIMAL / "recipes", MINIMAL / "constraints")
+    assert [str(t.line) for t in k.tensorflow] == ["2.12", "2.15"]
+
+
+def test_not_a_version_names_file_and_dotted_path(tmp_path):
+    problems = broken(tmp_path, ("tensorflow.toml", 'cudnn = "8.9"', 'cudnn = "8.x"'))
+    assert problems == ["tensorflow.toml: lines.\"2.15\".cudnn: not a version ('8.x')"]
+
+
+def test_missing_source_is_an_error(tmp_path):
+    problems = broken(tmp_path, ("spacy.toml", 'source = "PyPI metadata of spacy==3.7.5"', ""))
+    assert problems == ['spacy.toml: lines."3.7".source: missing']
+
+
+def test_source_must_be_a_url_or_pypi_metadata(tmp_path):
+    problems = broken(
+        tmp_path,
+        ("exclusions.toml", 'source = "https://pypi.org/project/spacy/3.7.3/"', 'source = "PyPI"'),
+    )
+    assert problems == [
+        "exclusions.toml: exclude[0].source: "
+        "not an https:// URL or 'PyPI metadata of NAME==VERSION' ('PyPI')"
+    ]
+
+
+def test_every_problem_in_every_file_is_collected_at_once(tmp_path):
+    problems = broken(
+        tmp_path,
+        ("tensorflow.toml", 'cudnn = "8.6"', 'cudnn = "eight"'),
+        ("tensorflow.toml", 'python = ">=3.9,<3.12"', 'python = ">=3.9,<<3.12"'),
+        ("spacy.toml", 'thinc = ">=8.1.8,<8.3.0"', "thinc = 8"),
+        ("cupy.toml", "cuda_major = 12", 'cuda_major = "12"'),
+        ("cuda_driver.toml", 'driver = "535.54.03"', 'driver = "535.x.03"'),
+        ("exclusions.toml", 'versions = "==3.7.3"', 'versions = "3.7.3"'),
+    )
+    assert problems == [
+        "tensorflow.toml: lines.\"2.12\".cudnn: not a version ('eight')",
+        "tensorflow.toml: lines.\"2.15\".python: not a version specifier ('>=3.9,<<3.12')",
+        'spacy.toml: lines."3.7".thinc: not a string',
+        "cupy.toml: lines.cupy-cuda12x.cuda_major: not an integer",
+        "cuda_driver.toml: toolkit[1].driver: not a version ('535.x.03')",
+        "exclusions.toml: exclude[0].versions: not a version specifier ('3.7.3')",
+    ]
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    problems = broken(tmp_path, ("spacy.toml", 'thinc = ">=8.1.8,<8.3.0"', "thinc = >=8"))
+    assert len(problems) == 1
+    assert problems[0].startswith("spacy.toml: line 5: invalid TOML: ")
+
+
+def test_missing_file(tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(MINIMAL, root)
+    (root / "recipes" / "cupy.toml").unlink()
+    with pytest.raises(KnowledgeError) as info:
+        load_from(root / "recipes", root / "constraints")
+    assert info.value.context == f"cupy.toml: missing (looked for {root / 'recipes' / 'cupy.toml'})"
+
+
+def test_other_files_in_the_folders_are_ignored(tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(MINIMAL, root)
+    (root / "recipes" / "log_lines.toml").write_text("[whatever]\nx = 1\n")
+    assert load_from(root / "recipes", root / "constraints").version == "2026.11.25"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("tensorflow.toml", 'cudnn = "8.9"', 'cudnnn = "8.9"'),
+         ['tensorflow.toml: lines."2.15".cudnnn: unknown field',
+          'tensorflow.toml: lines."2.15".cudnn: missing']),
+        (("tensorflow.toml", "{site}/nvidia/cuda_nvcc/bin", "{home}/bin"),
+         ['tensorflow.toml: lines."2.12".path[0]: unknown placeholder {home} '
+          "(use {site} or {prefix})"]),
+        (("tensorflow.toml", "={site}/nvidia/cuda_nvcc", "={site/nvidia"),
+         ["tensorflow.toml: lines.\"2.12\".env.XLA_FLAGS: not a template "
+          "(expected '}' before end of string)"]),
+        (("tensorflow.toml", 'bad."2.15.0"', 'bad."2.16.0"'),
+         ['tensorflow.toml: lines."2.15".bad."2.16.0": release is not in line 2.15']),
+        (("tensorflow.toml", 'bad."2.15.0"', 'bad."two"'),
+         ['tensorflow.toml: lines."2.15".bad.two: not a version']),
+        (("tensorflow.toml", 'python = ">=3.11"', 'python = ">=3.11"\nwhen = "always"'),
+         ['tensorflow.toml: lines."2.15".bad."2.15.1".when: unknown field']),
+        (("tensorflow.toml", 'min_cuda = "12.0"', 'min_cuda = "11.0"'),
+         ['tensorflow.toml: lines."2.15".min_cuda: must be in CUDA 12.x and not above cuda 12.2']),
+        (("tensorflow.toml", 'wheels = ["nvidia-cuda-runtime-cu12==12.2.140", '
+                             '"nvidia-cudnn-cu12==8.9.4.25"]', ""),
+         ['tensorflow.toml: lines."2.15".wheels: missing']),
+        (("tensorflow.toml", 'constraints = ["numpy<2"]', 'constraints = ["numpy<<2"]'),
+         ["tensorflow.toml: lines.\"2.15\".constraints: not a requirement ('numpy<<2')"]),
+        (("tensorflow.toml", 'sonames = ["libcudart.so.12", "libcudnn.so.8"]', 'sonames = [""]'),
+         ['tensorflow.toml: lines."2.15".sonames: item 0 is not a non-empty string']),
+        (("spacy.toml", '[lines."3.7"]', '[lines."3.7.5"]'),
+         ['spacy.toml: lines."3.7.5": line key is not a major.minor version']),
+        (("spacy.toml", "11 = ", "eleven = "),
+         ['spacy.toml: lines."3.7".gpu_extras.eleven: not a CUDA major (like 12)']),
+        (("cupy.toml", "[lines.cupy-cuda12x]", "[lines.CuPy_CUDA12x]"),
+         ["cupy.toml: lines.CuPy_CUDA12x: package name is not normalized (write cupy-cuda12x)"]),
+        (("cupy.toml", '{ versions = ">=14.0.0", numpy = ">=2.0,<2.6" }',
+          '{ versions = ">=14.0.0", numpy = "2" }'),
+         ["cupy.toml: lines.cupy-cuda12x.numpy[1].numpy: not a version specifier ('2')"]),
+        (("cuda_driver.toml", 'cuda = "12.2"', 'cuda = "12"'),
+         ["cuda_driver.toml: toolkit[1].cuda: not major.minor (like 12.2)"]),
+        (("cuda_driver.toml", "cuda_major = 12", "cuda_major = 11"),
+         ["cuda_driver.toml: minor_version_compat: CUDA major 11 appears more than once"]),
+        (("exclusions.toml", 'version = "2026.11.25"', 'version = "2026.12.01"'),
+         ["meta.version: the files disagree (tensorflow.toml has 2026.11.25, spacy.toml has "
+          "2026.11.25, cupy.toml has 2026.11.25, cuda_driver.toml has 2026.11.25, "
+          "exclusions.toml has 2026.12.01); give them one version"]),
+        (("spacy.toml", "[meta]", "[metadata]"),
+         ["spacy.toml: metadata: unknown field", "spacy.toml: meta: missing"]),
+        (("exclusions.toml", "[[exclude]]", "[[excludes]]"),
+         ["exclusions.toml: excludes: unknown field", "exclusions.toml: exclude: missing"]),
+    ],
+)  # fmt: skip
+def test_each_kind_of_invalid_row(tmp_path, edit, expected):
+    assert broken(tmp_path, edit) == expected
