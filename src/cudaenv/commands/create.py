@@ -9,6 +9,7 @@ Ctrl-C removes the half-made environment. The smoke test runs on the finished en
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
@@ -81,15 +82,17 @@ def _solver_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cudaenv.envs import find_backend
+    from cudaenv.envs.base import check_prefix
 
-    resolution, knowledge, lock_file = _resolve(args)
     backend_name = args.backend or ("conda" if getattr(args, "host", "") == "conda" else "venv")
     options = {"channels": args.channel} if backend_name != "venv" else {}
     backend = find_backend(backend_name, **options)
-    if args.prefix is not None:
-        prefix = args.prefix
-    else:
-        prefix = backend.prefix_for_name(args.name or default_name(resolution))
+    prefix = args.prefix if args.name is None else backend.prefix_for_name(args.name)
+    if prefix is not None:
+        check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
+    resolution, knowledge, lock_file = _resolve(args)
+    if prefix is None:
+        prefix = backend.prefix_for_name(default_name(resolution))
     say = _say(args)
     env, installer = materialize(
         resolution,
