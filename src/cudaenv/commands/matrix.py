@@ -1,0 +1,177 @@
+"""``cudaenv matrix``: show what the knowledge base knows, per TensorFlow and spaCy line.
+
+Users ask "which CUDA/cuDNN/driver does TF 2.15 need?" before they ask cudaenv to build anything;
+this answers from the same recipes the solver uses, so the table can never drift from what
+``create`` does. ``--tf``/``--spacy`` pick lines (then only the lines asked for are shown);
+``--json`` prints ``{"tensorflow": [...], "spacy": [...]}`` for scripts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cudaenv import render
+from cudaenv.errors import OK, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+    from packaging.specifiers import SpecifierSet
+
+    from cudaenv.knowledge import Knowledge, KnownBad, SpacyLine, TfLine
+
+NAME = "matrix"
+HELP = "show the TensorFlow/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver, wheels"
+ORDER = 20
+
+__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "spacy_rows", "spec_text", "tf_rows"]
+
+# Lower bounds before upper bounds, so ">=3.9,<3.12" reads the way people write it.
+_OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tf", action="append", default=[], metavar="LINE",
+        help="only this TensorFlow line (2.15, or a release such as 2.15.1); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
+        "--spacy", action="append", default=[], metavar="LINE",
+        help="only this spaCy line (3.7, or a release such as 3.7.5); repeatable",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cudaenv.knowledge import load
+
+    k = load()
+    filtered = bool(args.tf or args.spacy)
+    tf = _pick(k.tensorflow, args.tf, "TensorFlow", "--tf") if args.tf or not filtered else []
+    spacy = _pick(k.spacy, args.spacy, "spaCy", "--spacy") if args.spacy or not filtered else []
+    if args.json:
+        render.emit_json({"tensorflow": tf_rows(k, tf), "spacy": spacy_rows(spacy)})
+        return OK
+    _print_text(k, tf, spacy, detailed=filtered)
+    return OK
+
+
+def _pick(lines: Sequence[Any], asked: Sequence[str], label: str, flag: str) -> list[Any]:
+    """The lines asked for (all when none), in knowledge-base order; unknown ones exit 2."""
+    from packaging.version import InvalidVersion, Version
+
+    if not asked:
+        return list(lines)
+    known = ", ".join(str(line.line) for line in lines)
+    example = f"{flag} {lines[-1].line}" if lines else flag
+    picked = []
+    for text in asked:
+        try:
+            version = Version(text)
+        except InvalidVersion as e:
+            raise UsageError(
+                f"{flag} {text!r} is not a version", hint=f"give a line such as {example}"
+            ) from e
+        match = next((line for line in lines if line.contains(version)), None)
+        if match is None:
+            raise UsageError(
+                f"{label} {text} is not in cudaenv's knowledge base",
+                hint=f"known {label} lines: {known}",
+            )
+        if match not in picked:
+            picked.append(match)
+    return sorted(picked, key=lambda line: line.line)
+
+
+def spec_text(spec: SpecifierSet) -> str:
+    """A specifier with lower bounds first (">=3.9,<3.12"); packaging sorts it the other way."""
+    ordered = sorted(spec, key=lambda s: (_OPERATOR_ORDER.index(s.operator), s.version))
+    return ",".join(str(s) for s in ordered)
+
+
+def tf_rows(k: Knowledge, lines: Sequence[TfLine]) -> list[dict[str, Any]]:
+    """The JSON rows for TensorFlow lines."""
+    return [
+        {
+            "version": str(t.line),
+            "cuda": str(t.cuda),
+            "cudnn": str(t.cudnn),
+            "python": spec_text(t.python),
+            "min_driver": _min_driver(k, t),
+            "wheels": [str(w) for w in t.wheels],
+        }
+        for t in lines
+    ]
+
+
+def spacy_rows(lines: Sequence[SpacyLine]) -> list[dict[str, Any]]:
+    """The JSON rows for spaCy lines."""
+    return [
+        {
+            "version": str(s.line),
+            "thinc": spec_text(s.thinc),
+            "gpu_extras": {str(major): extra for major, extra in sorted(s.gpu_extras.items())},
+            "python": spec_text(s.python),
+        }
+        for s in lines
+    ]
+
+
+def _min_driver(k: Knowledge, t: TfLine) -> str | None:
+    floor = k.floor_for(t.min_cuda)
+    return floor.driver_text if floor else None
+
+
+def _print_text(
+    k: Knowledge, tf: Sequence[TfLine], spacy: Sequence[SpacyLine], *, detailed: bool
+) -> None:
+    if tf:
+        render.table(
+            [_tf_cells(k, t) for t in tf],
+            ["TensorFlow", "CUDA", "cuDNN", "Python", "min driver", "CUDA wheels", "notes"],
+        )
+        if detailed:
+            for t in tf:
+                _tf_details(k, t)
+    if tf and spacy:
+        render.line()
+    if spacy:
+        render.table(
+            [(s.line, spec_text(s.thinc), spec_text(s.python), _extras(s)) for s in spacy],
+            ["spaCy", "thinc", "Python", "GPU extras (CUDA major: extra)"],
+        )
+    render.line()
+    render.line(f"knowledge base {k.version}; min driver = lowest driver for the line's CUDA major")
+
+
+def _tf_cells(k: Knowledge, t: TfLine) -> tuple[object, ...]:
+    wheels = f"tensorflow[{t.extra}]" if t.extra else f"{len(t.requirements)} added by cudaenv"
+    notes = []
+    if t.pre_release_only:
+        notes.append("pre-release only")
+    if t.known_bad:
+        notes.append("avoid " + ", ".join(_bad_text(b) for b in t.known_bad))
+    return (t.line, t.cuda, t.cudnn, spec_text(t.python), _min_driver(k, t), wheels,
+            "; ".join(notes))  # fmt: skip
+
+
+def _tf_details(k: Knowledge, t: TfLine) -> None:
+    render.line()
+    how = f"tensorflow[{t.extra}]" if t.extra else "cudaenv (TensorFlow declares none)"
+    render.line(f"TensorFlow {t.line}: CUDA {t.cuda}, cuDNN {t.cudnn}; wheels from {how}:")
+    for wheel in t.wheels:
+        render.line(f"  {wheel}")
+    for bad in t.known_bad:
+        render.line(f"avoid {_bad_text(bad)}: {bad.reason} ({bad.source})")
+    for version, note in t.notes.items():
+        render.line(f"note {version}: {note}")
+    render.line(f"source: {t.source}")
+
+
+def _bad_text(bad: KnownBad) -> str:
+    return f"{bad.version} on Python {spec_text(bad.python)}" if bad.python else str(bad.version)
+
+
+def _extras(s: SpacyLine) -> str:
+    return ", ".join(f"{major}: {extra}" for major, extra in sorted(s.gpu_extras.items()))
