@@ -154,3 +154,24 @@ def test_write_for_venv_and_conda(tmp_path: Path):
         "etc/conda/deactivate.d/cudaenv.sh",
     ]
     assert activation.write_conda(conda_root) == written  # the conda helper's entry point
+
+
+def test_variables_from_a_resolution_use_the_real_recipes(tmp_path: Path):
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from cudaenv.request import Target
+    from cudaenv.resolution import Pin, Resolution, WheelFile
+
+    env = make_env(tmp_path, {"cuda_runtime": ["libcudart.so.11.0"]})
+    (env.site_packages / "nvidia" / "cuda_nvcc" / "bin").mkdir(parents=True)
+    wheel = WheelFile(filename="tf.whl", url="https://example.invalid/tf.whl", sha256="0" * 64)
+    tf = Pin(name=canonicalize_name("tensorflow"), version=Version("2.12.1"), wheel=wheel)
+    target = Target(python=Version("3.11"), platform="manylinux_2_17_x86_64")
+    resolution = Resolution(pins=(tf,), target=target, frameworks=())
+    got = variables(env, resolution, {"PATH": "/usr/bin"})
+    nvcc = env.site_packages / "nvidia" / "cuda_nvcc"
+    assert got["XLA_FLAGS"] == f"--xla_gpu_cuda_data_dir={nvcc}"
+    assert got["PATH"] == f"{nvcc}/bin:/usr/bin"
+    no_tf = Resolution(pins=(), target=target, frameworks=())
+    assert activation.recipe_lines(no_tf) == ()
