@@ -445,3 +445,61 @@ def test_conda_activate_puts_the_locked_wheels_libraries_on_the_path(stack_env, 
     lib = env.site_packages / "nvidia" / "cuda_runtime" / "lib"
     on = str(lib) if before is None else f"{lib}:{before}"
     assert r.stdout.splitlines() == [f"ON:{on}", "LOADED", f"OFF:{before or '<unset>'}"]
+
+
+# --- environment.yml -----------------------------------------------------------------------
+
+
+def test_environment_yml_asks_for_the_python_pyproject_supports_and_installs_the_project():
+    text = (ROOT / "environment.yml").read_text()
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    entries = [ln.strip()[2:].strip() for ln in text.splitlines() if ln.strip().startswith("- ")]
+    assert f"python{requires}" in entries
+    assert "pip" in entries and "-e ." in entries
+
+
+@pytest.mark.conda
+@pytest.mark.network  # cudaenv's dependencies and its build backend come from PyPI
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_conda_env_create_from_environment_yml_gives_a_working_cudaenv(channel, conda_home):
+    import os
+
+    prefix = conda_home / "cudaenv-env"
+    environ = {**os.environ, "CONDA_CHANNELS": channel}  # conda-forge stands in offline
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conda",
+            "env",
+            "create",
+            "--offline",
+            "-q",
+            "-f",
+            str(ROOT / "environment.yml"),
+            "-p",
+            str(prefix),
+        ],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    version = subprocess.run(
+        [str(prefix / "bin" / "cudaenv"), "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.strip() == f"cudaenv {__import__('cudaenv').__version__}"
+    plugin = subprocess.run(
+        [
+            str(prefix / "bin" / "python"),
+            "-c",
+            "from importlib.metadata import entry_points as e;"
+            "print([p.value for p in e(group='conda') if p.name == 'cudaenv'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert plugin.stdout.strip() == "['cudaenv.conda_plugin']"
+    assert (prefix / "bin" / "uv").exists()
