@@ -7,7 +7,8 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
   for ``application/vnd.pypi.simple.v1+json``, PEP 503 HTML otherwise (``json=False`` forces
   HTML). File entries carry sha256, ``requires-python``, ``yanked``, ``size``, ``upload-time``
   and, when ``pep658`` is on, ``core-metadata`` / ``data-dist-info-metadata`` (PEP 658/714).
-  Pages carry an ``ETag`` and answer ``If-None-Match`` with 304.
+  Pages carry an ``ETag`` and ``Cache-Control: <page_cache_control>`` (``max-age=0``) and
+  answer ``If-None-Match`` with 304.
 - ``GET /files/<filename>``: the wheel, honouring single ``Range`` headers (``a-b``, ``a-``,
   ``-N``) with 206 + ``Content-Range`` or 416; ``ETag``/``Last-Modified`` with 304 on
   ``If-None-Match`` / ``If-Modified-Since``. ``honour_range=False`` ignores ``Range`` (200).
@@ -86,6 +87,7 @@ class IndexServer:
         self.pep658 = pep658
         self.json = True
         self.honour_range = True
+        self.page_cache_control = "max-age=0"
         self.max_requests = max_requests
         self.requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}
@@ -103,7 +105,7 @@ class IndexServer:
         httpd.block_on_close = False
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, name="index-server", daemon=True
+            target=httpd.serve_forever, args=(0.02,), name="index-server", daemon=True
         )
         self._thread.start()
         return self
@@ -371,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             "Content-Type": ctype,
             "ETag": etag,
             "Vary": "Accept",
-            "Cache-Control": "max-age=0",
+            "Cache-Control": self.index.page_cache_control,
         }
         if etag in _etags(self.headers.get("If-None-Match")):
             self._send(304, b"", headers)

@@ -1,0 +1,1 @@
+"""The solver: turns a request and a machine into a resolution, using the package index client."""

@@ -1,0 +1,273 @@
+"""The package index client: project pages (PEP 691, PEP 503 fallback) and wheel metadata.
+
+The solver asks two questions of the index: which files does a project have
+(:meth:`Index.project`) and what does a wheel require (:meth:`Index.metadata`). Both are cached
+in memory for the run and on disk across runs; ``offline=True`` answers from the disk cache alone
+and makes no request at all. One ``httpx.Client`` is shared by a small thread pool, so
+``prefetch`` and ``prefetch_metadata`` overlap network waits while the public API stays
+synchronous. Transient failures (connection errors, 5xx) are retried with backoff; what is left
+becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from packaging.utils import canonicalize_name
+
+from cudaenv.errors import IndexError_
+from cudaenv.solver.cache import CachedPage, DiskCache, default_cache_dir, max_age
+from cudaenv.solver.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page
+from cudaenv.solver.metadata import CoreMetadata, fetch_metadata
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterable
+
+__all__ = ["DEFAULT_INDEX_URL", "CoreMetadata", "FileLink", "Http", "Index", "ProjectNotFound"]
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+_HINT = "check the network connection and --index-url, or use --offline with a warm cache"
+_log = logging.getLogger(__name__)
+
+
+class ProjectNotFound(IndexError_):
+    reference = "project-not-found"
+
+
+class Http:
+    """GET with bounded retries and backoff, counting requests and bytes received."""
+
+    def __init__(self, index_url: str, client: httpx.Client, *, retries: int, backoff: float):
+        self.index_url = index_url
+        self.client = client
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.requests = 0
+        self.bytes_received = 0
+        self._lock = threading.Lock()
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """The response for any status below 500; transport errors and 5xx are retried."""
+        problem = ""
+        for attempt in range(self.retries):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                resp = self._once(url, headers)
+            except httpx.TransportError as e:
+                problem = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                continue
+            except httpx.HTTPError as e:
+                raise self._unreachable(f"{type(e).__name__}: {e}") from e
+            if resp.status_code < 500 and resp.status_code != 429:
+                return resp
+            problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {url}"
+        raise self._unreachable(f"{problem} (after {self.retries} tries)")
+
+    def _once(self, url: str, headers: dict[str, str] | None) -> httpx.Response:
+        with self._lock:
+            self.requests += 1
+        resp = self.client.get(url, headers=headers)
+        with self._lock:
+            self.bytes_received += len(resp.content)
+        return resp
+
+    def _unreachable(self, problem: str) -> IndexError_:
+        return IndexError_(
+            f"could not reach the package index at {self.index_url}: {problem}", hint=_HINT
+        )
+
+    def failure(self, resp: httpx.Response, *, what: str) -> IndexError_:
+        return IndexError_(
+            f"the package index at {self.index_url} answered HTTP {resp.status_code} "
+            f"{resp.reason_phrase} for {what} ({resp.url})",
+            hint=_HINT,
+        )
+
+
+class Index:
+    """A simple-API package index (``PIP_INDEX_URL``, else PyPI), cached in memory and on disk.
+
+    ``requests`` and ``bytes_received`` count HTTP traffic; a warm ``offline`` run makes none.
+    ``page_ttl`` is how long a page the server sent without any caching headers is reused
+    without asking again. ``transport`` is passed to ``httpx.Client`` (tests, proxies).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        offline: bool = False,
+        max_concurrency: int = 16,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        page_ttl: float = 600.0,
+    ):
+        self.url = (url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise IndexError_(
+                f"the index URL {self.url!r} is not an http:// or https:// URL",
+                hint="pass --index-url https://host/simple",
+            )
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.offline = offline
+        self.page_ttl = page_ttl
+        self.max_concurrency = max(1, max_concurrency)
+        limits = httpx.Limits(
+            max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
+        )
+        client = httpx.Client(
+            transport=transport,
+            limits=limits,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=True,
+            headers={"User-Agent": "cudaenv (index client)"},
+        )
+        self._http = Http(self.url, client, retries=retries, backoff=backoff)
+        self._cache = DiskCache(self.cache_dir, self.url)
+        self._pages: dict[str, tuple[FileLink, ...]] = {}
+        self._metadata: dict[Hashable, CoreMetadata] = {}
+        self._errors: dict[Hashable, IndexError_] = {}
+        self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- counters and lifecycle --------------------------------------------------------------
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (each retry counts)."""
+        return self._http.requests
+
+    @property
+    def bytes_received(self) -> int:
+        return self._http.bytes_received
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._http.client.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- project pages -------------------------------------------------------------------------
+    def project(self, name: str) -> tuple[FileLink, ...]:
+        """Every file the index lists for *name*, in the index's order."""
+        key = canonicalize_name(name)
+        return self._memo(self._pages, key, lambda: self._load_page(key))
+
+    def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:
+        """Fetch pages concurrently; failures are kept and raised by :meth:`project` later."""
+        todo = {canonicalize_name(n) for n in names} - self._pages.keys()
+        self._spawn([lambda n=n: self.project(n) for n in sorted(todo)], wait)
+
+    def _load_page(self, name: str) -> tuple[FileLink, ...]:
+        cached = self._cache.page(name)
+        if self.offline or (cached is not None and cached.is_fresh(self.page_ttl)):
+            if cached is None:
+                raise IndexError_(
+                    f"the index page of {name!r} is not in the cache ({self.cache_dir}), "
+                    "and --offline forbids fetching it",
+                    hint="run the same command once without --offline to fill the cache",
+                )
+            return self._parse(name, cached)
+        headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
+        resp = self._http.get(f"{self.url}/{name}/", headers)
+        if resp.status_code == 304 and cached is not None:
+            page = cached.touched()
+        elif resp.status_code == 200:
+            page = CachedPage(
+                url=str(resp.url),
+                content_type=resp.headers.get("Content-Type", ""),
+                body=resp.content,
+                fetched=time.time(),
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+                max_age=max_age(resp.headers.get("Cache-Control")),
+            )
+        elif resp.status_code in (404, 410):
+            raise ProjectNotFound(
+                f"no such project on the package index at {self.url}: {name}",
+                hint="check the spelling of the package name, or --index-url",
+            )
+        else:
+            raise self._http.failure(resp, what=f"the project {name!r}")
+        links = self._parse(name, page)
+        self._cache.put_page(name, page)
+        return links
+
+    def _parse(self, name: str, page: CachedPage) -> tuple[FileLink, ...]:
+        try:
+            if page.content_type.split(";")[0].strip() in (JSON_TYPE, "application/json"):
+                return parse_json_page(page.body, page.url)
+            return parse_html_page(page.body, page.url)
+        except (ValueError, KeyError, TypeError) as e:
+            raise IndexError_(
+                f"the package index at {self.url} sent an unreadable page for {name!r}: {e}",
+                hint=_HINT,
+            ) from e
+
+    # -- metadata ------------------------------------------------------------------------------
+    def metadata(self, link: FileLink) -> CoreMetadata:
+        """The core metadata of *link* (a wheel): cache, then PEP 658, then HTTP Range reads."""
+        return self._memo(
+            self._metadata,
+            (link.filename, link.sha256 or link.url),
+            lambda: fetch_metadata(link, http=self._http, cache=self._cache, offline=self.offline),
+        )
+
+    def prefetch_metadata(self, links: Iterable[FileLink], *, wait: bool = True) -> None:
+        """Fetch metadata concurrently; failures are raised by :meth:`metadata` later."""
+        self._spawn([lambda link=link: self.metadata(link) for link in links], wait)
+
+    # -- shared machinery --------------------------------------------------------------------
+    def _memo(self, store: dict[Any, Any], slot: Hashable, load: Callable[[], Any]) -> Any:
+        """``store[slot]``, loaded once even when several threads ask at the same time."""
+        if slot in store:
+            return store[slot]
+        with self._locks_lock:
+            lock = self._locks[(id(store), slot)]
+        with lock:
+            if slot in store:
+                return store[slot]
+            if (id(store), slot) in self._errors:
+                raise self._errors[(id(store), slot)]
+            try:
+                store[slot] = load()
+            except IndexError_ as e:
+                self._errors[(id(store), slot)] = e
+                raise
+            return store[slot]
+
+    def _spawn(self, jobs: list[Callable[[], object]], block: bool) -> None:
+        if not jobs:
+            return
+        with self._locks_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_concurrency, "cudaenv-index")
+        futures = [self._pool.submit(_quietly, job) for job in jobs]
+        if block:
+            wait(futures)
+
+
+def _quietly(job: Callable[[], object]) -> None:
+    try:
+        job()
+    except IndexError_ as e:  # kept by Index._memo and raised to the caller that asks
+        _log.debug("prefetch failed: %s", e.message)
