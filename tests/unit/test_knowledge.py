@@ -7,6 +7,7 @@ is reported at once with its file and dotted path.
 
 from __future__ import annotations
 
+import doctest
 import shutil
 from pathlib import Path
 
@@ -136,13 +137,23 @@ def test_cupy_lines(k):
     c12 = k.cupy_for(12)
     assert c12.name == "cupy-cuda12x" and c12.versions.contains("12.3.0")
     names = {r.name for r in c12.runtime_wheels}
-    libs = ("cuda-nvrtc", "cublas", "curand", "cusolver", "cusparse", "cufft")
+    libs = ("cuda-runtime", "cuda-nvrtc", "cublas", "curand", "cusolver", "cusparse", "cufft")
     assert names == {f"nvidia-{n}-cu12" for n in libs}
     assert "libnvrtc.so.12" in c12.sonames
     assert c12.numpy_for(V("14.2.0")).contains("2.1.0")
     assert not c12.numpy_for(V("12.3.0")).contains("2.0.0")
     assert k.cupy_for(11).name == "cupy-cuda11x"
     assert k.cupy_for(10) is None
+    for c in k.cupy:  # CUDA 11/12 wheels carry a -cuNN suffix; CUDA 13's carry none
+        suffix = f"-cu{c.cuda_major}" if c.cuda_major < 13 else ""
+        assert all(r.name.endswith(suffix) for r in c.runtime_wheels), c.name
+        assert c.name == f"cupy-cuda{c.cuda_major}x"
+        assert f"libnvrtc.so.{c.cuda_major}" in " ".join(c.sonames), c.name
+
+
+def test_module_docstring_example_runs():
+    result = doctest.testmod(knowledge_pkg)
+    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize(

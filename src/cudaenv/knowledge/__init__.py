@@ -6,9 +6,12 @@ that CUDA needs, or what activation must set (design decision 2). That knowledge
 with its source, and this package loads and validates it: all problems are collected into one
 :class:`~cudaenv.errors.KnowledgeError`, so a contributor sees every mistake in one run.
 
+    >>> from packaging.version import Version
     >>> from cudaenv.knowledge import load
     >>> k = load()
     >>> k.tf_line(Version("2.15.1")).cuda
+    <Version('12.2')>
+    >>> k.max_cuda_for_driver(Version("535.104.05"))
     <Version('12.2')>
 
 Adding a TensorFlow release is a data change: a new ``[lines."2.N"]`` table, no code.

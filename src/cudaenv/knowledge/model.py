@@ -108,10 +108,9 @@ class Knowledge:
 
     def driver_text(self, driver: Version) -> str:
         """``driver`` as NVIDIA prints it, if the tables hold it (535.54.03, not 535.54.3)."""
-        for row in (*self.floors, *self.toolkit):
-            if row.driver == driver:
-                return row.driver_text
-        return str(driver)
+        texts = [f.driver_text for f in self.floors if f.driver == driver]
+        texts += [t.driver_text for t in self.toolkit if t.driver == driver]
+        return texts[0] if texts else str(driver)
 
     def excluded(self, name: str, version: Version) -> str | None:
         """The reason a release is globally known-bad, or None."""

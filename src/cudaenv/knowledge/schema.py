@@ -8,7 +8,7 @@ documented in the header comments of the TOML files themselves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -78,30 +78,36 @@ def tf_line(row: Row, key: str) -> TfLine | None:
     """Build one ``[lines."2.N"]`` row of tensorflow.toml."""
     row.only(_TF_FIELDS)
     line = line_key(row, key)
-    extra = row.text("extra", required=False)
-    fields = {
-        "cuda": row.version("cuda"),
+    cuda, min_cuda = row.version("cuda"), row.version("min_cuda")
+    known_bad = _bad(row, line)
+    fields: dict[str, Any] = {
         "cudnn": row.version("cudnn"),
         "python": row.specifier("python"),
-        "extra": extra,
+        "extra": row.text("extra", required=False),
         "requirements": row.requirements("requirements"),
         "constraints": row.requirements("constraints"),
-        "min_cuda": row.version("min_cuda"),
         "sonames": row.strings("sonames", required=True),
         "env": _env(row),
         "path": row.templates("path"),
-        "known_bad": _bad(row, line),
         "notes": _notes(row, line),
         "pre_release_only": row.flag("pre_release_only"),
         "source": row.source(),
     }
     # Lines with the extra name its wheels; the others' wheels are what cudaenv adds itself.
-    wheels = row.requirements("wheels", required=extra is not None) or fields["requirements"]
-    _check_cuda(row, fields["cuda"], fields["min_cuda"])
-    if not row.ok or line is None:
+    wheels = row.requirements("wheels", required=fields["extra"] is not None)
+    _check_cuda(row, cuda, min_cuda)
+    if not row.ok or line is None or cuda is None or min_cuda is None:
         return None
-    bad = FrozenMap({b.version: b.reason for b in fields["known_bad"] if b.python is None})
-    return TfLine(line=line, cuda_major=fields["cuda"].major, wheels=wheels, bad=bad, **fields)
+    return TfLine(
+        line=line,
+        cuda=cuda,
+        cuda_major=cuda.major,
+        min_cuda=min_cuda,
+        wheels=wheels or fields["requirements"],
+        bad=FrozenMap({b.version: b.reason for b in known_bad if b.python is None}),
+        known_bad=known_bad,
+        **fields,
+    )
 
 
 def _check_cuda(row: Row, cuda: Version | None, min_cuda: Version | None) -> None:
@@ -158,7 +164,7 @@ def spacy_line(row: Row, key: str) -> SpacyLine | None:
     """Build one ``[lines."3.N"]`` row of spacy.toml."""
     row.only(_SPACY_FIELDS)
     line = line_key(row, key)
-    fields = {
+    fields: dict[str, Any] = {
         "thinc": row.specifier("thinc"),
         "python": row.specifier("python"),
         "gpu_extras": _gpu_extras(row),
@@ -189,7 +195,7 @@ def cupy_line(row: Row, key: str) -> CupyLine | None:
     name = canonicalize_name(key)
     if name != key:
         row.fail(None, f"package name is not normalized (write {name})")
-    fields = {
+    fields: dict[str, Any] = {
         "cuda_major": row.integer("cuda_major"),
         "versions": row.specifier("versions"),
         "python": row.specifier("python"),
@@ -214,42 +220,45 @@ def _numpy_limits(row: Row) -> tuple[NumpyLimit, ...]:
     return tuple(out)
 
 
-def _driver(row: Row) -> tuple[Version, str] | None:
-    version = row.version("driver")
-    return None if version is None else (version, row.table["driver"])
+def _driver_fields(row: Row) -> dict[str, Any]:
+    """``driver`` parsed, and as written: str(Version) would print 535.54.03 as 535.54.3."""
+    return {"driver": row.version("driver"), "driver_text": row.table.get("driver")}
 
 
 def toolkit_driver(row: Row) -> ToolkitDriver | None:
     """Build one ``[[toolkit]]`` row of cuda_driver.toml."""
     row.only({"cuda", "release", "driver", "source"})
-    cuda, release = row.version("cuda"), row.text("release")
-    driver, source = _driver(row), row.source()
-    if cuda is not None and len(cuda.release) != 2:
+    fields: dict[str, Any] = {
+        "cuda": row.version("cuda"),
+        "release": row.text("release"),
+        "source": row.source(),
+        **_driver_fields(row),
+    }
+    if fields["cuda"] is not None and len(fields["cuda"].release) != 2:
         row.fail("cuda", "not major.minor (like 12.2)")
-    if not row.ok or driver is None:
-        return None
-    version, text = driver
-    return ToolkitDriver(
-        cuda=cuda, release=release, driver=version, driver_text=text, source=source
-    )
+    return ToolkitDriver(**fields) if row.ok else None
 
 
 def driver_floor(row: Row) -> DriverFloor | None:
     """Build one ``[[minor_version_compat]]`` row of cuda_driver.toml."""
     row.only({"cuda_major", "driver", "source"})
-    major, driver, source = row.integer("cuda_major"), _driver(row), row.source()
-    if not row.ok or driver is None:
-        return None
-    version, text = driver
-    return DriverFloor(cuda_major=major, driver=version, driver_text=text, source=source)
+    fields: dict[str, Any] = {
+        "cuda_major": row.integer("cuda_major"),
+        "source": row.source(),
+        **_driver_fields(row),
+    }
+    return DriverFloor(**fields) if row.ok else None
 
 
 def exclusion(row: Row) -> Exclusion | None:
     """Build one ``[[exclude]]`` row of exclusions.toml."""
     row.only({"name", "versions", "reason", "source"})
-    name, versions = row.text("name"), row.specifier("versions")
-    reason, source = row.text("reason"), row.source()
+    name = row.text("name")
+    fields: dict[str, Any] = {
+        "versions": row.specifier("versions"),
+        "reason": row.text("reason"),
+        "source": row.source(),
+    }
     if not row.ok or name is None:
         return None
-    name = canonicalize_name(name)
-    return Exclusion(name=name, versions=versions, reason=reason, source=source)
+    return Exclusion(name=canonicalize_name(name), **fields)
