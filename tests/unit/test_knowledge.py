@@ -195,6 +195,20 @@ def test_driver_floors(k, cuda, toolkit, floor):
     assert (k.driver_text(got_floor) if got_floor else None) == floor
 
 
+@pytest.mark.parametrize(
+    ("max_cuda", "lines", "newest"),
+    [
+        ("11.4", ["2.12", "2.13", "2.14"], "2.14"),
+        ("12.0", [f"2.{n}" for n in range(12, 23)], "2.21"),
+        ("10.2", [], None),
+    ],
+)
+def test_tf_lines_a_driver_can_run(k, max_cuda, lines, newest):
+    assert [str(t.line) for t in k.tf_lines_for(V(max_cuda))] == lines
+    got = k.newest_tf_line_for(V(max_cuda))
+    assert (str(got.line) if got else None) == newest
+
+
 def test_driver_table_is_consistent(k):
     for row in k.toolkit:
         assert k.max_cuda_for_driver(row.driver) >= row.cuda, row.release

@@ -73,6 +73,19 @@ class Knowledge:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
         return next((t for t in self.tensorflow if t.contains(version)), None)
 
+    def tf_lines_for(self, max_cuda: Version) -> tuple[TfLine, ...]:
+        """The TensorFlow lines a driver with this max CUDA can run (their __cuda floor fits).
+
+        For hints such as "or use --tf 2.14": 11.4 -> 2.12, 2.13, 2.14 (CUDA 11.x builds run
+        on any CUDA 11 driver under minor-version compatibility).
+        """
+        return tuple(t for t in self.tensorflow if t.min_cuda <= max_cuda)
+
+    def newest_tf_line_for(self, max_cuda: Version) -> TfLine | None:
+        """The newest TensorFlow line with a final release that ``max_cuda`` can run."""
+        fits = [t for t in self.tf_lines_for(max_cuda) if not t.pre_release_only]
+        return max(fits, key=lambda t: t.line, default=None)
+
     def spacy_line(self, version: Version) -> SpacyLine | None:
         """The line a spaCy release belongs to (3.7.5 -> line 3.7), if known."""
         return next((s for s in self.spacy if s.contains(version)), None)
