@@ -103,9 +103,11 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
     driver = docs["cuda_driver.toml"]
     knowledge = Knowledge(
         version=version or "",
-        tensorflow=_lines(problems, "tensorflow.toml", docs, schema.tf_line, "line"),
-        spacy=_lines(problems, "spacy.toml", docs, schema.spacy_line, "line"),
-        cupy=_lines(problems, "cupy.toml", docs, schema.cupy_line, "cuda_major"),
+        tensorflow=_lines(
+            problems, "tensorflow.toml", docs["tensorflow.toml"], schema.tf_line, "line"
+        ),
+        spacy=_lines(problems, "spacy.toml", docs["spacy.toml"], schema.spacy_line, "line"),
+        cupy=_lines(problems, "cupy.toml", docs["cupy.toml"], schema.cupy_line, "cuda_major"),
         toolkit=_rows(problems, "cuda_driver.toml", driver, "toolkit", schema.toolkit_driver),
         floors=_rows(
             problems, "cuda_driver.toml", driver, "minor_version_compat", schema.driver_floor
@@ -147,12 +149,11 @@ def _meta_version(docs: dict[str, dict[str, Any] | None], problems: Problems) ->
 def _lines(
     problems: Problems,
     name: str,
-    docs: dict[str, dict[str, Any] | None],
+    doc: dict[str, Any] | None,
     build: Callable[[Row, str], Any],
     order: str,
 ) -> tuple[Any, ...]:
     """The valid ``[lines.*]`` rows of a recipe file, oldest first."""
-    doc = docs[name]
     if doc is None:
         return ()
     table = Row(problems, name, "", doc).get("lines", dict, "a table", required=True) or {}
