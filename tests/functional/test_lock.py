@@ -176,3 +176,75 @@ def test_environment_yml_pip_section_installs_the_way_conda_runs_it(tmp_path, lo
     python = _venv(tmp_path, "env-conda-pip-bad")
     refused = _run([*cmd, "-r", req, "--no-index", "--no-cache-dir"], tmp_path)
     assert refused.returncode != 0 and "do not match" in refused.stderr.lower()
+
+
+# --- cudaenv lock --check: the real index client against the local index -------------------
+
+
+def _write_lock(resolution: Resolution, tmp_path: Path) -> Path:
+    return lock.write(resolution, tmp_path / "pylock.toml", knowledge_version="t")
+
+
+def _check(cli, path: Path, tmp_path: Path, *extra: str):
+    return cli("lock", "--check", str(path), "--cache-dir", str(tmp_path / "cache"), *extra)
+
+
+def test_check_passes_for_an_unchanged_lock(cli, tmp_path, locked) -> None:
+    result = _check(cli, _write_lock(locked, tmp_path), tmp_path)
+    assert result.code == 0, result.err
+    assert "valid (2 wheels" in result.out
+
+
+def test_check_detects_a_changed_hash_on_the_index(cli, tmp_path, locked, make_wheel) -> None:
+    path = _write_lock(locked, tmp_path)
+    assert _check(cli, path, tmp_path).code == 0  # also warms the page cache
+    make_wheel(  # the same file name re-uploaded with other bytes
+        "gpuapp", "1.0", files={"gpuapp/__init__.py": b"VERSION = 'tampered, longer'\n"}
+    )
+    result = _check(cli, path, tmp_path)
+    assert result.code == 2
+    old = locked.pins[0].wheel.sha256
+    assert "gpuapp 1.0: gpuapp-1.0-py3-none-any.whl changed on the index" in result.out
+    assert f"the lock has {old}" in result.out
+    assert "Traceback" not in result.err
+
+
+def test_check_detects_a_removed_and_a_yanked_file(cli, tmp_path, locked, local_index) -> None:
+    path = _write_lock(locked, tmp_path)
+    (local_index.root / locked.pins[0].wheel.filename).unlink()
+    local_index.yank(locked.pins[1].wheel.filename, "broken libcudart")
+    result = _check(cli, path, tmp_path, "--json")
+    assert result.code == 2
+    doc = json.loads(result.out)
+    assert doc["valid"] is False
+    assert doc["problems"] == [
+        "gpuapp 1.0: gpuapp-1.0-py3-none-any.whl is no longer on the index",
+        f"nvidia-cuda-runtime-cu12 12.2.140: {locked.pins[1].wheel.filename} was yanked: "
+        "broken libcudart",
+    ]
+
+
+def test_check_detects_a_release_the_recipes_now_list_as_bad(
+    cli, tmp_path, locked, make_wheel, local_index
+) -> None:
+    """TF 2.15.0 is listed as bad in recipes/tensorflow.toml (its and-cuda extra is broken)."""
+    tf = pin_for(make_wheel("tensorflow", "2.15.0"), local_index, "framework")
+    from dataclasses import replace
+
+    path = _write_lock(replace(locked, pins=(tf, *locked.pins)), tmp_path)
+    result = _check(cli, path, tmp_path)
+    assert result.code == 2
+    assert "tensorflow 2.15.0 is now listed as bad: its and-cuda extra pins tensorrt" in result.out
+
+
+def test_check_of_a_corrupt_lock_names_the_line(cli, tmp_path, locked) -> None:
+    path = _write_lock(locked, tmp_path)
+    lines = path.read_text().splitlines()
+    n = lines.index('name = "gpuapp"') + 1  # 0-based index of the version line
+    assert lines[n] == 'version = "1.0"'
+    lines[n] = 'version = "1.0'
+    path.write_text("\n".join(lines))
+    result = _check(cli, path, tmp_path)
+    assert result.code == 2
+    assert f"error: {path} is not valid TOML" in result.err and f"line {n + 1}," in result.err
+    assert "Traceback" not in result.err

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from types import SimpleNamespace
 
 import pytest
 import tomllib
@@ -16,6 +15,7 @@ from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv.errors import LockError
+from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
@@ -252,12 +252,16 @@ def test_environment_yml_has_python_pip_and_hashed_lines(resolution: Resolution)
 
 
 # --- machine checks ----------------------------------------------------------------------
-# A machine with an NVIDIA driver is what this test host cannot have; these values stand in for
-# detect()'s Machine, with the two fields check_machine reads.
+# A machine with an NVIDIA driver is what this test host cannot have: the Machine values below
+# are what detect() returns on one (the value, not a stand-in).
 
 
-def _machine(driver: str | None, max_cuda: str | None) -> SimpleNamespace:
-    return SimpleNamespace(driver_version=driver, max_cuda=Version(max_cuda) if max_cuda else None)
+def _machine(driver: str | None, max_cuda: str | None) -> Machine:
+    return Machine(
+        driver_version=driver,
+        max_cuda=Version(max_cuda) if max_cuda else None,
+        source="nvml" if driver else "none",
+    )
 
 
 HOST = "manylinux_2_36_x86_64"

@@ -102,7 +102,8 @@ def _lock(args: argparse.Namespace) -> int:
         tf=args.tf, spacy=args.spacy, python=args.python, platform=args.platform, pre=args.pre
     )
     know = knowledge.load()
-    machine = detect(Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda))
+    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
+    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
     index = Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline)
     resolution = solve(request, machine, know, index)
     text = _render(resolution, args.format, know.version)
@@ -149,8 +150,11 @@ def _check(args: argparse.Namespace) -> int:
     info = lock.load(args.check)
     resolution = info.resolution
     know = knowledge.load()
-    index = Index(
-        args.index_url or resolution.index_url, cache_dir=args.cache_dir, offline=args.offline
+    index = Index(  # page_ttl=0: revalidate every page, a check must see today's index
+        args.index_url or resolution.index_url,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        page_ttl=0,
     )
     problems = lock.check_index(resolution, index, know)
     notes = list(resolution.notes if info.missing else ())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from cudaenv.errors import LockError
 from cudaenv.lock.tool import format_driver
@@ -84,7 +84,7 @@ def _check_driver(resolution: Resolution, machine: Machine) -> tuple[str, ...]:
             f"no NVIDIA driver detected: this lock needs {needs} to use the GPU; "
             "it installs, and runs on the CPU only",
         )
-    driver = _driver(machine.driver_version)
+    driver = machine.driver
     too_old = (floor is not None and driver is not None and driver < floor) or (
         min_cuda is not None and machine.max_cuda is not None and machine.max_cuda < min_cuda
     )
@@ -94,13 +94,6 @@ def _check_driver(resolution: Resolution, machine: Machine) -> tuple[str, ...]:
             hint=f"upgrade the driver, or make a lock for this machine with {_relock(resolution)}",
         )
     return ()
-
-
-def _driver(text: str | None) -> Version | None:
-    try:
-        return Version(text) if text else None
-    except InvalidVersion:
-        return None
 
 
 def _needs(resolution: Resolution) -> str:
@@ -134,7 +127,12 @@ def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> l
 
 
 def _index_problems(pin: Pin, index: Index) -> list[str]:
-    links = [link for link in index.project(pin.name) if link.filename == pin.wheel.filename]
+    from cudaenv.solver.index import ProjectNotFound  # loaded already: ``index`` is an Index
+
+    try:
+        links = [link for link in index.project(pin.name) if link.filename == pin.wheel.filename]
+    except ProjectNotFound:
+        links = []
     if not links:
         return [f"{pin.name} {pin.version}: {pin.wheel.filename} is no longer on the index"]
     link = links[0]
