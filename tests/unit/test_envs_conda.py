@@ -171,6 +171,11 @@ def test_bad_names_are_refused(name, tmp_path):
         prefix_for_name(name, CondaInfo(channels=(), envs_dirs=(tmp_path,)))
 
 
+def test_base_is_never_a_target(tmp_path):
+    with pytest.raises(UsageError, match="base environment"):
+        prefix_for_name("base", CondaInfo(channels=(), envs_dirs=(tmp_path,)))
+
+
 # --- finding the tool ----------------------------------------------------------------------
 
 
@@ -256,6 +261,13 @@ prefix = Path(args[args.index("-p") + 1])
 if prefix.exists():
     print("critical libmamba Non-conda folder exists at prefix - aborting.", file=sys.stderr)
     sys.exit(1)
+if mode == "slow":
+    (prefix / "conda-meta").mkdir(parents=True)
+    Path({log!r} + ".pid").write_text(str(os.getpid()))
+    import time
+    time.sleep(60)
+    (prefix / "late-file").write_text("written after the rollback")
+    sys.exit(0)
 if mode == "fail":
     print("error    libmamba Could not solve for environment specs", file=sys.stderr)
     print("    - nothing provides requested python 3.99**", file=sys.stderr)
@@ -302,6 +314,7 @@ def test_named_env_lands_in_the_tools_envs_dir(micromamba, tmp_path):
     assert prefix == tmp_path / "mm-envs" / "spacy37"
     backend.create(prefix, HERE)
     assert micromamba()[-1][-5:] == ["-c", "file:///srv/ch", "--offline", f"python={HERE}", "pip"]
+    assert [c[0] for c in micromamba()].count("info") == 1  # asked once per backend
 
 
 def test_a_failed_create_rolls_back_and_shows_the_tools_words(micromamba, tmp_path, monkeypatch):
@@ -345,3 +358,28 @@ def test_backends_differ_only_by_tool_name():
     )
     assert MambaBackend.perform_create is CondaBackend.perform_create
     assert CondaBackend.makes_own_directory is True
+
+
+def test_ctrl_c_during_create_stops_the_tool_and_removes_the_prefix(
+    micromamba, tmp_path, monkeypatch
+):
+    import signal
+    import threading
+    import time
+
+    monkeypatch.setenv("FAKE_TOOL_MODE", "slow")
+    pid_file = tmp_path / "calls.jsonl.pid"
+    prefix = tmp_path / "env"
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        MicromambaBackend().create(prefix, HERE)
+    assert not prefix.exists()
+    with pytest.raises(ProcessLookupError):  # the tool was stopped (and reaped), not orphaned
+        os.kill(int(pid_file.read_text()), 0)

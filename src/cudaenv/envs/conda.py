@@ -112,13 +112,31 @@ class CondaTool:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` and capture its output; on Ctrl-C stop it and reap it before unwinding,
+    so that the rollback never races a tool still writing into the prefix."""
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as e:
         raise EnvError(
             f"could not run {cmd[0]}: {e.strerror or e}",
             hint="check CONDA_EXE / MAMBA_EXE, or that the tool is on PATH",
         ) from e
+    with proc:
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            _stop(proc)
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _tail(done: subprocess.CompletedProcess[str]) -> str | None:
@@ -190,6 +208,11 @@ def prefix_for_name(name: str, info: CondaInfo) -> Path:
             f"{name!r} is not a valid conda environment name",
             hint="use letters, digits, '-', '_' and '.'; or give a path with --prefix",
         )
+    if name == "base":
+        raise UsageError(
+            "cudaenv does not make or replace conda's base environment",
+            hint="choose another name: the GPU stack belongs in an environment of its own",
+        )
     for folder in info.envs_dirs:
         if _writable(folder):
             return folder / name
@@ -215,6 +238,7 @@ class CondaBackend(EnvBackend):
         offline: bool = False,
     ) -> None:
         self._tool = tool
+        self._info: CondaInfo | None = None
         self.channels = tuple(channels)
         self.offline = offline
 
@@ -224,6 +248,12 @@ class CondaBackend(EnvBackend):
             self._tool = _require_tool(self.name)
         return self._tool
 
+    def info(self) -> CondaInfo:
+        """The tool's ``info --json``, asked once per backend (about a second for conda)."""
+        if self._info is None:
+            self._info = self.tool.info()
+        return self._info
+
     def channels_for(self, info: CondaInfo) -> tuple[str, ...]:
         """The user's ``--channel`` values; else none (the configured ones); else the default."""
         if self.channels:
@@ -232,7 +262,7 @@ class CondaBackend(EnvBackend):
 
     def command(self, prefix: Path, python_version: Version) -> list[str]:
         """The ``create`` command line for this machine (runs ``info --json`` once)."""
-        channels = self.channels_for(self.tool.info())
+        channels = self.channels_for(self.info())
         return self.tool.create_command(
             prefix, python_version, channels=channels, offline=self.offline
         )
@@ -251,7 +281,7 @@ class CondaBackend(EnvBackend):
 
     def prefix_for_name(self, name: str) -> Path:
         """The prefix of the named environment ``-n NAME`` (runs ``info --json`` once)."""
-        return prefix_for_name(name, self.tool.info())
+        return prefix_for_name(name, self.info())
 
 
 def _open(prefix: Path, backend: str) -> Env:
