@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import traceback
 from typing import TYPE_CHECKING
 
 from cudaenv import __version__, commands, render
-from cudaenv.errors import BUG, FAILURE, INTERRUPTED, CudaenvError
+from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, CudaenvError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -66,6 +67,9 @@ def execute(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing half-made was left behind", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`cudaenv matrix | head`): not our failure
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
     except Exception:  # a bug: say so, with the traceback, and exit 1
         traceback.print_exc()
         print("cudaenv crashed: this is a bug, please report it with the traceback above",
