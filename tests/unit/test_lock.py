@@ -272,7 +272,8 @@ def test_driver_below_floor_is_refused(resolution: Resolution) -> None:
         lock.check_machine(resolution, _machine("470.82.01", "11.4"), platform=HOST)
     msg = e.value.message
     assert "525.60.13" in msg and "12.0" in msg and "470.82.01" in msg and "11.4" in msg
-    assert "--tf VERSION" in (e.value.hint or "")
+    # the real recipes: TF 2.14 is the newest line on CUDA 11.x (min CUDA 11.0) for Python 3.11
+    assert "`cudaenv lock --tf 2.14 --spacy '>=3.7,<3.8' --python 3.11 …`" in (e.value.hint or "")
     assert isinstance(e.value, LockError)
 
 

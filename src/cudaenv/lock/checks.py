@@ -10,11 +10,12 @@ legitimate; a lock is often made on a laptop for a GPU server): that comes back 
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from cudaenv.errors import LockError
+from cudaenv.errors import CudaenvError, LockError
 from cudaenv.lock.tool import format_driver
 from cudaenv.request import Target, host_platform
 
@@ -41,16 +42,18 @@ def check_machine(
     *,
     python: Version | None = None,
     platform: str | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[str, ...]:
     """Raise LockMismatchError if ``machine`` cannot run the lock; return warnings.
 
     ``python`` is the environment's interpreter version (checked when given); ``platform`` is the
-    machine's manylinux tag (default: this host's, from its glibc).
+    machine's manylinux tag (default: this host's, from its glibc). ``knowledge`` (loaded only
+    on the error path if not given) names the newest TensorFlow line this driver can run.
     """
     _check_platform(resolution.target, platform or host_platform())
     if python is not None:
         _check_python(resolution.target, python)
-    return _check_driver(resolution, machine)
+    return _check_driver(resolution, machine, knowledge)
 
 
 def _check_python(target: Target, python: Version) -> None:
@@ -74,7 +77,9 @@ def _check_platform(target: Target, machine_platform: str) -> None:
         )
 
 
-def _check_driver(resolution: Resolution, machine: Machine) -> tuple[str, ...]:
+def _check_driver(
+    resolution: Resolution, machine: Machine, knowledge: Knowledge | None
+) -> tuple[str, ...]:
     floor, min_cuda = resolution.driver_floor, resolution.min_cuda
     if floor is None and min_cuda is None:
         return ()
@@ -91,7 +96,8 @@ def _check_driver(resolution: Resolution, machine: Machine) -> tuple[str, ...]:
     if too_old:
         raise LockMismatchError(
             f"this lock needs {needs}; this machine has {_has(machine)}",
-            hint=f"upgrade the driver, or make a lock for this machine with {_relock(resolution)}",
+            hint="upgrade the driver, or make a lock for this machine with "
+            + _relock(resolution, machine, knowledge),
         )
     return ()
 
@@ -110,9 +116,38 @@ def _has(machine: Machine) -> str:
     return f"{machine.driver_version} ({cuda})" if machine.driver_version else cuda
 
 
-def _relock(resolution: Resolution) -> str:
-    flags = [f"{_FLAGS.get(f.name, '--' + f.name)} VERSION" for f in resolution.frameworks]
-    return f"`cudaenv lock {' '.join(flags) or '…'} …` (`cudaenv matrix` lists what it can run)"
+def _relock(resolution: Resolution, machine: Machine, knowledge: Knowledge | None) -> str:
+    flags = []
+    for f in resolution.frameworks:
+        if f.name == "tensorflow":
+            flags.append(f"--tf {_newest_tf(resolution.target, machine, knowledge) or 'VERSION'}")
+        else:
+            flags.append(f"{_FLAGS.get(f.name, '--' + f.name)} {shlex.quote(f.text)}")
+    flags.append(f"--python {resolution.target.python}")
+    return f"`cudaenv lock {' '.join(flags)} …` (`cudaenv matrix` lists what each release needs)"
+
+
+def _newest_tf(target: Target, machine: Machine, knowledge: Knowledge | None) -> str | None:
+    """The newest released TensorFlow line this machine's driver and the target Python run."""
+    if knowledge is None:
+        try:
+            from cudaenv.knowledge import load
+
+            knowledge = load()
+        except CudaenvError:
+            return None
+    max_cuda = machine.max_cuda
+    if max_cuda is None and machine.driver is not None:
+        max_cuda = knowledge.max_cuda_for_driver(machine.driver)
+    fits = [
+        t.line
+        for t in knowledge.tensorflow
+        if max_cuda is not None
+        and t.min_cuda <= max_cuda
+        and not t.pre_release_only
+        and t.python.contains(Version(f"{target.python}.0"))
+    ]
+    return str(max(fits)) if fits else None
 
 
 def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> list[str]:
