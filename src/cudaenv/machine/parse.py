@@ -1,0 +1,128 @@
+"""Pure parsers for what the driver's tools and files print. No I/O here: each function takes
+text (or a number) and returns a value, or raises :class:`ProbeError` if the text is garbled.
+
+They are tested on verbatim captures in ``tests/data/nvidia-smi`` and ``tests/data/proc``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from typing import TYPE_CHECKING
+
+from packaging.version import Version
+
+from cudaenv.machine.values import DriverInfo, Gpu, ProbeError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "cuda_from_int",
+    "parse_cuda_version",
+    "parse_driver_version",
+    "parse_proc_version",
+    "parse_smi_header",
+    "parse_smi_query",
+    "parse_sys_module_version",
+]
+
+# NVIDIA driver versions: 535.104.05, 550.135, 35.3.1 (Jetson). Leading zeros are significant.
+_DRIVER = re.compile(r"\d{1,4}\.\d{1,4}(?:\.\d{1,4})?")
+_CUDA = re.compile(r"(\d{1,3})(?:\.(\d{1,3}))?(?:\.\d{1,4})?")
+_SMI_DRIVER = re.compile(r"Driver Version:\s*(\S+)")
+_SMI_CUDA = re.compile(r"CUDA Version:\s*(\S+)")
+_PROC = re.compile(r"NVRM version:.*?Kernel Module(?: for \S+)?\s+(\S+)")
+_MISSING = {"", "N/A", "[N/A]", "[Not Supported]", "[Unknown Error]", "[Insufficient Permissions]"}
+
+
+def parse_driver_version(text: str) -> str:
+    """Check an NVIDIA driver version string and return it stripped ("535.104.05")."""
+    value = text.strip()
+    if not _DRIVER.fullmatch(value):
+        raise ProbeError(f"{value!r} is not an NVIDIA driver version (like 535.104.05)")
+    return value
+
+
+def parse_cuda_version(text: str) -> Version:
+    """A CUDA version as major.minor: "12.4" -> 12.4, "12" -> 12.0, "12.4.1" -> 12.4."""
+    match = _CUDA.fullmatch(text.strip())
+    if match is None:
+        raise ProbeError(f"{text.strip()!r} is not a CUDA version (like 12.4)")
+    return Version(f"{int(match[1])}.{int(match[2] or 0)}")
+
+
+def cuda_from_int(value: int) -> Version:
+    """The CUDA driver API's integer (1000 * major + 10 * minor) as a version: 12020 -> 12.2."""
+    if value <= 0:
+        raise ProbeError(f"the driver reported CUDA version {value}, which is not a version")
+    return Version(f"{value // 1000}.{(value % 1000) // 10}")
+
+
+def parse_smi_header(text: str) -> DriverInfo:
+    """Driver version and max CUDA from the header of plain ``nvidia-smi`` output.
+
+    Old drivers print no "CUDA Version" and some hosts print "N/A": then max CUDA is unknown.
+    """
+    driver = _SMI_DRIVER.search(text)
+    if driver is None:
+        raise ProbeError(f"nvidia-smi printed no 'Driver Version': {_first_line(text)!r}")
+    cuda = _SMI_CUDA.search(text)
+    has_cuda = cuda is not None and cuda[1] not in _MISSING
+    return DriverInfo(
+        driver_version=parse_driver_version(driver[1]),
+        max_cuda=parse_cuda_version(cuda[1]) if has_cuda and cuda else None,
+    )
+
+
+def parse_smi_query(text: str, fields: Sequence[str] | None = None) -> DriverInfo:
+    """Driver version and GPUs from ``nvidia-smi --query-gpu=... --format=csv[,noheader]``.
+
+    With ``fields=None`` the first line is the CSV header (units such as " [MiB]" are dropped
+    from its names), so any column order works; otherwise ``fields`` names the columns.
+    """
+    rows = [[cell.strip() for cell in row] for row in csv.reader(text.splitlines()) if row]
+    if fields is None:
+        if not rows:
+            raise ProbeError("nvidia-smi printed no CSV header")
+        fields = [re.sub(r"\s*\[.*\]$", "", name) for name in rows.pop(0)]
+    records = [dict(zip(fields, row, strict=False)) for row in rows]
+    for row, record in zip(rows, records, strict=True):
+        if len(row) != len(fields) or "name" not in record:
+            raise ProbeError(f"nvidia-smi printed a garbled GPU line: {', '.join(row)!r}")
+    drivers = {r["driver_version"] for r in records if r.get("driver_version", "") not in _MISSING}
+    if len(drivers) > 1:
+        raise ProbeError(f"nvidia-smi reported several driver versions: {sorted(drivers)}")
+    return DriverInfo(
+        driver_version=parse_driver_version(drivers.pop()) if drivers else None,
+        gpus=tuple(_gpu(record) for record in records),
+    )
+
+
+def _gpu(record: dict[str, str]) -> Gpu:
+    cc = record.get("compute_cap", "")
+    memory = record.get("memory.total", "").removesuffix("MiB").strip()
+    if memory not in _MISSING and not memory.isdigit():
+        raise ProbeError(f"nvidia-smi printed {memory!r} as the memory of {record['name']}")
+    return Gpu(
+        name=record["name"],
+        compute_capability=None if cc in _MISSING else parse_cuda_version(cc),
+        memory_mib=None if memory in _MISSING else int(memory),
+    )
+
+
+def parse_sys_module_version(text: str) -> str:
+    """``/sys/module/nvidia/version`` holds the bare driver version."""
+    return parse_driver_version(text)
+
+
+def parse_proc_version(text: str) -> str:
+    """The driver version from ``/proc/driver/nvidia/version`` (proprietary or open module)."""
+    match = _PROC.search(text)
+    if match is None:
+        raise ProbeError(f"/proc/driver/nvidia/version is not as expected: {_first_line(text)!r}")
+    return parse_driver_version(match[1])
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")[:200]

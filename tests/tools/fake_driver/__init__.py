@@ -1,0 +1,77 @@
+"""Fakes of the NVIDIA driver's user-space parts, for tests on machines that have no driver.
+
+They stand behind the same interfaces the real driver offers, so the probes run their real code:
+``fake_nvidia_smi`` is an executable on PATH that prints a verbatim capture (from
+``tests/data/nvidia-smi``) and logs its arguments; ``build_nvml`` and ``build_libcuda`` compile
+shared libraries exporting the real C symbols, loaded through the real ``dlopen``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+__all__ = ["HERE", "build_libcuda", "build_nvml", "compiler", "fake_nvidia_smi"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def compiler() -> str | None:
+    """A C compiler, or None (tests that need one skip, saying so)."""
+    return shutil.which("cc") or shutil.which("gcc")
+
+
+def _build(source: str, out: Path, defines: dict[str, object]) -> Path:
+    cc = compiler()
+    if cc is None:
+        raise RuntimeError("no C compiler")
+    flags = [
+        f"-D{name}={value}" if value is not None else f"-D{name}" for name, value in defines.items()
+    ]
+    cmd = [cc, "-shared", "-fPIC", "-o", str(out), str(HERE / source), *flags]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
+
+
+def build_nvml(directory: Path, **defines: object) -> Path:
+    """Compile a fake ``libnvidia-ml.so.1`` into ``directory``. Defines: DRIVER='"535.104.05"',
+    CUDA=12020, INIT_RC=0, GPU_COUNT=1, GPU_NAME='"..."', GPU_MEMORY=bytes, CC_MAJOR, CC_MINOR.
+    """
+    return _build("fake_nvml.c", directory / "libnvidia-ml.so.1", defines)
+
+
+def build_libcuda(directory: Path, **defines: object) -> Path:
+    """Compile a fake ``libcuda.so.1``. Defines: CUDA=12020, INIT_RC=0, HANG=None, CRASH=None."""
+    return _build("fake_cuda.c", directory / "libcuda.so.1", defines)
+
+
+def fake_nvidia_smi(
+    bin_dir: Path,
+    *,
+    table: Path | None = None,
+    query: Path | None = None,
+    table_rc: int = 0,
+    query_rc: int = 0,
+) -> Path:
+    """Write an ``nvidia-smi`` into ``bin_dir``: ``--query-gpu=...`` prints ``query``, a plain run
+    prints ``table`` (each with its exit status); every call's arguments go to ``calls.log``.
+    """
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    log = bin_dir / "calls.log"
+
+    def emit(path: Path | None, rc: int) -> str:
+        return (f"cat {shlex.quote(str(path))}; " if path else "") + f"exit {rc}"
+
+    script = bin_dir / "nvidia-smi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {shlex.quote(str(log))}\n'
+        'case "$1" in\n'
+        f"  --query-gpu=*) {emit(query, query_rc)} ;;\n"
+        "esac\n"
+        f"{emit(table, table_rc)}\n"
+    )
+    script.chmod(0o755)
+    return script
