@@ -381,24 +381,16 @@ def _conda_environ(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def stack_env(channel: str, tmp_path_factory: pytest.TempPathFactory):
-    """A real conda env with a locked NVIDIA wheel installed and conda activation written."""
+def _nvidia_resolution(wheel: Path):
+    """A resolution of one locked NVIDIA wheel, by its file:// URL and sha256."""
     import hashlib
 
     from packaging.utils import canonicalize_name
     from packaging.version import Version
 
-    from cudaenv import activation
-    from cudaenv.install import install
     from cudaenv.request import Target
     from cudaenv.resolution import Pin, Resolution, WheelFile
-    from tests.tools.make_wheel import make_nvidia_wheel
 
-    root = tmp_path_factory.mktemp("conda-stack")
-    wheel = make_nvidia_wheel(
-        root / "wheels", "nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"]
-    )
     pin = Pin(
         name=canonicalize_name("nvidia-cuda-runtime-cu12"),
         version=Version("12.2.140"),
@@ -410,11 +402,33 @@ def stack_env(channel: str, tmp_path_factory: pytest.TempPathFactory):
         group="cuda",
     )
     target = Target(python=Version(HERE), platform="manylinux_2_28_x86_64")
+    return Resolution(pins=(pin,), target=target, frameworks=())
+
+
+@pytest.fixture(scope="module")
+def nvidia_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tools.make_wheel import make_nvidia_wheel
+
+    return make_nvidia_wheel(
+        tmp_path_factory.mktemp("wheels"),
+        "nvidia-cuda-runtime-cu12",
+        "12.2.140",
+        libs=["libcudart.so.12"],
+    )
+
+
+@pytest.fixture(scope="module")
+def stack_env(channel: str, nvidia_wheel: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real conda env with a locked NVIDIA wheel installed and conda activation written."""
+    from cudaenv import activation
+    from cudaenv.install import install
+
+    root = tmp_path_factory.mktemp("conda-stack")
     with pytest.MonkeyPatch.context() as mp:
         for key, value in _conda_environ(root).items():
             mp.setenv(key, value)
         env = _make_env(channel)
-        install(Resolution(pins=(pin,), target=target, frameworks=()), env, on_output=print)
+        install(_nvidia_resolution(nvidia_wheel), env, on_output=print)
     activation.write_conda(env)
     return env, root
 
@@ -503,3 +517,30 @@ def test_conda_env_create_from_environment_yml_gives_a_working_cudaenv(channel, 
     )
     assert plugin.stdout.strip() == "['cudaenv.conda_plugin']"
     assert (prefix / "bin" / "uv").exists()
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_conda_cudaenv_create_from_a_lock_makes_a_named_conda_env(
+    channel, conda_home, nvidia_wheel
+):
+    from cudaenv.lock import write
+
+    lock = write(
+        _nvidia_resolution(nvidia_wheel), conda_home / "pylock.toml", knowledge_version="test"
+    )
+    argv = ["cudaenv", "create", "--from", str(lock), "-n", "gpu", "-c", channel, "--no-smoke"]
+    r = _conda(*argv, "--json")
+    assert r.returncode == 0, r.stderr
+    facts = json.loads(r.stdout)
+    prefix = conda_home / "envs" / "gpu"
+    assert (facts["backend"], facts["prefix"], facts["wheels"]) == ("conda", str(prefix), 1)
+    assert (prefix / "conda-meta").is_dir()
+    assert (prefix / "etc/conda/activate.d/cudaenv.sh").is_file()
+    assert list(prefix.glob("lib/python*/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12"))
+    again = _conda(*argv)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr and "--force" in again.stderr
+    base = _conda("cudaenv", "create", "--from", str(lock), "-n", "base", "--no-smoke")
+    assert base.returncode == 2 and "base environment" in base.stderr
+    assert not (conda_home / "envs" / "base").exists()
