@@ -8,6 +8,7 @@ compiled here from tests/tools/fake_driver (the real dlopen path).
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,16 @@ import pytest
 from packaging.version import Version
 
 from cudaenv.errors import UsageError
-from cudaenv.machine import DriverInfo, Host, Machine, Overrides, ProbeError, detect, run_probes
+from cudaenv.machine import (
+    DriverInfo,
+    Gpu,
+    Host,
+    Machine,
+    Overrides,
+    ProbeError,
+    detect,
+    run_probes,
+)
 from cudaenv.machine.container import NO_GPU_IN_CONTAINER, container_hints
 from cudaenv.machine.parse import (
     cuda_from_int,
@@ -26,7 +36,8 @@ from cudaenv.machine.parse import (
     parse_smi_query,
     parse_sys_module_version,
 )
-from cudaenv.machine.probes import PROBES, _from_nvidia_smi, _from_proc
+from cudaenv.machine.probes import PROBES, _from_libcuda, _from_nvidia_smi, _from_nvml, _from_proc
+from tests.tools import fake_driver
 from tests.tools.fake_driver import fake_nvidia_smi
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -480,3 +491,123 @@ def test_machine_values() -> None:
     assert m.to_dict()["cuda_driver_version"] == "12.2"
     with pytest.raises(AttributeError):
         m.source = "proc"  # type: ignore[misc]
+
+
+# --- the ctypes probes, through the real dlopen of fake libraries compiled here ---------------
+
+needs_cc = pytest.mark.skipif(
+    fake_driver.compiler() is None, reason="no C compiler to build the fake driver libraries"
+)
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Fake libnvidia-ml.so.1 / libcuda.so.1 variants, each in its own folder."""
+    if fake_driver.compiler() is None:
+        pytest.skip("no C compiler to build the fake driver libraries")
+    base = tmp_path_factory.mktemp("fake-driver")
+    variants = {
+        "nvml": (fake_driver.build_nvml, {"GPU_COUNT": 2}),
+        "nvml-mismatch": (fake_driver.build_nvml, {"INIT_RC": 18}),
+        "nvml-nogpu": (
+            fake_driver.build_nvml,
+            {"GPU_COUNT": 0, "DRIVER": '"470.82.01"', "CUDA": 11040},
+        ),
+        "cuda": (fake_driver.build_libcuda, {"CUDA": 11040}),
+        "cuda-nodevice": (fake_driver.build_libcuda, {"INIT_RC": 100}),
+        "cuda-hang": (fake_driver.build_libcuda, {"HANG": None}),
+        "cuda-crash": (fake_driver.build_libcuda, {"CRASH": None}),
+    }
+    out = {}
+    for name, (build, defines) in variants.items():
+        folder = base / name
+        folder.mkdir()
+        out[name] = str(build(folder, **defines))
+    return out
+
+
+@needs_cc
+def test_nvml_probe(tmp_path: Path, libs: dict[str, str]) -> None:
+    info = _from_nvml(
+        nowhere(tmp_path, nvml_names=("/nonexistent/libnvidia-ml.so.1", libs["nvml"]))
+    )
+    assert info is not None
+    assert (info.driver_version, info.max_cuda) == ("535.104.05", Version("12.2"))
+    assert (
+        info.gpus
+        == (Gpu(name="NVIDIA A100-SXM4-40GB", compute_capability=Version("8.0"), memory_mib=40339),)
+        * 2
+    )
+    shutdowns = ctypes.CDLL(libs["nvml"]).nvmlGetShutdownCount()
+    assert shutdowns >= 1  # NVML is always shut down again
+
+
+@needs_cc
+def test_nvml_probe_version_mismatch(tmp_path: Path, libs: dict[str, str]) -> None:
+    with pytest.raises(ProbeError, match=r"Driver/library version mismatch \(18\)"):
+        _from_nvml(nowhere(tmp_path, nvml_names=(libs["nvml-mismatch"],)))
+
+
+@needs_cc
+def test_detect_nvml_answers_alone(tmp_path: Path, libs: dict[str, str]) -> None:
+    # libcuda would hang: detection must not get that far once NVML has answered.
+    host = nowhere(tmp_path, nvml_names=(libs["nvml"],), cuda_names=(libs["cuda-hang"],))
+    m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
+    assert (m.driver_version, str(m.max_cuda), m.source, len(m.gpus)) == (
+        "535.104.05",
+        "12.2",
+        "nvml",
+        2,
+    )
+    assert m.problems == ()
+
+
+@needs_cc
+def test_detect_nvml_without_gpus(tmp_path: Path, libs: dict[str, str]) -> None:
+    m = detect(
+        Overrides(),
+        driver_to_cuda=to_cuda,
+        host=nowhere(tmp_path, nvml_names=(libs["nvml-nogpu"],)),
+    )
+    assert (m.driver_version, str(m.max_cuda)) == ("470.82.01", "11.4")
+    assert m.problems == ("the driver answered but lists no GPU (nvml)",)
+
+
+@needs_cc
+def test_libcuda_probe_in_child(tmp_path: Path, libs: dict[str, str]) -> None:
+    info = _from_libcuda(nowhere(tmp_path, cuda_names=("libcuda-nowhere.so.1", libs["cuda"])))
+    assert info == DriverInfo(max_cuda=Version("11.4"))
+    assert _from_libcuda(nowhere(tmp_path)) is None  # nothing loads: absent
+
+
+@needs_cc
+def test_libcuda_no_device(tmp_path: Path, libs: dict[str, str]) -> None:
+    info = _from_libcuda(nowhere(tmp_path, cuda_names=(libs["cuda-nodevice"],)))
+    assert info is not None and info.max_cuda == Version("12.2")
+    assert "CUDA_ERROR_NO_DEVICE" in info.problems[0]
+
+
+@needs_cc
+def test_libcuda_hang_is_cut_off(tmp_path: Path, libs: dict[str, str]) -> None:
+    host = nowhere(tmp_path, cuda_names=(libs["cuda-hang"],), timeout=1.0)
+    with pytest.raises(ProbeError, match="did not answer within 1 s: the driver may be hung"):
+        _from_libcuda(host)
+
+
+@needs_cc
+def test_libcuda_crash_does_not_crash_us(tmp_path: Path, libs: dict[str, str]) -> None:
+    host = nowhere(tmp_path, cuda_names=(libs["cuda-crash"],))
+    with pytest.raises(ProbeError, match=r"killed the probe process \(signal 11\)"):
+        _from_libcuda(host)
+    m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
+    assert m.source == "none"
+    assert "libcuda probe: loading libcuda killed the probe process (signal 11)" in m.problems
+
+
+@needs_cc
+def test_libcuda_answer_completed_by_proc(tmp_path: Path, libs: dict[str, str]) -> None:
+    host = nowhere(tmp_path, cuda_names=(libs["cuda"],))
+    put(host.root, "proc/driver/nvidia/version", PROC / "proc-version-384.98.txt")
+    m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
+    # libcuda answered first (max CUDA); /proc filled in the driver version
+    assert (m.driver_version, str(m.max_cuda), m.source) == ("384.98", "11.4", "libcuda")
