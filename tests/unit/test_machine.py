@@ -138,6 +138,7 @@ def test_smi_query_units_and_missing_values() -> None:
     [
         ("name, memory.total\nTesla P4\n", "garbled GPU line"),
         ("name, memory.total\nTesla P4, lots\n", "as the memory of Tesla P4"),
+        ("name, compute_cap\nTesla P4, sm_61\n", "as the compute capability of Tesla P4"),
         ("driver_version, name\n535.104.05, A\n550.54.15, B\n", "several driver versions"),
         ("driver_version, name\nbanana, A\n", "not an NVIDIA driver version"),
         ("index, uuid\n0, GPU-1\n", "garbled GPU line"),
@@ -212,6 +213,12 @@ def test_bad_overrides_are_usage_errors(kwargs, environ, message) -> None:
     with pytest.raises(UsageError, match=message) as info:
         Overrides.from_env_and_args(environ=environ, **kwargs)
     assert info.value.hint
+
+
+def test_overrides_are_checked_when_made() -> None:
+    with pytest.raises(UsageError, match="--driver 'banana' is not valid"):
+        Overrides(driver="banana")
+    assert Overrides(conda_override_cuda="").conda_override_cuda == ""
 
 
 def test_conda_override_read_as_conda_reads_it() -> None:

@@ -50,11 +50,20 @@ CONDA_OVERRIDE_CUDA = "CONDA_OVERRIDE_CUDA"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Overrides:
-    """What the user says instead of detection; checked when made, so values are valid."""
+    """What the user says instead of detection; checked when made (UsageError), so a value
+    that exists is valid."""
 
     driver: str | None = None  # "535.104.05"
     cuda: str | None = None  # "12.4"
     conda_override_cuda: str | None = None  # None: unset; "": set but empty (conda: no CUDA)
+
+    def __post_init__(self) -> None:
+        cuda_like = "a CUDA version: 12.4"
+        _check(
+            self.driver, parse_driver_version, "--driver", "an NVIDIA driver version: 535.104.05"
+        )
+        _check(self.cuda, parse_cuda_version, "--cuda", cuda_like)
+        _check(self.conda_override_cuda or None, parse_cuda_version, CONDA_OVERRIDE_CUDA, cuda_like)
 
     @classmethod
     def from_env_and_args(
@@ -68,9 +77,6 @@ class Overrides:
         env = os.environ if environ is None else environ
         conda = env.get(CONDA_OVERRIDE_CUDA)
         conda = None if conda is None else conda.strip()  # conda strips it too
-        _check(driver, parse_driver_version, "--driver", "an NVIDIA driver version: 535.104.05")
-        _check(cuda, parse_cuda_version, "--cuda", "a CUDA version: 12.4")
-        _check(conda or None, parse_cuda_version, CONDA_OVERRIDE_CUDA, "a CUDA version: 12.4")
         return cls(
             driver=None if driver is None else driver.strip(),
             cuda=None if cuda is None else cuda.strip(),

@@ -106,9 +106,15 @@ def _gpu(record: dict[str, str]) -> Gpu:
         raise ProbeError(f"nvidia-smi printed {memory!r} as the memory of {record['name']}")
     return Gpu(
         name=record["name"],
-        compute_capability=None if cc in _MISSING else parse_cuda_version(cc),
+        compute_capability=None if cc in _MISSING else _compute_capability(cc, record["name"]),
         memory_mib=None if memory in _MISSING else int(memory),
     )
+
+
+def _compute_capability(text: str, gpu: str) -> Version:
+    if not re.fullmatch(r"\d{1,2}\.\d{1,2}", text):
+        raise ProbeError(f"nvidia-smi printed {text!r} as the compute capability of {gpu}")
+    return Version(text)
 
 
 def parse_sys_module_version(text: str) -> str:
