@@ -15,6 +15,7 @@ Loaded for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``.
   (``LoggedRequest(method, path, range, status, accept)``), ``.count(prefix)`` counts it,
   ``.clear_log()`` empties it; ``.pep658`` (default True) serves ``.metadata`` files;
   ``.json`` (default True) offers PEP 691 JSON; ``.honour_range`` (default True);
+  ``.page_cache_control`` (default ``"max-age=0"``) is sent with project pages;
   ``.fail(n, status=500, drop=False, path="")`` makes the next n requests fail;
   ``.yank(filename, reason="")``. Wheels may be added to ``wheel_dir`` after it has started.
 """

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
 from cudaenv.solver.cache import CachedPage, DiskCache, default_cache_dir, max_age
-from cudaenv.solver.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page
+from cudaenv.solver.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page, runs_on
 from cudaenv.solver.metadata import CoreMetadata, fetch_metadata
 
 if TYPE_CHECKING:
@@ -100,6 +100,9 @@ class Index:
     ``requests`` and ``bytes_received`` count HTTP traffic; a warm ``offline`` run makes none.
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
     without asking again. ``transport`` is passed to ``httpx.Client`` (tests, proxies).
+    ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
+    for other systems and architectures from pages, which makes big pages several times faster
+    to read; ``None`` keeps every file.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Index:
         backoff: float = 0.5,
         timeout: float = 30.0,
         page_ttl: float = 600.0,
+        platform: str | None = None,
     ):
         self.url = (url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
@@ -124,6 +128,8 @@ class Index:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.offline = offline
         self.page_ttl = page_ttl
+        self.platform = platform
+        self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
         limits = httpx.Limits(
             max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
@@ -215,8 +221,8 @@ class Index:
     def _parse(self, name: str, page: CachedPage) -> tuple[FileLink, ...]:
         try:
             if page.content_type.split(";")[0].strip() in (JSON_TYPE, "application/json"):
-                return parse_json_page(page.body, page.url)
-            return parse_html_page(page.body, page.url)
+                return parse_json_page(page.body, page.url, self._keep)
+            return parse_html_page(page.body, page.url, self._keep)
         except (ValueError, KeyError, TypeError) as e:
             raise IndexError_(
                 f"the package index at {self.url} sent an unreadable page for {name!r}: {e}",

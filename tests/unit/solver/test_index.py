@@ -15,7 +15,7 @@ from packaging.version import Version
 from cudaenv.errors import IndexError_
 from cudaenv.solver.cache import CachedPage, max_age
 from cudaenv.solver.index import Index, ProjectNotFound
-from cudaenv.solver.links import FileLink, parse_html_page, parse_json_page
+from cudaenv.solver.links import FileLink, parse_html_page, parse_json_page, runs_on
 
 PYPI_JSON = {
     "meta": {"api-version": "1.1", "_last-serial": 1},
@@ -227,3 +227,32 @@ def test_unreadable_page_is_a_clear_error(local_index, index_factory, wheel_dir,
     offline = index_factory(offline=True)
     with pytest.raises(IndexError_, match="unreadable page for 'alpha'"):
         offline.project("alpha")
+
+
+@pytest.mark.parametrize(
+    ("filename", "kept"),
+    [
+        ("a-1-py3-none-any.whl", True),
+        ("a-1.tar.gz", True),
+        ("a-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),
+        ("a-1-cp311-cp311-linux_x86_64.whl", True),
+        ("a-1-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", False),
+        ("a-1-cp311-cp311-musllinux_1_1_x86_64.whl", False),
+        ("a-1-cp311-cp311-win_amd64.whl", False),
+        ("a-1-cp311-cp311-macosx_10_9_universal2.whl", False),
+        ("a-1-cp311-cp311-manylinux1_i686.whl", False),
+    ],
+)
+def test_runs_on_filter(filename, kept):
+    assert runs_on("manylinux_2_28_x86_64")(filename) is kept
+    assert runs_on("manylinux2014_x86_64")(filename) is kept
+
+
+def test_platform_drops_other_systems(make_wheel, index_factory):
+    make_wheel("alpha", "1.0", tag="cp311-cp311-win_amd64")
+    make_wheel("alpha", "1.0", tag="cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64")
+    make_wheel("alpha", "1.0", tag="py3-none-any")
+    every = index_factory().project("alpha")
+    linux = index_factory(platform="manylinux_2_28_x86_64").project("alpha")
+    assert len(every) == 3
+    assert [x.filename for x in linux] == [x.filename for x in every if "win" not in x.filename]

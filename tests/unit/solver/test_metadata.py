@@ -1,0 +1,245 @@
+"""METADATA: parsing, the zip range reader, and the cache -> PEP 658 -> Range chain against the
+real IndexServer on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from cudaenv.errors import IndexError_
+from cudaenv.solver.index import Index
+from cudaenv.solver.lazy_wheel import BadWheel, read_member
+from cudaenv.solver.metadata import BadMetadata, CoreMetadata
+
+TF_LIKE = b"""Metadata-Version: 2.1
+Name: TensorFlow
+Version: 2.15.1
+Requires-Python: >=3.9
+Provides-Extra: and-cuda
+Requires-Dist: absl-py >=1.0.0
+Requires-Dist: nvidia-cudnn-cu12 ==8.9.4.25 ; extra == 'and-cuda'
+
+Long description that mentions Requires-Dist: nothing
+"""
+
+
+def test_core_metadata_from_bytes():
+    meta = CoreMetadata.from_bytes(TF_LIKE)
+    assert meta.name == "tensorflow" and meta.version == Version("2.15.1")
+    assert meta.requires_python == SpecifierSet(">=3.9")
+    assert meta.provides_extra == ("and-cuda",)
+    assert meta.requires_dist == (
+        Requirement("absl-py>=1.0.0"),
+        Requirement("nvidia-cudnn-cu12==8.9.4.25; extra == 'and-cuda'"),
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"Name: x\n\n",
+        b"Name: x\nVersion: not a version\n\n",
+        b"Name: x\nVersion: 1\nRequires-Dist: [\n",
+    ],
+)
+def test_core_metadata_rejects_garbage(body):
+    with pytest.raises(BadMetadata):
+        CoreMetadata.from_bytes(body)
+
+
+def _zip(members, *, compression=zipfile.ZIP_DEFLATED, pad=0):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for i in range(pad):
+            zf.writestr(f"pkg/m{i}.py", f"x = {i}\n" * 20)
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+class Remote:
+    def __init__(self, data):
+        self.data, self.calls = data, []
+
+    def tail(self, n):
+        self.calls.append(("tail", n))
+        return len(self.data), self.data[-n:]
+
+    def range(self, a, b):
+        self.calls.append((a, b))
+        return self.data[a:b]
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_small_wheel_needs_one_read(compression):
+    remote = Remote(_zip({"a-1.dist-info/METADATA": "Name: a\n"}, compression=compression))
+    assert read_member(remote.tail, remote.range) == b"Name: a\n"
+    assert remote.calls == [("tail", 65536)]
+
+
+def test_large_central_directory_needs_three_reads():
+    data = _zip({"a-1.dist-info/METADATA": "Name: a\n", "a-1.dist-info/RECORD": "r" * 10}, pad=3000)
+    remote = Remote(data)
+    assert read_member(remote.tail, remote.range) == b"Name: a\n"
+    assert len(remote.calls) == 3
+
+
+def test_zip64():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a-1.dist-info/METADATA", "Name: a\n")
+        for i in range(0x10000):  # more entries than the 16-bit count holds
+            zf.writestr(f"f{i}", b"")
+    remote = Remote(buf.getvalue())
+    assert read_member(remote.tail, remote.range) == b"Name: a\n"
+
+
+def test_prefer_picks_among_several_dist_infos_and_errors():
+    data = _zip({"b-1.dist-info/METADATA": "Name: b\n", "A-1.dist-info/METADATA": "Name: a\n"})
+    remote = Remote(data)
+    assert read_member(remote.tail, remote.range, prefer="a-") == b"Name: a\n"
+    with pytest.raises(BadWheel, match="more than one"):
+        read_member(remote.tail, remote.range)
+    with pytest.raises(BadWheel, match="not a zip"):
+        read_member(Remote(b"x" * 100).tail, Remote(b"").range)
+
+
+@pytest.fixture
+def index(local_index, tmp_path):
+    made = []
+
+    def make(**kwargs):
+        kwargs.setdefault("cache_dir", tmp_path / "cache")
+        made.append(Index(local_index.url, backoff=0, **kwargs))
+        return made[-1]
+
+    yield make
+    for i in made:
+        i.close()
+
+
+def _link(index, name):
+    (link,) = index.project(name)
+    return link
+
+
+def test_pep658_metadata_is_one_request(make_wheel, local_index, index):
+    make_wheel("alpha", "1.0", requires_dist=["beta>=2"], requires_python=">=3.9")
+    client = index()
+    link = _link(client, "alpha")
+    local_index.clear_log()
+    meta = client.metadata(link)
+    assert meta.requires_dist == (Requirement("beta>=2"),)
+    assert [r.path for r in local_index.requests] == [f"/files/{link.filename}.metadata"]
+
+
+def test_without_pep658_a_range_read(make_wheel, local_index, index):
+    local_index.pep658 = False
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    client = index()
+    link = _link(client, "alpha")
+    assert not link.core_metadata
+    local_index.clear_log()
+    assert client.metadata(link).requires_dist == (Requirement("beta"),)
+    assert [(r.path, r.range, r.status) for r in local_index.requests] == [
+        (f"/files/{link.filename}", "bytes=-65536", 206)
+    ]
+
+
+def test_big_wheel_reads_few_ranges_not_the_whole_file(make_wheel, local_index, index):
+    local_index.pep658 = False
+    files = {f"big/m{i}.py": f"# {i}\n".encode() * 50 for i in range(3000)}
+    files["big/blob.bin"] = random.Random(0).randbytes(1 << 20)  # 1 MiB not to download
+    path = make_wheel("big", "1.0", requires_dist=["dep"], files=files)
+    client = index()
+    link = _link(client, "big")
+    before = client.bytes_received
+    assert client.metadata(link).requires_dist == (Requirement("dep"),)
+    ranges = [r.range for r in local_index.requests if r.path.startswith("/files/")]
+    assert len(ranges) <= 3 and all(ranges)
+    assert client.bytes_received - before < path.stat().st_size // 4
+
+
+def test_server_ignoring_range_falls_back_to_whole_download(make_wheel, local_index, index):
+    local_index.pep658 = False
+    local_index.honour_range = False
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    client = index()
+    link = _link(client, "alpha")
+    local_index.clear_log()
+    assert client.metadata(link).name == "alpha"
+    assert [r.status for r in local_index.requests] == [200]
+
+
+def test_metadata_hash_mismatch_falls_back_to_the_wheel(make_wheel, local_index, index, tmp_path):
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    client = index()
+    link = _link(client, "alpha")
+    from dataclasses import replace
+
+    wrong = replace(link, core_metadata={"sha256": "0" * 64})
+    local_index.clear_log()
+    assert client.metadata(wrong).requires_dist == (Requirement("beta"),)
+    assert [r.path.endswith(".metadata") for r in local_index.requests] == [True, False]
+
+
+def test_metadata_is_cached_on_disk_and_offline_makes_no_request(make_wheel, local_index, index):
+    local_index.pep658 = False
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    make_wheel("gamma", "1.0")
+    warm = index()
+    warm.metadata(_link(warm, "alpha"))
+    warm.project("gamma")
+    local_index.clear_log()
+    offline = index(offline=True)
+    assert offline.metadata(_link(offline, "alpha")).requires_dist == (Requirement("beta"),)
+    with pytest.raises(IndexError_, match=r"metadata of gamma-1\.0-py3-none-any\.whl is not in"):
+        offline.metadata(_link(offline, "gamma"))
+    assert offline.requests == 0 and local_index.requests == []
+    online = index()
+    online.metadata(_link(online, "alpha"))
+    assert local_index.count("/files/") == 0  # cached forever by (filename, sha256)
+
+
+def test_prefetch_metadata(make_wheel, local_index, index):
+    local_index.pep658 = False
+    for i in range(5):
+        make_wheel(f"p{i}", "1.0", requires_dist=[f"q{i}"])
+    client = index()
+    client.prefetch([f"p{i}" for i in range(5)])
+    links = [_link(client, f"p{i}") for i in range(5)]
+    client.prefetch_metadata(links)
+    count = client.requests
+    assert [str(client.metadata(x).requires_dist[0]) for x in links] == [f"q{i}" for i in range(5)]
+    assert client.requests == count == 10
+
+
+def test_sdist_and_mismatched_metadata_are_clear_errors(make_wheel, local_index, index, wheel_dir):
+    client = index()
+    from cudaenv.solver.links import FileLink
+
+    sdist = FileLink(filename="alpha-1.0.tar.gz", url=local_index.file_url("alpha-1.0.tar.gz"))
+    with pytest.raises(IndexError_, match="not a wheel"):
+        client.metadata(sdist)
+    path = make_wheel("alpha", "1.0")
+    path.rename(wheel_dir / "other-1.0-py3-none-any.whl")
+    with pytest.raises(IndexError_, match="names another project"):
+        client.metadata(_link(client, "other"))
+
+
+def test_missing_wheel_is_a_clear_error(make_wheel, local_index, index):
+    local_index.pep658 = False
+    path = make_wheel("alpha", "1.0")
+    client = index()
+    link = _link(client, "alpha")
+    path.unlink()
+    with pytest.raises(IndexError_, match="answered HTTP 404"):
+        client.metadata(link)
