@@ -113,10 +113,13 @@ def detect(
     if found is not None:
         return _machine(found, "override", hints, to_cuda)
     info, source, failures = run_probes(host, PROBES)
-    failed = tuple(f"{name} probe: {message}" for name, message in failures.items())
     if info is None:
         return _no_driver(host, failures, hints)
-    return _machine(info.merged(DriverInfo(problems=failed)), source, hints, to_cuda)
+    return _machine(info.merged(DriverInfo(problems=_said(failures))), source, hints, to_cuda)
+
+
+def _said(failures: dict[str, str]) -> tuple[str, ...]:
+    return tuple(f"{name} probe: {message}" for name, message in failures.items())
 
 
 def _knowledge_driver_to_cuda() -> DriverToCuda:
@@ -214,8 +217,7 @@ def _no_driver(host: Host, failures: dict[str, str], hints: tuple[str, ...]) -> 
     reasons = absent_reasons(host)
     missing = [reasons[name] for name, _ in PROBES if name not in failures]
     why = "; ".join(missing) if missing else "every probe failed"
-    problems = [f"no NVIDIA driver found: {why}"]
-    problems += [f"{name} probe: {message}" for name, message in failures.items()]
+    problems = [f"no NVIDIA driver found: {why}", *_said(failures)]
     if NO_GPU_IN_CONTAINER in hints:
         problems.append(NO_GPU_IN_CONTAINER)
     return Machine(
