@@ -52,7 +52,8 @@ def summary(machine: Machine) -> list[str]:
         lines = ["driver:    no NVIDIA driver"]
     else:
         lines = [f"driver:    {machine.driver_version or 'unknown (not given)'}"]
-    lines.append(f"max CUDA:  {machine.max_cuda if machine.max_cuda is not None else 'none'}")
+    unknown = "unknown" if machine.driver_version else "none"
+    lines.append(f"max CUDA:  {machine.max_cuda if machine.max_cuda is not None else unknown}")
     lines.append(f"source:    {machine.source}")
     lines += _gpus(machine)
     lines += _listed("container", machine.container)
