@@ -15,7 +15,7 @@ SUMMARY = "Python environments where TensorFlow and spaCy really use the NVIDIA 
 
 
 @hookimpl
-def conda_subcommands():  # type: ignore[no-untyped-def]
+def conda_subcommands():
     from functools import partial
 
     from conda.plugins.types import CondaSubcommand

@@ -1,15 +1,12 @@
 """conda, mamba and micromamba environments: one backend, parameterised by the executable.
 
-The three tools share the CLI that matters here (``create -y -q -p PREFIX [-c CHANNEL] SPEC``,
-``info --json`` with ``channels`` and ``envs_dirs``), so a :class:`CondaTool` value holds the
-command line that runs one of them, and the command lines are plain data that tests compare.
-The environment gets only ``python=X.Y`` and ``pip`` from conda; the locked wheels are then
-installed into it with hashes exactly as into a venv, and activation goes to ``etc/conda``.
-
-Channels are the user's: cudaenv adds ``conda-forge`` only when the tool reports none configured
-(micromamba ships no ``.condarc``, and conda >= 25 no longer defaults to one), since ``create``
-cannot work with none. Each tool insists on making the prefix folder itself (micromamba aborts
-on a "Non-conda folder"), so the base class writes its marker after ``create`` returns.
+The three share the CLI used here (``create -y -q -p PREFIX [-c CHANNEL] SPEC``, and ``info
+--json`` with ``channels`` and ``envs_dirs``), so a :class:`CondaTool` value holds the argv that
+runs one, and its command lines are plain data that tests compare. conda gives the environment
+only ``python=X.Y`` and ``pip``; the locked wheels are then installed with hashes exactly as into
+a venv, and activation goes to ``etc/conda``. Channels are the user's: ``conda-forge`` is added
+only when the tool reports none configured (micromamba ships no ``.condarc``; recent conda
+defaults to none), since ``create`` cannot work without one.
 """
 
 from __future__ import annotations
@@ -66,9 +63,8 @@ class CondaInfo:
             channels = tuple(str(c) for c in data.get("channels") or ())
             dirs = tuple(Path(d) for d in data.get("envs_dirs") or ())
         except (ValueError, TypeError, AttributeError) as e:
-            raise EnvError(
-                "could not read the output of `info --json`", context=text[-2000:] or None
-            ) from e
+            what = "could not read the output of `info --json`"
+            raise EnvError(what, context=text[-2000:] or None) from e
         return cls(channels=channels, envs_dirs=dirs)
 
 
@@ -178,27 +174,25 @@ def find_tool(
     return CondaTool(kind=kind, argv=found) if found else None
 
 
+_INSTALL_HINTS = {
+    "conda": "install Miniforge (https://conda-forge.org/download/) or set CONDA_EXE",
+    "mamba": "install Miniforge, which includes mamba, or use --backend conda",
+    "micromamba": "install micromamba (https://mamba.readthedocs.io) or set MAMBA_EXE",
+}
+
+
 def _require_tool(kind: str) -> CondaTool:
     tool = find_tool(kind)
     if tool is None:
-        hint = {
-            "conda": "install Miniforge (https://conda-forge.org/download/) or set CONDA_EXE",
-            "mamba": "install Miniforge, which includes mamba, or use --backend conda",
-            "micromamba": "install micromamba (https://mamba.readthedocs.io) or set MAMBA_EXE",
-        }[kind]
-        raise EnvError(
-            f"{kind} was not found (not on PATH, nor named by the environment)", hint=hint
-        )
+        what = f"{kind} was not found (not on PATH, nor named by the environment)"
+        raise EnvError(what, hint=_INSTALL_HINTS[kind])
     return tool
 
 
 def _writable(folder: Path) -> bool:
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    return probe.is_dir() and os.access(probe, os.W_OK)
+    """Whether ``folder`` is, or could be made, a writable folder (its nearest existing one)."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    return existing is not None and existing.is_dir() and os.access(existing, os.W_OK)
 
 
 def prefix_for_name(name: str, info: CondaInfo) -> Path:
@@ -228,6 +222,7 @@ class CondaBackend(EnvBackend):
     """A conda environment made by ``conda create``; mamba and micromamba differ only by tool."""
 
     name: ClassVar[str] = "conda"
+    # micromamba aborts on a "Non-conda folder exists at prefix": the tool makes the folder.
     makes_own_directory: ClassVar[bool] = True
 
     def __init__(
