@@ -2,7 +2,8 @@
 
 Pages are stored per index URL with the headers needed to revalidate them (``ETag``,
 ``Last-Modified``) or to reuse them unasked (``Cache-Control: max-age``). METADATA is stored
-forever under (filename, sha256): a file with that hash never changes. Writes are atomic
+forever under (filename, sha256), or (filename, URL) when the index gave no hash: a file with
+that hash never changes, and index file URLs are immutable. Writes are atomic
 (temporary file + rename) so that concurrent cudaenv runs never read half a file, and a cache
 that cannot be written is not an error, only slower.
 """
@@ -116,9 +117,10 @@ class DiskCache:
         self._write(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + page.body)
 
     def _metadata_path(self, link: FileLink) -> Path | None:
-        if self._meta is None or not link.sha256:
+        if self._meta is None:
             return None
-        return self._meta / f"{link.filename}.{link.sha256[:32]}.METADATA"
+        key = link.sha256 or "url-" + hashlib.sha256(link.url.encode()).hexdigest()
+        return self._meta / f"{link.filename}.{key[:36]}.METADATA"
 
     def metadata(self, link: FileLink) -> bytes | None:
         path = self._metadata_path(link)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections import defaultdict
@@ -37,6 +38,7 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _HINT = "check the network connection and --index-url, or use --offline with a warm cache"
 _log = logging.getLogger(__name__)
+_PROJECT = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
 
 class ProjectNotFound(IndexError_):
@@ -66,7 +68,7 @@ class Http:
             except httpx.TransportError as e:
                 problem = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 continue
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
                 raise self._unreachable(f"{type(e).__name__}: {e}") from e
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp
@@ -176,6 +178,8 @@ class Index:
     def project(self, name: str) -> tuple[FileLink, ...]:
         """Every file the index lists for *name*, in the index's order."""
         key = canonicalize_name(name)
+        if not _PROJECT.fullmatch(key):
+            raise IndexError_(f"{name!r} is not a valid project name", hint="check the spelling")
         return self._memo(self._pages, key, lambda: self._load_page(key))
 
     def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:

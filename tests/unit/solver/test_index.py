@@ -256,3 +256,10 @@ def test_platform_drops_other_systems(make_wheel, index_factory):
     linux = index_factory(platform="manylinux_2_28_x86_64").project("alpha")
     assert len(every) == 3
     assert [x.filename for x in linux] == [x.filename for x in every if "win" not in x.filename]
+
+
+def test_invalid_project_name_is_refused_without_a_request(index_factory):
+    index = index_factory()
+    with pytest.raises(IndexError_, match="not a valid project name"):
+        index.project("../etc")
+    assert index.requests == 0
