@@ -1,0 +1,192 @@
+"""create: the materialize path end to end, and its atomicity (failures, Ctrl-C, --force).
+
+Environments are real venvs; wheels come from a real index on 127.0.0.1. The Ctrl-C test runs a
+real ``python -m cudaenv create --from`` subprocess against a server that stalls mid-download,
+so SIGINT arrives while the installer is running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from cudaenv import lock
+from cudaenv.commands.create import default_name, materialize
+from cudaenv.envs import INCOMPLETE_MARKER
+from cudaenv.envs.venv import VenvBackend
+from cudaenv.errors import InstallError
+from tests.functional.test_install import PY, pin_for, resolution_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pins(make_nvidia_wheel, local_index):
+    wheels = [
+        make_nvidia_wheel("nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"]),
+        make_nvidia_wheel("nvidia-cudnn-cu12", "8.9.4.25", libs=["libcudnn.so.8"]),
+    ]
+    return [pin_for(w, local_index) for w in wheels]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_materialize_locks_installs_and_activates(tmp_path, pins):
+    resolution = resolution_of(*pins)
+    env, used = materialize(resolution, tmp_path / "tf", backend=VenvBackend(with_pip=False))
+    assert used == "uv"
+    assert lock.read(env.prefix / "pylock.toml").pins == resolution.pins
+    assert (env.site_packages / "nvidia/cudnn/lib/libcudnn.so.8").is_file()
+    activate = (env.bin_dir / "activate").read_text()
+    assert str(env.site_packages / "nvidia/cudnn/lib") in activate
+    assert not (env.prefix / INCOMPLETE_MARKER).exists()
+
+
+def test_install_failure_leaves_no_prefix(tmp_path, pins):
+    runtime, cudnn = pins
+    tampered = replace(cudnn, wheel=replace(cudnn.wheel, sha256=hashlib.sha256(b"x").hexdigest()))
+    prefix = tmp_path / "new" / "tf"
+    with pytest.raises(InstallError, match="hash"):
+        materialize(resolution_of(runtime, tampered), prefix, backend=VenvBackend(with_pip=False))
+    assert not prefix.exists()
+    assert not (tmp_path / "new").exists(), "parent folders made for it go too"
+
+
+def test_existing_prefix_is_refused_with_exit_2_and_unchanged(cli, tmp_path, pins):
+    lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
+    prefix = tmp_path / "env"
+    VenvBackend(with_pip=False).create(prefix, PY)
+    (prefix / "notes.txt").write_text("mine")
+    before = tree(prefix)
+    result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--no-smoke")
+    assert result.code == 2
+    assert "never changed without --force" in result.err
+    assert tree(prefix) == before
+
+
+def test_from_and_tf_together_is_a_usage_error(cli, tmp_path):
+    result = cli("create", "--from", "pylock.toml", "--tf", "2.15", "-p", str(tmp_path / "e"))
+    assert result.code == 2
+    assert "--from installs a lock" in result.err
+    assert not (tmp_path / "e").exists()
+
+
+def test_default_name_from_the_pins(pins):
+    assert default_name(resolution_of(*pins)) == "cudaenv"
+    tf = replace(pins[0], name="tensorflow", version=type(pins[0].version)("2.15.1"))
+    assert default_name(resolution_of(tf, *pins)) == "tf215"
+
+
+class _Stall(BaseHTTPRequestHandler):
+    """Serves HEAD and Range requests (uv reads metadata that way), but a whole-file download
+    sends its first bytes and then waits: an install that is under way."""
+
+    files: dict[str, bytes]
+    hit: threading.Event
+    release: threading.Event
+
+    def _body(self) -> bytes:
+        return type(self).files[self.path.rsplit("/", 1)[-1]]
+
+    def _headers(self, status: int, length: int, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(length))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+
+    def do_HEAD(self) -> None:
+        self._headers(200, len(self._body()))
+
+    def do_GET(self) -> None:
+        body = self._body()
+        spec = (self.headers.get("Range") or "").removeprefix("bytes=")
+        if spec:
+            first, _, last = spec.partition("-")
+            start = len(body) - int(last) if not first else int(first)
+            stop = len(body) - 1 if not first or not last else min(int(last), len(body) - 1)
+            span = {"Content-Range": f"bytes {start}-{stop}/{len(body)}"}
+            self._headers(206, stop - start + 1, span)
+            self.wfile.write(body[start : stop + 1])
+            return
+        self._headers(200, len(body))
+        self.wfile.write(body[:100])
+        self.wfile.flush()
+        type(self).hit.set()
+        type(self).release.wait(120)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stalling_server(wheel_dir, pins):
+    files = {p.name: p.read_bytes() for p in wheel_dir.glob("*.whl")}
+    events = {"hit": threading.Event(), "release": threading.Event(), "files": files}
+    handler = type("Handler", (_Stall,), events)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, handler
+    finally:
+        handler.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_sigint_while_installing_leaves_no_prefix(tmp_path, pins, stalling_server):
+    server, handler = stalling_server
+    base = f"http://127.0.0.1:{server.server_port}/files/"
+    slow = [replace(p, wheel=replace(p.wheel, url=base + p.wheel.filename)) for p in pins]
+    lock_file = lock.write(resolution_of(*slow), tmp_path / "pylock.toml", knowledge_version="t")
+    prefix = tmp_path / "parent" / "env"
+    cmd = [sys.executable, "-m", "cudaenv", "create", "--from", str(lock_file)]
+    proc = subprocess.Popen(
+        [*cmd, "-p", str(prefix), "--no-smoke", "--installer", "uv"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CUDAENV_DRIVER": "550.54.15"},
+    )
+    try:
+        while not handler.hit.wait(0.2):
+            assert proc.poll() is None, proc.communicate()[1]
+        assert (prefix / INCOMPLETE_MARKER).exists(), "halfway: the env exists, marked"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert not prefix.exists()
+    assert not (tmp_path / "parent").exists()
+
+
+def test_force_replaces_an_existing_env(cli, tmp_path, pins):
+    lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
+    prefix = tmp_path / "env"
+    VenvBackend(with_pip=False).create(prefix, PY)
+    (prefix / "old.txt").write_text("old")
+    result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--force", "--no-smoke")
+    assert result.code == 0, result.err
+    assert not (prefix / "old.txt").exists()
+    assert (prefix / "pylock.toml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "pylock.toml", "wheels"]
+    assert f". {prefix}/bin/activate" in result.out
