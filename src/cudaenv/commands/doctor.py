@@ -1,0 +1,71 @@
+"""``cudaenv doctor (-p PREFIX | --python PATH)``: why an environment does or does not use the GPU.
+
+Works on any environment, including ones cudaenv did not make. Prints each finding (cause,
+severity, message, and the command that fixes it). Exit 0 when nothing is an error, 2 otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cudaenv import render
+from cudaenv.errors import FAILURE, OK
+
+if TYPE_CHECKING:
+    import argparse
+
+    from cudaenv.doctor import Diagnosis
+
+NAME = "doctor"
+HELP = "diagnose an environment: CUDA libraries, copies, driver, versions, activation"
+ORDER = 70
+
+__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-p", "--prefix", metavar="PREFIX", help="the environment's folder")
+    where.add_argument("--python", metavar="PATH", help="the environment's python interpreter")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cudaenv.commands.smoke import default_prefix
+    from cudaenv.doctor import diagnose, env_for_python
+    from cudaenv.smoke import open_env
+
+    if args.python:
+        env = env_for_python(Path(args.python))
+    else:
+        env = open_env(default_prefix(args.prefix))
+    diagnosis = diagnose(env)
+    if args.json:
+        render.emit_json(diagnosis.to_json())
+    else:
+        show(diagnosis)
+    return FAILURE if diagnosis.worst == "error" else OK
+
+
+def show(diagnosis: Diagnosis) -> None:
+    report = diagnosis.report
+    render.line(f"environment: {diagnosis.prefix} (python {report.python or '?'})")
+    frameworks = ", ".join(f"{k} {v}" for k, v in sorted(report.distributions.items()))
+    render.line(f"packages: {frameworks or 'no TensorFlow, spaCy, CuPy or NVIDIA wheels'}")
+    tf = report.tensorflow
+    if tf is not None:
+        render.line(f"TensorFlow {tf.version or '?'} built for CUDA {tf.cuda}, cuDNN {tf.cudnn}")
+    if report.libraries:
+        rows = []
+        for lib in report.libraries:
+            copies = "; ".join(f"{p} ({w})" for w, p in diagnosis.places.get(lib.soname, ()))
+            rows.append((lib.soname, str(lib.path) if lib.loaded else "does not load", copies))
+        render.line()
+        render.table(rows, ["library", "loads from", "copies on disk"])
+    render.line()
+    if not diagnosis.findings:
+        render.line("no findings: nothing stands between this environment and the GPU")
+    for f in diagnosis.findings:
+        render.line(f"{f.severity} [{f.cause}]: {f.message}")
+        render.line(f"  fix: {f.fix}")

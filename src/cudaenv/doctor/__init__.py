@@ -1,0 +1,222 @@
+"""Diagnose any Python environment: why its frameworks do or do not use the GPU.
+
+``diagnose`` runs the smoke probe (the same script, one probe for two users) with the
+environment as it is, *not* activated, then reads the file system around it: where each CUDA
+library the frameworks load sits (the env's NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig
+cache, ``/usr/local/cuda*``), which copy the loader picks, the driver against what the stack
+needs (``cudaenv.machine.detect`` and the knowledge base's floors), container hints and whether
+cudaenv's activation is there. Each finding names one of the five causes and a fix that is a
+command. The checks themselves are pure functions of those facts (:mod:`.checks`), so
+they are tested on fixture layouts without a GPU. ``explain_log`` classifies pasted log text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cudaenv.doctor.checks import findings
+from cudaenv.doctor.facts import Facts, Finding
+from cudaenv.errors import EnvError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from cudaenv.envs.base import Env
+    from cudaenv.smoke.loglines import Classified
+    from cudaenv.smoke.report import SmokeReport
+
+__all__ = [
+    "Diagnosis",
+    "copies",
+    "diagnose",
+    "env_for_python",
+    "explain_log",
+    "ldconfig_cache",
+]
+
+TOOLKIT_GLOBS = ("/usr/local/cuda*/lib64", "/usr/local/cuda*/targets/*/lib")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Diagnosis:
+    """What ``cudaenv doctor`` found in one environment."""
+
+    prefix: Path
+    python: Path
+    report: SmokeReport
+    places: Mapping[str, tuple[tuple[str, Path], ...]]  # soname -> (where, path) copies
+    findings: tuple[Finding, ...]
+
+    @property
+    def worst(self) -> str:
+        order = ("error", "warning", "info")
+        return next((s for s in order if any(f.severity == s for f in self.findings)), "ok")
+
+    def to_json(self) -> dict[str, Any]:
+        report = self.report.to_json()
+        return {
+            "prefix": str(self.prefix),
+            "python": str(self.python),
+            "frameworks": report["distributions"],
+            "tensorflow": report["tensorflow"],
+            "driver": report["driver"],
+            "libraries": [
+                {
+                    **lib,
+                    "copies": [
+                        {"where": w, "path": str(p)} for w, p in self.places.get(lib["soname"], ())
+                    ],
+                }
+                for lib in report["libraries"]
+            ],
+            "findings": [f.to_json() for f in self.findings],
+            "worst": self.worst,
+        }
+
+
+def env_for_python(python: Path) -> Env:
+    """The environment a bare interpreter belongs to (its prefix and site-packages)."""
+    from cudaenv.envs.base import Env
+
+    code = "import json,site,sys;print(json.dumps([sys.prefix,site.getsitepackages()]))"
+    try:
+        out = subprocess.run(
+            [str(python), "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        prefix, sites = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        raise EnvError(
+            f"{python} is not a Python interpreter that cudaenv can run",
+            hint="give the path of the environment's python (e.g. PREFIX/bin/python)",
+        ) from e
+    site = next((Path(s) for s in sites if s.endswith("site-packages")), Path(sites[0]))
+    backend = "conda" if (Path(prefix) / "conda-meta").is_dir() else "venv"
+    return Env(prefix=Path(prefix), python=python, site_packages=site, backend=backend)
+
+
+def ldconfig_cache() -> dict[str, tuple[Path, ...]]:
+    """soname -> paths in the dynamic loader's cache (``ldconfig -p``); empty when unavailable."""
+    found: dict[str, list[Path]] = {}
+    for tool in ("ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        try:
+            out = subprocess.run(
+                [tool, "-p"], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for row in out.splitlines()[1:]:
+            name, _, path = row.strip().partition(" => ")
+            if path:
+                found.setdefault(name.split(" (")[0], []).append(Path(path))
+        break
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def copies(
+    soname: str,
+    env: Env,
+    environ: Mapping[str, str],
+    cache: Mapping[str, Sequence[Path]],
+    toolkit_globs: Sequence[str] = TOOLKIT_GLOBS,
+) -> tuple[tuple[str, Path], ...]:
+    """Every copy of ``soname`` a loader or a user could reach, each with where it was found."""
+    candidates: list[tuple[str, Path]] = [
+        ("wheel", p) for p in sorted(env.site_packages.glob(f"nvidia/*/lib/{soname}"))
+    ]
+    for folder in (environ.get("LD_LIBRARY_PATH") or "").split(":"):
+        if folder:
+            candidates.append(("LD_LIBRARY_PATH", Path(folder) / soname))
+    candidates += [("ldconfig", p) for p in cache.get(soname, ())]
+    for pattern in toolkit_globs:
+        root = Path(pattern.split("*")[0]).parent
+        rest = pattern[len(str(root)) + 1 :]
+        candidates += [("cuda-toolkit", d / soname) for d in sorted(root.glob(rest))]
+    out: list[tuple[str, Path]] = []
+    seen: set[Path] = set()
+    for where, path in candidates:
+        if path.exists() and (real := path.resolve()) not in seen:
+            seen.add(real)
+            out.append((where, path))
+    return tuple(out)
+
+
+def diagnose(
+    env: Env,
+    *,
+    environ: Mapping[str, str] | None = None,
+    machine: Any = None,
+    knowledge: Any = None,
+) -> Diagnosis:
+    """Probe ``env`` as it is (not activated) and judge what stands between it and the GPU.
+
+    ``machine`` and ``knowledge`` default to ``cudaenv.machine.detect()`` and
+    ``cudaenv.knowledge.load()``. Cost: one probe run without benchmarks (imports TensorFlow
+    and spaCy once each if installed), one ``ldconfig -p``.
+    """
+    from cudaenv import smoke
+    from cudaenv.smoke.loglines import load_log_rules
+    from cudaenv.smoke.report import SmokeReport
+
+    environ = dict(os.environ if environ is None else environ)
+    if knowledge is None:
+        from cudaenv.knowledge import load
+
+        knowledge = load()
+    if machine is None:
+        from cudaenv.machine import detect
+
+        machine = detect()
+    rules = load_log_rules()
+    dists = smoke.installed(env)
+    lines = smoke.recipe_lines(dists, knowledge)
+    sonames = smoke.probe_sonames(env, lines, rules.sonames)
+    data = smoke.run_probe(env.python, sonames, environ, bench=False)
+    tf_lines = smoke.tf_lines_by_soname(knowledge)
+    report = SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines)
+    cache = ldconfig_cache()
+    places = {s: copies(s, env, environ, cache) for s in sonames}
+    facts = Facts(
+        env=env,
+        report=report,
+        places=places,
+        required=frozenset(s for line in lines for s in line.sonames),
+        tf_line=next((x for x in lines if hasattr(x, "cudnn")), None),
+        dists=dists,
+        machine=machine,
+        knowledge=knowledge,
+        environ=environ,
+        sonames=rules.sonames,
+    )
+    return Diagnosis(
+        prefix=env.prefix,
+        python=env.python,
+        report=report,
+        places=places,
+        findings=findings(facts),
+    )
+
+
+def explain_log(text: str, *, knowledge: Any = None) -> tuple[Classified, ...]:
+    """The known lines of a pasted log, each once, in order; unknown lines are skipped."""
+    from cudaenv import smoke
+    from cudaenv.smoke.loglines import load_log_rules
+
+    if knowledge is None:
+        from cudaenv.knowledge import load
+
+        knowledge = load()
+    rules = load_log_rules()
+    tf_lines = smoke.tf_lines_by_soname(knowledge)
+    out: list[Classified] = []
+    seen: set[tuple[str, str]] = set()
+    for line in text.splitlines():
+        known = rules.classify(line, tf_lines=tf_lines)
+        if known is not None and (key := (known.rule, known.explanation)) not in seen:
+            seen.add(key)
+            out.append(known)
+    return tuple(out)

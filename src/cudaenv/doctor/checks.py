@@ -1,0 +1,266 @@
+"""The doctor's checks: pure functions from what was found to findings, one cause each.
+
+Each check reads :class:`Facts` (the probe's report, the copies of every library on disk, the
+machine, the recipes) and returns findings. A finding names one of the five causes
+(``version-mismatch``, ``several-installs``, ``driver``, ``library-path``, ``container``; ``none``
+for plain information), a severity, a message and a fix that is a command. Nothing here runs a
+process or touches the network, so each check is tested on fixture layouts.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from cudaenv.doctor.facts import Facts, Finding
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+
+    from cudaenv.doctor.facts import Severity
+    from cudaenv.smoke.report import LibraryCheck
+
+__all__ = ["CHECKS", "Facts", "Finding", "findings"]
+
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+_GPU_FRAMEWORKS = ("tensorflow", "cupy-cuda11x", "cupy-cuda12x", "cupy-cuda13x", "torch", "jax")
+
+
+def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
+    places = facts.places.get(lib.soname, ())
+    wheel = [p for where, p in places if where == "wheel"]
+    if not lib.loaded:
+        return [_not_loaded(facts, lib, wheel)]
+    if wheel and lib.path is not None and lib.path.resolve() != wheel[0].resolve():
+        where = next((w for w, p in places if p.resolve() == lib.path.resolve()), "the system")
+        return [
+            Finding.of(
+                "several-installs",
+                "error",
+                f"{lib.soname} loads from {lib.path} (found through {where}), not from "
+                f"this environment's own copy {wheel[0]}: the other copy comes first",
+                facts.path_fix(wheel[0].parent),
+            )
+        ]
+    if len(places) > 1:
+        listed = ", ".join(f"{p} ({w})" for w, p in places)
+        return [
+            Finding.of(
+                "several-installs",
+                "info",
+                f"{lib.soname} exists {len(places)} times: {listed}; {lib.path} is used",
+                "nothing to do while the environment's copy comes first",
+            )
+        ]
+    return []
+
+
+def _not_loaded(facts: Facts, lib: LibraryCheck, wheel: list[Path]) -> Finding:
+    severity: Severity = "error" if lib.soname in facts.required else "warning"
+    if wheel:
+        return Finding.of(
+            "library-path",
+            severity,
+            f"{lib.soname} is installed in this environment ({wheel[0].parent}) but is "
+            f"not on the library path, so loading it by name fails ({lib.error})",
+            facts.path_fix(wheel[0].parent),
+        )
+    other = _same_library_other_version(facts, lib.soname)
+    wheels = facts.sonames.get(lib.soname, ())
+    fix = facts.install_fix(wheels[0]) if wheels else "install the CUDA library that provides it"
+    if other:
+        return Finding.of(
+            "version-mismatch",
+            "error",
+            f"{lib.soname} is needed but this environment has {other} instead: "
+            "a CUDA major version other than the one the framework was built for",
+            fix,
+        )
+    return Finding.of(
+        "library-path",
+        severity,
+        f"{lib.soname} is not installed anywhere the loader looks ({lib.error})",
+        fix,
+    )
+
+
+def _same_library_other_version(facts: Facts, soname: str) -> str | None:
+    stem = soname.split(".so")[0] + ".so."
+    folders = facts.env.site_packages.glob("nvidia/*/lib")
+    found = sorted(p.name for d in folders for p in d.glob(f"{stem}*") if p.name != soname)
+    return found[0] if found else None
+
+
+def libraries(facts: Facts) -> list[Finding]:
+    return [f for lib in facts.report.libraries for f in _library(facts, lib)]
+
+
+def _needs_gpu(facts: Facts) -> bool:
+    return any(name in facts.dists for name in _GPU_FRAMEWORKS)
+
+
+def driver(facts: Facts) -> list[Finding]:
+    drv, line, k = facts.report.driver, facts.tf_line, facts.knowledge
+    need = line.min_cuda if line is not None else None
+    floor = k.min_driver_for(need) if need is not None else None
+    at_least = f" >= {floor}" if floor else ""
+    severity: Severity = "error" if _needs_gpu(facts) else "warning"
+    container = tuple(getattr(facts.machine, "container", ()) or ())
+    if not drv.loaded and container:
+        return [
+            Finding.of(
+                "container",
+                severity,
+                "; ".join(container),
+                "docker run --gpus all ... (install the NVIDIA Container Toolkit on the host)",
+            )
+        ]
+    if not drv.loaded:
+        return [
+            Finding.of(
+                "driver",
+                severity,
+                f"no NVIDIA driver on this machine: {drv.reason()}",
+                f"install the NVIDIA driver{at_least}; `nvidia-smi` must work",
+            )
+        ]
+    if drv.init:
+        return [
+            Finding.of(
+                "driver",
+                "error",
+                drv.reason() or "",
+                "`nvidia-smi`; reload or reinstall the driver",
+            )
+        ]
+    if need is not None and drv.max_cuda is not None and drv.max_cuda < need:
+        older = k.newest_tf_line_for(drv.max_cuda)
+        alt = f", or `cudaenv create --tf {older.line}`" if older is not None else ""
+        return [
+            Finding.of(
+                "driver",
+                "error",
+                f"the driver supports CUDA <= {drv.max_cuda}; TensorFlow "
+                f"{line.line} needs CUDA >= {need}",
+                f"upgrade the NVIDIA driver to{at_least}{alt}",
+            )
+        ]
+    return []
+
+
+def _cuda_major_wheels(dists: Iterable[str]) -> set[int]:
+    found = (re.fullmatch(r"nvidia-cuda-runtime-cu(\d+)", name) for name in dists)
+    return {int(m.group(1)) for m in found if m}
+
+
+def versions(facts: Facts) -> list[Finding]:
+    """TensorFlow's CUDA/cuDNN against the NVIDIA wheels, and the recipe's constraints."""
+    tf, line, out = facts.report.tensorflow, facts.tf_line, []
+    if line is None:
+        return out
+    cuda = (tf.cuda if tf else None) or line.cuda
+    majors = _cuda_major_wheels(facts.dists)
+    if majors and cuda.major not in majors:
+        out.append(
+            Finding.of(
+                "version-mismatch",
+                "error",
+                f"TensorFlow {line.line} was built for CUDA {cuda} but the "
+                f"environment's CUDA runtime wheels are for CUDA "
+                f"{', '.join(map(str, sorted(majors)))}",
+                f"cudaenv create --tf {line.line} ...",
+            )
+        )
+    cudnn = (tf.cudnn if tf else None) or line.cudnn
+    for name, have in facts.dists.items():
+        if name.startswith("nvidia-cudnn-cu") and (
+            have.major != cudnn.major or have.release[:2] < cudnn.release[:2]
+        ):
+            out.append(
+                Finding.of(
+                    "version-mismatch",
+                    "error",
+                    f"TensorFlow {line.line} was built with cuDNN {cudnn}; "
+                    f"{name} {have} needs the same major and an equal or newer minor",
+                    facts.install_fix(f"{name}>={cudnn},<{cudnn.major + 1}"),
+                )
+            )
+    for req in line.constraints:
+        have = facts.dists.get(req.name)
+        if have is not None and not req.specifier.contains(have, prereleases=True):
+            out.append(
+                Finding.of(
+                    "version-mismatch",
+                    "error",
+                    f"TensorFlow {line.line} needs {req}; the environment has {req.name} {have}",
+                    facts.install_fix(str(req)),
+                )
+            )
+    return out
+
+
+def activation(facts: Facts) -> list[Finding]:
+    lock = facts.env.prefix / "pylock.toml"
+    made = f"; locked in {lock}" if lock.is_file() else ""
+    if facts.activation is not None:
+        return [
+            Finding.of(
+                "none",
+                "info",
+                f"cudaenv's activation is installed ({facts.activation}){made}",
+                "activate the environment before use",
+            )
+        ]
+    if any(facts.env.site_packages.glob("nvidia/*/lib")):
+        return [
+            Finding.of(
+                "library-path",
+                "info",
+                "this environment has NVIDIA wheels but not cudaenv's activation:"
+                " nothing puts their lib folders on LD_LIBRARY_PATH",
+                "cudaenv create --from pylock.toml ... (or set LD_LIBRARY_PATH)",
+            )
+        ]
+    return []
+
+
+def framework_log(facts: Facts) -> list[Finding]:
+    """Problems TensorFlow itself printed while the probe imported it, each once."""
+    tf, out, seen = facts.report.tensorflow, [], set()
+    for line in tf.log if tf else ():
+        if line.verdict == "problem" and line.explanation not in seen:
+            seen.add(line.explanation)
+            out.append(
+                Finding.of(
+                    line.cause,  # type: ignore[arg-type]
+                    "error",
+                    f"TensorFlow printed: {line.line.strip()[:200]} — {line.explanation}",
+                    line.fix,
+                )
+            )
+    if tf and tf.error:
+        out.append(
+            Finding.of(
+                "version-mismatch",
+                "error",
+                f"TensorFlow does not import: {tf.error}",
+                f"cudaenv explain: paste the error; or {facts.install_fix('tensorflow')}",
+            )
+        )
+    return out
+
+
+CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
+    driver,
+    libraries,
+    versions,
+    framework_log,
+    activation,
+)
+
+
+def findings(facts: Facts) -> tuple[Finding, ...]:
+    """All findings, errors first (stable within a severity)."""
+    found = [f for check in CHECKS for f in check(facts)]
+    return tuple(sorted(found, key=lambda f: _ORDER[f.severity]))

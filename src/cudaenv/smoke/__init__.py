@@ -1,0 +1,175 @@
+"""The smoke benchmark: run the probe inside an environment, under its activation, and judge it.
+
+:func:`run` is the last stage of ``create`` and the body of ``cudaenv smoke``; :func:`run_probe`
+is shared with ``cudaenv doctor`` (one probe, two users). The probe is a standalone script
+(``probe.py``) executed by the environment's own Python with the variables activation would set
+(:func:`cudaenv.activation.variables`), so what it finds is what a user's activated shell gets.
+The libraries it dlopens are those the recipes say the installed frameworks load
+(``TfLine.sonames``, ``CupyLine.sonames``) plus every known CUDA library the environment's NVIDIA
+wheels ship.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from cudaenv.errors import SmokeError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cudaenv.envs.base import Env
+    from cudaenv.smoke.report import SmokeReport
+
+__all__ = [
+    "PROBE",
+    "installed",
+    "open_env",
+    "probe_sonames",
+    "recipe_lines",
+    "run",
+    "run_probe",
+    "tf_lines_by_soname",
+]
+
+PROBE = Path(__file__).with_name("probe.py")
+_DIST_INFO = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info$")
+
+
+def open_env(env_or_prefix: Env | str | os.PathLike[str]) -> Env:
+    from cudaenv.envs.base import Env
+
+    if isinstance(env_or_prefix, Env):
+        return env_or_prefix
+    return Env.from_prefix(Path(env_or_prefix))
+
+
+def installed(env: Env) -> dict[str, Version]:
+    """Distributions in the env's site-packages, from ``*.dist-info`` folder names (no import)."""
+    found: dict[str, Version] = {}
+    for entry in env.site_packages.glob("*.dist-info"):
+        m = _DIST_INFO.match(entry.name)
+        if m:
+            try:
+                found[canonicalize_name(m["name"])] = Version(m["version"])
+            except InvalidVersion:
+                continue
+    return found
+
+
+def recipe_lines(dists: Mapping[str, Version], knowledge: Any) -> tuple[Any, ...]:
+    """Recipe lines (TfLine, CupyLine) of the frameworks installed, as far as recipes know them."""
+    if knowledge is None:
+        return ()
+    lines: list[Any] = []
+    tf = dists.get("tensorflow") or dists.get("tensorflow-cpu")
+    if tf is not None and (line := knowledge.tf_line(tf)) is not None:
+        lines.append(line)
+    cupy = _values(getattr(knowledge, "cupy", ()))
+    lines += [c for c in cupy if canonicalize_name(getattr(c, "name", "")) in dists]
+    return tuple(lines)
+
+
+def _values(table: Any) -> list[Any]:
+    return list(table.values()) if isinstance(table, Mapping) else list(table or ())
+
+
+def tf_lines_by_soname(knowledge: Any) -> dict[str, list[str]]:
+    """soname -> the final TensorFlow release lines whose recipes load it, oldest first."""
+    out: dict[str, list[str]] = {}
+    if knowledge is None:
+        return out
+    final = [x for x in _values(knowledge.tensorflow) if not x.pre_release_only]
+    lines = sorted(final, key=lambda x: Version(str(x.line)))
+    for line in lines:
+        for soname in line.sonames:
+            out.setdefault(soname, []).append(str(line.line))
+    return out
+
+
+def probe_sonames(env: Env, lines: Sequence[Any], known: Mapping[str, Any]) -> list[str]:
+    """What to dlopen: the recipes' sonames, then known CUDA libraries the wheels ship."""
+    wanted = [s for line in lines for s in getattr(line, "sonames", ())]
+    for folder in sorted(env.site_packages.glob("nvidia/*/lib")):
+        wanted += sorted(p.name for p in folder.iterdir() if p.name in known)
+    return list(dict.fromkeys(wanted))
+
+
+def run_probe(
+    python: Path,
+    sonames: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    quick: bool = False,
+    bench: bool = True,
+    timeout: int = 900,
+) -> dict[str, Any]:
+    """Run the probe with ``python`` under ``environ``; return its JSON document."""
+    cmd = [str(python), str(PROBE), *(f"--soname={s}" for s in sonames)]
+    cmd += ["--quick"] if quick else []
+    cmd += [] if bench else ["--no-bench"]
+    cmd += ["--timeout", str(max(timeout - 30, 30))]
+    try:
+        done = subprocess.run(
+            cmd, env=dict(environ), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SmokeError(f"the probe could not run with {python}: {e}") from e
+    try:
+        data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError) as e:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise SmokeError(
+            f"the probe failed in {python} (exit status {done.returncode})",
+            context="\n".join(tail) or None,
+            hint="run `cudaenv doctor` on this environment",
+        ) from e
+    return data
+
+
+def activated_environ(env: Env, lines: Sequence[Any], base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with what activating ``env`` changes (venv part included)."""
+    from cudaenv.activation import variables
+
+    environ = {**base, **variables(env, lines, base)}
+    environ["PATH"] = os.pathsep.join(x for x in (str(env.bin_dir), environ.get("PATH")) if x)
+    environ["VIRTUAL_ENV" if not env.is_conda else "CONDA_PREFIX"] = str(env.prefix)
+    environ.pop("PYTHONHOME", None)
+    return environ
+
+
+def run(
+    env_or_prefix: Env | str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    require_gpu: bool = False,
+    timeout: int = 900,
+) -> SmokeReport:
+    """Probe the environment under its activation and return the judged report.
+
+    ``require_gpu`` does not change the report, only what callers do with it
+    (:meth:`SmokeReport.exit_code`). Cost: starts the env's Python three to five times (TF and
+    spaCy each in a child process); minutes for a full benchmark, seconds with ``quick``.
+    """
+    from cudaenv.knowledge import load as load_knowledge
+    from cudaenv.smoke.loglines import load_log_rules
+    from cudaenv.smoke.report import SmokeReport
+
+    del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides
+    env = open_env(env_or_prefix)
+    rules = load_log_rules()
+    knowledge = load_knowledge()
+    lines = recipe_lines(installed(env), knowledge)
+    environ = activated_environ(env, lines, os.environ)
+    sonames = probe_sonames(env, lines, rules.sonames)
+    data = run_probe(env.python, sonames, environ, quick=quick, timeout=timeout)
+    return SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines_by_soname(knowledge))

@@ -1,0 +1,194 @@
+"""SmokeReport: the probe's JSON, parsed once at the edge into frozen values, with a verdict.
+
+The probe (``probe.py``) only observes: which libraries load and from where, what the driver
+says, what TensorFlow and spaCy do and print. Everything that *judges* lives here: each log line
+is classified through ``recipes/log_lines.toml`` (:mod:`.loglines`), the GPU gets an
+``available`` flag with the reason when it is not used, and the whole run a verdict:
+``gpu`` (a GPU is used), ``cpu-only`` (everything a CPU can check works; the reason says why
+there is no GPU) or ``broken`` (a library does not load or a framework fails).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from cudaenv.errors import FAILURE, OK
+from cudaenv.smoke.runs import SpacyRun, TfRun, parse_version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from packaging.version import Version
+
+    from cudaenv.smoke.loglines import LogRules
+
+__all__ = ["Driver", "Gpu", "LibraryCheck", "SmokeReport"]
+
+Verdict = Literal["gpu", "cpu-only", "broken"]
+
+
+def _path(text: object) -> Path | None:
+    return Path(str(text)) if text else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LibraryCheck:
+    """One CUDA library dlopened by soname under the environment's activation."""
+
+    soname: str
+    loaded: bool
+    path: Path | None
+    error: str | None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LibraryCheck:
+        return cls(
+            soname=str(data["soname"]),
+            loaded=bool(data.get("loaded")),
+            path=_path(data.get("path")),
+            error=data.get("error"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        path = str(self.path) if self.path else None
+        return {"soname": self.soname, "loaded": self.loaded, "path": path, "error": self.error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Driver:
+    """What libcuda.so.1 says from inside the environment: max CUDA, cuInit, the GPUs."""
+
+    loaded: bool
+    path: Path | None = None
+    error: str | None = None
+    init: int | None = None
+    max_cuda: Version | None = None
+    devices: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Driver:
+        return cls(
+            loaded=bool(data.get("loaded")),
+            path=_path(data.get("path")),
+            error=data.get("error"),
+            init=data.get("init"),
+            max_cuda=parse_version(data.get("cuda_version")),
+            devices=tuple(data.get("devices") or ()),
+        )
+
+    def reason(self) -> str | None:
+        """Why no GPU can be used at the driver level, or None when the driver sees one."""
+        if not self.loaded:
+            return (
+                "no NVIDIA driver on this machine: libcuda.so.1 cannot be loaded "
+                f"({self.error or 'not found'})"
+            )
+        if self.init:
+            return f"the NVIDIA driver did not initialise (cuInit returned {self.init})"
+        if not self.devices:
+            return "the NVIDIA driver sees no GPU (check CUDA_VISIBLE_DEVICES and nvidia-smi)"
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gpu:
+    available: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmokeReport:
+    """Everything the probe found in one environment, judged."""
+
+    gpu: Gpu
+    driver: Driver
+    libraries: tuple[LibraryCheck, ...]
+    tensorflow: TfRun | None
+    spacy: SpacyRun | None
+    together: Mapping[str, Any] | None
+    distributions: Mapping[str, str]
+    python: Version | None
+    verdict: Verdict
+    problems: tuple[str, ...]
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], *, rules: LogRules, tf_lines: Any = None
+    ) -> SmokeReport:
+        """Parse the probe's JSON document; ``tf_lines`` maps soname -> TF release lines."""
+        driver = Driver.from_json(data.get("driver") or {})
+        libraries = tuple(LibraryCheck.from_json(x) for x in data.get("libraries", ()))
+        tf_data, spacy_data = data.get("tensorflow"), data.get("spacy")
+        tf = TfRun.from_json(tf_data, rules, tf_lines) if tf_data else None
+        spacy = SpacyRun.from_json(spacy_data, rules) if spacy_data else None
+        problems = _problems(libraries, tf, spacy, data.get("together"))
+        gpu = _gpu(driver, tf, spacy)
+        verdict: Verdict = "broken" if problems else "gpu" if gpu.available else "cpu-only"
+        return cls(
+            gpu=gpu,
+            driver=driver,
+            libraries=libraries,
+            tensorflow=tf,
+            spacy=spacy,
+            together=data.get("together"),
+            distributions=dict(data.get("distributions") or {}),
+            python=parse_version((data.get("environment") or {}).get("python")),
+            verdict=verdict,
+            problems=problems,
+        )
+
+    def exit_code(self, *, require_gpu: bool = False) -> int:
+        if self.verdict == "broken" or (require_gpu and not self.gpu.available):
+            return FAILURE
+        return OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "gpu": {"available": self.gpu.available, "reason": self.gpu.reason},
+            "driver": {
+                "loaded": self.driver.loaded,
+                "max_cuda": str(self.driver.max_cuda) if self.driver.max_cuda else None,
+                "devices": list(self.driver.devices),
+                "error": self.driver.error,
+            },
+            "libraries": [x.to_json() for x in self.libraries],
+            "tensorflow": self.tensorflow.to_json() if self.tensorflow else None,
+            "spacy": self.spacy.to_json() if self.spacy else None,
+            "together": dict(self.together) if self.together else None,
+            "distributions": dict(self.distributions),
+            "verdict": self.verdict,
+            "problems": list(self.problems),
+        }
+
+
+def _problems(
+    libraries: Iterable[LibraryCheck],
+    tf: TfRun | None,
+    spacy: SpacyRun | None,
+    together: Mapping[str, Any] | None,
+) -> tuple[str, ...]:
+    out = [f"{x.soname} does not load: {x.error}" for x in libraries if not x.loaded]
+    if tf and tf.error:
+        out.append(f"TensorFlow fails: {tf.error}")
+    if spacy and spacy.error:
+        out.append(f"spaCy fails on the CPU: {spacy.error}")
+    if together and together.get("error"):
+        out.append(f"TensorFlow and spaCy together on the GPU fail: {together['error']}")
+    return tuple(out)
+
+
+def _gpu(driver: Driver, tf: TfRun | None, spacy: SpacyRun | None) -> Gpu:
+    """Is a GPU used? The first reason that holds: driver, then TensorFlow, then spaCy."""
+    reason = driver.reason()
+    if reason:
+        return Gpu(available=False, reason=reason)
+    if tf is not None and not tf.gpus:
+        first = next(iter(tf.problems()), None)
+        why = first.explanation if first else tf.error or "no problem line in its log"
+        return Gpu(available=False, reason=f"TensorFlow sees no GPU: {why}")
+    if spacy is not None and not spacy.gpu:
+        return Gpu(available=False, reason=f"spaCy cannot use the GPU: {spacy.gpu_error}")
+    devices = ", ".join(driver.devices)
+    return Gpu(available=True, reason=f"GPU in use: {devices}")

@@ -1,0 +1,150 @@
+"""What the frameworks did in the probe: TensorFlow's run and log, spaCy on CPU and GPU.
+
+Parsed from the probe's JSON (the edge) into frozen values; every log line is classified here
+through ``recipes/log_lines.toml`` (:mod:`.loglines`), and thinc's misleading GPU messages are
+translated, with the error CuPy really raised beside them (compat.md K-13).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from cudaenv.smoke.loglines import LogRules
+
+__all__ = ["LogLine", "SpacyRun", "TfRun", "parse_version"]
+
+
+def parse_version(text: object) -> Version | None:
+    """A version from the probe, or None where it gave none or an unparsable one."""
+    try:
+        return Version(str(text)) if text else None
+    except InvalidVersion:
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogLine:
+    """A line a framework printed, with its meaning (verdict "unknown" when none is known)."""
+
+    line: str
+    phase: str
+    verdict: str
+    cause: str
+    explanation: str
+    fix: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "line": self.line,
+            "phase": self.phase,
+            "verdict": self.verdict,
+            "cause": self.cause,
+            "explanation": self.explanation,
+            "fix": self.fix,
+        }
+
+
+def _log(rows: Iterable[Mapping[str, str]], rules: LogRules, tf_lines: Any) -> tuple[LogLine, ...]:
+    out = []
+    for row in rows:
+        known = rules.classify(row["line"], tf_lines=tf_lines)
+        out.append(
+            LogLine(
+                line=row["line"],
+                phase=row.get("phase", ""),
+                verdict=known.verdict if known else "unknown",
+                cause=known.cause if known else "none",
+                explanation=known.explanation if known else "",
+                fix=known.fix if known else "",
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TfRun:
+    """TensorFlow in the environment: version, what it was built for, the GPUs it sees."""
+
+    version: Version | None
+    cuda: Version | None = None
+    cudnn: Version | None = None
+    gpus: tuple[str, ...] = ()
+    log: tuple[LogLine, ...] = ()
+    error: str | None = None
+    matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rules: LogRules, tf_lines: Any) -> TfRun:
+        return cls(
+            version=parse_version(data.get("version")),
+            cuda=parse_version(data.get("cuda_version")),
+            cudnn=parse_version(data.get("cudnn_version")),
+            gpus=tuple(data.get("gpus") or ()),
+            log=_log(data.get("log", ()), rules, tf_lines),
+            error=data.get("error"),
+            matmul_seconds={k: float(v) for k, v in (data.get("matmul_seconds") or {}).items()},
+        )
+
+    def problems(self) -> tuple[LogLine, ...]:
+        return tuple(x for x in self.log if x.verdict == "problem")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": str(self.version) if self.version else None,
+            "cuda": str(self.cuda) if self.cuda else None,
+            "cudnn": str(self.cudnn) if self.cudnn else None,
+            "gpus": list(self.gpus),
+            "error": self.error,
+            "matmul_seconds": dict(self.matmul_seconds),
+            "log": [x.to_json() for x in self.log],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpacyRun:
+    """spaCy on the CPU and (where a GPU exists) on the GPU, in words per second."""
+
+    version: Version | None
+    gpu: bool = False
+    gpu_error: str | None = None
+    error: str | None = None
+    words_per_second: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> SpacyRun:
+        cpu, gpu = data.get("cpu") or {}, data.get("gpu") or {}
+        wps = {
+            k: float(v["words_per_second"])
+            for k, v in (("cpu", cpu), ("gpu", gpu))
+            if v.get("words_per_second") is not None
+        }
+        return cls(
+            version=parse_version(cpu.get("version") or gpu.get("version")),
+            gpu=bool(gpu) and not gpu.get("error"),
+            gpu_error=_spacy_gpu_error(gpu, rules) if gpu.get("error") else None,
+            error=cpu.get("error"),
+            words_per_second=wps,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": str(self.version) if self.version else None,
+            "gpu": self.gpu,
+            "gpu_error": self.gpu_error,
+            "error": self.error,
+            "words_per_second": {k: self.words_per_second.get(k) for k in ("cpu", "gpu")},
+        }
+
+
+def _spacy_gpu_error(gpu: Mapping[str, Any], rules: LogRules) -> str:
+    """thinc's message, translated (K-13), with the real error CuPy gave underneath."""
+    said = str(gpu["error"])
+    known = rules.classify(said)
+    text = f"{said} ({known.explanation})" if known else said
+    return f"{text}; CuPy says: {gpu['cause']}" if gpu.get("cause") else text

@@ -1,0 +1,232 @@
+"""The log-line table on real captured lines (tests/data/logs), its loader, `cudaenv explain`."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from cudaenv.doctor import explain_log
+from cudaenv.errors import KnowledgeError
+from cudaenv.smoke.loglines import CAUSES, VERDICTS, load_log_rules
+
+LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
+
+# file -> the rule each log line (in order) must be classified by
+EXPECTED = {
+    "tf212_cannot_dlopen.txt": ["cannot-dlopen-gpu-libraries", "skipping-gpu-devices"],
+    "tf214_factory_noise.txt": ["factory-already-registered"] * 3,
+    "tf213_cudart_missing_tensorrt.txt": [
+        "cudart-not-found",
+        "cudart-not-found",
+        "cpu-feature-guard",
+        "cpu-feature-guard-continued",
+        "tensorrt-missing",
+        "numa-node",
+    ],
+    "tf25_libcudart_11.txt": ["cudart-library-missing", "cudart-ignore-above"],
+    "tf_cusolver_needs_nvjitlink.txt": [
+        "successfully-opened",
+        "successfully-opened",
+        "dependency-missing",
+        "successfully-opened",
+        "cannot-dlopen-gpu-libraries",
+    ],
+    "tf_cudnn_mismatch.txt": ["cudnn-version-mismatch", "dnn-init-failed"],
+    "tf216_cuinit_no_device.txt": [
+        "onednn",
+        "cpu-feature-guard",
+        "cpu-feature-guard-continued",
+        "tensorrt-missing",
+        "cuinit-no-device",
+        "cuda-diagnostics",
+        "cuda-diagnostics",
+    ],
+    "tf_missing_libs_ld_path.txt": [
+        "library-missing",
+        "library-missing",
+        "cannot-dlopen-gpu-libraries",
+        "skipping-gpu-devices",
+    ],
+    "tf219_absl_noise.txt": [
+        "factory-already-registered",
+        "absl-initialize-log",
+        "factory-already-registered",
+        "factory-already-registered",
+        "computation-placer-registered",
+    ],
+}
+
+
+def log_lines(name: str) -> list[str]:
+    text = (LOGS / name).read_text(encoding="utf-8")
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_every_capture_is_listed_and_sourced() -> None:
+    files = {p.name for p in LOGS.glob("*.txt")}
+    assert files == set(EXPECTED)
+    for name in files:
+        header = (LOGS / name).read_text(encoding="utf-8").splitlines()[0]
+        assert header.startswith("# source: https://"), name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_lines_are_classified(name: str) -> None:
+    rules = load_log_rules()
+    got = [rules.classify(line) for line in log_lines(name)]
+    assert [c.rule if c else None for c in got] == EXPECTED[name]
+    for c in got:
+        assert c is not None and c.verdict in VERDICTS and c.cause in CAUSES
+        assert "{" not in c.explanation and "{" not in c.fix  # templates all filled
+
+
+def test_noise_is_noise_and_has_no_cause() -> None:
+    rules = load_log_rules()
+    for line in log_lines("tf214_factory_noise.txt") + log_lines("tf219_absl_noise.txt"):
+        c = rules.classify(line)
+        assert c is not None and (c.verdict, c.cause) == ("noise", "none")
+
+
+def test_could_not_find_cuda_drivers_is_about_libcudart_not_the_driver() -> None:
+    """compat.md K-3: cudart_stub.cc prints it when libcudart cannot be dlopened."""
+    c = load_log_rules().classify(log_lines("tf213_cudart_missing_tensorrt.txt")[0])
+    assert c is not None
+    assert (c.verdict, c.cause) == ("problem", "library-path")
+    assert "libcudart" in c.explanation and "not about the kernel driver" in c.explanation
+
+
+def test_libcudart_11_names_cuda_11_the_wheel_its_folder_and_a_tf_line() -> None:
+    (first, _) = explain_log("\n".join(log_lines("tf25_libcudart_11.txt")))
+    assert "built for CUDA 11" in first.explanation
+    assert "nvidia-cuda-runtime-cu11" in first.fix
+    assert "site-packages/nvidia/cuda_runtime/lib" in first.fix
+    assert "`cudaenv create --tf 2.14 ...`" in first.fix  # newest final line loading it
+
+
+def test_missing_dependency_is_named_not_the_library_that_needs_it() -> None:
+    line = log_lines("tf_cusolver_needs_nvjitlink.txt")[2]
+    c = load_log_rules().classify(line)
+    assert c is not None and c.rule == "dependency-missing"
+    assert "libnvJitLink.so.12" in c.explanation
+    assert "nvidia-nvjitlink-cu12" in c.fix and "nvidia/nvjitlink/lib" in c.fix
+
+
+def test_cudnn_mismatch_names_both_versions_and_blames_two_copies() -> None:
+    c = load_log_rules().classify(log_lines("tf_cudnn_mismatch.txt")[0])
+    assert c is not None and c.cause == "several-installs"
+    assert "cuDNN 9.3.0 but cuDNN 9.1.0 was loaded" in c.explanation
+
+
+def test_explain_log_skips_unknown_lines_and_repeats() -> None:
+    lines = log_lines("tf213_cudart_missing_tensorrt.txt")
+    text = "\n".join(["hello world", *lines, "Epoch 1/10", *lines])
+    got = explain_log(text)
+    assert [c.rule for c in got] == [
+        "cudart-not-found",
+        "cpu-feature-guard",
+        "cpu-feature-guard-continued",
+        "tensorrt-missing",
+        "numa-node",
+    ]
+    assert explain_log("nothing\nto see here\n") == ()
+
+
+def test_thinc_messages_are_translated() -> None:
+    rules = load_log_rules()
+    c = rules.classify("ValueError: Cannot use GPU, CuPy is not installed")
+    assert c is not None and "also when CuPy is installed" in c.explanation
+    c = rules.classify("ValueError: No GPU devices detected")
+    assert c is not None and c.cause == "driver"
+
+
+def test_packaged_table_is_valid_and_every_row_is_sourced() -> None:
+    rules = load_log_rules()
+    assert rules.version and len(rules.rules) >= 25
+    assert all(r.source.startswith("https://") for r in rules.rules)
+    assert len({r.id for r in rules.rules}) == len(rules.rules)
+
+
+def test_invalid_rows_are_reported_together_with_dotted_context(tmp_path: Path) -> None:
+    bad = tmp_path / "log_lines.toml"
+    bad.write_text(
+        """
+[meta]
+version = "x"
+[[rules]]
+id = "a"
+pattern = "("
+verdict = "noise"
+cause = "none"
+explanation = "e"
+fix = "f"
+source = "https://example.org"
+[[rules]]
+id = "a"
+pattern = "x (?P<lib>y)"
+verdict = "bad"
+cause = "gremlins"
+explanation = "{nope}"
+fix = "{lib_wheel}"
+source = "http://insecure"
+colour = "red"
+[[rules]]
+id = "c"
+pattern = "p"
+[sonames]
+"not a soname" = ["nvidia-x-cu12"]
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(KnowledgeError) as info:
+        load_log_rules(bad)
+    context = info.value.context or ""
+    for expected in (
+        "log_lines.toml: rules[0].pattern: not a regular expression",
+        "rules[1].colour: unknown field",
+        "rules[2].verdict: missing",
+        "rules[2].source: missing",
+        "sonames.'not a soname'",
+    ):
+        assert expected in context, expected
+    # rules[1] is reported for its unknown field; fix the field and its values are reported too
+    bad.write_text(bad.read_text().replace('colour = "red"\n', ""), encoding="utf-8")
+    load_log_rules.cache_clear()
+    with pytest.raises(KnowledgeError) as info:
+        load_log_rules(bad)
+    context = info.value.context or ""
+    for expected in (
+        "rules[1].verdict: 'bad' is not one of noise, problem, info",
+        "rules[1].cause: 'gremlins' is not one of",
+        "rules[1].source: must be an https:// URL",
+        "rules[1].explanation: {nope} is not a group of the pattern",
+    ):
+        assert expected in context, expected
+    assert "{lib_wheel}" not in context  # a derived field of a real group is allowed
+
+
+def test_cli_explain_file_json_and_stdin(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = LOGS / "tf_missing_libs_ld_path.txt"
+    result = cli("explain", str(path))
+    assert result.code == 0
+    assert "TensorFlow could not dlopen libcusolver.so.11" in result.out
+    assert "fix: install nvidia-cusolver-cu11 or nvidia-cusolver-cu12" in result.out
+    result = cli("explain", str(path), "--json")
+    data = json.loads(result.out)
+    assert [x["rule"] for x in data["lines"]] == [
+        "library-missing",
+        "library-missing",
+        "cannot-dlopen-gpu-libraries",
+        "skipping-gpu-devices",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("Epoch 1/1\nloss: 0.3\n"))
+    result = cli("explain", "-")
+    assert result.code == 0 and "nothing to explain" in result.out
+
+
+def test_cli_explain_missing_file_is_a_clear_error(cli, tmp_path: Path) -> None:
+    result = cli("explain", str(tmp_path / "absent.log"))
+    assert result.code == 2
+    assert "cannot read" in result.err and "Traceback" not in result.err

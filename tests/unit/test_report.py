@@ -1,0 +1,226 @@
+"""SmokeReport: parsing the probe's JSON (the edge), the GPU reason, the verdict, exit codes.
+
+Documents here have the shape the real probe prints (checked against the real probe in
+tests/functional/test_smoke.py). Those with a loaded driver and a GPU stand in for a machine
+this one cannot be; they enter through the same parser as the real thing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from cudaenv.smoke.loglines import load_log_rules
+from cudaenv.smoke.report import SmokeReport
+
+SMOKE = Path(__file__).resolve().parents[2] / "src" / "cudaenv" / "smoke"
+LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
+NO_DRIVER = {
+    "loaded": False,
+    "path": None,
+    "error": "libcuda.so.1: cannot open shared object file: No such file or directory",
+    "init": None,
+    "cuda_version": None,
+    "devices": [],
+}
+H100 = {
+    **NO_DRIVER,
+    "loaded": True,
+    "error": None,
+    "init": 0,
+    "cuda_version": "12.4",
+    "path": "/usr/lib/x86_64-linux-gnu/libcuda.so.1",
+    "devices": ["NVIDIA H100 80GB HBM3"],
+}
+
+
+def script(name: str):
+    spec = importlib.util.spec_from_file_location(f"cudaenv_test_{name}", SMOKE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse(doc: dict) -> SmokeReport:
+    return SmokeReport.from_json(doc, rules=load_log_rules())
+
+
+def captured(name: str, phase: str = "gpu") -> list[dict[str, str]]:
+    text = (LOGS / name).read_text(encoding="utf-8").splitlines()
+    return [{"phase": phase, "line": ln} for ln in text if ln.strip() and not ln.startswith("#")]
+
+
+def test_nothing_installed_no_driver_is_cpu_only_and_exit_zero() -> None:
+    report = parse({"driver": NO_DRIVER, "libraries": []})
+    assert report.verdict == "cpu-only" and report.problems == ()
+    assert not report.gpu.available
+    assert report.gpu.reason.startswith("no NVIDIA driver on this machine: libcuda.so.1")
+    assert report.exit_code() == 0
+    assert report.exit_code(require_gpu=True) == 2
+
+
+def test_a_library_that_does_not_load_breaks_the_run() -> None:
+    libs = [
+        {
+            "soname": "libcudart.so.12",
+            "loaded": True,
+            "path": "/e/nvidia/cuda_runtime/lib/libcudart.so.12",
+            "error": None,
+        },
+        {
+            "soname": "libcudnn.so.9",
+            "loaded": False,
+            "path": None,
+            "error": "libcudnn.so.9: cannot open shared object file",
+        },
+    ]
+    report = parse({"driver": NO_DRIVER, "libraries": libs})
+    assert report.verdict == "broken"
+    assert report.problems == (
+        "libcudnn.so.9 does not load: libcudnn.so.9: cannot open shared object file",
+    )
+    assert report.exit_code() == 2
+    assert report.libraries[0].path == Path("/e/nvidia/cuda_runtime/lib/libcudart.so.12")
+
+
+def test_tf_without_gpu_on_a_gpu_machine_says_why_from_its_own_log() -> None:
+    tf = {
+        "version": "2.12.0",
+        "cuda_version": "11.8",
+        "cudnn_version": "8",
+        "gpus": [],
+        "log": captured("tf212_cannot_dlopen.txt"),
+    }
+    report = parse({"driver": H100, "libraries": [], "tensorflow": tf})
+    assert report.verdict == "cpu-only"
+    assert report.gpu.reason.startswith("TensorFlow sees no GPU: At least one CUDA library")
+    assert [x.verdict for x in report.tensorflow.log] == ["problem", "problem"]
+    assert str(report.tensorflow.cuda) == "11.8"
+    assert report.exit_code(require_gpu=True) == 2
+
+
+def test_gpu_used_by_tf_and_spacy() -> None:
+    tf = {
+        "version": "2.15.1",
+        "cuda_version": "12.2",
+        "cudnn_version": "8",
+        "gpus": ["/physical_device:GPU:0"],
+        "matmul_seconds": {"cpu": 0.02, "gpu": 0.001, "size": 1024},
+        "log": captured("tf214_factory_noise.txt", "import"),
+    }
+    spacy = {
+        "cpu": {"version": "3.7.5", "words_per_second": 5000.0, "log": []},
+        "gpu": {"version": "3.7.5", "words_per_second": 40000.0, "log": []},
+    }
+    report = parse(
+        {
+            "driver": H100,
+            "tensorflow": tf,
+            "spacy": spacy,
+            "together": {"output_shape": [4, 8], "log": []},
+        }
+    )
+    assert report.verdict == "gpu" and report.gpu.available
+    assert report.gpu.reason == "GPU in use: NVIDIA H100 80GB HBM3"
+    assert report.spacy.words_per_second == {"cpu": 5000.0, "gpu": 40000.0}
+    assert {x.verdict for x in report.tensorflow.log} == {"noise"}
+    assert report.exit_code(require_gpu=True) == 0
+
+
+def test_thinc_gpu_error_is_translated_with_cupys_real_error() -> None:
+    spacy = {
+        "cpu": {"version": "3.7.5", "words_per_second": 5000.0},
+        "gpu": {
+            "version": "3.7.5",
+            "error": "ValueError: Cannot use GPU, CuPy is not installed",
+            "cause": "ImportError: libcublas.so.12: cannot open shared object file",
+        },
+    }
+    report = parse({"driver": H100, "spacy": spacy})
+    assert not report.spacy.gpu
+    assert "also when CuPy is installed" in report.spacy.gpu_error
+    assert "CuPy says: ImportError: libcublas.so.12" in report.spacy.gpu_error
+    assert report.gpu.reason.startswith("spaCy cannot use the GPU: ValueError: Cannot use GPU")
+    assert report.verdict == "cpu-only"
+
+
+def test_framework_failures_are_problems() -> None:
+    doc = {
+        "driver": NO_DRIVER,
+        "tensorflow": {"error": "ImportError: numpy.dtype size changed", "log": []},
+        "spacy": {"cpu": {"error": "ModuleNotFoundError: No module named 'click'"}},
+    }
+    report = parse(doc)
+    assert report.verdict == "broken"
+    assert report.problems == (
+        "TensorFlow fails: ImportError: numpy.dtype size changed",
+        "spaCy fails on the CPU: ModuleNotFoundError: No module named 'click'",
+    )
+
+
+def test_json_output_has_the_documented_shape() -> None:
+    tf = {
+        "version": "2.13.1",
+        "gpus": [],
+        "log": captured("tf213_cudart_missing_tensorrt.txt", "import"),
+    }
+    out = parse(
+        {
+            "driver": NO_DRIVER,
+            "tensorflow": tf,
+            "spacy": {"cpu": {"version": "3.7.5", "words_per_second": 10.0}},
+        }
+    ).to_json()
+    json.dumps(out)  # serialisable
+    assert out["gpu"] == {"available": False, "reason": out["gpu"]["reason"]}
+    assert out["tensorflow"]["version"] == "2.13.1" and out["tensorflow"]["gpus"] == []
+    first = out["tensorflow"]["log"][0]
+    assert {"line", "verdict", "explanation"} <= set(first) and first["verdict"] == "problem"
+    assert out["spacy"] == {
+        "version": "3.7.5",
+        "gpu": False,
+        "gpu_error": None,
+        "error": None,
+        "words_per_second": {"cpu": 10.0, "gpu": None},
+    }
+    assert out["verdict"] == "cpu-only" and out["libraries"] == []
+
+
+def test_unknown_versions_and_lines_do_not_crash_parsing() -> None:
+    tf = {
+        "version": "2.16.0-dev",
+        "cuda_version": "64_112",
+        "gpus": [],
+        "log": [{"line": "hello", "phase": "import"}],
+    }
+    report = parse({"driver": NO_DRIVER, "tensorflow": tf})
+    assert report.tensorflow.cuda is None
+    assert report.tensorflow.log[0].verdict == "unknown"
+
+
+def test_probe_parse_child_splits_phases_and_finds_the_result() -> None:
+    probe = script("probe")
+    stdout = "noise a library printed\n\n" + probe.RESULT + json.dumps({"version": "1"}) + "\n"
+    stderr = "\n".join([probe.PHASE + "import", "line A", "", probe.PHASE + "gpu", "line B"])
+    got = probe.parse_child(0, stdout, stderr)
+    assert got == {
+        "version": "1",
+        "log": [{"phase": "import", "line": "line A"}, {"phase": "gpu", "line": "line B"}],
+    }
+    died = probe.parse_child(-11, "", "Segmentation fault")
+    assert died["error"] == "the child process died (exit status -11)"
+    assert died["log"] == [{"phase": "start", "line": "Segmentation fault"}]
+
+
+def test_probe_and_parts_agree_on_their_markers() -> None:
+    probe, parts = script("probe"), script("parts")
+    assert (probe.RESULT, probe.PHASE, probe.PARTS) == (parts.RESULT, parts.PHASE, parts.PARTS)
+
+
+@pytest.mark.parametrize("name", ["probe", "parts"])
+def test_probe_scripts_import_no_cudaenv_code(name: str) -> None:
+    text = (SMOKE / f"{name}.py").read_text()
+    assert "import cudaenv" not in text and "from cudaenv" not in text
