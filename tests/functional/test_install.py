@@ -7,6 +7,7 @@ URL and sha256 the lock would, so what is checked is exactly what a user's insta
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -129,3 +130,37 @@ def test_auto_prefers_uv_beside_our_interpreter(venv, tmp_path):
         "-r",
         str(tmp_path / "r.txt"),
     ]
+
+
+TTY_PROBE = """
+import os, pty, subprocess, sys
+reader, writer = pty.openpty()
+child = subprocess.Popen(
+    [sys.executable, "-c", "from cudaenv.install import _run; import sys; "
+     "code, tail = _run([sys.executable, '-c', 'import sys; print(sys.stdout.isatty(), "
+     "sys.stderr.isatty())'], None); print('TAIL', tail.split())"],
+    stdin=writer, stdout=subprocess.PIPE, stderr=writer,
+)
+os.close(writer)
+out = child.communicate(timeout=60)[0].decode()
+seen = b""
+while True:
+    try:
+        data = os.read(reader, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    seen += data
+print(out.strip())
+print("TERMINAL", seen.decode().split())
+"""
+
+
+def test_installer_sees_a_terminal_when_we_have_one():
+    """Progress bars draw only on a terminal: with stderr on one, the installer gets a pty."""
+    done = subprocess.run(
+        [sys.executable, "-c", TTY_PROBE], check=True, capture_output=True, text=True, timeout=90
+    )
+    assert "TAIL ['True', 'True']" in done.stdout  # the installer saw a terminal
+    assert "TERMINAL ['True', 'True']" in done.stdout  # and its output reached ours
