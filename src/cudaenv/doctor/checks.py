@@ -121,7 +121,7 @@ def driver(facts: Facts) -> list[Finding]:
             Finding.of(
                 "driver",
                 severity,
-                f"no NVIDIA driver on this machine: {drv.reason()}",
+                drv.reason() or "",
                 f"install the NVIDIA driver{at_least}; `nvidia-smi` must work",
             )
         ]
