@@ -190,3 +190,24 @@ def test_force_replaces_an_existing_env(cli, tmp_path, pins):
     assert (prefix / "pylock.toml").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "pylock.toml", "wheels"]
     assert f". {prefix}/bin/activate" in result.out
+
+
+def test_create_from_lock_runs_the_smoke_test_under_activation(cli, tmp_path, pins):
+    import json
+
+    lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
+    prefix = tmp_path / "with smoke"
+    result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--json")
+    data = json.loads(result.out)
+    assert data["prefix"] == str(prefix)
+    assert data["activate"] == f". '{prefix}/bin/activate'"
+    loaded = {x["soname"]: x for x in data["smoke"]["libraries"]}
+    assert loaded["libcudart.so.12"]["loaded"], loaded  # dlopen by soname under the activation
+    assert str(prefix) in loaded["libcudart.so.12"]["path"]
+    assert result.code == 0, result.err  # no GPU is not "broken"
+    assert not (prefix / INCOMPLETE_MARKER).exists()
+
+    again = cli("create", "--from", str(lock_file), "-p", str(prefix), "--force", "--require-gpu")
+    assert again.code == 2  # fake libraries give no GPU, and --require-gpu says so
+    assert "activate with: . " in again.out
+    assert (prefix / "pylock.toml").is_file(), "a smoke failure leaves the finished env in place"

@@ -56,6 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--force", action="store_true", help="replace an existing environment")
     parser.add_argument("--no-smoke", action="store_true", help="skip the smoke test")
+    parser.add_argument(
+        "--require-gpu", action="store_true", help="exit 2 if the smoke test finds no GPU in use"
+    )
 
 
 def _solver_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,9 +107,15 @@ def run(args: argparse.Namespace) -> int:
         lock_file=lock_file,
         say=say,
     )
-    report = None if args.no_smoke else _smoke(env, say)
-    _summary(env, resolution, installer, report, as_json=bool(getattr(args, "json", False)))
-    return OK
+    as_json = bool(getattr(args, "json", False))
+    facts = _facts(env, resolution, installer)
+    if not as_json:
+        _summary(facts)
+    if args.no_smoke:
+        if as_json:
+            render.emit_json({**facts, "smoke": None})
+        return OK
+    return _smoke(env, facts, as_json=as_json, require_gpu=args.require_gpu)
 
 
 def _quiet(text: str) -> None:
@@ -217,26 +226,30 @@ def _lines(resolution: Resolution, knowledge: Any) -> tuple[Any, ...]:
         return ()
 
 
-def _smoke(env: Env, say: Say) -> Any:
-    try:
-        from cudaenv import smoke
-    except ImportError:
-        say("smoke test skipped: not available in this cudaenv")
-        return None
-    say("running the smoke test inside the new environment ...")
-    return smoke.run(env)
+def _smoke(env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool) -> int:
+    """Run the smoke test on the finished environment (a failure here leaves it in place)."""
+    from cudaenv import smoke
+    from cudaenv.commands.smoke import show
+
+    if not as_json:
+        render.line("running the smoke test inside the new environment ...")
+    report = smoke.run(env)
+    if as_json:
+        render.emit_json({**facts, "smoke": report.to_json()})
+    else:
+        show(report)
+    return report.exit_code(require_gpu=require_gpu)
 
 
 def activate_command(env: Env) -> str:
+    """The command that activates ``env``, quoted for a POSIX shell."""
     if env.is_conda:
         return f"conda activate {shlex.quote(str(env.prefix))}"
     return f". {shlex.quote(str(env.bin_dir / 'activate'))}"
 
 
-def _summary(
-    env: Env, resolution: Resolution, installer: str, report: Any, *, as_json: bool
-) -> None:
-    facts = {
+def _facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
+    return {
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),
@@ -245,10 +258,9 @@ def _summary(
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),
     }
-    if as_json:
-        to_dict = getattr(report, "to_dict", None)
-        render.emit_json({**facts, "smoke": to_dict() if to_dict else None})
-        return
-    render.line(f"ready: {env.prefix} ({env.backend}, Python {facts['python']})")
+
+
+def _summary(facts: dict[str, Any]) -> None:
+    render.line(f"ready: {facts['prefix']} ({facts['backend']}, Python {facts['python']})")
     render.line(f"  lock: {facts['lock']}")
     render.line(f"  activate with: {facts['activate']}")
