@@ -211,3 +211,18 @@ def test_create_from_lock_runs_the_smoke_test_under_activation(cli, tmp_path, pi
     assert again.code == 2  # fake libraries give no GPU, and --require-gpu says so
     assert "activate with: . " in again.out
     assert (prefix / "pylock.toml").is_file(), "a smoke failure leaves the finished env in place"
+
+
+def test_name_and_default_prefix_are_in_the_current_folder(cli, tmp_path, pins, monkeypatch):
+    lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    named = cli("create", "--from", str(lock_file), "-n", "myenv", "--no-smoke")
+    assert named.code == 0, named.err
+    unnamed = cli("create", "--from", str(lock_file), "--no-smoke")
+    assert unnamed.code == 0, unnamed.err
+    assert sorted(p.name for p in work.iterdir()) == ["cudaenv", "myenv"]
+    bad = cli("create", "--from", str(lock_file), "-n", "a/b", "--no-smoke")
+    assert bad.code == 2
+    assert "not an environment name" in bad.err
