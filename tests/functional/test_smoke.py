@@ -1,0 +1,138 @@
+"""`cudaenv smoke` with the real probe, real venvs and real dlopen (this machine has no GPU).
+
+NVIDIA wheels are the test-built ones (real ELF libraries with the real sonames, installed by
+uv), so "loads by soname" is the loader's real answer under the activation variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cudaenv import smoke
+from cudaenv.envs.base import Env
+from cudaenv.install import find_uv
+
+UV_CACHE = Path.home() / ".cache" / "cudaenv-tests" / "uv"
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def make_venv(path: Path, python: str = sys.executable) -> Env:
+    subprocess.run([python, "-m", "venv", "--without-pip", str(path)], check=True)
+    return Env.from_prefix(path)
+
+
+def uv_install(env: Env, *args: str, timeout: int = 300) -> None:
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("needs uv (installed with cudaenv's test extra)")
+    cmd = [str(uv), "pip", "install", "-q", "--python", str(env.python), *args]
+    environ = {**os.environ, "UV_CACHE_DIR": str(UV_CACHE)}
+    subprocess.run(cmd, check=True, env=environ, timeout=timeout)
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Env:
+    return make_venv(tmp_path / "env with space")
+
+
+@pytest.fixture
+def cuda12_wheels(make_nvidia_wheel) -> list[Path]:
+    return [
+        make_nvidia_wheel("nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"]),
+        make_nvidia_wheel(
+            "nvidia-cublas-cu12", "12.2.5.6", libs=["libcublas.so.12", "libcublasLt.so.12"]
+        ),
+        make_nvidia_wheel("nvidia-cudnn-cu12", "9.3.0.75", libs=["libcudnn.so.9"], namespace=True),
+    ]
+
+
+def test_bare_venv_says_no_frameworks_and_passes(cli, venv: Env) -> None:
+    result = cli("smoke", "-p", str(venv.prefix))
+    assert result.code == 0, result.err
+    assert "TensorFlow and spaCy: neither is installed" in result.out
+    assert "GPU used: no (no NVIDIA driver on this machine: libcuda.so.1" in result.out
+    assert result.out.rstrip().endswith("verdict: cpu-only")
+    data = json.loads(cli("smoke", "-p", str(venv.prefix), "--json").out)
+    assert data["tensorflow"] is None and data["spacy"] is None
+    assert data["gpu"]["available"] is False and data["verdict"] == "cpu-only"
+
+
+def test_require_gpu_fails_naming_the_missing_driver(cli, venv: Env) -> None:
+    result = cli("smoke", "-p", str(venv.prefix), "--require-gpu")
+    assert result.code == 2
+    assert "error: no GPU is used: no NVIDIA driver on this machine" in result.err
+    assert "libcuda.so.1" in result.err and "Traceback" not in result.err
+
+
+def test_nvidia_wheels_load_by_soname_under_activation(
+    venv: Env, cuda12_wheels: list[Path]
+) -> None:
+    uv_install(venv, "--no-deps", "--no-index", *map(str, cuda12_wheels))
+    report = smoke.run(venv)
+    assert report.verdict == "cpu-only" and report.exit_code() == 0
+    got = {lib.soname: lib for lib in report.libraries}
+    assert set(got) == {"libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9"}
+    for soname, component in [("libcudart.so.12", "cuda_runtime"), ("libcudnn.so.9", "cudnn")]:
+        assert got[soname].loaded, got[soname].error
+        assert got[soname].path == venv.site_packages / "nvidia" / component / "lib" / soname
+    assert report.distributions["nvidia-cudnn-cu12"] == "9.3.0.75"
+
+
+def test_a_library_that_cannot_load_is_exit_2(cli, venv: Env, make_nvidia_wheel) -> None:
+    broken = make_nvidia_wheel(
+        "nvidia-cufft-cu12",
+        "11.0.8.103",
+        extra_files={"nvidia/cufft/lib/libcufft.so.11": b"not an ELF file"},
+    )
+    uv_install(venv, "--no-deps", "--no-index", str(broken))
+    result = cli("smoke", "-p", str(venv.prefix))
+    assert result.code == 2
+    assert "libcufft.so.11" in result.out and "problem: libcufft.so.11 does not load" in result.out
+    assert "verdict: broken" in result.out
+
+
+def test_active_env_is_the_default(cli, venv: Env) -> None:
+    result = cli("smoke", "--json", env={"VIRTUAL_ENV": str(venv.prefix)})
+    assert result.code == 0 and json.loads(result.out)["verdict"] == "cpu-only"
+
+
+def test_no_prefix_and_nothing_active_is_a_usage_error(cli, monkeypatch) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("CONDA_PREFIX", raising=False)
+    result = cli("smoke")
+    assert result.code == 2 and "which environment?" in result.err
+
+
+def test_probe_runs_on_the_oldest_python_tf_supports(tmp_path: Path) -> None:
+    """TF 2.12/2.13 run on Python 3.8: the probe must too (it is not cudaenv's own Python)."""
+    found = sorted(PYENV.glob("3.8.*/bin/python3.8"))
+    if not found:
+        pytest.skip("no Python 3.8 interpreter on this machine")
+    env = make_venv(tmp_path / "py38", str(found[-1]))
+    data = smoke.run_probe(env.python, ["libz.so.1", "libnot-there.so.7"], dict(os.environ))
+    assert data["environment"]["python"].startswith("3.8.")
+    assert [x["loaded"] for x in data["libraries"]] == [True, False]
+    assert "libnot-there.so.7" in data["libraries"][1]["error"]
+
+
+@pytest.mark.network
+def test_spacy_37_cpu_words_per_second_with_the_default_pipeline(cli, venv: Env) -> None:
+    """Real spaCy 3.7 from PyPI; its default tok2vec/tagger/parser/ner, no model download.
+
+    numpy<2: spaCy 3.7's binaries need NumPy 1.x (compat.md K-11). click: spaCy 3.7.5 imports it,
+    but typer releases after 0.12 no longer bring it in.
+    """
+    uv_install(venv, "spacy==3.7.*", "numpy<2", "click", timeout=600)
+    result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json")
+    assert result.code == 0, result.out + result.err
+    data = json.loads(result.out)
+    assert data["spacy"]["version"].startswith("3.7.")
+    assert data["spacy"]["words_per_second"]["cpu"] > 0
+    assert data["spacy"]["words_per_second"]["gpu"] is None
+    assert data["verdict"] == "cpu-only" and data["tensorflow"] is None
