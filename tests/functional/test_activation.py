@@ -147,6 +147,8 @@ def test_activate_twice_then_deactivate(envs, tmp_path, shell_name, prefix, base
     ]
     assert once["VIRTUAL_ENV"] == str(env.prefix)
     assert "PYTHONHOME" not in once
+    if before.get("LD_LIBRARY_PATH"):
+        assert once["LD_LIBRARY_PATH"].endswith(":/opt/x:/opt/y"), "the old value is kept"
     assert once == twice, "activating twice must equal activating once"
     for key in KEYS:
         assert after.get(key) == before.get(key), key  # unset stays unset, values verbatim
@@ -225,3 +227,24 @@ def test_dlopen_by_soname_only_after_activation(
     assert bare.returncode != 0
     assert "libcudart.so.12" in bare.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("shell_name", ["bash", "zsh"])
+def test_prompt_holds_nothing_a_shell_would_expand(envs, tmp_path, shell_name):
+    """bash and zsh re-expand PS1 at every prompt, so the env name in it must be inert."""
+    env = envs["subst"]
+    show = 'printf "%s\\n" "$PS1"'
+    driver = f'PS1="> "; . "$P/bin/activate"; {show}; deactivate; {show}'
+    environ = {**os.environ, "P": str(env.prefix)}
+    done = subprocess.run(
+        [*shell(shell_name), "-c", driver],
+        check=True,
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    active, restored = done.stdout.splitlines()
+    assert active == "(a__touch_pwned_b) > "
+    assert restored == "> "
