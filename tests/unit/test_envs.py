@@ -162,3 +162,14 @@ def test_venv_backend_makes_a_real_venv(tmp_path: Path):
 def test_from_prefix_refuses_a_plain_folder(tmp_path: Path):
     with pytest.raises(EnvError, match="not a Python environment"):
         Env.from_prefix(tmp_path)
+
+
+def test_venv_of_another_python_version(tmp_path: Path):
+    """The target's Python, not ours (pyenv shims for unselected versions fail and are skipped)."""
+    other = Version("3.12") if PY != Version("3.12") else Version("3.11")
+    try:
+        find_python(other)
+    except EnvError:
+        pytest.skip(f"no Python {other} on this machine")
+    env = VenvBackend(with_pip=False).create(tmp_path / "other", other)
+    assert env.site_packages.parent.name == f"python{other}"
