@@ -248,3 +248,26 @@ def test_check_of_a_corrupt_lock_names_the_line(cli, tmp_path, locked) -> None:
     assert result.code == 2
     assert f"error: {path} is not valid TOML" in result.err and f"line {n + 1}," in result.err
     assert "Traceback" not in result.err
+
+
+# --- cudaenv lock: bad input is refused before any solve ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--tf", "2.15", "-o", "lock.toml"), "'lock.toml' is not a PEP 751 lock file name"),
+        (("-o", "pylock.toml"), "nothing to solve: no framework was asked for"),
+        (("--tf", "two", "-o", "pylock.gpu.toml"), "'two' is not a tensorflow version"),
+        (("--tf", "2.15", "--python", "2"), "--python '2' is not a Python 3 version"),
+    ],
+)
+def test_lock_refuses_bad_input_with_one_sentence(
+    cli, tmp_path, monkeypatch, argv, message
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("lock", *argv)
+    assert result.code == 2
+    assert result.err.startswith(f"error: {message}")
+    assert "hint:" in result.err and "Traceback" not in result.err
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,8 @@ from cudaenv.errors import FAILURE, OK, UsageError
 if TYPE_CHECKING:
     import argparse
 
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.request import Request
     from cudaenv.resolution import Resolution
 
 NAME = "lock"
@@ -92,20 +94,14 @@ def _output(args: argparse.Namespace) -> str:
 
 def _lock(args: argparse.Namespace) -> int:
     from cudaenv import knowledge, lock
-    from cudaenv.machine import Overrides, detect
     from cudaenv.request import Request
-    from cudaenv.solver import solve
-    from cudaenv.solver.index import Index
 
-    out = _output(args)  # refuse a bad name before the (slow) solve
+    out = _output(args)  # refuse bad input before the (slow) solve
     request = Request.from_args(
         tf=args.tf, spacy=args.spacy, python=args.python, platform=args.platform, pre=args.pre
     )
     know = knowledge.load()
-    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
-    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
-    index = Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline)
-    resolution = solve(request, machine, know, index)
+    resolution = _solve(args, request, know)
     text = _render(resolution, args.format, know.version)
     if out == "-":
         render.line(text.rstrip("\n"))
@@ -113,6 +109,17 @@ def _lock(args: argparse.Namespace) -> int:
     lock.write_text(text, out)
     _report(resolution, out, args.format, as_json=args.json)
     return OK
+
+
+def _solve(args: argparse.Namespace, request: Request, know: Knowledge) -> Resolution:
+    from cudaenv.machine import Overrides, detect
+    from cudaenv.solver import solve
+    from cudaenv.solver.index import Index
+
+    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
+    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
+    with Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline) as index:
+        return solve(request, machine, know, index)
 
 
 def _render(resolution: Resolution, fmt: str, knowledge_version: str) -> str:
@@ -156,7 +163,8 @@ def _check(args: argparse.Namespace) -> int:
         offline=args.offline,
         page_ttl=0,
     )
-    problems = lock.check_index(resolution, index, know)
+    with index:
+        problems = lock.check_index(resolution, index, know)
     notes = list(resolution.notes if info.missing else ())
     if info.knowledge_version and info.knowledge_version != know.version:
         notes.append(f"made with recipes {info.knowledge_version}; these are {know.version}")
