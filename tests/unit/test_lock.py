@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 import pytest
-import tomllib
 from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -18,6 +18,11 @@ from cudaenv.errors import LockError
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 INDEX = "https://pypi.org/simple"
 
