@@ -61,9 +61,10 @@ class _Remote:
                 return data[start - s : end - s]
         for s, data in self._spans:  # the span ends inside a known one: fetch only the head
             if start < s <= end <= s + len(data):
-                head = self._fetch(start, s)
-                self.add(start, head)
-                return head + data[: end - s]
+                return self._get(start, s) + data[: end - s]
+        return self._get(start, end)
+
+    def _get(self, start: int, end: int) -> bytes:
         data = self._fetch(start, end)
         if len(data) != end - start:
             raise BadWheel(f"asked for {end - start} bytes at {start}, got {len(data)}")
@@ -106,10 +107,13 @@ def _zip64_extra(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001:
-            values = iter(struct.unpack_from(f"<{length // 8}Q", extra, pos + 4))
-            usize = next(values) if usize == _MAX32 else usize
-            csize = next(values) if csize == _MAX32 else csize
-            offset = next(values) if offset == _MAX32 else offset
+            values = list(struct.unpack_from(f"<{length // 8}Q", extra, pos + 4))
+            wanted = [v == _MAX32 for v in (usize, csize, offset)]
+            if sum(wanted) > len(values):
+                raise BadWheel("a ZIP64 extra field lacks the sizes it stands for")
+            usize = values.pop(0) if wanted[0] else usize
+            csize = values.pop(0) if wanted[1] else csize
+            offset = values.pop(0) if wanted[2] else offset
             break
         pos += 4 + length
     return usize, csize, offset
@@ -141,35 +145,42 @@ def _choose(entries: list[_Entry], pattern: str, prefer: str | None) -> _Entry:
 
 
 def _decompress(entry: _Entry, data: bytes) -> bytes:
-    if entry.method == 0:
-        out = data
-    elif entry.method == 8:
-        out = zlib.decompressobj(-15).decompress(data)
-    elif entry.method in (12, 14):
-        out = _decompress_other(entry.method, data)
-    else:
+    if entry.method not in (0, 8, 12, 14):
         raise BadWheel(f"{entry.name}: unknown compression method {entry.method}")
+    try:
+        out = _inflate(entry.method, data)
+    except (zlib.error, OSError, EOFError, ValueError) as e:  # what damaged streams raise
+        raise BadWheel(f"{entry.name}: damaged compressed data ({e})") from e
     if len(out) != entry.usize or zlib.crc32(out) != entry.crc:
         raise BadWheel(f"{entry.name}: size or CRC does not match the central directory")
     return out
 
 
-def _decompress_other(method: int, data: bytes) -> bytes:
+def _inflate(method: int, data: bytes) -> bytes:
+    """Decompress; damaged data raises zlib.error, OSError, EOFError or ValueError."""
+    if method == 0:
+        return data
+    if method == 8:
+        return zlib.decompressobj(-15).decompress(data)
     if method == 12:
         import bz2
 
         return bz2.decompress(data)
     import lzma  # zip's LZMA framing: 4-byte header, then raw LZMA1 properties and data
 
-    props_len = struct.unpack_from("<H", data, 2)[0]
-    filt = lzma._decode_filter_properties(lzma.FILTER_LZMA1, data[4 : 4 + props_len])
-    return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(data[4 + props_len :])
+    try:
+        props_len = struct.unpack_from("<H", data, 2)[0]
+        filt = lzma._decode_filter_properties(lzma.FILTER_LZMA1, data[4 : 4 + props_len])
+        raw = data[4 + props_len :]
+        return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(raw)
+    except (lzma.LZMAError, struct.error) as e:
+        raise ValueError(str(e)) from e
 
 
 def _member(remote: _Remote, entry: _Entry, name_len: int) -> bytes:
     guess = _LOCAL.size + name_len + entry.csize + _LOCAL_SLACK
     chunk = remote.read(entry.offset, entry.offset + guess)
-    f = _LOCAL.unpack_from(chunk, 0)
+    f = _LOCAL.unpack_from(chunk, 0) if len(chunk) >= _LOCAL.size else (b"",)
     if f[0] != b"PK\x03\x04":
         raise BadWheel(f"{entry.name}: bad local file header")
     start = _LOCAL.size + f[9] + f[10]
@@ -197,6 +208,9 @@ def read_member(
     remote = _Remote(total, fetch_range)
     tail_start = total - len(tail)
     remote.add(tail_start, tail)
-    offset, size = _central_directory(remote, tail, tail_start)
-    entry = _choose(_entries(remote.read(offset, offset + size)), pattern, prefer)
-    return _member(remote, entry, len(entry.name.encode()))
+    try:
+        offset, size = _central_directory(remote, tail, tail_start)
+        entry = _choose(_entries(remote.read(offset, offset + size)), pattern, prefer)
+        return _member(remote, entry, len(entry.name.encode()))
+    except struct.error as e:  # a record cut short: sizes or offsets point past the data
+        raise BadWheel(f"a zip record is cut short ({e})") from e

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 import zipfile
 
 import pytest
@@ -110,6 +111,56 @@ def test_prefer_picks_among_several_dist_infos_and_errors():
         read_member(remote.tail, remote.range)
     with pytest.raises(BadWheel, match="not a zip"):
         read_member(Remote(b"x" * 100).tail, Remote(b"").range)
+
+
+def _damaged(compression, damage):
+    data = bytearray(_zip({"a-1.dist-info/METADATA": "Name: a\n" * 50}, compression=compression))
+    damage(data, 30 + len("a-1.dist-info/METADATA"), data.rfind(b"PK\x01\x02"))
+    return bytes(data)
+
+
+def _flip(at):
+    def damage(data, member, _cd):
+        data[member + at] ^= 0xFF
+        data[member + at + 1] ^= 0xFF
+
+    return damage
+
+
+def _local_header_past_the_end(data, _member, cd):
+    struct.pack_into("<I", data, cd + 42, len(data) - 10)
+
+
+@pytest.mark.parametrize(
+    ("compression", "damage"),
+    [
+        (zipfile.ZIP_DEFLATED, _flip(0)),
+        (zipfile.ZIP_BZIP2, _flip(5)),
+        (zipfile.ZIP_LZMA, _flip(12)),
+        (zipfile.ZIP_STORED, _local_header_past_the_end),
+    ],
+    ids=["deflate", "bzip2", "lzma", "local-header-past-the-end"],
+)
+def test_damaged_zip_is_bad_wheel_not_a_crash(compression, damage):
+    remote = Remote(_damaged(compression, damage))
+    with pytest.raises(BadWheel):
+        read_member(remote.tail, remote.range)
+
+
+def test_zip64_extra_without_its_values_is_bad_wheel():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("a-1.dist-info/METADATA")
+        info.extra = struct.pack("<HH", 0x0001, 0)
+        zf.writestr(info, "Name: a\n")
+    data = bytearray(buf.getvalue())
+    cd = data.rfind(b"PK\x01\x02")
+    assert struct.unpack_from("<H", data, cd + 30) == (4,)  # the empty ZIP64 extra is there
+    # The central directory now says "compressed size: see the ZIP64 extra", which holds none.
+    struct.pack_into("<I", data, cd + 20, 0xFFFFFFFF)
+    remote = Remote(bytes(data))
+    with pytest.raises(BadWheel, match="ZIP64 extra"):
+        read_member(remote.tail, remote.range)
 
 
 @pytest.fixture
