@@ -136,3 +136,29 @@ def test_spacy_37_cpu_words_per_second_with_the_default_pipeline(cli, venv: Env)
     assert data["spacy"]["words_per_second"]["cpu"] > 0
     assert data["spacy"]["words_per_second"]["gpu"] is None
     assert data["verdict"] == "cpu-only" and data["tensorflow"] is None
+
+
+@pytest.mark.gpu
+@pytest.mark.network
+def test_spacy_37_on_a_real_gpu(cli, venv: Env) -> None:
+    """spaCy's GPU path: cupy-cuda12x < 13 (what spacy[cuda12x] allows) with NVIDIA's wheels,
+    found through the activation's LD_LIBRARY_PATH (compat.md 4.5)."""
+    uv_install(
+        venv,
+        "spacy[cuda12x]==3.7.*",
+        "numpy<2",
+        "click",
+        "nvidia-cuda-runtime-cu12==12.2.*",
+        "nvidia-cuda-nvrtc-cu12==12.2.*",
+        "nvidia-cublas-cu12==12.2.*",
+        "nvidia-curand-cu12",
+        "nvidia-cusolver-cu12",
+        "nvidia-cusparse-cu12",
+        "nvidia-cufft-cu12",
+        timeout=900,
+    )
+    result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json", "--require-gpu")
+    data = json.loads(result.out)
+    assert result.code == 0, data
+    assert data["gpu"]["available"] is True
+    assert data["spacy"]["gpu"] is True and data["spacy"]["words_per_second"]["gpu"] > 0

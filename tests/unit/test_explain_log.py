@@ -50,6 +50,20 @@ EXPECTED = {
         "cannot-dlopen-gpu-libraries",
         "skipping-gpu-devices",
     ],
+    "tf215_no_driver_no_wheels.txt": [
+        "cudart-library-missing",
+        "cudart-not-found",
+        *["factory-already-registered"] * 3,
+        "cudart-library-missing",
+        "cudart-not-found",
+        "cpu-feature-guard",
+        "cpu-feature-guard-continued",
+        "tensorrt-library",
+        "tensorrt-library",
+        "tensorrt-missing",
+        "libcuda-missing",
+        "kernel-driver-not-running",
+    ],
     "tf219_absl_noise.txt": [
         "factory-already-registered",
         "absl-initialize-log",
@@ -69,8 +83,9 @@ def test_every_capture_is_listed_and_sourced() -> None:
     files = {p.name for p in LOGS.glob("*.txt")}
     assert files == set(EXPECTED)
     for name in files:
-        header = (LOGS / name).read_text(encoding="utf-8").splitlines()[0]
-        assert header.startswith("# source: https://"), name
+        text = (LOGS / name).read_text(encoding="utf-8").splitlines()
+        header = [ln for ln in text if ln.startswith("#")]
+        assert text[0].startswith("# source: ") and "https://" in "".join(header), name
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -112,6 +127,13 @@ def test_missing_dependency_is_named_not_the_library_that_needs_it() -> None:
     assert c is not None and c.rule == "dependency-missing"
     assert "libnvJitLink.so.12" in c.explanation
     assert "nvidia-nvjitlink-cu12" in c.fix and "nvidia/nvjitlink/lib" in c.fix
+
+
+def test_missing_libcuda_is_the_driver_not_a_pip_wheel() -> None:
+    line = log_lines("tf215_no_driver_no_wheels.txt")[-2]
+    c = load_log_rules().classify(line)
+    assert c is not None and (c.rule, c.cause) == ("libcuda-missing", "driver")
+    assert "never by pip" in c.explanation
 
 
 def test_cudnn_mismatch_names_both_versions_and_blames_two_copies() -> None:

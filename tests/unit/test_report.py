@@ -224,3 +224,33 @@ def test_probe_and_parts_agree_on_their_markers() -> None:
 def test_probe_scripts_import_no_cudaenv_code(name: str) -> None:
     text = (SMOKE / f"{name}.py").read_text()
     assert "import cudaenv" not in text and "from cudaenv" not in text
+
+
+def test_sonames_come_from_the_recipes_of_installed_frameworks_then_the_wheels(
+    tmp_path: Path,
+) -> None:
+    from cudaenv.envs.base import Env
+    from cudaenv.knowledge import load
+    from cudaenv.smoke import installed, probe_sonames, recipe_lines
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    for name in ("tensorflow-2.15.1", "cupy_cuda12x-13.6.0", "nvidia_cuda_nvrtc_cu12-12.2.140"):
+        (site / f"{name}.dist-info").mkdir(parents=True)
+    (site / "nvidia" / "cuda_nvrtc" / "lib").mkdir(parents=True)
+    for soname in ("libnvrtc.so.12", "libnvrtc-builtins.so.12.2", "libcudart.so.12"):
+        (site / "nvidia" / "cuda_nvrtc" / "lib" / soname).write_bytes(b"")
+    env = Env(prefix=tmp_path, python=tmp_path / "bin/python", site_packages=site, backend="venv")
+    dists = installed(env)
+    assert str(dists["cupy-cuda12x"]) == "13.6.0" and "nvidia-cuda-nvrtc-cu12" in dists
+    knowledge = load()
+    lines = recipe_lines(dists, knowledge)
+    assert [str(getattr(x, "line", getattr(x, "name", None))) for x in lines] == [
+        "2.15",
+        "cupy-cuda12x",
+    ]
+    sonames = probe_sonames(env, lines, load_log_rules().sonames)
+    tf, cupy = lines
+    assert sonames[: len(tf.sonames)] == list(tf.sonames)
+    assert set(sonames) == set(tf.sonames) | set(cupy.sonames)  # libcudart.so.12 only once
+    assert "libnvrtc-builtins.so.12.2" not in sonames  # not a library frameworks load by name
+    assert recipe_lines(dists, None) == ()

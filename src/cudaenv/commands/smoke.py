@@ -105,9 +105,11 @@ def _show_tf(report: SmokeReport) -> None:
     noise = sum(1 for x in tf.log if x.verdict == "noise")
     if noise:
         render.line(f"  {noise} harmless log line(s) (noise) not shown")
+    shown: set[str] = set()
     for x in tf.log:
-        if x.verdict == "problem":
-            render.line(f"  problem [{x.cause}]: {x.line[:160]}")
+        if x.verdict == "problem" and x.explanation not in shown:
+            shown.add(x.explanation)
+            render.line(f"  problem [{x.cause}] ({x.phase}): {x.line[:160]}")
             render.line(f"    means: {x.explanation}")
             render.line(f"    fix:   {x.fix}")
 

@@ -90,7 +90,9 @@ class _Fields(dict[str, str]):
     """Template values; a field the line did not fill reads as a neutral phrase."""
 
     def __missing__(self, key: str) -> str:
-        return "the library" if key.endswith(("_wheel", "_dir")) else "<line>"
+        if key.endswith("_wheel"):
+            return "the NVIDIA wheel that ships it"
+        return "nvidia/<component>/lib" if key.endswith("_dir") else "<TF line>"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -147,8 +147,34 @@ def part_spacy(args):
     return out
 
 
+def _enable_thinc_tensorflow():
+    """thinc >= 8.2 imports TensorFlow only on request; its modules keep the values they
+    imported (``tf``, ``has_tensorflow``) from ``thinc.compat``, so refresh them too."""
+    import importlib
+    import warnings
+
+    compat = importlib.import_module("thinc.compat")
+    if not hasattr(compat, "enable_tensorflow"):  # thinc <= 8.1 imported TensorFlow itself
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        compat.enable_tensorflow()
+    names = {
+        "tf": "tensorflow",
+        "tensorflow": "tensorflow",
+        "has_tensorflow": "has_tensorflow",
+        "has_tensorflow_gpu": "has_tensorflow_gpu",
+    }
+    for name, module in list(sys.modules.items()):
+        if name.startswith("thinc.") and module is not compat:
+            for attr, source in names.items():
+                if attr in vars(module):
+                    setattr(module, attr, getattr(compat, source))
+
+
 def part_together(args):
-    """TF and spaCy on the GPU in one process: a TF layer through thinc's wrapper (C-8)."""
+    """TF and spaCy in one process: a TF layer through thinc's wrapper (C-8), memory growth on
+    so that TensorFlow does not take the whole GPU from CuPy. ``--gpu``: on the GPU."""
     _phase("import")
     import tensorflow as tf
 
@@ -158,9 +184,9 @@ def part_together(args):
     import thinc.api as thinc
 
     _phase("gpu")
-    spacy.require_gpu()
-    if hasattr(thinc, "enable_tensorflow"):
-        thinc.enable_tensorflow()
+    if args.gpu:
+        spacy.require_gpu()
+    _enable_thinc_tensorflow()
     layer = tf.keras.Sequential([tf.keras.Input(shape=(16,)), tf.keras.layers.Dense(8)])
     model = thinc.TensorFlowWrapper(layer)
     x = model.ops.alloc2f(4, 16)

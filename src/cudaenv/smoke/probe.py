@@ -221,7 +221,7 @@ def frameworks(args, gpu_possible):
         if gpu_possible:
             out["spacy"]["gpu"] = child("spacy", args, ["--gpu"])
     if has_tf and has_spacy and gpu_possible and args.bench and "together" not in args.skip:
-        out["together"] = child("together", args)
+        out["together"] = child("together", args, ["--gpu"])
     return out
 
 
