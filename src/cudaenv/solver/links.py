@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import parse_tag
@@ -191,14 +191,15 @@ def parse_json_page(
     """
     data = json.loads(body)
     links = []
-    for entry in data.get("files", ()):
+    for entry in _json_files(data):
         if keep is not None and not keep(entry["filename"]):
             continue
         meta = entry.get("core-metadata", entry.get("data-dist-info-metadata", False))
+        hashes = entry.get("hashes")
         link = _link(
             filename=entry["filename"],
             url=_absolute(page_url, entry["url"]),
-            sha256=(entry.get("hashes") or {}).get("sha256"),
+            sha256=hashes.get("sha256") if isinstance(hashes, dict) else None,
             size=entry.get("size"),
             requires_python=_specifiers(entry.get("requires-python")),
             yanked=_yanked(entry.get("yanked")),
@@ -208,6 +209,21 @@ def parse_json_page(
         if link is not None:
             links.append(link)
     return tuple(links)
+
+
+def _json_files(data: object) -> list[dict[str, Any]]:
+    """The ``files`` of a PEP 691 page; ValueError if the page does not have their shape."""
+    files = data.get("files", []) if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        raise ValueError("not a PEP 691 project page (no list of files)")
+    for entry in files:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("filename"), str)
+            and isinstance(entry.get("url"), str)
+        ):
+            raise ValueError(f"a file entry without a filename and a URL: {str(entry)[:80]}")
+    return files
 
 
 class _Anchors(HTMLParser):
@@ -248,7 +264,7 @@ def _html_link(attrs: Mapping[str, str | None], base: str) -> FileLink | None:
     if not href:
         return None
     url, fragment = urldefrag(urljoin(base, href))
-    filename = url.rsplit("/", 1)[-1]
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])  # as pip: %2B is "+"
     match = re.fullmatch(r"sha256=([0-9a-fA-F]{64})", fragment)
     return _link(
         filename=filename,

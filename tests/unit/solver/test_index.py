@@ -215,18 +215,44 @@ def test_bad_url_and_env_default(monkeypatch, tmp_path):
         assert index.url == "https://pypi.org/simple"
 
 
-def test_unreadable_page_is_a_clear_error(local_index, index_factory, wheel_dir, make_wheel):
-    make_wheel("alpha", "1.0")
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"[]",
+        b'{"files": 5}',
+        b'{"files": [{"filename": 3, "url": "x"}]}',
+        b'{"files": [{"filename": "alpha-1.0.tar.gz", "url": null}]}',
+    ],
+    ids=["not-json", "a-list", "files-not-a-list", "filename-not-text", "no-url"],
+)
+def test_unreadable_page_is_a_clear_error(local_index, index_factory, body):
     index = index_factory()
     index._cache.put_page(
         "alpha",
         CachedPage(
-            url="u", content_type="application/vnd.pypi.simple.v1+json", body=b"{", fetched=0
+            url="u", content_type="application/vnd.pypi.simple.v1+json", body=body, fetched=0
         ),
     )
     offline = index_factory(offline=True)
     with pytest.raises(IndexError_, match="unreadable page for 'alpha'"):
         offline.project("alpha")
+
+
+def test_json_hashes_of_the_wrong_shape_are_no_hash():
+    page = {"files": [{"filename": "a-1.tar.gz", "url": "a-1.tar.gz", "hashes": ["sha256"]}]}
+    (link,) = parse_json_page(json.dumps(page), "https://idx.example/simple/a/")
+    assert link.sha256 is None and link.version == Version("1")
+
+
+def test_html_filename_is_unquoted_as_pip_does():
+    href = f"/whl/torch-2.0.0%2Bcu118-cp311-cp311-linux_x86_64.whl?x=1#sha256={'ab' * 32}"
+    (link,) = parse_html_page(f'<a href="{href}">t</a>', "https://idx.example/simple/torch/")
+    assert link.filename == "torch-2.0.0+cu118-cp311-cp311-linux_x86_64.whl"
+    assert link.version == Version("2.0.0+cu118") and link.sha256 == "ab" * 32
+    assert (
+        link.url == "https://idx.example/whl/torch-2.0.0%2Bcu118-cp311-cp311-linux_x86_64.whl?x=1"
+    )
 
 
 @pytest.mark.parametrize(
