@@ -139,12 +139,23 @@ def test_thinc_gpu_error_is_translated_with_cupys_real_error() -> None:
             "cause": "ImportError: libcublas.so.12: cannot open shared object file",
         },
     }
-    report = parse({"driver": H100, "spacy": spacy})
+    report = parse({"driver": H100, "spacy": spacy, "distributions": {"cupy-cuda12x": "12.3.0"}})
     assert not report.spacy.gpu
     assert "also when CuPy is installed" in report.spacy.gpu_error
     assert "CuPy says: ImportError: libcublas.so.12" in report.spacy.gpu_error
     assert report.gpu.reason.startswith("spaCy cannot use the GPU: ValueError: Cannot use GPU")
     assert report.verdict == "cpu-only"
+
+
+def test_spacy_without_cupy_is_meant_for_the_cpu() -> None:
+    spacy = {
+        "cpu": {"version": "3.7.5", "words_per_second": 5000.0},
+        "gpu": {"version": "3.7.5", "error": "ValueError: Cannot use GPU, CuPy is not installed"},
+    }
+    tf = {"version": "2.15.1", "gpus": ["/physical_device:GPU:0"], "log": []}
+    report = parse({"driver": H100, "spacy": spacy, "tensorflow": tf, "distributions": {}})
+    assert report.gpu.available and report.verdict == "gpu"
+    assert "CuPy is not installed" in report.spacy.gpu_error
 
 
 def test_framework_failures_are_problems() -> None:

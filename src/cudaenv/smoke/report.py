@@ -124,7 +124,9 @@ class SmokeReport:
         tf = TfRun.from_json(tf_data, rules, tf_lines) if tf_data else None
         spacy = SpacyRun.from_json(spacy_data, rules) if spacy_data else None
         problems = _problems(libraries, tf, spacy, data.get("together"))
-        gpu = _gpu(driver, tf, spacy)
+        dists = dict(data.get("distributions") or {})
+        cupy = any(name.startswith("cupy") for name in dists)
+        gpu = _gpu(driver, tf, spacy if cupy else None)
         verdict: Verdict = "broken" if problems else "gpu" if gpu.available else "cpu-only"
         return cls(
             gpu=gpu,
@@ -133,7 +135,7 @@ class SmokeReport:
             tensorflow=tf,
             spacy=spacy,
             together=data.get("together"),
-            distributions=dict(data.get("distributions") or {}),
+            distributions=dists,
             python=parse_version((data.get("environment") or {}).get("python")),
             verdict=verdict,
             problems=problems,
@@ -180,7 +182,8 @@ def _problems(
 
 
 def _gpu(driver: Driver, tf: TfRun | None, spacy: SpacyRun | None) -> Gpu:
-    """Is a GPU used? The first reason that holds: driver, then TensorFlow, then spaCy."""
+    """Is the GPU used by every framework meant to use it? The first reason that holds:
+    driver, then TensorFlow, then spaCy (``None`` when no CuPy is installed: CPU spaCy)."""
     reason = driver.reason()
     if reason:
         return Gpu(available=False, reason=reason)
