@@ -135,6 +135,7 @@ class DiskCache:
             self._write(path, data)
 
     def _write(self, path: Path, data: bytes) -> None:
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -143,3 +144,5 @@ class DiskCache:
             os.replace(tmp, path)
         except OSError as e:
             _log.debug("could not write the index cache file %s: %s", path, e)
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)

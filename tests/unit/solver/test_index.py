@@ -5,6 +5,8 @@ Pages come from the real IndexServer on 127.0.0.1 (tests/tools/index_server.py).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,7 +15,7 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from cudaenv.errors import IndexError_
-from cudaenv.solver.cache import CachedPage, max_age
+from cudaenv.solver.cache import CachedPage, DiskCache, max_age
 from cudaenv.solver.index import Index, ProjectNotFound
 from cudaenv.solver.links import FileLink, parse_html_page, parse_json_page, runs_on
 
@@ -237,6 +239,44 @@ def test_unreadable_page_is_a_clear_error(local_index, index_factory, body):
     offline = index_factory(offline=True)
     with pytest.raises(IndexError_, match="unreadable page for 'alpha'"):
         offline.project("alpha")
+
+
+def test_cache_write_that_fails_leaves_no_temporary_file(tmp_path):
+    cache = DiskCache(tmp_path, "https://idx.example/simple")
+    link = FileLink(filename="a-1-py3-none-any.whl", url="u", sha256="ab" * 32)
+    cache.put_metadata(link, b"Name: a\n")
+    (written,) = (tmp_path / "metadata").iterdir()
+    written.unlink()
+    written.mkdir()  # os.replace onto a directory fails: the cache is only slower
+    cache.put_metadata(link, b"Name: a\n")
+    assert [p.name for p in (tmp_path / "metadata").iterdir()] == [written.name]
+    assert cache.metadata(link) is None
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from cudaenv.solver.cache import CachedPage, DiskCache
+cache = DiskCache(Path(sys.argv[1]), "https://idx.example/simple")
+body = sys.argv[2].encode() * 200_000
+for _ in range(30):
+    cache.put_page("alpha", CachedPage(url="u", content_type="t", body=body, fetched=0))
+"""
+
+
+def test_two_processes_writing_one_cache_entry_never_expose_half_a_file(tmp_path):
+    writers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), letter]) for letter in "ab"
+    ]
+    cache = DiskCache(tmp_path, "https://idx.example/simple")
+    seen = set()
+    while any(w.poll() is None for w in writers):
+        page = cache.page("alpha")
+        if page is not None:
+            seen.add(page.body[:1] * len(page.body) == page.body and len(page.body) == 200_000)
+    assert [w.wait() for w in writers] == [0, 0]
+    assert seen <= {True} and cache.page("alpha").body in (b"a" * 200_000, b"b" * 200_000)
+    assert [p.name for p in (tmp_path / "pages").rglob(".tmp-*")] == []
 
 
 def test_json_hashes_of_the_wrong_shape_are_no_hash():
