@@ -133,16 +133,7 @@ class Index:
         self.platform = platform
         self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
-        limits = httpx.Limits(
-            max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
-        )
-        client = httpx.Client(
-            transport=transport,
-            limits=limits,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=True,
-            headers={"User-Agent": "cudaenv (index client)"},
-        )
+        client = _client(transport, self.max_concurrency, timeout)
         self._http = Http(self.url, client, retries=retries, backoff=backoff)
         self._cache = DiskCache(self.cache_dir, self.url)
         self._pages: dict[str, tuple[FileLink, ...]] = {}
@@ -274,6 +265,19 @@ class Index:
         futures = [self._pool.submit(_quietly, job) for job in jobs]
         if block:
             wait(futures)
+
+
+def _client(
+    transport: httpx.BaseTransport | None, connections: int, timeout: float
+) -> httpx.Client:
+    """One client for every thread: keep-alive connections up to the pool size."""
+    return httpx.Client(
+        transport=transport,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=True,
+        headers={"User-Agent": "cudaenv (index client)"},
+    )
 
 
 def _quietly(job: Callable[[], object]) -> None:
