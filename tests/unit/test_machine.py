@@ -549,6 +549,18 @@ def test_nvml_probe(tmp_path: Path, libs: dict[str, str]) -> None:
     assert shutdowns >= 1  # NVML is always shut down again
 
 
+@pytest.mark.parametrize(("probe", "names"), [("nvml", "nvml_names"), ("libcuda", "cuda_names")])
+def test_a_library_that_is_not_the_driver_is_a_probe_failure(
+    tmp_path: Path, probe: str, names: str
+) -> None:
+    # A real library (zlib) loaded under the driver library's name: detection reports it.
+    host = nowhere(tmp_path, **{names: ("libz.so.1",)})
+    with pytest.raises(ProbeError, match=r"not NVML|not libcuda"):
+        dict(PROBES)[probe](host)
+    m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
+    assert m.source == "none" and any(p.startswith(f"{probe} probe: ") for p in m.problems)
+
+
 @needs_cc
 def test_nvml_probe_version_mismatch(tmp_path: Path, libs: dict[str, str]) -> None:
     with pytest.raises(ProbeError, match=r"Driver/library version mismatch \(18\)"):

@@ -58,7 +58,8 @@ def load_library(names: Sequence[str]) -> ctypes.CDLL | None:
 
 def nvml_info(lib: ctypes.CDLL) -> DriverInfo:
     """Ask a loaded NVML for the driver version, max CUDA and GPUs; always shuts NVML down."""
-    lib.nvmlErrorString.restype = ctypes.c_char_p
+    _function(lib, "nvmlErrorString").restype = ctypes.c_char_p
+    _function(lib, "nvmlShutdown")  # checked before init, so that the finally below can call it
     _nvml(lib, "nvmlInit_v2")
     try:
         text = ctypes.create_string_buffer(_BUFFER)
@@ -94,12 +95,15 @@ def _nvml_gpu(lib: ctypes.CDLL, index: int) -> Gpu:
     )
 
 
-def _nvml(lib: ctypes.CDLL, function: str, *args: Any) -> None:
+def _function(lib: ctypes.CDLL, function: str) -> Any:
     try:
-        call = getattr(lib, function)
+        return getattr(lib, function)
     except AttributeError:
         raise ProbeError(f"NVML has no {function}: the library is too old or not NVML") from None
-    code = call(*args)
+
+
+def _nvml(lib: ctypes.CDLL, function: str, *args: Any) -> None:
+    code = _function(lib, function)(*args)
     if code != 0:
         reason = lib.nvmlErrorString(code) or b"unknown error"
         raise ProbeError(f"NVML {function} failed: {reason.decode(errors='replace')} ({code})")
@@ -116,6 +120,9 @@ for name in sys.argv[1:]:
         continue
 else:
     print(json.dumps({"loaded": None}))
+    raise SystemExit(0)
+if not hasattr(lib, "cuDriverGetVersion") or not hasattr(lib, "cuInit"):
+    print(json.dumps({"loaded": name, "rc": None}))
     raise SystemExit(0)
 version = ctypes.c_int(0)
 rc = lib.cuDriverGetVersion(ctypes.byref(version))
@@ -148,6 +155,8 @@ def run_libcuda(
 
 
 def _libcuda_info(answer: dict[str, Any]) -> DriverInfo:
+    if answer["rc"] is None:
+        raise ProbeError(f"{answer['loaded']} has no cuDriverGetVersion/cuInit: not libcuda")
     if answer["rc"] != 0:
         raise ProbeError(f"cuDriverGetVersion failed in {answer['loaded']}: {_cuda(answer['rc'])}")
     problems = ()
