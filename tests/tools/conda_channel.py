@@ -84,49 +84,56 @@ def _pip_files(minor: str) -> tuple[str, dict[str, bytes]]:
     return version, files
 
 
+def _package(
+    folder: Path, name: str, version: str, files: dict[str, bytes], depends: list[str]
+) -> tuple[str, dict[str, object]]:
+    """Write one ``.tar.bz2`` into the subdir ``folder``; return its repodata entry."""
+    index = {
+        "name": name,
+        "version": version,
+        "build": "0",
+        "build_number": 0,
+        "depends": depends,
+        "subdir": folder.name,
+        "platform": "linux",
+        "timestamp": int(time.time() * 1000),
+    }
+    data = _tar_bz2(files, index)
+    filename = f"{name}-{version}-0.tar.bz2"
+    (folder / filename).write_bytes(data)
+    record = {
+        **index,
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+    return filename, record
+
+
 def make_channel(root: Path, python: Path | None = None) -> str:
     """Write the channel under ``root``; return its ``file://`` URL. ``python`` defaults to
     the interpreter running the tests (resolved, so the link outlives a venv's symlink)."""
     python = Path(python or sys.executable).resolve()
     version = ".".join(str(n) for n in sys.version_info[:3])
     minor = ".".join(version.split(".")[:2])
-    subdir = conda_subdir()
+    folder = root / conda_subdir()
     pip_version, pip_files = _pip_files(minor)
-    packages = {
-        "python": (version, _python_files(python, version), []),
-        "pip": (pip_version, pip_files, [f"python {minor}.*"]),
-    }
     (root / "noarch").mkdir(parents=True, exist_ok=True)
-    (root / subdir).mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (root / "noarch" / "repodata.json").write_text(
         json.dumps({"info": {"subdir": "noarch"}, "packages": {}, "repodata_version": 1})
     )
-    records = {}
-    for name, (ver, files, depends) in packages.items():
-        index = {
-            "name": name,
-            "version": ver,
-            "build": "0",
-            "build_number": 0,
-            "depends": depends,
-            "subdir": subdir,
-            "platform": "linux",
-            "timestamp": int(time.time() * 1000),
-        }
-        data = _tar_bz2(files, index)
-        filename = f"{name}-{ver}-0.tar.bz2"
-        (root / subdir / filename).write_bytes(data)
-        records[filename] = {
-            **index,
-            "md5": hashlib.md5(data).hexdigest(),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data),
-        }
+    records = dict(
+        [
+            _package(folder, "python", version, _python_files(python, version), []),
+            _package(folder, "pip", pip_version, pip_files, [f"python {minor}.*"]),
+        ]
+    )
     repodata = {
-        "info": {"subdir": subdir},
+        "info": {"subdir": folder.name},
         "packages": records,
         "packages.conda": {},
         "repodata_version": 1,
     }
-    (root / subdir / "repodata.json").write_text(json.dumps(repodata))
+    (folder / "repodata.json").write_text(json.dumps(repodata))
     return root.resolve().as_uri()
