@@ -103,6 +103,32 @@ def test_zip64():
     assert read_member(remote.tail, remote.range) == b"Name: a\n"
 
 
+class _Unseekable(io.RawIOBase):
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+
+def test_data_descriptor_member_is_read_from_the_central_directory_sizes():
+    out = _Unseekable()  # zipfile streams to it, so sizes and CRC follow the data (bit 3)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("pkg/x.py", "x = 1\n" * 100)
+        with zf.open("a-1.dist-info/METADATA", "w") as f:
+            f.write(b"Name: a\n" * 10)
+    data = bytes(out.data)
+    local = data.find(b"PK\x03\x04", 1)
+    assert struct.unpack_from("<H", data, local + 6)[0] & 0x08  # a data descriptor follows
+    assert struct.unpack_from("<III", data, local + 14) == (0, 0, 0)  # local header: unknown
+    remote = Remote(data)
+    assert read_member(remote.tail, remote.range) == b"Name: a\n" * 10
+
+
 def test_prefer_picks_among_several_dist_infos_and_errors():
     data = _zip({"b-1.dist-info/METADATA": "Name: b\n", "A-1.dist-info/METADATA": "Name: a\n"})
     remote = Remote(data)
