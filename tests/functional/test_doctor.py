@@ -33,8 +33,8 @@ def test_plain_pip_install_of_the_runtime_wheel_is_found_but_not_on_the_path(
     result = cli("doctor", "-p", str(venv.prefix))
     assert result.code == 0, result.out + result.err  # nothing installed needs it: a warning
     assert (
-        f"warning [library-path]: libcudart.so.11.0 is installed in this environment ({folder}) "
-        "but is not on the library path" in result.out
+        f"warning [library-path]: libcudart.so.11.0 ({folder}): installed in this environment "
+        "but not on the library path" in result.out
     )
     assert f"fix: export LD_LIBRARY_PATH={shlex.quote(str(folder))}" in result.out
     data = json.loads(cli("doctor", "--python", str(venv.python), "--json").out)

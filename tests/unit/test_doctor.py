@@ -8,7 +8,10 @@ machine has no driver or GPU, so those two are the fakes, behind their real inte
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from packaging.version import Version
 
 from cudaenv.doctor import copies, env_for_python, ldconfig_cache
 from cudaenv.doctor.checks import findings
+from cudaenv.doctor.elf import runpath, search_dirs
 from cudaenv.doctor.facts import Facts
 from cudaenv.envs.base import Env
 from cudaenv.errors import EnvError
@@ -97,8 +101,9 @@ def test_in_site_packages_but_not_on_the_library_path(tmp_path: Path) -> None:
     folder = env.site_packages / "nvidia" / "cuda_runtime" / "lib"
     f = only(findings(facts(env, [lib("libcudart.so.11.0")])), "library-path")
     assert f.severity == "warning"  # no installed framework needs it
-    assert (
-        f"is installed in this environment ({folder}) but is not on the library path" in f.message
+    assert f.message == (
+        f"libcudart.so.11.0 ({folder}): installed in this environment but not on the library "
+        "path, so loading by name fails"
     )
     assert f.fix == f"export LD_LIBRARY_PATH={folder}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"
 
@@ -115,6 +120,56 @@ def test_required_library_off_the_path_is_an_error_and_activation_is_the_fix(
     assert f.severity == "error"
     assert f.fix == f"source {env.bin_dir / 'activate'}"
     assert any("cudaenv's activation is installed" in f.message for f in found)
+
+
+def test_libraries_off_the_path_share_one_finding_and_one_fix(tmp_path: Path) -> None:
+    env = make_env(tmp_path, {"curand": ["libcurand.so.10"], "nccl": ["libnccl.so.2"]})
+    found = findings(facts(env, [lib("libcurand.so.10"), lib("libnccl.so.2")]))
+    f = only(found, "library-path")
+    assert f.message.startswith("libcurand.so.10, libnccl.so.2: installed in this environment")
+    dirs = [env.site_packages / "nvidia" / c / "lib" for c in ("curand", "nccl")]
+    assert (
+        f.fix
+        == f"export LD_LIBRARY_PATH={dirs[0]}:{dirs[1]}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}"
+    )
+
+
+def build_with_runpath(path: Path, runpath: str) -> Path:
+    """A real shared library with DT_RUNPATH, as TF's libtensorflow_framework.so.2 has."""
+    source = path.with_suffix(".c")
+    source.write_text("int cudaenv_test(void) { return 1; }\n")
+    cmd = ["gcc", "-shared", "-fPIC", f"-Wl,-rpath,{runpath}", "-Wl,--enable-new-dtags"]
+    subprocess.run([*cmd, "-o", str(path), str(source)], check=True, capture_output=True)
+    return path
+
+
+def test_runpath_is_read_from_the_elf_file(tmp_path: Path) -> None:
+    library = build_with_runpath(tmp_path / "libx.so.2", "$ORIGIN/:$ORIGIN/../nvidia/cudnn/lib")
+    assert runpath(library) == ("$ORIGIN/", "$ORIGIN/../nvidia/cudnn/lib")
+    assert search_dirs([library]) == {
+        str(tmp_path),
+        os.path.realpath(tmp_path.parent / "nvidia/cudnn/lib"),
+    }
+    plain = tmp_path / "plain.so"
+    plain.write_bytes(build_shared_library("libplain.so.1"))
+    assert runpath(plain) == () and runpath(tmp_path / "libx.c") == ()
+
+
+def test_what_tensorflows_runpath_finds_is_only_information(tmp_path: Path) -> None:
+    env = make_env(tmp_path, {"cudnn": ["libcudnn.so.8"], "curand": ["libcurand.so.10"]})
+    tf_dir = env.site_packages / "tensorflow"
+    tf_dir.mkdir()
+    framework = build_with_runpath(
+        tf_dir / "libtensorflow_framework.so.2", "$ORIGIN/../nvidia/cudnn/lib"
+    )
+    probe = [lib("libcudnn.so.8"), lib("libcurand.so.10")]
+    base = facts(env, probe, tf="2.15.1", dists={"tensorflow": "2.15.1"})
+    found = findings(replace(base, runpath_dirs=search_dirs([framework])))
+    off_path = [f.message for f in found if f.cause == "library-path" and "RUNPATH" in f.message]
+    assert len(off_path) == 1 and off_path[0].startswith("libcudnn.so.8 (")
+    by_severity = {f.severity: f.message for f in found if f.message.startswith("lib")}
+    assert "TensorFlow finds these through its own RUNPATH" in by_severity["info"]
+    assert by_severity["error"].startswith("libcurand.so.10 (")  # not in TF's RUNPATH (2.3)
 
 
 def test_a_system_copy_shadowing_the_wheel_is_several_installs(tmp_path: Path) -> None:

@@ -4,10 +4,11 @@
 environment as it is, *not* activated, then reads the file system around it: where each CUDA
 library the frameworks load sits (the env's NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig
 cache, ``/usr/local/cuda*``), which copy the loader picks, the driver against what the stack
-needs (``cudaenv.machine.detect`` and the knowledge base's floors), container hints and whether
-cudaenv's activation is there. Each finding names one of the five causes and a fix that is a
-command. The checks themselves are pure functions of those facts (:mod:`.checks`), so
-they are tested on fixture layouts without a GPU. ``explain_log`` classifies pasted log text.
+needs (``cudaenv.machine.detect`` and the knowledge base's floors), container hints, whether
+cudaenv's activation is there, and which folders TensorFlow's own RUNPATH covers (:mod:`.elf`).
+Each finding names one of the five causes and a fix that is a command. The checks themselves
+are pure functions of those facts (:mod:`.checks`), so they are tested on fixture layouts
+without a GPU. ``explain_log`` classifies pasted log text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv.doctor.checks import findings
+from cudaenv.doctor.elf import search_dirs
 from cudaenv.doctor.facts import Facts, Finding
 from cudaenv.errors import EnvError
 
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 TOOLKIT_GLOBS = ("/usr/local/cuda*/lib64", "/usr/local/cuda*/targets/*/lib")
+_TF_LIBRARIES = "tensorflow/libtensorflow_*.so.2"  # framework and cc: the RUNPATH carriers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +194,7 @@ def diagnose(
         knowledge=knowledge,
         environ=environ,
         sonames=rules.sonames,
+        runpath_dirs=search_dirs(env.site_packages.glob(_TF_LIBRARIES)),
     )
     return Diagnosis(
         prefix=env.prefix,

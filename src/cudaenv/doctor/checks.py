@@ -9,6 +9,7 @@ process or touches the network, so each check is tested on fixture layouts.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
     places = facts.places.get(lib.soname, ())
     wheel = [p for where, p in places if where == "wheel"]
     if not lib.loaded:
-        return [_not_loaded(facts, lib, wheel)]
+        return [] if wheel else [_not_loaded(facts, lib)]
     if wheel and lib.path is not None and lib.path.resolve() != wheel[0].resolve():
         where = next((w for w, p in places if p.resolve() == lib.path.resolve()), "the system")
         return [
@@ -56,16 +57,9 @@ def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
     return []
 
 
-def _not_loaded(facts: Facts, lib: LibraryCheck, wheel: list[Path]) -> Finding:
+def _not_loaded(facts: Facts, lib: LibraryCheck) -> Finding:
+    """A library that is nowhere in the env's wheels: another CUDA major, or just missing."""
     severity: Severity = "error" if lib.soname in facts.required else "warning"
-    if wheel:
-        return Finding.of(
-            "library-path",
-            severity,
-            f"{lib.soname} is installed in this environment ({wheel[0].parent}) but is "
-            f"not on the library path, so loading it by name fails ({lib.error})",
-            facts.path_fix(wheel[0].parent),
-        )
     other = _same_library_other_version(facts, lib.soname)
     wheels = facts.sonames.get(lib.soname, ())
     fix = facts.install_fix(wheels[0]) if wheels else "install the CUDA library that provides it"
@@ -92,8 +86,44 @@ def _same_library_other_version(facts: Facts, soname: str) -> str | None:
     return found[0] if found else None
 
 
+def _off_path(facts: Facts) -> list[Finding]:
+    """Libraries in the env's wheels that do not load by name, one finding per severity."""
+    groups: dict[Severity, list[tuple[str, Path]]] = {}
+    for lib in facts.report.libraries:
+        wheel = [p for where, p in facts.places.get(lib.soname, ()) if where == "wheel"]
+        if lib.loaded or not wheel:
+            continue
+        folder = wheel[0].parent
+        if os.path.realpath(folder) in facts.runpath_dirs:
+            severity: Severity = "info"
+        else:
+            severity = "error" if lib.soname in facts.required else "warning"
+        groups.setdefault(severity, []).append((lib.soname, folder))
+    out = []
+    for severity, found in groups.items():
+        names = ", ".join(name for name, _ in found)
+        folders = list(dict.fromkeys(folder for _, folder in found))
+        where = "" if len(folders) > 1 else f" ({folders[0]})"
+        why = _OFF_PATH[severity]
+        out.append(
+            Finding.of("library-path", severity, f"{names}{where}: {why}", facts.path_fix(*folders))
+        )
+    return out
+
+
+_OFF_PATH = {
+    "error": "installed in this environment but not on the library path, so the framework that "
+    "needs it cannot load it by name",
+    "warning": "installed in this environment but not on the library path, so loading by name "
+    "fails",
+    "info": "not on the library path; TensorFlow finds these through its own RUNPATH, other "
+    "programs (CuPy <= 13, a second framework) do not",
+}
+
+
 def libraries(facts: Facts) -> list[Finding]:
-    return [f for lib in facts.report.libraries for f in _library(facts, lib)]
+    found = [f for lib in facts.report.libraries for f in _library(facts, lib)]
+    return _off_path(facts) + found
 
 
 def _needs_gpu(facts: Facts) -> bool:
@@ -229,7 +259,8 @@ def framework_log(facts: Facts) -> list[Finding]:
     """Problems TensorFlow itself printed while the probe imported it, each once."""
     tf, out, seen = facts.report.tensorflow, [], set()
     for line in tf.log if tf else ():
-        if line.verdict == "problem" and line.explanation not in seen:
+        covered = line.cause in ("driver", "container") and not facts.report.driver.loaded
+        if line.verdict == "problem" and line.explanation not in seen and not covered:
             seen.add(line.explanation)
             out.append(
                 Finding.of(

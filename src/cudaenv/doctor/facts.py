@@ -60,6 +60,7 @@ class Facts:
     knowledge: Any  # cudaenv.knowledge.Knowledge
     environ: Mapping[str, str]
     sonames: Mapping[str, tuple[str, ...]]  # soname -> NVIDIA wheels shipping it
+    runpath_dirs: frozenset[str] = frozenset()  # folders TensorFlow's own RUNPATH searches
 
     @property
     def activation(self) -> Path | None:
@@ -72,14 +73,15 @@ class Facts:
                 return path
         return None
 
-    def path_fix(self, folder: Path) -> str:
-        """The command that puts ``folder`` on the library path for this env."""
+    def path_fix(self, *folders: Path) -> str:
+        """The command that puts ``folders`` on the library path for this env."""
         if self.activation is not None:
             if self.env.is_conda:
                 return f"conda activate {shlex.quote(str(self.env.prefix))}"
             return f"source {shlex.quote(str(self.env.bin_dir / 'activate'))}"
         old = "${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-        return f"export LD_LIBRARY_PATH={shlex.quote(str(folder))}{old}"
+        joined = ":".join(str(f) for f in folders)
+        return f"export LD_LIBRARY_PATH={shlex.quote(joined)}{old}"
 
     def install_fix(self, *requirements: str) -> str:
         reqs = " ".join(shlex.quote(r) for r in requirements)
