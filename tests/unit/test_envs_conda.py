@@ -268,6 +268,9 @@ if mode == "slow":
     time.sleep(60)
     (prefix / "late-file").write_text("written after the rollback")
     sys.exit(0)
+if mode == "fail-latin1":
+    sys.stderr.buffer.write(b"error    libmamba Could not open /srv/caf\\xe9/repodata.json\\n")
+    sys.exit(1)
 if mode == "fail":
     print("error    libmamba Could not solve for environment specs", file=sys.stderr)
     print("    - nothing provides requested python 3.99**", file=sys.stderr)
@@ -325,6 +328,16 @@ def test_a_failed_create_rolls_back_and_shows_the_tools_words(micromamba, tmp_pa
     assert "nothing provides requested python 3.99" in (e.value.context or "")
     assert "--channel" in (e.value.hint or "")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_tool_message_that_is_not_utf8_is_shown_not_a_traceback(
+    micromamba, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("FAKE_TOOL_MODE", "fail-latin1")
+    with pytest.raises(EnvError, match="failed") as e:
+        MicromambaBackend().create(tmp_path / "env", HERE)
+    assert "Could not open /srv/caf\ufffd/repodata.json" in (e.value.context or "")
+    assert not (tmp_path / "env").exists()
 
 
 def test_an_env_without_python_is_refused_and_removed(micromamba, tmp_path, monkeypatch):

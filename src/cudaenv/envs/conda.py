@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from shutil import which
+from subprocess import PIPE
 from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv.envs.base import Env, EnvBackend
@@ -108,10 +109,9 @@ class CondaTool:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd`` and capture its output; on Ctrl-C stop it and reap it before unwinding,
-    so that the rollback never races a tool still writing into the prefix."""
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Run ``cmd``, output captured; on Ctrl-C stop and reap it so the rollback never races it."""
+    try:  # errors="replace": a message in another encoding must not become a traceback
+        proc = subprocess.Popen(cmd, stdout=PIPE, stderr=PIPE, errors="replace")
     except OSError as e:
         raise EnvError(
             f"could not run {cmd[0]}: {e.strerror or e}",
