@@ -162,3 +162,27 @@ def test_spacy_37_on_a_real_gpu(cli, venv: Env) -> None:
     assert result.code == 0, data
     assert data["gpu"]["available"] is True
     assert data["spacy"]["gpu"] is True and data["spacy"]["words_per_second"]["gpu"] > 0
+
+
+@pytest.mark.bigenv
+@pytest.mark.network
+def test_real_tensorflow_and_cuda_on_a_machine_without_a_driver(cli, venv: Env) -> None:
+    """Real TF 2.15.1 with its and-cuda wheels (~3 GB, shared uv cache): every CUDA library
+    loads by soname from the wheels under activation; TF's own log, captured per phase, says
+    the driver is missing; the verdict is cpu-only with that reason, exit 0."""
+    uv_install(venv, "tensorflow[and-cuda]==2.15.1", "numpy<2", timeout=1800)
+    result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json")
+    data = json.loads(result.out)
+    assert result.code == 0, data["problems"]
+    libraries = {x["soname"]: x for x in data["libraries"]}
+    assert {"libcudart.so.12", "libcudnn.so.8", "libcublasLt.so.12"} <= set(libraries)
+    for lib in libraries.values():
+        assert lib["loaded"] and "/site-packages/nvidia/" in lib["path"], lib
+    tf = data["tensorflow"]
+    assert (tf["version"], tf["cuda"], tf["gpus"]) == ("2.15.1", "12.2", [])
+    assert tf["matmul_seconds"]["cpu"] > 0
+    by_phase = {(x["phase"], x["verdict"]) for x in tf["log"]}
+    assert ("import", "noise") in by_phase and ("gpu", "problem") in by_phase
+    assert any("user-space part of the NVIDIA driver" in x["explanation"] for x in tf["log"])
+    assert data["gpu"]["reason"].startswith("no NVIDIA driver on this machine")
+    assert data["verdict"] == "cpu-only"
