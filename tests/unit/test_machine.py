@@ -394,6 +394,14 @@ def test_smi_probe_failing_driver(tmp_path: Path, capture: str, message: str) ->
     )
 
 
+def test_smi_probe_output_that_is_not_utf8(tmp_path: Path) -> None:
+    capture = tmp_path / "failed-latin1.txt"
+    capture.write_bytes((SMI / "failed-no-driver.txt").read_bytes().rstrip() + b" (caf\xe9)\n")
+    smi = fake_nvidia_smi(tmp_path / "bin", table=capture, query=capture, table_rc=9, query_rc=9)
+    with pytest.raises(ProbeError, match=r"couldn't communicate with the NVIDIA driver.*caf\ufffd"):
+        _from_nvidia_smi(nowhere(tmp_path, path=str(smi.parent)))
+
+
 def test_smi_probe_absent(tmp_path: Path) -> None:
     assert _from_nvidia_smi(nowhere(tmp_path)) is None
 

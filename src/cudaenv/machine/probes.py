@@ -94,7 +94,7 @@ def _smi(exe: str, args: tuple[str, ...], host: Host) -> subprocess.CompletedPro
         return subprocess.run(
             [exe, *args],
             capture_output=True,
-            text=True,
+            errors="replace",  # text; a stray byte must not become a traceback
             timeout=host.timeout,
             env=dict(host.environ),
             check=False,
