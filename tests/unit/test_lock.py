@@ -38,7 +38,7 @@ def _pin(name: str, version: str, group: str = "other", why: tuple[str, ...] = (
             url=f"https://files.example/packages/{fname}",
             sha256=digest,
             size=1000 + len(name),
-            upload_time="2024-03-07T18:37:29.123456Z",
+            upload_time="2024-03-07T18:37:29.123456+00:00",
         ),
         why=why,
         group=group,
@@ -216,7 +216,7 @@ def test_foreign_lock_selects_wheels_and_names_what_is_missing(data_dir) -> None
         ("numpy", "2.2.3"),
     ]
     assert r.pin("numpy").wheel.filename.endswith("manylinux2014_x86_64.whl")  # not win_amd64
-    assert r.pin("attrs").wheel.upload_time == "2025-01-25T11:30:10.164985Z"
+    assert r.pin("attrs").wheel.upload_time == "2025-01-25T11:30:10.164985+00:00"
     assert r.driver_floor is None and r.frameworks == ()
     assert "not written by cudaenv" in r.notes[0]
 

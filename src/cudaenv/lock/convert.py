@@ -106,7 +106,7 @@ def _package(pin: Pin, index_url: str | None) -> Package:
 
 
 def parse_upload_time(text: str | None) -> datetime | None:
-    """PEP 700 ``upload-time`` text (``2024-01-02T03:04:05.123456Z``) to an aware datetime."""
+    """ISO 8601 ``upload-time`` text (``+00:00`` or PEP 700's ``Z``) to a datetime."""
     if not text:
         return None
     try:
@@ -116,13 +116,11 @@ def parse_upload_time(text: str | None) -> datetime | None:
 
 
 def format_upload_time(value: datetime | None) -> str | None:
-    """The inverse of :func:`parse_upload_time` for the PEP 700 form indexes send."""
+    """The form the solver records (``datetime.astimezone(timezone.utc).isoformat()``), so that
+    a solved Resolution survives the lock unchanged."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    frac = f".{value.microsecond:06d}" if value.microsecond else ""
-    return value.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+    return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat()
 
 
 def from_pylock(pylock: Pylock, *, target: Target | None = None) -> Resolution:
