@@ -3,6 +3,7 @@ and the machine check, on hand-built Resolution values."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -104,6 +105,15 @@ def test_tool_table_records_the_stack(resolution: Resolution) -> None:
     from cudaenv import __version__
 
     assert tool["cudaenv-version"] == __version__
+
+
+def test_every_field_is_set_in_the_fixture_so_the_round_trip_covers_it(
+    resolution: Resolution,
+) -> None:
+    """A field added to Resolution, Pin or WheelFile must be recorded by the lock too."""
+    for value in (resolution, resolution.pins[0], resolution.pins[0].wheel):
+        unset = [f.name for f in dataclasses.fields(value) if getattr(value, f.name) in (None, ())]
+        assert unset == [], f"{type(value).__name__}: give {unset} a value here, then lock them"
 
 
 def test_round_trip_is_exact(resolution: Resolution) -> None:
