@@ -27,6 +27,7 @@ _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _MAX32 = 0xFFFFFFFF
 _LOCAL_SLACK = 1024  # local extra fields may be longer than the central directory says
+_MAX_MEMBER = 64 * 1024 * 1024  # METADATA is kilobytes; more is a broken or hostile wheel
 
 
 class BadWheel(ValueError):
@@ -148,7 +149,7 @@ def _decompress(entry: _Entry, data: bytes) -> bytes:
     if entry.method not in (0, 8, 12, 14):
         raise BadWheel(f"{entry.name}: unknown compression method {entry.method}")
     try:
-        out = _inflate(entry.method, data)
+        out = _inflate(entry.method, data, entry.usize + 1)
     except (zlib.error, OSError, EOFError, ValueError) as e:  # what damaged streams raise
         raise BadWheel(f"{entry.name}: damaged compressed data ({e})") from e
     if len(out) != entry.usize or zlib.crc32(out) != entry.crc:
@@ -156,28 +157,31 @@ def _decompress(entry: _Entry, data: bytes) -> bytes:
     return out
 
 
-def _inflate(method: int, data: bytes) -> bytes:
-    """Decompress; damaged data raises zlib.error, OSError, EOFError or ValueError."""
+def _inflate(method: int, data: bytes, limit: int) -> bytes:
+    """At most *limit* bytes of the member (a bomb stops there); damaged data raises
+    zlib.error, OSError, EOFError or ValueError."""
     if method == 0:
         return data
     if method == 8:
-        return zlib.decompressobj(-15).decompress(data)
+        return zlib.decompressobj(-15).decompress(data, limit)
     if method == 12:
         import bz2
 
-        return bz2.decompress(data)
+        return bz2.BZ2Decompressor().decompress(data, limit)
     import lzma  # zip's LZMA framing: 4-byte header, then raw LZMA1 properties and data
 
     try:
         props_len = struct.unpack_from("<H", data, 2)[0]
         filt = lzma._decode_filter_properties(lzma.FILTER_LZMA1, data[4 : 4 + props_len])
         raw = data[4 + props_len :]
-        return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(raw)
+        return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(raw, limit)
     except (lzma.LZMAError, struct.error) as e:
         raise ValueError(str(e)) from e
 
 
 def _member(remote: _Remote, entry: _Entry, name_len: int) -> bytes:
+    if max(entry.csize, entry.usize) > _MAX_MEMBER:
+        raise BadWheel(f"{entry.name} says it is {entry.usize} bytes: too large to be METADATA")
     guess = _LOCAL.size + name_len + entry.csize + _LOCAL_SLACK
     chunk = remote.read(entry.offset, entry.offset + guess)
     f = _LOCAL.unpack_from(chunk, 0) if len(chunk) >= _LOCAL.size else (b"",)

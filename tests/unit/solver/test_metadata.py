@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+import tracemalloc
 import zipfile
 
 import pytest
@@ -101,6 +102,32 @@ def test_zip64():
             zf.writestr(f"f{i}", b"")
     remote = Remote(buf.getvalue())
     assert read_member(remote.tail, remote.range) == b"Name: a\n"
+
+
+def test_a_member_too_large_for_metadata_is_refused_before_it_is_fetched():
+    data = bytearray(_zip({"a-1.dist-info/METADATA": "Name: a\n"}))
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 2**31)  # uncompressed size
+    remote = Remote(bytes(data))
+    with pytest.raises(BadWheel, match="too large to be METADATA"):
+        read_member(remote.tail, remote.range)
+    assert remote.calls == [("tail", 65536)]
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])
+def test_a_decompression_bomb_stops_at_the_declared_size(compression):
+    bomb = b"\0" * (32 * 1024 * 1024)  # compresses to a few kilobytes
+    data = bytearray(_zip({"a-1.dist-info/METADATA": bomb}, compression=compression))
+    struct.pack_into("<I", data, data.rfind(b"PK\x01\x02") + 24, 100)  # declares 100 bytes
+    del bomb
+    remote = Remote(bytes(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BadWheel, match="size or CRC"):
+            read_member(remote.tail, remote.range)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024  # never the 32 MiB the member inflates to
 
 
 class _Unseekable(io.RawIOBase):
