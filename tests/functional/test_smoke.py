@@ -119,6 +119,13 @@ def test_probe_runs_on_the_oldest_python_tf_supports(tmp_path: Path) -> None:
     assert data["environment"]["python"].startswith("3.8.")
     assert [x["loaded"] for x in data["libraries"]] == [True, False]
     assert "libnot-there.so.7" in data["libraries"][1]["error"]
+    parts = subprocess.run(  # the framework parts compile and parse their arguments there too
+        [str(env.python), str(smoke.PROBE.with_name("parts.py")), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert parts.returncode == 0 and "--part" in parts.stdout, parts.stderr
 
 
 @pytest.mark.network
