@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from cudaenv.envs.base import Env
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.machine import Machine
     from cudaenv.smoke.loglines import Classified
     from cudaenv.smoke.report import SmokeReport
 
@@ -152,8 +154,8 @@ def diagnose(
     env: Env,
     *,
     environ: Mapping[str, str] | None = None,
-    machine: Any = None,
-    knowledge: Any = None,
+    machine: Machine | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Diagnosis:
     """Probe ``env`` as it is (not activated) and judge what stands between it and the GPU.
 
@@ -162,6 +164,7 @@ def diagnose(
     and spaCy once each if installed), one ``ldconfig -p``.
     """
     from cudaenv import smoke
+    from cudaenv.knowledge import TfLine
     from cudaenv.smoke.loglines import load_log_rules
     from cudaenv.smoke.report import SmokeReport
 
@@ -188,7 +191,7 @@ def diagnose(
         report=report,
         places=places,
         required=frozenset(s for line in lines for s in line.sonames),
-        tf_line=next((x for x in lines if hasattr(x, "cudnn")), None),
+        tf_line=next((x for x in lines if isinstance(x, TfLine)), None),
         dists=dists,
         machine=machine,
         knowledge=knowledge,
@@ -205,7 +208,7 @@ def diagnose(
     )
 
 
-def explain_log(text: str, *, knowledge: Any = None) -> tuple[Classified, ...]:
+def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[Classified, ...]:
     """The known lines of a pasted log, each once, in order; unknown lines are skipped."""
     from cudaenv import smoke
     from cudaenv.smoke.loglines import load_log_rules

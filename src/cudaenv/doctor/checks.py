@@ -136,7 +136,7 @@ def driver(facts: Facts) -> list[Finding]:
     floor = k.min_driver_for(need) if need is not None else None
     at_least = f" >= {floor}" if floor else ""
     severity: Severity = "error" if _needs_gpu(facts) else "warning"
-    container = tuple(getattr(facts.machine, "container", ()) or ())
+    container = facts.machine.container
     if not drv.loaded and container:
         return [
             Finding.of(

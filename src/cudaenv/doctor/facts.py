@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from cudaenv.envs.base import Env
+    from cudaenv.knowledge import Knowledge, TfLine
+    from cudaenv.machine import Machine
     from cudaenv.smoke.loglines import Cause
     from cudaenv.smoke.report import SmokeReport
 
@@ -54,10 +56,10 @@ class Facts:
     report: SmokeReport
     places: Mapping[str, tuple[tuple[str, Path], ...]]  # soname -> (where, path) copies
     required: frozenset[str]  # sonames the installed frameworks' recipes load
-    tf_line: Any  # knowledge TfLine of the installed TensorFlow, or None
+    tf_line: TfLine | None  # the recipe line of the installed TensorFlow
     dists: Mapping[str, Version]  # installed distributions (canonical names)
-    machine: Any  # cudaenv.machine.Machine
-    knowledge: Any  # cudaenv.knowledge.Knowledge
+    machine: Machine
+    knowledge: Knowledge
     environ: Mapping[str, str]
     sonames: Mapping[str, tuple[str, ...]]  # soname -> NVIDIA wheels shipping it
     runpath_dirs: frozenset[str] = frozenset()  # folders TensorFlow's own RUNPATH searches

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +24,10 @@ from packaging.version import InvalidVersion, Version
 from cudaenv.errors import SmokeError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from cudaenv.envs.base import Env
+    from cudaenv.knowledge import CupyLine, Knowledge, TfLine
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = [
@@ -66,39 +66,35 @@ def installed(env: Env) -> dict[str, Version]:
     return found
 
 
-def recipe_lines(dists: Mapping[str, Version], knowledge: Any) -> tuple[Any, ...]:
+def recipe_lines(
+    dists: Mapping[str, Version], knowledge: Knowledge | None
+) -> tuple[TfLine | CupyLine, ...]:
     """Recipe lines (TfLine, CupyLine) of the frameworks installed, as far as recipes know them."""
     if knowledge is None:
         return ()
-    lines: list[Any] = []
+    lines: list[TfLine | CupyLine] = []
     tf = dists.get("tensorflow") or dists.get("tensorflow-cpu")
     if tf is not None and (line := knowledge.tf_line(tf)) is not None:
         lines.append(line)
-    cupy = _values(getattr(knowledge, "cupy", ()))
-    lines += [c for c in cupy if canonicalize_name(getattr(c, "name", "")) in dists]
+    lines += [c for c in knowledge.cupy if c.name in dists]
     return tuple(lines)
 
 
-def _values(table: Any) -> list[Any]:
-    return list(table.values()) if isinstance(table, Mapping) else list(table or ())
-
-
-def tf_lines_by_soname(knowledge: Any) -> dict[str, list[str]]:
+def tf_lines_by_soname(knowledge: Knowledge | None) -> dict[str, list[str]]:
     """soname -> the final TensorFlow release lines whose recipes load it, oldest first."""
     out: dict[str, list[str]] = {}
-    if knowledge is None:
-        return out
-    final = [x for x in _values(knowledge.tensorflow) if not x.pre_release_only]
-    lines = sorted(final, key=lambda x: Version(str(x.line)))
-    for line in lines:
+    final = [x for x in (knowledge.tensorflow if knowledge else ()) if not x.pre_release_only]
+    for line in sorted(final, key=lambda x: x.line):
         for soname in line.sonames:
             out.setdefault(soname, []).append(str(line.line))
     return out
 
 
-def probe_sonames(env: Env, lines: Sequence[Any], known: Mapping[str, Any]) -> list[str]:
+def probe_sonames(
+    env: Env, lines: Sequence[TfLine | CupyLine], known: Mapping[str, object]
+) -> list[str]:
     """What to dlopen: the recipes' sonames, then known CUDA libraries the wheels ship."""
-    wanted = [s for line in lines for s in getattr(line, "sonames", ())]
+    wanted = [s for line in lines for s in line.sonames]
     for folder in sorted(env.site_packages.glob("nvidia/*/lib")):
         wanted += sorted(p.name for p in folder.iterdir() if p.name in known)
     return list(dict.fromkeys(wanted))
@@ -136,7 +132,9 @@ def run_probe(
     return data
 
 
-def activated_environ(env: Env, lines: Sequence[Any], base: Mapping[str, str]) -> dict[str, str]:
+def activated_environ(
+    env: Env, lines: Sequence[TfLine | CupyLine], base: Mapping[str, str]
+) -> dict[str, str]:
     """``base`` with what activating ``env`` changes (venv part included)."""
     from cudaenv.activation import variables
 

@@ -13,6 +13,7 @@ import functools
 import re
 import string
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -24,7 +25,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
     from pathlib import Path
 
 __all__ = [
@@ -34,10 +34,12 @@ __all__ = [
     "Classified",
     "LogRule",
     "LogRules",
+    "TfLines",
     "load_log_rules",
 ]
 
 Verdict = Literal["noise", "problem", "info"]
+TfLines = Mapping[str, Sequence[str]]  # soname -> the TensorFlow release lines that load it
 Cause = Literal[
     "version-mismatch", "several-installs", "driver", "library-path", "container", "none"
 ]
@@ -110,9 +112,7 @@ class LogRules:
                 return rule, found
         return None
 
-    def classify(
-        self, line: str, *, tf_lines: Mapping[str, Iterable[str]] | None = None
-    ) -> Classified | None:
+    def classify(self, line: str, *, tf_lines: TfLines | None = None) -> Classified | None:
         """The meaning of ``line``, or None when no row knows it.
 
         ``tf_lines`` maps a soname to the TensorFlow release lines that load it (from the
@@ -141,7 +141,7 @@ class LogRules:
         component = re.sub(r"^nvidia-|-cu[0-9]+$", "", wheels[0]).replace("-", "_")
         return f"nvidia/{component}/lib"
 
-    def _fields(self, found: re.Match[str], tf_lines: Mapping[str, Iterable[str]]) -> _Fields:
+    def _fields(self, found: re.Match[str], tf_lines: TfLines) -> _Fields:
         values = _Fields()
         for name, value in found.groupdict().items():
             if value is None:

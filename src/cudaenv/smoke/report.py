@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-    from cudaenv.smoke.loglines import LogRules
+    from cudaenv.smoke.loglines import LogRules, TfLines
 
 __all__ = ["Driver", "Gpu", "LibraryCheck", "SmokeReport"]
 
@@ -115,7 +115,7 @@ class SmokeReport:
 
     @classmethod
     def from_json(
-        cls, data: Mapping[str, Any], *, rules: LogRules, tf_lines: Any = None
+        cls, data: Mapping[str, Any], *, rules: LogRules, tf_lines: TfLines | None = None
     ) -> SmokeReport:
         """Parse the probe's JSON document; ``tf_lines`` maps soname -> TF release lines."""
         driver = Driver.from_json(data.get("driver") or {})

@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from cudaenv.smoke.loglines import LogRules
+    from cudaenv.smoke.loglines import LogRules, TfLines
 
 __all__ = ["LogLine", "SpacyRun", "TfRun", "parse_version"]
 
@@ -50,7 +50,9 @@ class LogLine:
         }
 
 
-def _log(rows: Iterable[Mapping[str, str]], rules: LogRules, tf_lines: Any) -> tuple[LogLine, ...]:
+def _log(
+    rows: Iterable[Mapping[str, str]], rules: LogRules, tf_lines: TfLines | None
+) -> tuple[LogLine, ...]:
     out = []
     for row in rows:
         known = rules.classify(row["line"], tf_lines=tf_lines)
@@ -80,7 +82,7 @@ class TfRun:
     matmul_seconds: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], rules: LogRules, tf_lines: Any) -> TfRun:
+    def from_json(cls, data: Mapping[str, Any], rules: LogRules, tf_lines: TfLines | None) -> TfRun:
         return cls(
             version=parse_version(data.get("version")),
             cuda=parse_version(data.get("cuda_version")),
