@@ -1,1 +1,79 @@
-"""The solver: turns a request and a machine into a resolution, using the package index client."""
+"""The solver: turns a request and a machine into a resolution, using the package index client.
+
+    resolution = solve(request, machine, knowledge, index)
+
+resolvelib does the search through one thin adapter (:mod:`.provider`); the machine enters as
+virtual packages (``__cuda`` at the driver's max CUDA, ``__python`` at the target), the recipes
+as requirements (:mod:`.recipes`), the index through the factory (:mod:`.factory`). When no set
+of releases works, :mod:`.explain` turns resolvelib's causes into one sentence and a way out,
+raised as :class:`~cudaenv.errors.ResolutionError`; an index that cannot be reached raises the
+index client's :class:`~cudaenv.errors.IndexError_` unchanged. Nothing here prints: progress
+goes to ``on_event`` as :class:`.reporter.SolveEvent` values.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cudaenv.errors import ResolutionError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.machine import Machine
+    from cudaenv.request import Request
+    from cudaenv.resolution import Resolution
+    from cudaenv.solver.index import Index
+    from cudaenv.solver.reporter import SolveEvent
+
+__all__ = ["MAX_ROUNDS", "solve"]
+
+# resolvelib's unit of work; TF + spaCy solves take a few hundred rounds. A search this long is
+# a backtracking storm: stopping with a message beats running for an hour.
+MAX_ROUNDS = 20_000
+
+
+def solve(
+    request: Request,
+    machine: Machine,
+    knowledge: Knowledge,
+    index: Index,
+    *,
+    on_event: Callable[[SolveEvent], None] | None = None,
+) -> Resolution:
+    """Pin every wheel the request needs on this machine and target.
+
+    Cost: the index pages of every project in the result and the METADATA of every release
+    tried (cached on disk; a warm ``offline`` index makes no request).
+    """
+    from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
+
+    from cudaenv.solver import explain, recipes
+    from cudaenv.solver.factory import Factory
+    from cudaenv.solver.provider import Provider
+    from cudaenv.solver.reporter import EventReporter
+    from cudaenv.solver.result import to_resolution
+
+    factory = Factory(request, machine, knowledge, index)
+    try:
+        plan = recipes.plan(factory)
+        factory.restrict(plan.constraints)
+        factory.warm(plan.roots)
+        order = {r.identifier: n for n, r in enumerate(plan.roots)}
+        resolver = Resolver(Provider(factory, order), EventReporter(on_event))
+        try:
+            result = resolver.resolve(plan.roots, max_rounds=MAX_ROUNDS)
+        except ResolutionImpossible as e:
+            tf = factory.versions("tensorflow") if request.framework("tensorflow") else ()
+            why = explain.explain(e.causes, machine, knowledge, request, tf_releases=tf)
+            raise explain.as_error(why) from None
+        except ResolutionTooDeep:
+            raise ResolutionError(
+                f"gave up after {MAX_ROUNDS} resolution rounds: the requirements backtrack "
+                "without end",
+                hint="pin --tf/--spacy to exact releases to narrow the search",
+            ) from None
+        return to_resolution(result, request, machine, knowledge, index.url)
+    finally:
+        factory.close()

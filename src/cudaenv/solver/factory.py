@@ -1,0 +1,254 @@
+"""The factory: makes and caches candidates and requirements, and looks ahead on the index.
+
+The provider is a thin adapter; everything it needs from the world comes from here. The factory
+owns the index client, the target (tags, markers, Python), the recipes' per-release additions
+(:mod:`cudaenv.solver.recipes`), the constraints, and the releases cudaenv refuses (recipe
+``bad`` entries, global exclusions). It also prefetches: when a candidate's dependencies are
+read, the pages of those projects and the METADATA of their likeliest candidate are fetched
+concurrently in the background, so the resolver mostly finds them in memory. The provider
+cannot see this.
+
+Laziness (pip's ``found_candidates.py`` rule): ``find_candidates`` returns a callable that makes
+candidates on demand from an already-fetched page, and METADATA is read only in
+``dependencies``.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from cudaenv.errors import ResolutionError
+from cudaenv.solver import recipes
+from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
+from cudaenv.solver.requirements import (
+    CUDA,
+    PYTHON,
+    SpecifierRequirement,
+    VirtualRequirement,
+    is_virtual,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from packaging.requirements import Requirement as Pep508
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.machine import Machine
+    from cudaenv.request import Request
+    from cudaenv.solver.candidates import Candidate
+    from cudaenv.solver.index import Index
+    from cudaenv.solver.links import FileLink
+    from cudaenv.solver.requirements import Requirement
+
+__all__ = ["Factory", "Release"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    """One version of a project and the best file of it for the target."""
+
+    version: Version
+    link: FileLink
+    yanked: bool
+
+
+class Factory:
+    """Builds candidates and requirements for one solve; not shared between solves."""
+
+    def __init__(self, request: Request, machine: Machine, knowledge: Knowledge, index: Index):
+        self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
+        self.python = request.target.python
+        self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
+        self._env = request.target.marker_environment()
+        self.constraints: dict[NormalizedName, SpecifierSet] = {}
+        self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
+        self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
+        self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
+        self._warmed: set[Requirement] = set()
+        self._by_object: dict[int, tuple[object, Any]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(4, "cudaenv-lookahead")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def restrict(self, constraints: Mapping[NormalizedName, SpecifierSet]) -> None:
+        """Add constraints: they narrow a project's candidates but never add the project."""
+        for name, spec in constraints.items():
+            self.constraints[name] = (
+                self.constraints[name] & spec if name in self.constraints else spec
+            )
+
+    # -- releases on the index -----------------------------------------------------------------
+    def versions(self, name: str) -> tuple[Version, ...]:
+        """Every version the index lists for ``name``, any platform (for "no such release")."""
+        links = self.index.project(name)
+        return tuple(sorted({lk.version for lk in links if lk.version is not None}, reverse=True))
+
+    def releases(self, name: NormalizedName) -> tuple[Release, ...]:
+        """Versions with a usable file for the target, newest first. Cost: one page (cached)."""
+        if name not in self._releases:
+            best: dict[Version, tuple[tuple[bool, int], FileLink]] = {}
+            for link in self.index.project(name):
+                rank = self._file_rank(link)
+                if rank is None or link.version is None:
+                    continue
+                key = (link.yanked is not None, rank)
+                if link.version not in best or key < best[link.version][0]:
+                    best[link.version] = (key, link)
+            ordered = sorted(best.items(), key=lambda kv: kv[0], reverse=True)
+            self._releases[name] = tuple(
+                Release(version=v, link=lk, yanked=k[0]) for v, (k, lk) in ordered
+            )
+        return self._releases[name]
+
+    def _file_rank(self, link: FileLink) -> int | None:
+        """Lower is better; None: the file cannot serve the target.
+
+        Pages share one ``SpecifierSet`` per Requires-Python text and one tag set per tag
+        text, so both answers are memoised by object (a TF solve checks ~50,000 files)."""
+        spec = link.requires_python
+        if spec is not None and not self._memo(spec, lambda: spec.contains(self.python, True)):
+            return None
+        if link.is_wheel:
+            tags = link.tags
+            return self._memo(
+                tags, lambda: min((self._rank[t] for t in tags if t in self._rank), default=None)
+            )
+        return len(self._rank) if self.request.allow_sdist and link.version else None
+
+    def _memo(self, key: object, compute: Callable[[], Any]) -> Any:
+        hit = self._by_object.get(id(key))
+        if hit is None:  # the key is kept alive with its answer, so its id stays unique
+            hit = self._by_object[id(key)] = (key, compute())
+        return hit[1]
+
+    def refused(self, name: NormalizedName, version: Version) -> str | None:
+        """Why cudaenv never picks this release (recipe ``bad``, exclusions, unknown line)."""
+        return recipes.refused(self.knowledge, self.request, name, version)
+
+    # -- candidates ----------------------------------------------------------------------------
+    def find_candidates(
+        self,
+        identifier: str,
+        requirements: Sequence[Requirement],
+        incompatible: Iterable[Candidate],
+    ) -> Callable[[], Iterator[Candidate]]:
+        """Candidates for ``identifier`` that satisfy every requirement, best first (lazy)."""
+        bad = set(incompatible)
+        if is_virtual(identifier):
+            found = [c for c in [self.virtual(identifier)] if c not in bad]
+            return lambda: (c for c in found if all(r.is_satisfied_by(c) for r in requirements))
+        first = requirements[0]
+        name, extras = first.project, getattr(first, "extras", frozenset())
+        assert name is not None
+        return lambda: (
+            c
+            for c in self._admitted(name, extras, requirements)
+            if c not in bad and all(r.is_satisfied_by(c) for r in requirements)
+        )
+
+    def _admitted(
+        self, name: NormalizedName, extras: frozenset[NormalizedName], reqs: Sequence[Requirement]
+    ) -> Iterator[Candidate]:
+        pinned = {v for r in reqs if (v := getattr(r, "exact", None)) is not None}
+        pre = self.request.pre or any(r.specifier.prereleases for r in reqs)
+        limit = self.constraints.get(name)
+        for rel in self.releases(name):
+            v = rel.version
+            if v not in pinned and ((v.is_prerelease and not pre) or rel.yanked):
+                continue
+            if (limit is not None and not limit.contains(v, prereleases=True)) or self.refused(
+                name, v
+            ):
+                continue
+            base = self.candidate(name, v, rel.link)
+            yield ExtrasCandidate(base=base, extras=extras) if extras else base
+
+    def candidate(self, name: NormalizedName, version: Version, link: FileLink) -> WheelCandidate:
+        key = (name, version)
+        if key not in self._made:
+            self._made[key] = WheelCandidate(
+                name=name, version=version, filename=link.filename, link=link, factory=self
+            )
+        return self._made[key]
+
+    def virtual(self, identifier: str) -> VirtualCandidate:
+        if identifier == CUDA:
+            return VirtualCandidate(name=CUDA, version=self.machine.max_cuda)
+        if identifier == PYTHON:
+            return VirtualCandidate(name=PYTHON, version=self.python)
+        raise ResolutionError(f"unknown virtual package {identifier!r}")  # a bug in the recipes
+
+    # -- dependencies --------------------------------------------------------------------------
+    def dependencies(self, cand: WheelCandidate) -> tuple[Requirement, ...]:
+        """Requires-Dist (markers for the target), Requires-Python as ``__python``, and the
+        recipe's additions for this release. Cost: its METADATA; starts the lookahead."""
+        if cand not in self._deps:
+            meta = self.index.metadata(cand.link)
+            reqs: list[Requirement] = [
+                self._requirement(r, cand) for r in meta.requires_dist if self.applies(r, "")
+            ]
+            if meta.requires_python is not None:
+                python = meta.requires_python
+                reqs.append(VirtualRequirement(name=PYTHON, specifier=python, who=str(cand)))
+            reqs += recipes.release_requirements(self.knowledge, self.request, cand)
+            self._deps[cand] = tuple(reqs)
+            self.warm(reqs)
+        return self._deps[cand]
+
+    def extra_dependencies(
+        self, base: WheelCandidate, extras: frozenset[NormalizedName]
+    ) -> list[Requirement]:
+        """What ``base[extras]`` adds to ``base``. Cost: base's METADATA (already read)."""
+        meta = self.index.metadata(base.link)
+        parent = ExtrasCandidate(base=base, extras=extras)
+        reqs: list[Requirement] = [
+            self._requirement(r, parent)
+            for r in meta.requires_dist
+            if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
+        ]
+        self.warm(reqs)
+        return reqs
+
+    def applies(self, req: Pep508, extra: str) -> bool:
+        return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})
+
+    def _requirement(self, req: Pep508, parent: object) -> SpecifierRequirement:
+        if req.url:
+            raise ResolutionError(
+                f"{parent} depends on {req.name} at a URL ({req.url})",
+                hint="cudaenv resolves from the package index only",
+            )
+        extras = frozenset(canonicalize_name(e) for e in req.extras)
+        return SpecifierRequirement.from_requirement(req, extras, origin=str(parent))
+
+    # -- lookahead -----------------------------------------------------------------------------
+    def warm(self, reqs: Iterable[Requirement]) -> None:
+        """Fetch, in the background, the pages and the likeliest candidate's METADATA.
+
+        Off when the index is offline: answers then come from disk, and threads only contend
+        for the GIL (measured: warm TF + spaCy solve 0.97 s with, 0.73 s without)."""
+        if self.index.offline:
+            return
+        with self._lock:
+            todo = [r for r in reqs if r not in self._warmed and r.project is not None]
+            self._warmed.update(todo)
+        for req in todo:
+            self._pool.submit(self._warm_one, req)
+
+    def _warm_one(self, req: Requirement) -> None:
+        best = next(self.find_candidates(req.identifier, [req], ())(), None)
+        if isinstance(best, ExtrasCandidate):
+            best = best.base
+        if isinstance(best, WheelCandidate):
+            self.index.prefetch_metadata([best.link], wait=False)

@@ -1,0 +1,253 @@
+"""How recipes become requirements: a request's roots, what a release adds, what is refused.
+
+Wheel metadata does not say which CUDA a framework release needs (design decision 2), so:
+
+- TensorFlow: ``--tf 2.15`` roots ``tensorflow[and-cuda] ==2.15.*`` where the line has the
+  extra, else plain ``tensorflow`` (2.12/2.13), and ``__cuda >= min_cuda`` of the lines it may
+  pick. Each TensorFlow release then adds its own line's ``__cuda`` floor and, for lines
+  without the extra, the line's ``requirements`` (the cu11 wheel pins) as its dependencies, so
+  a specifier spanning lines still gets the right set for whichever release wins.
+- spaCy on the GPU: ``spacy[cuda12x]`` (the CUDA major of the stack: TensorFlow's line, else
+  the driver's max CUDA, else 12) plus the CuPy recipe's ``runtime_wheels``, which CuPy <= 13
+  finds only on ``LD_LIBRARY_PATH``. Where the extra has no CuPy wheel for the target Python
+  (compat.md C-4: CuPy 12 has no cp313 wheels) the CuPy package is rooted directly instead.
+- Recipe ``constraints`` (``numpy<2`` for spaCy < 3.8, TF 2.14) narrow candidates without
+  adding packages. They are taken from every line the request may pick, which can only
+  over-restrict a specifier that spans lines, never admit a bad set.
+- Refused releases: recipe ``bad`` entries (on the GPU path) and global exclusions, never
+  picked; pinning one exactly is an error that gives the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from cudaenv.errors import ResolutionError
+from cudaenv.solver import explain
+from cudaenv.solver.requirements import (
+    CUDA,
+    PYTHON,
+    SpecifierRequirement,
+    VirtualRequirement,
+    exact_version,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from packaging.requirements import Requirement as Pep508
+    from packaging.specifiers import SpecifierSet
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.knowledge import CupyLine, Knowledge, SpacyLine, TfLine
+    from cudaenv.request import FrameworkRequest, Request
+    from cudaenv.solver.candidates import WheelCandidate
+    from cudaenv.solver.factory import Factory
+    from cudaenv.solver.requirements import Requirement
+
+__all__ = ["DEFAULT_CUDA_MAJOR", "Plan", "plan", "refused", "release_requirements"]
+
+TENSORFLOW = canonicalize_name("tensorflow")
+SPACY = canonicalize_name("spacy")
+# spaCy alone with no driver detected and none given: resolve for the current CUDA major.
+DEFAULT_CUDA_MAJOR = 12
+_FLAGS = {TENSORFLOW: ("TensorFlow", "--tf"), SPACY: ("spaCy", "--spacy")}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """What to hand the resolver: roots in the user's order, and constraints by project."""
+
+    roots: tuple[Requirement, ...]
+    constraints: Mapping[NormalizedName, SpecifierSet]
+
+
+def _req(req: Pep508, origin: str) -> SpecifierRequirement:
+    extras = frozenset(canonicalize_name(e) for e in req.extras)
+    return SpecifierRequirement.from_requirement(req, extras, origin=origin)
+
+
+def _merge(into: dict[NormalizedName, SpecifierSet], reqs: Sequence[Pep508]) -> None:
+    for r in reqs:
+        name = canonicalize_name(r.name)
+        into[name] = into[name] & r.specifier if name in into else r.specifier
+
+
+def refused(knowledge: Knowledge, request: Request, name: str, version: Version) -> str | None:
+    """Why cudaenv never picks ``name`` ``version`` for this request, or None."""
+    reason = knowledge.excluded(name, version)
+    if reason or not request.gpu:
+        return reason
+    if name == TENSORFLOW:
+        line = knowledge.tf_line(version)
+        if line is None:
+            return "cudaenv's recipes do not know which CUDA this release needs"
+        return line.bad_reason(version, request.target.python)
+    if name == SPACY and knowledge.spacy_line(version) is None:
+        return "cudaenv's recipes do not know how this release reaches the GPU"
+    return None
+
+
+def release_requirements(
+    knowledge: Knowledge, request: Request, cand: WheelCandidate
+) -> list[Requirement]:
+    """What the recipes add to one release: a TF line's ``__cuda`` floor and cu11 pins."""
+    if cand.name != TENSORFLOW or not request.gpu:
+        return []
+    line = knowledge.tf_line(cand.version)
+    if line is None:
+        return []
+    who = f"TensorFlow {line.line}"
+    added: list[Requirement] = [VirtualRequirement.at_least(CUDA, line.min_cuda, who=who)]
+    if line.extra is None:
+        added += [_req(r, f"recipe: {who}") for r in line.requirements]
+    return added
+
+
+def plan(factory: Factory) -> Plan:
+    """The roots and constraints for ``factory.request``. Cost: the frameworks' pages, and for
+    spaCy on the GPU one METADATA and CuPy's page (both needed by the solve anyway)."""
+    request = factory.request
+    factory.index.prefetch([fw.name for fw in request.frameworks])
+    roots: list[Requirement] = []
+    constraints: dict[NormalizedName, SpecifierSet] = {}
+    tf, sp = request.framework(TENSORFLOW), request.framework(SPACY)
+    tf_lines: tuple[Any, ...] = ()
+    if tf is not None:
+        tf_lines = _lines(factory, tf, factory.knowledge.tensorflow, roots)
+        roots[:0] = _tf_roots(factory, tf, tf_lines)
+        _merge(constraints, [c for line in tf_lines for c in line.constraints])
+    if sp is not None:
+        sp_lines = _lines(factory, sp, factory.knowledge.spacy, roots)
+        roots += _spacy_roots(factory, sp, sp_lines, tf_lines)
+        _merge(constraints, [c for line in sp_lines for c in line.constraints])
+    virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
+    return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
+
+
+def _lines(
+    factory: Factory, fw: FrameworkRequest, known: Sequence[Any], roots: list[Requirement]
+) -> tuple[Any, ...]:
+    """The recipe lines ``fw`` may pick that run on the target Python (else a ``__python``
+    root that conflicts, for the explanation); unknown releases and bad pins are errors."""
+    label, _flag = _FLAGS[fw.name]
+    _check_exact(factory, fw)
+    pre = True if factory.request.pre else None
+    versions = [v for v in factory.versions(fw.name) if fw.specifier.contains(v, prereleases=pre)]
+    found = tuple(line for line in known if any(line.contains(v) for v in versions))
+    if not found:
+        raise explain.as_error(explain.unknown_release(fw, known, label))
+    fits = tuple(line for line in found if line.python.contains(factory.python))
+    if fits:
+        return fits
+    newest = found[-1]
+    roots.append(
+        VirtualRequirement(name=PYTHON, specifier=newest.python, who=f"{label} {newest.line}")
+    )
+    return found
+
+
+def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
+    version = exact_version(fw.specifier)
+    reason = version and factory.refused(fw.name, version)
+    if version is None or not reason:
+        return
+    label, flag = _FLAGS[fw.name]
+    raise ResolutionError(
+        f"{label} {version} cannot be used: {reason}",
+        hint=f"use {flag} {version.major}.{version.minor}, which picks the newest "
+        f"{version.major}.{version.minor}.x release that works",
+    )
+
+
+def _tf_roots(factory: Factory, tf: FrameworkRequest, lines: Sequence[TfLine]) -> list[Requirement]:
+    gpu = factory.request.gpu
+    extra = next((line.extra for line in lines if line.extra), None) if gpu else None
+    extras = frozenset({canonicalize_name(extra)}) if extra else frozenset()
+    roots: list[Requirement] = [
+        SpecifierRequirement(
+            name=TENSORFLOW, specifier=tf.specifier, extras=extras, origin=f"--tf {tf.text}"
+        )
+    ]
+    if gpu:
+        who = f"TensorFlow {lines[0].line}" if len(lines) == 1 else f"TensorFlow {tf.text}"
+        floor = min(line.min_cuda for line in lines)
+        roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who))
+    return roots
+
+
+def _spacy_roots(
+    factory: Factory, sp: FrameworkRequest, lines: Sequence[SpacyLine], tf_lines: Sequence[TfLine]
+) -> list[Requirement]:
+    origin = f"--spacy {sp.text}"
+    if not factory.request.gpu:
+        return [SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin)]
+    major = _cuda_major(factory, lines, tf_lines)
+    extra = canonicalize_name(
+        next(ln.gpu_extras[major] for ln in reversed(lines) if major in ln.gpu_extras)
+    )
+    cupy = factory.knowledge.cupy_for(major)
+    if cupy is None:
+        raise ResolutionError(f"cudaenv's recipes have no CuPy build for CUDA {major}")
+    runtime = f"recipe: {cupy.name} runtime libraries"
+    roots: list[Requirement] = [
+        VirtualRequirement.for_cuda_major(major, who=f"spaCy's {cupy.name}")
+    ]
+    if _extra_serves(factory, sp, extra, cupy):
+        roots.append(
+            SpecifierRequirement(
+                name=SPACY, specifier=sp.specifier, extras=frozenset({extra}), origin=origin
+            )
+        )
+    else:
+        roots.append(SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin))
+        roots.append(
+            SpecifierRequirement(
+                name=cupy.name,
+                specifier=cupy.versions,
+                origin=f"recipe: {cupy.name} (spacy[{extra}] has no wheel for "
+                f"Python {factory.python})",
+            )
+        )
+    return roots + [_req(r, runtime) for r in cupy.runtime_wheels]
+
+
+def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], tf_lines: Sequence[TfLine]) -> int:
+    """TensorFlow's CUDA major if asked for; else the driver's, capped by spaCy's extras."""
+    offered = {m for line in lines for m in line.gpu_extras}
+    if tf_lines:
+        major = max(tf_lines, key=lambda t: t.line).cuda_major
+        if major not in offered:
+            raise ResolutionError(
+                f"spaCy {lines[-1].line} has no GPU extra for CUDA {major}, the CUDA of "
+                f"TensorFlow {max(t.line for t in tf_lines)}",
+                hint="use a newer --spacy (see `cudaenv matrix`)",
+            )
+        return major
+    max_cuda = factory.machine.max_cuda
+    want = max_cuda.major if max_cuda is not None else DEFAULT_CUDA_MAJOR
+    return max((m for m in offered if m <= want), default=min(offered))
+
+
+def _extra_serves(factory: Factory, sp: FrameworkRequest, extra: str, cupy: CupyLine) -> bool:
+    """Whether ``spacy[extra]`` (newest release asked for) has a CuPy wheel for the target."""
+    probe = SpecifierRequirement(name=SPACY, specifier=sp.specifier)
+    newest = next(factory.find_candidates(SPACY, [probe], ())(), None)
+    if newest is None or not hasattr(newest, "link"):
+        return True  # the solve reports it
+    meta = factory.index.metadata(newest.link)
+    wanted = [
+        r
+        for r in meta.requires_dist
+        if canonicalize_name(r.name) == cupy.name
+        and not factory.applies(r, "")
+        and factory.applies(r, extra)
+    ]
+    if not wanted:
+        return True
+    need = SpecifierRequirement(name=cupy.name, specifier=wanted[0].specifier)
+    return next(factory.find_candidates(cupy.name, [need], ())(), None) is not None

@@ -1,0 +1,57 @@
+"""resolvelib's events as progress values for a caller's callback; the solver never prints.
+
+The CLI (through ``render``) or a test decides what to do with a :class:`SolveEvent`; with no
+callback the events are dropped. Kinds: ``start``, ``pin`` (a candidate chosen), ``reject`` (a
+candidate dropped for a conflict), ``backtrack`` (the causes of a conflict), ``end``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from resolvelib import BaseReporter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from packaging.version import Version
+
+__all__ = ["EventReporter", "SolveEvent"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SolveEvent:
+    """One step of a solve, for progress display."""
+
+    kind: str  # start | pin | reject | backtrack | end
+    identifier: str | None = None
+    version: Version | None = None
+    detail: str | None = None
+
+
+class EventReporter(BaseReporter):  # type: ignore[type-arg]
+    """Turns resolvelib's reporter calls into :class:`SolveEvent` values."""
+
+    def __init__(self, on_event: Callable[[SolveEvent], None] | None = None):
+        self._emit = on_event or (lambda event: None)
+
+    def starting(self) -> None:
+        self._emit(SolveEvent(kind="start"))
+
+    def pinning(self, candidate: Any) -> None:
+        self._emit(
+            SolveEvent(kind="pin", identifier=candidate.identifier, version=candidate.version)
+        )
+
+    def rejecting_candidate(self, criterion: Any, candidate: Any) -> None:
+        self._emit(
+            SolveEvent(kind="reject", identifier=candidate.identifier, version=candidate.version)
+        )
+
+    def resolving_conflicts(self, causes: Sequence[Any]) -> None:
+        detail = ", ".join(sorted({c.requirement.format_for_error() for c in causes}))
+        self._emit(SolveEvent(kind="backtrack", detail=detail))
+
+    def ending(self, state: Any) -> None:
+        self._emit(SolveEvent(kind="end"))

@@ -1,0 +1,188 @@
+"""Requirements: what the resolver must satisfy, one class per kind (abstract, never a file).
+
+- :class:`SpecifierRequirement`: a named project with extras and a version specifier, from a
+  ``Requires-Dist`` line, a recipe or the user's ``--tf``/``--spacy``.
+- :class:`VirtualRequirement`: a fact about the machine or target, ``__cuda >= 12.0`` or
+  ``__python in >=3.9,<3.12``. Built from a name and a ``SpecifierSet`` directly, never through
+  ``packaging.requirements.Requirement`` (which rejects ``__cuda``) or ``canonicalize_name``
+  (which turns it into ``-cuda``), as pip builds ``RequiresPythonRequirement``.
+- :class:`ExplicitRequirement`: exactly one file, a pin read from a lock, or the base of an
+  extras candidate (``tensorflow[and-cuda]==2.15.1`` depends on exactly that ``tensorflow``).
+
+Every requirement is a frozen, hashable value (the provider caches ``is_satisfied_by`` on
+them), names the resolver identifier it constrains, and says itself in ``format_for_error``.
+``origin`` (who asked) is left out of equality: the same constraint from two parents is one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import SpecifierSet
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement as PackagingRequirement
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.solver.candidates import Candidate
+
+__all__ = [
+    "CUDA",
+    "PYTHON",
+    "ExplicitRequirement",
+    "Requirement",
+    "SpecifierRequirement",
+    "VirtualRequirement",
+    "identifier_for",
+    "is_virtual",
+]
+
+CUDA = "__cuda"  # version: the max CUDA of the machine's driver
+PYTHON = "__python"  # version: the target Python (major.minor)
+
+
+def is_virtual(identifier: str) -> bool:
+    """Identifiers starting with ``_`` cannot be PyPI names, so they never collide."""
+    return identifier.startswith("_")
+
+
+def identifier_for(name: str, extras: frozenset[str]) -> str:
+    """``tensorflow`` or ``tensorflow[and-cuda]``: the resolver's key for a name and extras."""
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpecifierRequirement:
+    """``name[extras] specifier``: any release of the project that the specifier contains."""
+
+    name: NormalizedName
+    specifier: SpecifierSet = field(default_factory=SpecifierSet)
+    extras: frozenset[NormalizedName] = frozenset()
+    origin: str | None = field(default=None, compare=False)  # "--tf 2.15", a recipe
+
+    @classmethod
+    def from_requirement(
+        cls, req: PackagingRequirement, extras: frozenset[NormalizedName], origin: str | None = None
+    ) -> SpecifierRequirement:
+        """From a parsed ``Requires-Dist`` (its name already canonical by packaging's rules)."""
+        from packaging.utils import canonicalize_name
+
+        name = canonicalize_name(req.name)
+        return cls(name=name, specifier=req.specifier, extras=extras, origin=origin)
+
+    @property
+    def identifier(self) -> str:
+        return identifier_for(self.name, self.extras)
+
+    @property
+    def project(self) -> NormalizedName:
+        return self.name
+
+    @property
+    def exact(self) -> Version | None:
+        """The release an ``==X`` (no wildcard) or ``===X`` pins, else None."""
+        return exact_version(self.specifier)
+
+    def is_satisfied_by(self, candidate: Candidate) -> bool:
+        # Pre-releases were admitted or not when candidates were made; here they count.
+        version = candidate.version
+        return version is not None and self.specifier.contains(version, prereleases=True)
+
+    def format_for_error(self) -> str:
+        return f"{self.identifier}{self.specifier}" if self.specifier else self.identifier
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VirtualRequirement:
+    """A requirement on ``__cuda`` or ``__python``; ``who`` names the asker in explanations."""
+
+    name: str
+    specifier: SpecifierSet
+    who: str | None = field(default=None, compare=False)  # "TensorFlow 2.15"
+
+    @classmethod
+    def at_least(cls, name: str, version: Version, who: str | None = None) -> VirtualRequirement:
+        """``name >= version``: a recipe's ``min_cuda``, say."""
+        return cls(name=name, specifier=SpecifierSet(f">={version}"), who=who)
+
+    @classmethod
+    def for_cuda_major(cls, major: int, who: str | None = None) -> VirtualRequirement:
+        """``__cuda >= MAJOR.0``: any release of that CUDA major (minor-version compat)."""
+        return cls(name=CUDA, specifier=SpecifierSet(f">={major}.0"), who=who)
+
+    @property
+    def identifier(self) -> str:
+        return self.name
+
+    @property
+    def project(self) -> None:
+        return None
+
+    @property
+    def floor(self) -> Version | None:
+        """The lowest version this allows, for ``>=``/``==``/``~=`` bounds (None if unbounded)."""
+        from packaging.version import Version
+
+        ops = (">=", "==", "~=", "===")
+        bounds = [Version(s.version.rstrip(".*")) for s in self.specifier if s.operator in ops]
+        return max(bounds, default=None)
+
+    def is_satisfied_by(self, candidate: Candidate) -> bool:
+        """An unknown version (no driver detected, none given) satisfies any floor."""
+        version = candidate.version
+        return version is None or self.specifier.contains(version, prereleases=True)
+
+    def format_for_error(self) -> str:
+        return f"{self.name}{self.specifier}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExplicitRequirement:
+    """Exactly one release from one file (``filename``; None accepts any file of it)."""
+
+    name: NormalizedName
+    version: Version
+    filename: str | None = None
+    origin: str | None = field(default=None, compare=False)
+
+    @property
+    def identifier(self) -> str:
+        return self.name
+
+    @property
+    def project(self) -> NormalizedName:
+        return self.name
+
+    @property
+    def specifier(self) -> SpecifierSet:
+        return SpecifierSet(f"=={self.version}")
+
+    @property
+    def exact(self) -> Version:
+        return self.version
+
+    def is_satisfied_by(self, candidate: Candidate) -> bool:
+        if candidate.version != self.version:
+            return False
+        return self.filename is None or getattr(candidate, "filename", None) == self.filename
+
+    def format_for_error(self) -> str:
+        return f"{self.name}=={self.version}"
+
+
+Requirement = SpecifierRequirement | VirtualRequirement | ExplicitRequirement
+
+
+def exact_version(specifier: SpecifierSet) -> Version | None:
+    """The release ``==X`` (no wildcard) or ``===X`` names, if the specifier is one such pin."""
+    from packaging.version import InvalidVersion, Version
+
+    specs = list(specifier)
+    if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+        return None
+    try:
+        return Version(specs[0].version)
+    except InvalidVersion:
+        return None

@@ -1,0 +1,48 @@
+"""The solver's test index: ``tests/cases/solve/index.json`` built into wheels and served.
+
+The case file lists releases with their real Requires-Dist (trimmed); this module builds one
+wheel per release and tag with ``tests.tools.make_wheel`` and serves them from a real
+:class:`~tests.tools.index_server.IndexServer` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.tools.index_server import IndexServer
+from tests.tools.make_wheel import make_wheel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["CASE", "build_index", "serve"]
+
+CASE = Path(__file__).resolve().parents[1] / "cases" / "solve" / "index.json"
+
+
+def build_index(dest: Path, *, projects: Iterable[str] | None = None) -> Path:
+    """Write the case file's wheels (all projects, or only ``projects``) into ``dest``."""
+    case = json.loads(CASE.read_text())
+    wanted = set(projects) if projects is not None else None
+    for name, releases in case["projects"].items():
+        if wanted is not None and name not in wanted:
+            continue
+        for rel in releases:
+            for tag in case["tags"][rel["tags"]]:
+                make_wheel(
+                    dest,
+                    name,
+                    rel["version"],
+                    requires_dist=rel.get("requires_dist", ()),
+                    requires_python=rel.get("requires_python"),
+                    provides_extra=rel.get("provides_extra", ()),
+                    tag=tag,
+                )
+    return dest
+
+
+def serve(dest: Path) -> IndexServer:
+    """An index over ``dest``, started (the caller stops it)."""
+    return IndexServer(dest).start()

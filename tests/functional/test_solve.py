@@ -1,0 +1,281 @@
+"""``solve`` and ``cudaenv solve`` against a real index on 127.0.0.1 serving real wheels.
+
+The wheels repeat the real metadata of TensorFlow 2.15.x, spaCy 3.7/3.8, thinc and CuPy
+(``tests/cases/solve/index.json``); the driver is given with ``--driver`` (no GPU here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.version import Version
+
+from cudaenv import knowledge
+from cudaenv.errors import IndexError_, ResolutionError
+from cudaenv.machine import Machine, Overrides, detect
+from cudaenv.request import Request
+from cudaenv.solver import solve
+from cudaenv.solver.index import Index
+from tests.functional.solve_index import build_index, serve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.tools.index_server import IndexServer
+
+PLATFORM = "manylinux_2_28_x86_64"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def machine_for(driver: str | None) -> Machine:
+    if driver is None:  # what detect() answers on a machine without a driver
+        return Machine(driver_version=None, max_cuda=None, source="none")
+    know = knowledge.load()
+    return detect(Overrides(driver=driver), driver_to_cuda=know.max_cuda_for_driver)
+
+
+def run_solve(
+    url: str,
+    cache: Path,
+    *,
+    tf: str | None = None,
+    spacy: str | None = None,
+    python: str = "3.11",
+    driver: str | None = "535.104.05",
+    pre: bool = False,
+    offline: bool = False,
+    events: list[object] | None = None,
+):
+    request = Request.from_args(tf=tf, spacy=spacy, python=python, platform=PLATFORM, pre=pre)
+    with Index(url, cache_dir=cache, offline=offline, platform=PLATFORM) as index:
+        on_event = events.append if events is not None else None
+        return solve(request, machine_for(driver), knowledge.load(), index, on_event=on_event)
+
+
+def versions(resolution) -> dict[str, str]:
+    return {p.name: str(p.version) for p in resolution.pins}
+
+
+def test_tf_and_spacy_resolve_to_one_cuda_stack(server: IndexServer, tmp_path: Path) -> None:
+    res = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7")
+    got = versions(res)
+    assert got["tensorflow"] == "2.15.1"  # 2.15.0 is known-bad, 2.15.2rc0 a pre-release
+    assert got["spacy"] == "3.7.5"
+    assert got["thinc"] == "8.2.5"  # not the made-up 8.2.99 that needs numpy 2
+    assert got["numpy"] == "1.26.4"
+    assert got["cupy-cuda12x"] == "12.3.0"  # spacy[cuda12x] caps <13
+    # TF's pins win over CuPy's open runtime ranges (12.4 is on the index too)
+    assert got["nvidia-cuda-runtime-cu12"] == "12.2.140"
+    assert got["nvidia-cusparse-cu12"] == "12.1.2.141"
+    assert not [n for n in got if n.endswith("-cu11")]
+    assert (res.cuda, res.cudnn) == (Version("12.2"), Version("8.9"))
+    assert (res.min_cuda, res.driver_floor) == (Version("12.0"), Version("525.60.13"))
+    assert res.index_url == server.url
+
+
+def test_pins_carry_the_served_files_and_who_asked(server: IndexServer, tmp_path: Path) -> None:
+    res = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7")
+    by_name = {p.name: p for p in res.pins}
+    for pin in res.pins:
+        dist = server.dist(pin.wheel.filename)
+        assert dist is not None and dist.sha256 == pin.wheel.sha256
+        assert hashlib.sha256(dist.path.read_bytes()).hexdigest() == pin.wheel.sha256
+        assert "cp311" in pin.wheel.filename or "py3-none" in pin.wheel.filename
+    assert by_name["tensorflow"].why == ("--tf 2.15",)
+    assert by_name["tensorflow"].group == "framework"
+    assert by_name["nvidia-cudnn-cu12"].why == ("tensorflow[and-cuda]==2.15.1",)
+    assert by_name["nvidia-cudnn-cu12"].group == "cuda"
+    assert by_name["cupy-cuda12x"].why == ("spacy[cuda12x]==3.7.5",)
+    assert "recipe: cupy-cuda12x runtime libraries" in by_name["nvidia-curand-cu12"].why
+    assert by_name["numpy"].group == "other"
+
+
+def test_a_candidate_that_conflicts_is_rejected(server: IndexServer, tmp_path: Path) -> None:
+    events: list[object] = []
+    res = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7", events=events)
+    assert versions(res)["thinc"] == "8.2.5"
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end"
+    assert ("pin", "thinc", Version("8.2.5")) in [(e.kind, e.identifier, e.version) for e in events]
+    assert not [e for e in events if e.kind == "pin" and e.version == Version("8.2.99")]
+
+
+def test_old_driver_is_explained(server: IndexServer, tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as info:
+        run_solve(server.url, tmp_path, tf="2.15", driver="470.82.01")
+    assert info.value.explanation.sentence() == (
+        "driver 470.82.01 supports CUDA ≤ 11.4; TensorFlow 2.15 needs CUDA ≥ 12.0 "
+        "→ upgrade the driver to ≥ 525.60.13"
+    )
+
+
+def test_old_driver_cli_exit_2(server: IndexServer, tmp_path: Path, cli) -> None:
+    r = cli(
+        "solve",
+        "--tf",
+        "2.15",
+        "--driver",
+        "470.82.01",
+        "--python",
+        "3.11",
+        "--platform",
+        PLATFORM,
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path),
+    )
+    assert r.code == 2, r.err
+    assert (
+        "error: driver 470.82.01 supports CUDA ≤ 11.4; TensorFlow 2.15 needs CUDA ≥ 12.0" in r.err
+    )
+    assert "hint: upgrade the driver to ≥ 525.60.13" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_python_without_wheels_is_explained(server: IndexServer, tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as info:
+        run_solve(server.url, tmp_path, tf="2.15", python="3.12")
+    assert info.value.explanation.sentence() == (
+        "TensorFlow 2.15 has no wheels for Python 3.12: it supports >=3.9,<3.12 → use --python 3.11"
+    )
+
+
+def test_unknown_release_lists_known_lines(server: IndexServer, tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as info:
+        run_solve(server.url, tmp_path, tf="9.9")
+    assert info.value.message == "TensorFlow 9.9 is not a release cudaenv knows"
+    assert "2.12, 2.13, 2.14, 2.15" in info.value.context
+
+
+def test_known_bad_exact_pin_says_why(server: IndexServer, tmp_path: Path) -> None:
+    with pytest.raises(ResolutionError) as info:
+        run_solve(server.url, tmp_path, tf="2.15.0")
+    assert info.value.message.startswith("TensorFlow 2.15.0 cannot be used: its and-cuda extra ")
+    assert "tensorrt-libs==8.6.1" in info.value.message
+    assert info.value.hint.startswith("use --tf 2.15")
+
+
+def test_exact_means_exact_and_line_means_newest(server: IndexServer, tmp_path: Path) -> None:
+    assert versions(run_solve(server.url, tmp_path, tf="2.15.0.post1"))["tensorflow"] == (
+        "2.15.0.post1"
+    )
+    assert versions(run_solve(server.url, tmp_path, tf="2.15"))["tensorflow"] == "2.15.1"
+
+
+def test_pre_release_only_when_asked(server: IndexServer, tmp_path: Path) -> None:
+    assert versions(run_solve(server.url, tmp_path, tf="2.15"))["tensorflow"] == "2.15.1"
+    assert versions(run_solve(server.url, tmp_path, tf=">=2.15"))["tensorflow"] == "2.15.1"
+    pre = versions(run_solve(server.url, tmp_path, tf="2.15", pre=True))
+    assert (pre["tensorflow"], pre["numpy"]) == ("2.15.2rc0", "2.0.0")
+    assert versions(run_solve(server.url, tmp_path, tf="2.15.2rc0"))["tensorflow"] == "2.15.2rc0"
+
+
+def test_yanked_file_is_skipped(local_index: IndexServer, wheel_dir: Path, tmp_path: Path) -> None:
+    build_index(wheel_dir)
+    for path in wheel_dir.glob("numpy-1.26.4-*.whl"):
+        local_index.yank(path.name, "broken build")
+    got = versions(run_solve(local_index.url, tmp_path, tf="2.15"))
+    assert got["numpy"] == "1.26.3"
+
+
+def test_offline_warm_solve_makes_no_request(server: IndexServer, tmp_path: Path) -> None:
+    first = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7")
+    server.clear_log()
+    second = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7", offline=True)
+    assert server.count() == 0
+    assert versions(second) == versions(first)
+
+
+def test_offline_cold_cache_is_a_clear_error(server: IndexServer, tmp_path: Path) -> None:
+    with pytest.raises(IndexError_) as info:
+        run_solve(server.url, tmp_path, tf="2.15", offline=True)
+    assert "--offline" in info.value.message
+
+
+def test_dead_index_is_a_clear_error(tmp_path: Path, cli) -> None:
+    r = cli(
+        "solve",
+        "--tf",
+        "2.15",
+        "--driver",
+        "535.104.05",
+        "--python",
+        "3.11",
+        "--index-url",
+        "http://127.0.0.1:9/simple",
+        "--cache-dir",
+        str(tmp_path),
+    )
+    assert r.code == 2
+    assert "could not reach the package index at http://127.0.0.1:9/simple" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_spacy_alone_without_driver(server: IndexServer, tmp_path: Path) -> None:
+    res = run_solve(server.url, tmp_path, spacy="3.7", driver=None)
+    got = versions(res)
+    assert (got["spacy"], got["cupy-cuda12x"]) == ("3.7.5", "12.3.0")
+    assert got["nvidia-cuda-runtime-cu12"] == "12.4.127"  # CuPy's range alone: the newest
+    assert "tensorflow" not in got
+    assert (res.cuda, res.cudnn, res.min_cuda) == (Version("12.4"), None, Version("12.0"))
+    assert res.driver_floor == Version("525.60.13")
+    assert any("no NVIDIA driver was detected" in n and "525.60.13" in n for n in res.notes)
+
+
+def test_spacy_on_python_313_roots_cupy_directly(server: IndexServer, tmp_path: Path) -> None:
+    """compat.md C-4: spacy[cuda12x] caps CuPy < 13, which has no cp313 wheels."""
+    res = run_solve(server.url, tmp_path, spacy="3.8", python="3.13")
+    by_name = {p.name: p for p in res.pins}
+    assert by_name["spacy"].version == Version("3.8.7")
+    assert by_name["cupy-cuda12x"].version == Version("13.6.0")
+    assert by_name["cupy-cuda12x"].why[0].startswith("recipe: cupy-cuda12x (spacy[cuda12x]")
+
+
+def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
+    args = (
+        "solve",
+        "--tf",
+        "2.15",
+        "--spacy",
+        "3.7",
+        "--driver",
+        "535.104.05",
+        "--python",
+        "3.11",
+        "--platform",
+        PLATFORM,
+        "--index-url",
+        server.url,
+        "--cache-dir",
+        str(tmp_path),
+    )
+    human = cli(*args)
+    assert human.code == 0, human.err
+    assert "frameworks (2):" in human.out and "CUDA libraries" in human.out
+    assert "stack:   CUDA 12.2, cuDNN 8.9" in human.out
+    assert "driver:  ≥ 525.60.13 (runs CUDA ≥ 12.0)" in human.out
+    doc = json.loads(cli(*args, "--json").out)
+    assert set(doc) == {"packages", "cuda", "cudnn", "python", "driver_floor", "frameworks"}
+    assert (doc["cuda"], doc["cudnn"], doc["python"], doc["driver_floor"]) == (
+        "12.2",
+        "8.9",
+        "3.11",
+        "525.60.13",
+    )
+    assert doc["frameworks"] == {"tensorflow": "2.15.1", "spacy": "3.7.5"}
+    tf = next(p for p in doc["packages"] if p["name"] == "tensorflow")
+    assert set(tf) == {"name", "version", "wheel", "why"}
+    assert set(tf["wheel"]) == {"url", "sha256"} and tf["wheel"]["url"].startswith(server.base)
