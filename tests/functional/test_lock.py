@@ -16,12 +16,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.pylock import Pylock
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import lock
+from cudaenv.knowledge import load as load_knowledge
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 BIN = Path(sys.executable).parent
 UV = BIN / "uv"
@@ -39,7 +46,7 @@ def pin_for(wheel: Path, index, group: str = "other") -> Pin:
             url=index.file_url(wheel.name),
             sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
             size=wheel.stat().st_size,
-            upload_time="2024-05-01T10:00:00Z",
+            upload_time="2024-05-01T10:00:00+00:00",
         ),
         why=("test",),
         group=group,
@@ -271,3 +278,86 @@ def test_lock_refuses_bad_input_with_one_sentence(
     assert result.err.startswith(f"error: {message}")
     assert "hint:" in result.err and "Traceback" not in result.err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- cudaenv lock: solve on the local index, then write ------------------------------------
+
+
+@pytest.fixture
+def tf_index(make_wheel, local_index):
+    """TensorFlow 2.15.1 whose and-cuda extra names the NVIDIA wheels of the real 2.15 recipe."""
+    wheels = load_knowledge().tf_line(Version("2.15.1")).wheels
+    extra = [f'{r.name}{r.specifier}; extra == "and-cuda"' for r in wheels]
+    cp = f"cp{PY.replace('.', '')}"
+    make_wheel(
+        "tensorflow",
+        "2.15.1",
+        requires_dist=[*extra, "numpy>=1.23"],
+        provides_extra=["and-cuda"],
+        tag=f"{cp}-{cp}-manylinux_2_17_x86_64",
+    )
+    for r in wheels:
+        make_wheel(r.name, str(next(iter(r.specifier)).version), tag="py3-none-manylinux1_x86_64")
+    make_wheel("numpy", "1.26.4", tag=f"{cp}-{cp}-manylinux_2_17_x86_64")
+    return local_index
+
+
+def _lock_cli(cli, index, tmp_path: Path, *extra: str):
+    return cli(
+        "lock",
+        "--tf",
+        "2.15",
+        "--driver",
+        "535.104.05",
+        "--python",
+        PY,
+        "--platform",
+        "manylinux_2_28_x86_64",
+        "--index-url",
+        index.url,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        *extra,
+    )
+
+
+@pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
+@pytest.mark.skipif(not UV.exists(), reason="uv is not installed next to this Python")
+def test_lock_command_writes_a_lock_that_checks_and_installs(cli, tmp_path, tf_index) -> None:
+    path = tmp_path / "pylock.toml"
+    result = _lock_cli(cli, tf_index, tmp_path, "-o", str(path))
+    assert result.code == 0, result.err
+    assert f"wrote {path} (pylock, 14 wheels, hashed)" in result.out
+    text = path.read_text()
+    Pylock.from_dict(tomllib.loads(text)).validate()
+    info = lock.load(path)
+    r = info.resolution
+    assert r.pin("tensorflow").version == Version("2.15.1")
+    assert r.pin("tensorflow").group == "framework"
+    assert r.pin("nvidia-cudnn-cu12").version == Version("8.9.4.25")
+    assert (str(r.cuda), str(r.min_cuda), lock.format_driver(r.driver_floor)) == (
+        "12.2",
+        "12.0",
+        "525.60.13",
+    )
+    assert info.knowledge_version == load_knowledge().version
+    assert lock.dumps(r, knowledge_version=info.knowledge_version) == text  # read/write stable
+    assert _check(cli, path, tmp_path).code == 0
+
+    python = _venv(tmp_path, "env-tf")
+    done = _run([UV, "pip", "install", "--python", python, "-r", path], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "+ tensorflow==2.15.1" in done.stderr
+
+
+@pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
+def test_lock_command_exports_to_stdout(cli, tmp_path, tf_index) -> None:
+    result = _lock_cli(cli, tf_index, tmp_path, "--format", "requirements", "-o", "-")
+    assert result.code == 0, result.err
+    lines = [ln for ln in result.out.splitlines() if ln and not ln.startswith("#")]
+    assert len(lines) == 14
+    assert all(" @ http://127.0.0.1:" in ln and " --hash=sha256:" in ln for ln in lines)
+    result = _lock_cli(cli, tf_index, tmp_path, "--format", "environment.yml", "-o", "-")
+    assert result.code == 0, result.err
+    assert len(_pip_section(result.out)) == 14
+    assert "  - python=3.11\n" in result.out

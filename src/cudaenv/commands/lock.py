@@ -9,17 +9,15 @@ the lock is valid and 2 with what changed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv import render
+from cudaenv.commands.solve import add_solver_arguments
 from cudaenv.errors import FAILURE, OK, UsageError
 
 if TYPE_CHECKING:
     import argparse
 
-    from cudaenv.knowledge import Knowledge
-    from cudaenv.request import Request
     from cudaenv.resolution import Resolution
 
 NAME = "lock"
@@ -32,7 +30,7 @@ FORMATS = {"pylock": "pylock.toml", "requirements": "requirements.txt", "environ
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _solver_arguments(parser)
+    add_solver_arguments(parser)  # the same options as ``cudaenv solve`` and ``create``
     parser.add_argument(
         "-o", "--output", metavar="PATH", help="where to write (default: by format; - for stdout)"
     )
@@ -49,28 +47,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="check that LOCK still holds: same files and hashes on the index, "
         "no release since listed as bad; exit 2 with what changed",
     )
-
-
-def _solver_arguments(parser: argparse.ArgumentParser) -> None:
-    """The solver options, shared with ``cudaenv solve``."""
-    try:
-        from cudaenv.commands.solve import add_solver_arguments
-    except ImportError:
-        add_solver_arguments = None
-    if add_solver_arguments is not None:
-        add_solver_arguments(parser)
-        return
-    parser.add_argument("--tf", metavar="VERSION", help="TensorFlow: 2.15, 2.15.1 or a specifier")
-    parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
-    parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
-    parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA")
-    parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
-    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag")
-    parser.add_argument("--index-url", metavar="URL", help="PEP 691/503 index (default: PyPI)")
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
-    parser.add_argument("--offline", action="store_true", help="use the cache only")
-    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,15 +69,14 @@ def _output(args: argparse.Namespace) -> str:
 
 
 def _lock(args: argparse.Namespace) -> int:
-    from cudaenv import knowledge, lock
-    from cudaenv.request import Request
+    from cudaenv import lock
+    from cudaenv.commands.solve import request_machine_index_from_args
+    from cudaenv.solver import solve
 
-    out = _output(args)  # refuse bad input before the (slow) solve
-    request = Request.from_args(
-        tf=args.tf, spacy=args.spacy, python=args.python, platform=args.platform, pre=args.pre
-    )
-    know = knowledge.load()
-    resolution = _solve(args, request, know)
+    out = _output(args)  # refuse a bad name before the (slow) solve
+    request, machine, know, index = request_machine_index_from_args(args)
+    with index:
+        resolution = solve(request, machine, know, index)
     text = _render(resolution, args.format, know.version)
     if out == "-":
         render.line(text.rstrip("\n"))
@@ -109,17 +84,6 @@ def _lock(args: argparse.Namespace) -> int:
     lock.write_text(text, out)
     _report(resolution, out, args.format, as_json=args.json)
     return OK
-
-
-def _solve(args: argparse.Namespace, request: Request, know: Knowledge) -> Resolution:
-    from cudaenv.machine import Overrides, detect
-    from cudaenv.solver import solve
-    from cudaenv.solver.index import Index
-
-    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
-    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
-    with Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline) as index:
-        return solve(request, machine, know, index)
 
 
 def _render(resolution: Resolution, fmt: str, knowledge_version: str) -> str:
