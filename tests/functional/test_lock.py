@@ -361,3 +361,21 @@ def test_lock_command_exports_to_stdout(cli, tmp_path, tf_index) -> None:
     assert result.code == 0, result.err
     assert len(_pip_section(result.out)) == 14
     assert "  - python=3.11\n" in result.out
+
+
+@pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
+def test_a_solved_resolution_round_trips_exactly(tmp_path, tf_index) -> None:
+    from cudaenv.machine import Overrides, detect
+    from cudaenv.request import Request
+    from cudaenv.solver import solve
+    from cudaenv.solver.index import Index
+
+    know = load_knowledge()
+    request = Request.from_args(tf="2.15", spacy=None, python=PY, platform="manylinux_2_28_x86_64")
+    overrides = Overrides.from_env_and_args(driver="535.104.05", environ={})
+    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
+    with Index(tf_index.url, cache_dir=tmp_path / "cache") as index:
+        solved = solve(request, machine, know, index)
+    text = lock.dumps(solved, knowledge_version=know.version)
+    assert lock.from_pylock(Pylock.from_dict(tomllib.loads(text))) == solved
+    assert all(p.wheel.upload_time for p in solved.pins)  # the index gave times; they survive
