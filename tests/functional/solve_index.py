@@ -11,13 +11,15 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from tests.tools.index_server import IndexServer
 from tests.tools.make_wheel import make_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
-__all__ = ["CASE", "build_index", "serve"]
+__all__ = ["CASE", "build_index", "serve", "solve_server"]
 
 CASE = Path(__file__).resolve().parents[1] / "cases" / "solve" / "index.json"
 
@@ -46,3 +48,13 @@ def build_index(dest: Path, *, projects: Iterable[str] | None = None) -> Path:
 def serve(dest: Path) -> IndexServer:
     """An index over ``dest``, started (the caller stops it)."""
     return IndexServer(dest).start()
+
+
+@pytest.fixture(scope="module")
+def solve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """The case file's index, built and served once per test module."""
+    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")))
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -1,0 +1,104 @@
+"""The provider: thin, virtual identifiers first, and "driver too old" as ordinary causes."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from resolvelib import BaseReporter, ResolutionImpossible, Resolver
+from resolvelib.structs import RequirementInformation
+from tests.functional.solve_index import solve_server
+
+from cudaenv.knowledge import load
+from cudaenv.machine import Machine
+from cudaenv.request import Request
+from cudaenv.solver import recipes
+from cudaenv.solver.candidates import VirtualCandidate
+from cudaenv.solver.factory import Factory
+from cudaenv.solver.index import Index
+from cudaenv.solver.provider import Provider
+from cudaenv.solver.requirements import CUDA, SpecifierRequirement, VirtualRequirement
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.tools.index_server import IndexServer
+
+__all__ = ["solve_server"]  # the fixture, imported for pytest
+
+
+def provider() -> Provider:
+    return Provider(factory=None, order={"tensorflow": 0})  # type: ignore[arg-type]
+
+
+def info(name: str, text: str) -> RequirementInformation:
+    req = SpecifierRequirement(name=canonicalize_name(name), specifier=SpecifierSet(text))
+    return RequirementInformation(req, None)
+
+
+def preference(p: Provider, identifier: str, infos: dict[str, list], causes=()) -> tuple:
+    return p.get_preference(identifier, {}, {}, {k: iter(v) for k, v in infos.items()}, causes)
+
+
+def test_virtual_identifiers_are_chosen_first() -> None:
+    p = provider()
+    assert p.narrow_requirement_selection(
+        ["numpy", "__cuda", "tensorflow", "__python"], {}, {}, {}, []
+    ) == ["__cuda", "__python"]
+    assert p.narrow_requirement_selection(["numpy", "spacy"], {}, {}, {}, []) == ["numpy", "spacy"]
+
+
+def test_preference_pinned_then_backtrack_cause_then_depth() -> None:
+    p = provider()
+    infos = {"a": [info("a", "==1.0")], "b": [info("b", ">=1")], "c": [info("c", "")]}
+    keys = {k: preference(p, k, infos) for k in infos}
+    assert keys["a"] < keys["b"] < keys["c"]  # pinned, then constrained, then free
+    cause = [info("c", "")]
+    assert preference(p, "c", infos, cause) < preference(p, "b", infos)
+
+
+def test_user_order_breaks_ties() -> None:
+    p = provider()
+    infos = {"tensorflow": [info("tensorflow", ">=2")], "numpy": [info("numpy", ">=1")]}
+    assert preference(p, "tensorflow", infos) < preference(p, "numpy", infos)
+
+
+def test_identify_and_satisfy_delegate() -> None:
+    p = provider()
+    req = SpecifierRequirement(
+        name=canonicalize_name("spacy"),
+        specifier=SpecifierSet(">=3.7"),
+        extras=frozenset({canonicalize_name("cuda12x")}),
+    )
+    assert p.identify(req) == "spacy[cuda12x]"
+    floor = VirtualRequirement.at_least(CUDA, Version("12.0"))
+    assert p.is_satisfied_by(floor, VirtualCandidate(name=CUDA, version=Version("12.2")))
+    assert not p.is_satisfied_by(floor, VirtualCandidate(name=CUDA, version=Version("11.4")))
+
+
+def test_provider_methods_stay_thin() -> None:
+    """style.md principle 5: every method but get_preference is 10 lines or fewer."""
+    for name, fn in inspect.getmembers(Provider, inspect.isfunction):
+        if name in ("get_preference", "__init__") or name not in Provider.__dict__:
+            continue
+        body = inspect.getsource(fn).split('"""')[-1]  # the code after any docstring
+        assert len([ln for ln in body.splitlines() if ln.strip()]) <= 10, name
+
+
+def test_old_driver_is_a_cuda_cause(solve_server: IndexServer, tmp_path: Path) -> None:
+    """style.md principle 4: TF 2.15 with max CUDA 11.4 fails on a ``__cuda`` requirement."""
+    request = Request.from_args(tf="2.15", spacy=None, python="3.11", platform=None)
+    machine = Machine(driver_version="470.82.01", max_cuda=Version("11.4"), source="override")
+    with Index(solve_server.url, cache_dir=tmp_path) as index:
+        factory = Factory(request, machine, load(), index)
+        plan = recipes.plan(factory)
+        with pytest.raises(ResolutionImpossible) as err:
+            Resolver(Provider(factory, {}), BaseReporter()).resolve(plan.roots)
+        factory.close()
+    causes = err.value.causes
+    assert [c.requirement.identifier for c in causes] == ["__cuda"]
+    assert causes[0].requirement.specifier == SpecifierSet(">=12.0")
