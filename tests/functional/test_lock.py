@@ -213,6 +213,7 @@ def test_check_detects_a_changed_hash_on_the_index(cli, tmp_path, locked, make_w
     old = locked.pins[0].wheel.sha256
     assert "gpuapp 1.0: gpuapp-1.0-py3-none-any.whl changed on the index" in result.out
     assert f"the lock has {old}" in result.out
+    assert f"make a new lock with `cudaenv lock … -o {path}`" in result.out
     assert "Traceback" not in result.err
 
 
@@ -267,6 +268,7 @@ def test_check_of_a_corrupt_lock_names_the_line(cli, tmp_path, locked) -> None:
         (("-o", "pylock.toml"), "nothing to solve: no framework was asked for"),
         (("--tf", "two", "-o", "pylock.gpu.toml"), "'two' is not a tensorflow version"),
         (("--tf", "2.15", "--python", "2"), "--python '2' is not a Python 3 version"),
+        (("--check", "pylock.toml", "--tf", "2.15"), "--check reads an existing lock"),
     ],
 )
 def test_lock_refuses_bad_input_with_one_sentence(

@@ -51,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.check:
+        if args.tf or args.spacy or args.output:
+            raise UsageError(
+                "--check reads an existing lock; it takes no --tf, --spacy or -o",
+                hint=f"run `cudaenv lock --check {args.check}` alone, or make a new lock "
+                "without --check",
+            )
         return _check(args)
     return _lock(args)
 
@@ -150,4 +156,4 @@ def _print_check(path: str, problems: list[str], notes: list[str], pins: int) ->
     render.line(f"{path}: no longer valid:")
     for problem in problems:
         render.line(f"  - {problem}")
-    render.line("make a new lock with `cudaenv lock …` (or use --check in CI to catch this)")
+    render.line(f"make a new lock with `cudaenv lock … -o {path}`")
