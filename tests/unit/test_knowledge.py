@@ -392,3 +392,10 @@ def test_other_files_in_the_folders_are_ignored(tmp_path):
 )  # fmt: skip
 def test_each_kind_of_invalid_row(tmp_path, edit, expected):
     assert broken(tmp_path, edit) == expected
+
+
+def test_spacy_lines_require_click_that_new_typer_no_longer_brings() -> None:
+    # spacy/cli/_util.py imports click; typer 0.29 dropped its click dependency.
+    k = load()
+    for line in k.spacy:
+        assert "click" in {r.name for r in line.requirements}, line.line

@@ -115,6 +115,7 @@ class SpacyLine:
     thinc: SpecifierSet
     python: SpecifierSet
     gpu_extras: Mapping[int, str]  # CUDA major -> extra name ("cuda12x")
+    requirements: tuple[Requirement, ...]  # what the line imports but does not declare
     constraints: tuple[Requirement, ...]
     source: str
 

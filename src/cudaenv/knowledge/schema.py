@@ -56,7 +56,9 @@ _TF_FIELDS = frozenset(
         "source",
     }
 )
-_SPACY_FIELDS = frozenset({"thinc", "python", "gpu_extras", "constraints", "source"})
+_SPACY_FIELDS = frozenset(
+    {"thinc", "python", "gpu_extras", "requirements", "constraints", "source"}
+)
 _CUPY_FIELDS = frozenset(
     {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "numpy", "source"}
 )
@@ -168,6 +170,7 @@ def spacy_line(row: Row, key: str) -> SpacyLine | None:
         "thinc": row.specifier("thinc"),
         "python": row.specifier("python"),
         "gpu_extras": _gpu_extras(row),
+        "requirements": row.requirements("requirements"),
         "constraints": row.requirements("constraints"),
         "source": row.source(),
     }
