@@ -9,6 +9,7 @@ file that changed on the index and a release the recipes now list as bad.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -381,3 +382,41 @@ def test_a_solved_resolution_round_trips_exactly(tmp_path, tf_index) -> None:
     text = lock.dumps(solved, knowledge_version=know.version)
     assert lock.from_pylock(Pylock.from_dict(tomllib.loads(text))) == solved
     assert all(p.wheel.upload_time for p in solved.pins)  # the index gave times; they survive
+
+
+# --- conda env create -f environment.yml (conda itself; CI has none) -------------------------
+
+HAS_CONDA = importlib.util.find_spec("conda") is not None
+NO_CONDA = "conda is not importable in this interpreter (it is not on PyPI; CI has none)"
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_conda_env_create_installs_the_export_and_refuses_a_tampered_one(
+    tmp_path, locked, monkeypatch
+) -> None:
+    """conda-forge is out of reach, so Python and pip come from a local channel that conda
+    solves, fetches and links itself (tests/tools/conda_channel.py); the pip section is ours."""
+    from tests.tools.conda_channel import make_channel
+
+    channel = make_channel(tmp_path / "channel")
+    for var, sub in (("HOME", "home"), ("CONDA_ENVS_DIRS", "envs"), ("CONDA_PKGS_DIRS", "pkgs")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    monkeypatch.setenv("CONDA_SOLVER", "classic")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    yml = tmp_path / "environment.yml"
+    yml.write_text(lock.environment_yml(locked, channels=[channel]))
+
+    def create(prefix: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "conda", "env", "create", "-q", "-f", yml, "-p", prefix]
+        return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    done = create(tmp_path / "env")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _installed(tmp_path / "env" / "bin" / "python") == "1.0 12.2.140 True"
+
+    yml.write_text(_tamper(yml.read_text(), locked.pins[1].wheel.sha256))
+    refused = create(tmp_path / "env-bad")
+    assert refused.returncode != 0
+    assert "do not match" in (refused.stdout + refused.stderr).lower()

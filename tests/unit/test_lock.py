@@ -261,7 +261,7 @@ def test_environment_yml_has_python_pip_and_hashed_lines(resolution: Resolution)
     body = [ln for ln in text.splitlines() if not ln.startswith("#")]
     assert body[1:7] == [
         "channels:",
-        "  - conda-forge",
+        '  - "conda-forge"',
         "dependencies:",
         "  - python=3.11",
         "  - pip",

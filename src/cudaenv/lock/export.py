@@ -23,6 +23,8 @@ from cudaenv import __version__
 from cudaenv.lock.tool import format_driver
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from cudaenv.resolution import Pin, Resolution
 
 __all__ = ["env_name", "environment_yml", "requirement_line", "requirements_txt", "summary"]
@@ -65,15 +67,17 @@ def env_name(resolution: Resolution) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-.")
 
 
-def environment_yml(resolution: Resolution, *, name: str | None = None) -> str:
-    """A conda environment file: conda-forge Python and pip, then the hashed wheel lines."""
+def environment_yml(
+    resolution: Resolution, *, name: str | None = None, channels: Sequence[str] = ("conda-forge",)
+) -> str:
+    """A conda environment file: Python and pip from ``channels``, then the hashed wheel lines."""
     quote = json.dumps  # a JSON string is a valid YAML double-quoted scalar
     lines = [
         f"# Exported from a cudaenv {__version__} lock; create with: conda env create -f THIS_FILE",
         *(f"# {fact}" for fact in summary(resolution)),
         f"name: {quote(name or env_name(resolution))}",
         "channels:",
-        "  - conda-forge",
+        *(f"  - {quote(c)}" for c in channels),
         "dependencies:",
         f"  - python={resolution.target.python}",
         "  - pip",
