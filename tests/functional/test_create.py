@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv.commands.create import default_name, materialize
@@ -226,3 +227,29 @@ def test_name_and_default_prefix_are_in_the_current_folder(cli, tmp_path, pins, 
     bad = cli("create", "--from", str(lock_file), "-n", "a/b", "--no-smoke")
     assert bad.code == 2
     assert "not an environment name" in bad.err
+
+
+def test_create_tf_and_spacy_solves_locks_installs_and_activates(cli, tmp_path, monkeypatch):
+    """The whole flow on the solver's test index: detect (--driver) -> solve -> lock -> venv ->
+    install(lock) -> activation, into the default ./tf215-spacy37."""
+    from tests.functional.solve_index import build_index, serve
+
+    server = serve(build_index(tmp_path / "wheels"))
+    monkeypatch.chdir(tmp_path)
+    try:
+        result = cli(
+            "create", "--tf", "2.15", "--spacy", "3.7", "--driver", "535.104.05",
+            "--python", "3.11", "--platform", "manylinux_2_28_x86_64",
+            "--index-url", server.url, "--cache-dir", str(tmp_path / "cache"), "--no-smoke",
+        )  # fmt: skip
+    finally:
+        server.stop()
+    assert result.code == 0, result.err
+    prefix = tmp_path / "tf215-spacy37"
+    locked = lock.read(prefix / "pylock.toml")
+    assert locked.pin("tensorflow").version == Version("2.15.1")
+    site = next(prefix.glob("lib/python3.11/site-packages"))
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert {p.name.replace("-", "_") for p in locked.pins} <= installed
+    assert "activate with: . " in result.out
+    assert (prefix / "bin" / "activate").read_text().count("_CUDAENV_ACTIVE") >= 2

@@ -38,7 +38,9 @@ LOCK_NAME = "pylock.toml"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    _solver_arguments(parser)
+    from cudaenv.commands.solve import add_solver_arguments
+
+    add_solver_arguments(parser)  # the same options as ``solve`` and ``lock``
     parser.add_argument(
         "--from", dest="from_lock", metavar="PYLOCK", help="install this lock instead of solving"
     )
@@ -59,28 +61,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require-gpu", action="store_true", help="exit 2 if the smoke test finds no GPU in use"
     )
-
-
-def _solver_arguments(parser: argparse.ArgumentParser) -> None:
-    """The solver's options, shared with ``cudaenv solve`` when that module provides them."""
-    try:
-        from cudaenv.commands.solve import add_solver_arguments
-    except ImportError:
-        add_solver_arguments = None
-    if add_solver_arguments is not None:
-        add_solver_arguments(parser)
-        return
-    parser.add_argument("--tf", metavar="VERSION", help="TensorFlow: 2.15, 2.15.1 or a specifier")
-    parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
-    parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
-    parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA")
-    parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
-    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag")
-    parser.add_argument("--index-url", metavar="URL", help="PEP 691/503 index (default: PyPI)")
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
-    parser.add_argument("--offline", action="store_true", help="use the cache only")
-    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,30 +119,24 @@ def _resolve(args: argparse.Namespace) -> tuple[Resolution, Any, Path | None]:
 
 
 def _from_lock(args: argparse.Namespace) -> Resolution:
-    from cudaenv import lock
+    from cudaenv import knowledge, lock
     from cudaenv.machine import Overrides, detect
 
     resolution = lock.read(args.from_lock)
-    machine = detect(Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda))
+    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
+    machine = detect(overrides, driver_to_cuda=knowledge.load().max_cuda_for_driver)
     for warning in lock.check_machine(resolution, machine):
         render.warn(warning)
     return resolution
 
 
 def _solve(args: argparse.Namespace) -> tuple[Resolution, Any]:
-    from cudaenv import knowledge
-    from cudaenv.machine import Overrides, detect
-    from cudaenv.request import Request
+    from cudaenv.commands.solve import request_machine_index_from_args
     from cudaenv.solver import solve
-    from cudaenv.solver.index import Index
 
-    request = Request.from_args(
-        tf=args.tf, spacy=args.spacy, python=args.python, platform=args.platform, pre=args.pre
-    )
-    know = knowledge.load()
-    machine = detect(Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda))
-    index = Index(args.index_url, cache_dir=args.cache_dir, offline=args.offline)
-    return solve(request, machine, know, index), know
+    request, machine, know, index = request_machine_index_from_args(args)
+    with index:
+        return solve(request, machine, know, index), know
 
 
 def default_name(resolution: Resolution) -> str:
