@@ -211,6 +211,7 @@ def test_create_from_lock_runs_the_smoke_test_under_activation(cli, tmp_path, pi
     again = cli("create", "--from", str(lock_file), "-p", str(prefix), "--force", "--require-gpu")
     assert again.code == 2  # fake libraries give no GPU, and --require-gpu says so
     assert "activate with: . " in again.out
+    assert f"`cudaenv doctor -p '{prefix}'`" in again.out
     assert (prefix / "pylock.toml").is_file(), "a smoke failure leaves the finished env in place"
 
 

@@ -208,11 +208,15 @@ def _smoke(env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool)
     if not as_json:
         render.line("running the smoke test inside the new environment ...")
     report = smoke.run(env)
+    code: int = report.exit_code(require_gpu=require_gpu)
     if as_json:
         render.emit_json({**facts, "smoke": report.to_json()})
-    else:
-        show(report)
-    return report.exit_code(require_gpu=require_gpu)
+        return code
+    show(report)
+    if code != OK:
+        prefix = shlex.quote(facts["prefix"])
+        render.line(f"the environment is kept; `cudaenv doctor -p {prefix}` says what to fix")
+    return code
 
 
 def activate_command(env: Env) -> str:
