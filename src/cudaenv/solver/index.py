@@ -49,7 +49,7 @@ class Http:
     """GET with bounded retries and backoff, counting requests and bytes received."""
 
     def __init__(self, index_url: str, client: httpx.Client, *, retries: int, backoff: float):
-        self.index_url = index_url
+        self.index_url = _redacted(index_url)  # for messages: never print a password or token
         self.client = client
         self.retries = max(1, retries)
         self.backoff = backoff
@@ -72,7 +72,7 @@ class Http:
                 raise self._unreachable(f"{type(e).__name__}: {e}") from e
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp
-            problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {url}"
+            problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {_redacted(url)}"
         raise self._unreachable(f"{problem} (after {self.retries} tries)")
 
     def _once(self, url: str, headers: dict[str, str] | None) -> httpx.Response:
@@ -91,7 +91,7 @@ class Http:
     def failure(self, resp: httpx.Response, *, what: str) -> IndexError_:
         return IndexError_(
             f"the package index at {self.index_url} answered HTTP {resp.status_code} "
-            f"{resp.reason_phrase} for {what} ({resp.url})",
+            f"{resp.reason_phrase} for {what} ({_redacted(str(resp.url))})",
             hint=_HINT,
         )
 
@@ -124,7 +124,7 @@ class Index:
         self.url = (url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
             raise IndexError_(
-                f"the index URL {self.url!r} is not an http:// or https:// URL",
+                f"the index URL {_redacted(self.url)!r} is not an http:// or https:// URL",
                 hint="pass --index-url https://host/simple",
             )
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -204,7 +204,7 @@ class Index:
             )
         elif resp.status_code in (404, 410):
             raise ProjectNotFound(
-                f"no such project on the package index at {self.url}: {name}",
+                f"no such project on the package index at {self._http.index_url}: {name}",
                 hint="check the spelling of the package name, or --index-url",
             )
         else:
@@ -220,7 +220,8 @@ class Index:
             return parse_html_page(page.body, page.url, self._keep)
         except (ValueError, KeyError, TypeError) as e:
             raise IndexError_(
-                f"the package index at {self.url} sent an unreadable page for {name!r}: {e}",
+                f"the package index at {self._http.index_url} sent an unreadable page for "
+                f"{name!r}: {e}",
                 hint=_HINT,
             ) from e
 
@@ -265,6 +266,11 @@ class Index:
         futures = [self._pool.submit(_quietly, job) for job in jobs]
         if block:
             wait(futures)
+
+
+def _redacted(url: str) -> str:
+    """*url* with any ``user:password@`` shown as ``***@`` (PIP_INDEX_URL often holds a token)."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.IGNORECASE)
 
 
 def _client(

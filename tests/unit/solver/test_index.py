@@ -206,6 +206,22 @@ def test_unreachable_index(tmp_path):
     assert "ConnectError" in e.value.message
 
 
+def test_messages_never_show_the_password_in_the_index_url(local_index, tmp_path):
+    secret_url = local_index.url.replace("://", "://user:s3cret@")
+    with Index(secret_url, cache_dir=tmp_path, backoff=0) as index:
+        with pytest.raises(ProjectNotFound) as missing:
+            index.project("nothing-here")
+        local_index.fail(3, status=503)
+        with pytest.raises(IndexError_) as failing:
+            index.project("other")
+    for error in (missing.value, failing.value):
+        assert "s3cret" not in error.message and "user:" not in error.message
+        assert "://***@127.0.0.1" in error.message
+    with pytest.raises(IndexError_) as bad:
+        Index("ftp://user:s3cret@host/simple", cache_dir=tmp_path)
+    assert "s3cret" not in bad.value.message and "ftp://***@host/simple" in bad.value.message
+
+
 def test_bad_url_and_env_default(monkeypatch, tmp_path):
     with pytest.raises(IndexError_, match="not an http"):
         Index("ftp://example/simple", cache_dir=tmp_path)
