@@ -26,6 +26,7 @@ import hashlib
 import html
 import json
 import re
+import sys
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -59,6 +60,16 @@ class _Dist:
     mtime: float
     metadata: bytes
     requires_python: str | None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a dropped keep-alive connection) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _read_metadata(path: Path) -> bytes:
@@ -97,9 +108,7 @@ class IndexServer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> IndexServer:
         handler = type("Handler", (IndexHandler,), {"index": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
+        httpd = _Server(("127.0.0.1", 0), handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, args=(0.02,), name="index-server", daemon=True
