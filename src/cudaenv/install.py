@@ -46,8 +46,8 @@ def find_uv() -> Path | None:
     return Path(found) if found else None
 
 
-def installer_command(installer: str, env: Env, requirements: Path) -> list[str]:
-    """The command that installs ``requirements`` into ``env`` with ``installer``."""
+def installer_command(installer: str, env: Env, requirements: Path) -> tuple[str, list[str]]:
+    """(uv or pip, the command that installs ``requirements`` into ``env`` with it)."""
     if installer not in INSTALLERS:
         raise UsageError(f"unknown installer {installer!r}", hint="use uv, pip or auto")
     uv = find_uv() if installer in ("auto", "uv") else None
@@ -58,16 +58,9 @@ def installer_command(installer: str, env: Env, requirements: Path) -> list[str]
         )
     common = ["--no-deps", "--require-hashes", "-r", str(requirements)]
     if uv is not None:
-        return [str(uv), "pip", "install", "--python", str(env.python), *common]
-    return [
-        str(env.python),
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        *common,
-    ]
+        return "uv", [str(uv), "pip", "install", "--python", str(env.python), *common]
+    pip = [str(env.python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    return "pip", [*pip, *common]
 
 
 def install(
@@ -85,8 +78,7 @@ def install(
     with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements_txt(resolution))
-        cmd = installer_command(installer, env, req)
-        used = "uv" if Path(cmd[0]).name.startswith("uv") else "pip"
+        used, cmd = installer_command(installer, env, req)
         if used == "pip":
             _ensure_pip(env)
         code, tail = _run(cmd, on_output)

@@ -110,20 +110,18 @@ def dumps(out: Path) -> list[dict[str, str]]:
     return result
 
 
+def execute(argv: list[str], cwd: Path, environ: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        argv, check=False, cwd=cwd, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
 def run(argv: list[str], driver: str, env: Env, base: dict[str, str], work: Path) -> list[dict]:
     out = work / "out"
     out.mkdir()
     environ = {k: v for k, v in os.environ.items() if k not in KEYS[:2] and k != "PYTHONHOME"}
     environ.update(base, P=str(env.prefix), OUT=str(out), PATH="/usr/local/bin:/usr/bin:/bin")
-    done = subprocess.run(
-        [*argv, "-c", driver],
-        check=False,
-        cwd=work,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = execute([*argv, "-c", driver], work, environ)
     assert done.returncode == 0, done.stderr
     assert "still-defined" not in done.stdout
     return dumps(out)
@@ -203,27 +201,11 @@ def test_dlopen_by_soname_only_after_activation(
     source = "source" if shell_name == "fish" else "."
     environ = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
     environ.update(P=str(env.prefix), PATH="/usr/local/bin:/usr/bin:/bin")
-    argv = shell(shell_name)
-    activated = subprocess.run(
-        [*argv, "-c", f'{source} "$P/{script}"; python -c "{DLOPEN}"'],
-        check=False,
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    driver = f'{source} "$P/{script}"; python -c "{DLOPEN}"'
+    activated = execute([*shell(shell_name), "-c", driver], tmp_path, environ)
     assert activated.returncode == 0, activated.stderr
     assert activated.stdout.strip() == "12"
-    bare = subprocess.run(
-        [str(env.python), "-c", DLOPEN],
-        check=False,
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bare = execute([str(env.python), "-c", DLOPEN], tmp_path, environ)
     assert bare.returncode != 0
     assert "libcudart.so.12" in bare.stderr
     assert not (tmp_path / "pwned").exists()
@@ -236,15 +218,8 @@ def test_prompt_holds_nothing_a_shell_would_expand(envs, tmp_path, shell_name):
     show = 'printf "%s\\n" "$PS1"'
     driver = f'PS1="> "; . "$P/bin/activate"; {show}; deactivate; {show}'
     environ = {**os.environ, "P": str(env.prefix)}
-    done = subprocess.run(
-        [*shell(shell_name), "-c", driver],
-        check=True,
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = execute([*shell(shell_name), "-c", driver], tmp_path, environ)
+    assert done.returncode == 0, done.stderr
     active, restored = done.stdout.splitlines()
     assert active == "(a__touch_pwned_b) > "
     assert restored == "> "

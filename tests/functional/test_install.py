@@ -117,8 +117,9 @@ def test_installer_uv_without_uv_is_refused(venv, stack, monkeypatch):
 
 
 def test_auto_prefers_uv_beside_our_interpreter(venv, tmp_path):
-    cmd = install_module.installer_command("auto", venv, tmp_path / "r.txt")
+    used, cmd = install_module.installer_command("auto", venv, tmp_path / "r.txt")
     uv = install_module.find_uv()
+    assert used == "uv"
     assert uv is not None and cmd[0] == str(uv)
     assert cmd[1:] == [
         "pip",
