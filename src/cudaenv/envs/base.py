@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-__all__ = ["INCOMPLETE_MARKER", "Env", "EnvBackend", "Terminated", "looks_like_env"]
+__all__ = ["INCOMPLETE_MARKER", "Env", "EnvBackend", "Terminated", "check_prefix", "looks_like_env"]
 
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
 _MARKER_TEXT = (
