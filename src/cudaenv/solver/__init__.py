@@ -57,8 +57,7 @@ def solve(
 
     factory = Factory(request, machine, knowledge, index)
     try:
-        plan = recipes.plan(factory)
-        factory.restrict(plan.constraints)
+        plan = recipes.plan(factory)  # gives the factory its constraints
         factory.warm(plan.roots)
         order = {r.identifier: n for n, r in enumerate(plan.roots)}
         resolver = Resolver(Provider(factory, order), EventReporter(on_event))

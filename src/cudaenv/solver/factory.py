@@ -73,20 +73,20 @@ class Factory:
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
         self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
         self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
+        self._extra_deps: dict[tuple[WheelCandidate, frozenset[str]], tuple[Requirement, ...]] = {}
         self._warmed: set[Requirement] = set()
         self._by_object: dict[int, tuple[object, Any]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(4, "cudaenv-lookahead")
+        self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def restrict(self, constraints: Mapping[NormalizedName, SpecifierSet]) -> None:
-        """Add constraints: they narrow a project's candidates but never add the project."""
+        """Narrow projects' candidates to these specifiers too (never adds a project)."""
         for name, spec in constraints.items():
-            self.constraints[name] = (
-                self.constraints[name] & spec if name in self.constraints else spec
-            )
+            old = self.constraints.get(name)
+            self.constraints[name] = spec if old is None or old == spec else old & spec
 
     # -- releases on the index -----------------------------------------------------------------
     def versions(self, name: str) -> tuple[Version, ...]:
@@ -210,15 +210,17 @@ class Factory:
         self, base: WheelCandidate, extras: frozenset[NormalizedName]
     ) -> list[Requirement]:
         """What ``base[extras]`` adds to ``base``. Cost: base's METADATA (already read)."""
-        meta = self.index.metadata(base.link)
-        parent = ExtrasCandidate(base=base, extras=extras)
-        reqs: list[Requirement] = [
-            self._requirement(r, parent)
-            for r in meta.requires_dist
-            if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
-        ]
-        self.warm(reqs)
-        return reqs
+        key = (base, extras)
+        if key not in self._extra_deps:
+            meta = self.index.metadata(base.link)
+            parent = ExtrasCandidate(base=base, extras=extras)
+            self._extra_deps[key] = tuple(
+                self._requirement(r, parent)
+                for r in meta.requires_dist
+                if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
+            )
+            self.warm(self._extra_deps[key])
+        return list(self._extra_deps[key])
 
     def applies(self, req: Pep508, extra: str) -> bool:
         return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})
@@ -247,8 +249,8 @@ class Factory:
             self._pool.submit(self._warm_one, req)
 
     def _warm_one(self, req: Requirement) -> None:
+        """The likeliest candidate's METADATA, then (through ``dependencies``) the next level:
+        the lookahead follows the tree the resolver will most likely walk."""
         best = next(self.find_candidates(req.identifier, [req], ())(), None)
-        if isinstance(best, ExtrasCandidate):
-            best = best.base
-        if isinstance(best, WheelCandidate):
-            self.index.prefetch_metadata([best.link], wait=False)
+        if best is not None and not isinstance(best, VirtualCandidate):
+            list(best.iter_dependencies())

@@ -109,8 +109,10 @@ def release_requirements(
 
 
 def plan(factory: Factory) -> Plan:
-    """The roots and constraints for ``factory.request``. Cost: the frameworks' pages, and for
-    spaCy on the GPU one METADATA and CuPy's page (both needed by the solve anyway)."""
+    """The roots and constraints for ``factory.request``, given to the factory as they are made
+    (so its lookahead starts on TensorFlow while spaCy is still being planned). Cost: the
+    frameworks' pages, and for spaCy on the GPU one METADATA and CuPy's page (both needed by
+    the solve anyway)."""
     request = factory.request
     factory.index.prefetch([fw.name for fw in request.frameworks])
     roots: list[Requirement] = []
@@ -119,12 +121,15 @@ def plan(factory: Factory) -> Plan:
     tf_lines: tuple[Any, ...] = ()
     if tf is not None:
         tf_lines = _lines(factory, tf, factory.knowledge.tensorflow, roots)
-        roots[:0] = _tf_roots(factory, tf, tf_lines)
         _merge(constraints, [c for line in tf_lines for c in line.constraints])
+        factory.restrict(constraints)
+        roots[:0] = _tf_roots(factory, tf, tf_lines)
+        factory.warm(roots)
     if sp is not None:
         sp_lines = _lines(factory, sp, factory.knowledge.spacy, roots)
-        roots += _spacy_roots(factory, sp, sp_lines, tf_lines)
         _merge(constraints, [c for line in sp_lines for c in line.constraints])
+        factory.restrict(constraints)
+        roots += _spacy_roots(factory, sp, sp_lines, tf_lines)
     virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
     return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
 
