@@ -24,7 +24,7 @@ from cudaenv.errors import ResolutionError
 from cudaenv.solver.requirements import CUDA, PYTHON
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from packaging.specifiers import SpecifierSet
 
@@ -82,7 +82,7 @@ def as_error(explanation: Explanation) -> ResolutionError:
 
 
 def explain(
-    causes: Sequence[Any],
+    causes: Collection[Any],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -127,7 +127,7 @@ def _workable_tf_lines(
     ]
 
 
-def _unmet(causes: Sequence[Any], identifier: str, version: Version | None) -> list[Any]:
+def _unmet(causes: Collection[Any], identifier: str, version: Version | None) -> list[Any]:
     return [
         c
         for c in causes
@@ -143,7 +143,7 @@ def _who(cause: Any) -> str:
 
 
 def _driver(
-    causes: Sequence[Any],
+    causes: Collection[Any],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -182,7 +182,7 @@ def _newest(tf_lines: Sequence[Any], max_cuda: Version | None) -> Version | None
 
 
 def _python(
-    causes: Sequence[Any], request: Request, tf_lines: Sequence[Any], machine: Machine
+    causes: Collection[Any], request: Request, tf_lines: Sequence[Any], machine: Machine
 ) -> Explanation | None:
     python = request.target.python
     unmet = _unmet(causes, PYTHON, python)
@@ -212,7 +212,7 @@ def _side(cause: Any, others: int) -> str:
     return f"{who or 'the request'}{more} needs {cause.requirement.format_for_error()}"
 
 
-def _sides(causes: Sequence[Any]) -> list[str]:
+def _sides(causes: Collection[Any]) -> list[str]:
     """One line per asking project (its newest release), not one per release tried."""
     by_project: dict[object, list[Any]] = {}
     for c in causes:
@@ -225,7 +225,7 @@ def _sides(causes: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(_side(c, n - 1) for c, n in picked))
 
 
-def _packages(causes: Sequence[Any], request: Request) -> Explanation:
+def _packages(causes: Collection[Any], request: Request) -> Explanation:
     sides = _sides(causes)
     target = f"Python {request.target.python} on {request.target.platform}"
     if len(sides) == 1:

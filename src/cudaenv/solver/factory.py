@@ -121,9 +121,10 @@ class Factory:
             return None
         if link.is_wheel:
             tags = link.tags
-            return self._memo(
+            best: int | None = self._memo(
                 tags, lambda: min((self._rank[t] for t in tags if t in self._rank), default=None)
             )
+            return best
         return len(self._rank) if self.request.allow_sdist and link.version else None
 
     def _memo(self, key: object, compute: Callable[[], Any]) -> Any:
@@ -149,7 +150,8 @@ class Factory:
             found = [c for c in [self.virtual(identifier)] if c not in bad]
             return lambda: (c for c in found if all(r.is_satisfied_by(c) for r in requirements))
         first = requirements[0]
-        name, extras = first.project, getattr(first, "extras", frozenset())
+        name = first.project
+        extras: frozenset[NormalizedName] = getattr(first, "extras", frozenset())
         assert name is not None
         return lambda: (
             c

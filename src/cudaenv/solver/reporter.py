@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from resolvelib import BaseReporter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection
 
     from packaging.version import Version
 
@@ -49,7 +49,7 @@ class EventReporter(BaseReporter):  # type: ignore[type-arg]
             SolveEvent(kind="reject", identifier=candidate.identifier, version=candidate.version)
         )
 
-    def resolving_conflicts(self, causes: Sequence[Any]) -> None:
+    def resolving_conflicts(self, causes: Collection[Any]) -> None:
         detail = ", ".join(sorted({c.requirement.format_for_error() for c in causes}))
         self._emit(SolveEvent(kind="backtrack", detail=detail))
 

@@ -72,8 +72,7 @@ def _major_minor(pin: Pin | None) -> Version | None:
 
 def _stack(pins: list[Pin], knowledge: Knowledge) -> tuple[Version | None, Version | None]:
     """CUDA and cuDNN of the stack: the TF line's, else the pinned NVIDIA wheels'."""
-    by_name = {p.name: p for p in pins}
-    tf = by_name.get("tensorflow")
+    tf = next((p for p in pins if p.name == "tensorflow"), None)
     line = knowledge.tf_line(tf.version) if tf else None
     if line is not None:
         return line.cuda, line.cudnn
