@@ -72,8 +72,10 @@ def execute(args: argparse.Namespace) -> int:
         return OK
     except Exception:  # a bug: say so, with the traceback, and exit 1
         traceback.print_exc()
-        print("cudaenv crashed: this is a bug, please report it with the traceback above",
-              file=sys.stderr)
+        print(
+            "cudaenv crashed: this is a bug, please report it with the traceback above",
+            file=sys.stderr,
+        )
         return BUG
 
 

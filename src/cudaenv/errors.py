@@ -66,7 +66,7 @@ class KnowledgeError(CudaenvError):
     reference = "knowledge-invalid"
 
 
-class IndexError_(CudaenvError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(CudaenvError):  # the underscore avoids shadowing the builtin IndexError
     reference = "index-unreachable"
 
 

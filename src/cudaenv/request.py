@@ -48,7 +48,8 @@ class Target:
     @classmethod
     def from_strings(cls, python: str | None, platform: str | None) -> Target:
         """Parse ``--python`` and ``--platform``; defaults are the host's."""
-        py_text = python or f"{_platform.python_version_tuple()[0]}.{_platform.python_version_tuple()[1]}"
+        major, minor, _ = _platform.python_version_tuple()
+        py_text = python or f"{major}.{minor}"
         try:
             py = Version(py_text)
         except InvalidVersion as e:
@@ -56,7 +57,9 @@ class Target:
                 f"--python {py_text!r} is not a Python version", hint="use e.g. --python 3.11"
             ) from e
         if len(py.release) < 2 or py.release[0] != 3:
-            raise UsageError(f"--python {py_text!r} is not a Python 3 version", hint="use e.g. 3.11")
+            raise UsageError(
+                f"--python {py_text!r} is not a Python 3 version", hint="use e.g. 3.11"
+            )
         plat = platform or host_platform()
         cls._glibc_arch(plat)  # validate
         return cls(python=Version(f"{py.release[0]}.{py.release[1]}"), platform=plat)
@@ -140,8 +143,8 @@ class FrameworkRequest:
         except (InvalidVersion, InvalidSpecifier) as e:
             raise UsageError(
                 f"{text!r} is not a {name} version",
-                hint=f"give a release line such as 2.15, an exact release such as 2.15.1, "
-                f"or a specifier such as '>=2.15,<2.17' (see `cudaenv matrix`)",
+                hint="give a release line such as 2.15, an exact release such as 2.15.1, "
+                "or a specifier such as '>=2.15,<2.17' (see `cudaenv matrix`)",
             ) from e
         return cls(name=name, specifier=spec, text=raw)
 
