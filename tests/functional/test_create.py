@@ -254,3 +254,22 @@ def test_create_tf_and_spacy_solves_locks_installs_and_activates(cli, tmp_path, 
     assert {p.name.replace("-", "_") for p in locked.pins} <= installed
     assert "activate with: . " in result.out
     assert (prefix / "bin" / "activate").read_text().count("_CUDAENV_ACTIVE") >= 2
+
+
+def test_index_serving_other_bytes_fails_with_exit_2_and_no_prefix(
+    cli, tmp_path, pins, make_nvidia_wheel
+):
+    """The lock was made, then the index's file changed (same name, other bytes)."""
+    lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
+    make_nvidia_wheel(
+        "nvidia-cudnn-cu12",
+        "8.9.4.25",
+        libs=["libcudnn.so.8"],
+        extra_files={"nvidia/cudnn/backdoor.py": "print('not what was locked')\n"},
+    )
+    prefix = tmp_path / "made" / "env"
+    result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--no-smoke")
+    assert result.code == 2
+    assert "hash mismatch for nvidia-cudnn-cu12 8.9.4.25" in result.err
+    assert not prefix.exists()
+    assert not (tmp_path / "made").exists()
