@@ -2,7 +2,7 @@
 
 Environments are real venvs; wheels come from a real index on 127.0.0.1. The Ctrl-C test runs a
 real ``python -m cudaenv create --from`` subprocess against a server that stalls mid-download,
-so SIGINT arrives while the installer is running.
+so SIGINT (or SIGTERM) arrives while the installer is running.
 """
 
 from __future__ import annotations
@@ -150,7 +150,8 @@ def stalling_server(wheel_dir, pins):
         server.server_close()
 
 
-def test_sigint_while_installing_leaves_no_prefix(tmp_path, pins, stalling_server):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_while_installing_leaves_no_prefix(tmp_path, pins, stalling_server, signum):
     server, handler = stalling_server
     base = f"http://127.0.0.1:{server.server_port}/files/"
     slow = [replace(p, wheel=replace(p.wheel, url=base + p.wheel.filename)) for p in pins]
@@ -169,7 +170,7 @@ def test_sigint_while_installing_leaves_no_prefix(tmp_path, pins, stalling_serve
         while not handler.hit.wait(0.2):
             assert proc.poll() is None, proc.communicate()[1]
         assert (prefix / INCOMPLETE_MARKER).exists(), "halfway: the env exists, marked"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
