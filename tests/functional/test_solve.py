@@ -19,7 +19,7 @@ from cudaenv.machine import Machine, Overrides, detect
 from cudaenv.request import Request
 from cudaenv.solver import solve
 from cudaenv.solver.index import Index
-from tests.functional.solve_index import build_index, serve
+from tests.functional.solve_index import CASE, build_index, serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,11 +39,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
         srv.stop()
 
 
-def machine_for(driver: str | None) -> Machine:
-    if driver is None:  # what detect() answers on a machine without a driver
+def machine_for(driver: str | None, cuda: str | None = None) -> Machine:
+    if driver is None and cuda is None:  # what detect() answers on a machine without a driver
         return Machine(driver_version=None, max_cuda=None, source="none")
     know = knowledge.load()
-    return detect(Overrides(driver=driver), driver_to_cuda=know.max_cuda_for_driver)
+    return detect(Overrides(driver=driver, cuda=cuda), driver_to_cuda=know.max_cuda_for_driver)
 
 
 def run_solve(
@@ -54,6 +54,7 @@ def run_solve(
     spacy: str | None = None,
     python: str = "3.11",
     driver: str | None = "535.104.05",
+    cuda: str | None = None,
     pre: bool = False,
     offline: bool = False,
     events: list[object] | None = None,
@@ -61,7 +62,28 @@ def run_solve(
     request = Request.from_args(tf=tf, spacy=spacy, python=python, platform=PLATFORM, pre=pre)
     with Index(url, cache_dir=cache, offline=offline, platform=PLATFORM) as index:
         on_event = events.append if events is not None else None
-        return solve(request, machine_for(driver), knowledge.load(), index, on_event=on_event)
+        return solve(request, machine_for(driver, cuda), knowledge.load(), index, on_event=on_event)
+
+
+CASES = sorted(p for p in CASE.parent.glob("*.json") if p.name != CASE.name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
+def test_case_file(case: Path, server: IndexServer, tmp_path: Path) -> None:
+    """tests/cases/solve/*.json: requested + machine + python -> resolved/facts or explanation."""
+    doc = json.loads(case.read_text())
+    machine = doc["machine"]
+    args = {"python": doc["python"], "driver": machine.get("driver"), "cuda": machine.get("cuda")}
+    if "explanation" in doc:
+        with pytest.raises(ResolutionError) as info:
+            run_solve(server.url, tmp_path, **doc["requested"], **args)
+        assert info.value.explanation.sentence() == doc["explanation"]
+        return
+    res = run_solve(server.url, tmp_path, **doc["requested"], **args)
+    got = versions(res)
+    assert {name: got.get(name) for name in doc["resolved"]} == doc["resolved"]
+    facts = {k: None if getattr(res, k) is None else str(getattr(res, k)) for k in doc["facts"]}
+    assert facts == doc["facts"]
 
 
 def versions(resolution) -> dict[str, str]:
