@@ -105,6 +105,13 @@ def _kind(name: str) -> Kind:
     return "flags" if name.endswith("_FLAGS") else "set"
 
 
+def _split(kind: Kind, value: str) -> tuple[str, ...]:
+    if kind == "path":
+        return tuple(v for v in value.split(":") if v)
+    # flags and plain values stay one element: a filled path may hold spaces
+    return (value,) if value else ()
+
+
 def plan(env: Env, lines: Iterable[Any] = ()) -> tuple[Change, ...]:
     """The changes activation makes for ``env`` and the recipe lines of its frameworks.
 
@@ -127,9 +134,7 @@ def plan(env: Env, lines: Iterable[Any] = ()) -> tuple[Change, ...]:
             continue
         _check_name(name)
         kind = _kind(name)
-        value = _fill(template, env)
-        # flags stay one element: a filled path may hold spaces that are not separators
-        values = tuple(v for v in value.split(":") if v) if kind == "path" else (value,)
+        values = _split(kind, _fill(template, env))
         if not values:
             continue
         changes.append(Change(name=name, kind=kind, values=values))
