@@ -32,6 +32,7 @@ from cudaenv.solver.requirements import (
     PYTHON,
     SpecifierRequirement,
     VirtualRequirement,
+    admits,
     exact_version,
 )
 
@@ -141,13 +142,14 @@ def _lines(
     root that conflicts, for the explanation); unknown releases and bad pins are errors."""
     label, _flag = _FLAGS[fw.name]
     _check_exact(factory, fw)
-    pre = True if factory.request.pre else None
-    versions = [v for v in factory.versions(fw.name) if fw.specifier.contains(v, prereleases=pre)]
+    pre = factory.request.pre
+    versions = [v for v in factory.versions(fw.name) if admits(fw.specifier, v, pre=pre)]
     found = tuple(line for line in known if any(line.contains(v) for v in versions))
     if not found:
         raise explain.as_error(explain.unknown_release(fw, known, label))
     fits = tuple(line for line in found if line.python.contains(factory.python))
     if fits:
+        _check_usable(factory, fw, [v for v in versions if any(ln.contains(v) for ln in fits)])
         return fits
     newest = found[-1]
     roots.append(
@@ -156,16 +158,44 @@ def _lines(
     return found
 
 
+def _check_usable(factory: Factory, fw: FrameworkRequest, versions: Sequence[Version]) -> None:
+    """Every release asked for is known-bad here (TF 2.14 on Python 3.11): say why, not
+    "no release fits"."""
+    reasons = [factory.refused(fw.name, v) for v in versions]
+    if not versions or not all(reasons):
+        return
+    label, _flag = _FLAGS[fw.name]
+    listed = ", ".join(str(v) for v in sorted(versions))
+    raise explain.as_error(
+        explain.Explanation(
+            headline=f"{label} {listed} cannot be used on Python {factory.python}: {reasons[0]}",
+            hints=(
+                explain.Hint(
+                    kind="text",
+                    value="use another --python or --tf/--spacy line (see `cudaenv matrix`)",
+                ),
+            ),
+        )
+    )
+
+
 def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
     version = exact_version(fw.specifier)
     reason = version and factory.refused(fw.name, version)
     if version is None or not reason:
         return
     label, flag = _FLAGS[fw.name]
-    raise ResolutionError(
-        f"{label} {version} cannot be used: {reason}",
-        hint=f"use {flag} {version.major}.{version.minor}, which picks the newest "
-        f"{version.major}.{version.minor}.x release that works",
+    line = f"{version.major}.{version.minor}"
+    raise explain.as_error(
+        explain.Explanation(
+            headline=f"{label} {version} cannot be used: {reason}",
+            hints=(
+                explain.Hint(
+                    kind="option",
+                    value=f"{flag} {line}, which picks the newest {line}.x release that works",
+                ),
+            ),
+        )
     )
 
 

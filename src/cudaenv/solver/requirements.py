@@ -35,6 +35,8 @@ __all__ = [
     "Requirement",
     "SpecifierRequirement",
     "VirtualRequirement",
+    "admits",
+    "exact_version",
     "identifier_for",
     "is_virtual",
 ]
@@ -173,6 +175,18 @@ class ExplicitRequirement:
 
 
 Requirement = SpecifierRequirement | VirtualRequirement | ExplicitRequirement
+
+
+def admits(specifier: SpecifierSet, version: Version, *, pre: bool) -> bool:
+    """Whether ``specifier`` lets ``version`` in under cudaenv's pre-release rule: a
+    pre-release only with ``--pre`` or when the specifier names one (``>=2.16.0rc0``).
+
+    Not ``specifier.contains(version)``: with packaging 26 that admits pre-releases by default,
+    and a resolver that does picks ``tensorflow 2.13.0rc1`` unasked (compat.md K-15).
+    """
+    if not specifier.contains(version, prereleases=True):
+        return False
+    return pre or not version.is_prerelease or bool(specifier.prereleases)
 
 
 def exact_version(specifier: SpecifierSet) -> Version | None:
