@@ -15,6 +15,7 @@ candidates on demand from an already-fetched page, and METADATA is read only in
 
 from __future__ import annotations
 
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
     from cudaenv.solver.links import FileLink
     from cudaenv.solver.requirements import Requirement
 
-__all__ = ["Factory", "Release"]
+__all__ = ["AHEAD", "Factory", "Release"]
+
+AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts rejecting
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,11 +156,26 @@ class Factory:
         name = first.project
         extras: frozenset[NormalizedName] = getattr(first, "extras", frozenset())
         assert name is not None
-        return lambda: (
+        return lambda: self._ahead(
             c
             for c in self._admitted(name, extras, requirements)
             if c not in bad and all(r.is_satisfied_by(c) for r in requirements)
         )
+
+    def _ahead(self, cands: Iterator[Candidate]) -> Iterator[Candidate]:
+        """Yield ``cands``; once the resolver asks past the first (it rejected it, as when
+        every pydantic 2 needs a typing-extensions TF 2.13 forbids), fetch the METADATA of
+        the next few in the background, a batch at a time."""
+        yield from itertools.islice(cands, 1)
+        while batch := list(itertools.islice(cands, AHEAD)):
+            if not self.index.offline:
+                links = [
+                    c.base.link if isinstance(c, ExtrasCandidate) else c.link
+                    for c in batch
+                    if not isinstance(c, VirtualCandidate)
+                ]
+                self.index.prefetch_metadata(links, wait=False)
+            yield from batch
 
     def _admitted(
         self, name: NormalizedName, extras: frozenset[NormalizedName], reqs: Sequence[Requirement]
