@@ -305,7 +305,7 @@ def tf_index(make_wheel, local_index):
     return local_index
 
 
-def _lock_cli(cli, index, tmp_path: Path, *extra: str):
+def _lock_cli(cli, index, tmp_path: Path, *extra: str, url: str | None = None):
     return cli(
         "lock",
         "--tf",
@@ -317,7 +317,7 @@ def _lock_cli(cli, index, tmp_path: Path, *extra: str):
         "--platform",
         "manylinux_2_28_x86_64",
         "--index-url",
-        index.url,
+        url or index.url,
         "--cache-dir",
         str(tmp_path / "cache"),
         *extra,
@@ -346,6 +346,34 @@ def test_lock_command_writes_a_lock_that_checks_and_installs(cli, tmp_path, tf_i
     assert info.knowledge_version == load_knowledge().version
     assert lock.dumps(r, knowledge_version=info.knowledge_version) == text  # read/write stable
     assert _check(cli, path, tmp_path).code == 0
+
+    python = _venv(tmp_path, "env-tf")
+    done = _run([UV, "pip", "install", "--python", python, "-r", path], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "+ tensorflow==2.15.1" in done.stderr
+
+
+@pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
+@pytest.mark.skipif(not UV.exists(), reason="uv is not installed next to this Python")
+def test_a_lock_solved_on_an_index_url_with_credentials_writes_none(
+    cli, tmp_path, tf_index
+) -> None:
+    """An index URL often carries a token (PIP_INDEX_URL); a lock is committed and shared. The
+    lock and both exports keep the URLs without it, and the lock still installs (this index is
+    public; a private one gets its credentials from the installer's netrc/keyring/index URL)."""
+    private = tf_index.url.replace("http://", "http://alice:s3cr3t@", 1)
+    path = tmp_path / "pylock.toml"
+    result = _lock_cli(cli, tf_index, tmp_path, "-o", str(path), url=private)
+    assert result.code == 0, result.err
+    text = path.read_text()
+    assert "s3cr3t" not in text and "alice" not in text
+    assert lock.read(path).index_url == tf_index.url
+    assert text.count(f'url = "{tf_index.base}/files/') == 14
+    for fmt in ("requirements", "environment.yml"):
+        export = _lock_cli(cli, tf_index, tmp_path, "--format", fmt, "-o", "-", url=private)
+        assert export.code == 0, export.err
+        assert "s3cr3t" not in export.out and "alice" not in export.out
+        assert export.out.count(f" @ {tf_index.base}/files/") == 14
 
     python = _venv(tmp_path, "env-tf")
     done = _run([UV, "pip", "install", "--python", python, "-r", path], tmp_path)

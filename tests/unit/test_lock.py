@@ -327,3 +327,67 @@ def test_newer_glibc_or_other_arch_is_refused(resolution: Resolution) -> None:
     for plat in ("manylinux_2_17_x86_64", "manylinux_2_36_aarch64"):
         with pytest.raises(lock.LockMismatchError, match="manylinux_2_28_x86_64"):
             lock.check_machine(resolution, _machine("550.54.15", "12.4"), platform=plat)
+
+
+# --- credentials never reach a lock or an export ----------------------------------------------
+
+
+def _with_auth(resolution: Resolution, auth: str) -> Resolution:
+    """``resolution`` as solved from an index URL with ``auth@`` in it (as PIP_INDEX_URL often
+    is): the index URL and every wheel URL on its pages carry the credentials."""
+
+    def moved(pin: Pin) -> Pin:
+        url = pin.wheel.url.replace("https://", f"https://{auth}@", 1)
+        return dataclasses.replace(pin, wheel=dataclasses.replace(pin.wheel, url=url))
+
+    return dataclasses.replace(
+        resolution,
+        pins=tuple(moved(p) for p in resolution.pins),
+        index_url=f"https://{auth}@pypi.example:8443/simple",
+    )
+
+
+@pytest.mark.parametrize("auth", ["alice:s3cr3t-Pa55", "s3cr3t-Pa55", "__token__:s3cr3t-Pa55"])
+def test_no_credentials_are_written_into_the_lock_or_its_exports(
+    resolution: Resolution, auth: str
+) -> None:
+    private = _with_auth(resolution, auth)
+    text = lock.dumps(private, knowledge_version="k1")
+    exports = lock.requirements_txt(private) + lock.environment_yml(private)
+    for written in (text, exports):
+        assert "s3cr3t" not in written and "alice" not in written and "@pypi" not in written
+        assert "@files" not in written
+    pylock = _reload(text)
+    assert {p.index for p in pylock.packages} == {"https://pypi.example:8443/simple"}
+    assert pylock.tool["cudaenv"]["index-url"] == "https://pypi.example:8443/simple"
+    urls = [w.url for p in pylock.packages for w in p.wheels or []]
+    assert urls == [p.wheel.url for p in resolution.pins]  # the same URLs, less the userinfo
+    assert "index: https://pypi.example:8443/simple" in exports
+    assert [lock.requirement_line(p) for p in private.pins] == [
+        lock.requirement_line(p) for p in resolution.pins
+    ]
+
+
+def test_a_lock_read_back_has_the_urls_without_credentials(resolution: Resolution) -> None:
+    private = _with_auth(resolution, "alice:s3cr3t")
+    read = lock.loads(lock.dumps(private, knowledge_version="k1")).resolution
+    expected = dataclasses.replace(resolution, index_url="https://pypi.example:8443/simple")
+    assert read == expected
+    assert lock.dumps(read, knowledge_version="k1") == lock.dumps(private, knowledge_version="k1")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://u:p@host:8443/simple/", "https://host:8443/simple/"),
+        ("https://u:p%40x@host/f.whl#sha256=ab", "https://host/f.whl#sha256=ab"),
+        ("https://token@host/f.whl", "https://host/f.whl"),
+        ("https://host/path@not-auth/f.whl", "https://host/path@not-auth/f.whl"),
+        ("http://[::1]:8080/simple", "http://[::1]:8080/simple"),
+        ("https://pypi.org/simple", "https://pypi.org/simple"),
+    ],
+)
+def test_without_auth_removes_only_the_userinfo(url: str, expected: str) -> None:
+    from cudaenv.lock.urls import without_auth
+
+    assert without_auth(url) == expected

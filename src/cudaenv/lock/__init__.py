@@ -7,7 +7,8 @@ solve -> lock -> install(lock) and ``create --from`` is install(lock): one path.
 
 Modules: ``convert`` (Resolution <-> Pylock), ``tool`` (the ``[tool.cudaenv]`` tables), ``files``
 (atomic write, read with clear errors), ``export`` (hashed requirements, environment.yml),
-``checks`` (against this machine, and against the index and recipes).
+``checks`` (against this machine, and against the index and recipes), ``urls`` (no
+``user:password@`` of a private index is ever written into a lock or an export).
 """
 
 from __future__ import annotations

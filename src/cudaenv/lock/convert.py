@@ -28,6 +28,7 @@ from packaging.version import Version
 from cudaenv import __version__
 from cudaenv.errors import LockError
 from cudaenv.lock.tool import decode_tool, encode_pin_tool, encode_tool, pin_tool
+from cudaenv.lock.urls import without_auth
 from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
@@ -89,9 +90,10 @@ def to_pylock(resolution: Resolution, *, knowledge_version: str) -> Pylock:
 
 
 def _package(pin: Pin, index_url: str | None) -> Package:
+    """One ``[[packages]]`` entry; its URLs lose any ``user:password@`` (see ``lock.urls``)."""
     wheel = PackageWheel(
         name=pin.wheel.filename,
-        url=pin.wheel.url,
+        url=without_auth(pin.wheel.url),
         size=pin.wheel.size,
         upload_time=parse_upload_time(pin.wheel.upload_time),
         hashes={"sha256": pin.wheel.sha256},
@@ -99,7 +101,7 @@ def _package(pin: Pin, index_url: str | None) -> Package:
     return Package(
         name=pin.name,
         version=pin.version,
-        index=index_url,
+        index=without_auth(index_url) if index_url else None,
         wheels=[wheel],
         tool={"cudaenv": encode_pin_tool(pin)},
     )

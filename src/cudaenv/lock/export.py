@@ -2,6 +2,7 @@
 
 Both are functions of the :class:`Resolution` a lock records (as uv keeps ``lock/export`` apart
 from the lock), and both keep the lock's guarantee: every wheel by exact URL with its sha256.
+Like the lock, they never contain an index's ``user:password@`` (``lock.urls``).
 
 ``requirements_txt`` is one line per pin, ``NAME @ URL --hash=sha256:HEX``: pip and uv accept
 per-line ``--hash`` options and, once any line has one, refuse an unhashed or mismatching file.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cudaenv import __version__
 from cudaenv.lock.tool import format_driver
+from cudaenv.lock.urls import without_auth
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,8 +33,9 @@ __all__ = ["env_name", "environment_yml", "requirement_line", "requirements_txt"
 
 
 def requirement_line(pin: Pin) -> str:
-    """``NAME @ URL --hash=sha256:HEX``: the wheel by exact URL, checked by hash."""
-    return f"{pin.name} @ {pin.wheel.url} --hash=sha256:{pin.wheel.sha256}"
+    """``NAME @ URL --hash=sha256:HEX``: the wheel by exact URL (without any ``user:password@``:
+    see ``lock.urls``), checked by hash."""
+    return f"{pin.name} @ {without_auth(pin.wheel.url)} --hash=sha256:{pin.wheel.sha256}"
 
 
 def summary(resolution: Resolution) -> list[str]:
@@ -47,7 +50,7 @@ def summary(resolution: Resolution) -> list[str]:
         needs = f"needs NVIDIA driver >= {format_driver(r.driver_floor)}"
         out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
     if r.index_url:
-        out.append(f"index: {r.index_url}")
+        out.append(f"index: {without_auth(r.index_url)}")
     return out
 
 

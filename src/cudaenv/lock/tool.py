@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import LockError, UsageError
+from cudaenv.lock.urls import without_auth
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import GROUPS, Resolution
 
@@ -58,7 +59,7 @@ def encode_tool(resolution: Resolution, knowledge_version: str, cudaenv_version:
         "cudnn": _str(r.cudnn),
         "min-cuda": _str(r.min_cuda),
         "driver-floor": format_driver(r.driver_floor) if r.driver_floor else None,
-        "index-url": r.index_url,
+        "index-url": without_auth(r.index_url) if r.index_url else None,
         "notes": list(r.notes),
         "frameworks": [
             {"name": f.name, "specifier": str(f.specifier), "text": f.text} for f in r.frameworks

@@ -1,0 +1,34 @@
+"""URLs as a lock writes them: without the ``user:password@`` of a private index.
+
+The solver reads pages from the index URL it is given, often ``PIP_INDEX_URL`` with a token in
+it, and every wheel URL on those pages carries the same ``user:password@``. A lock file and its
+exports are shared with a team and committed, so no credential may be written into them: every
+URL that goes into ``pylock.toml`` (wheel ``url``, ``index``, ``[tool.cudaenv] index-url``), the
+hashed requirements file and ``environment.yml`` goes through :func:`without_auth` first.
+
+This is pip's ``remove_auth_from_url`` (the userinfo split at the last ``@`` of the netloc, as
+``split_auth_from_netloc`` does), not its ``redact_auth_from_url``: a ``****`` left in a lock
+would be sent as a password. uv writes ``uv.lock`` the same way. Installing from a private index
+still works, because installers take credentials at install time, not from the lock: from
+``~/.netrc``, a keyring, or an index URL with credentials in their own settings
+(``PIP_INDEX_URL``, ``UV_INDEX_URL``), which uv applies to every request to the same scheme, host
+and port, and pip to URLs under that index. Wheels on a public index install exactly as before.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["without_auth"]
+
+
+def without_auth(url: str) -> str:
+    """``url`` without ``user:password@`` or ``token@``; any other URL unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL we can split: nothing to strip that we can find
+        return url
+    _userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    return urlunsplit(parts._replace(netloc=host))
