@@ -3,7 +3,8 @@
 The solver needs ``Requires-Dist`` and ``Requires-Python`` of many candidate wheels, some of
 them hundreds of megabytes. The chain is: the disk cache (by filename and sha256, forever); the
 PEP 658/714 ``.metadata`` file when the index offers one (its hash checked); then byte-range reads
-of the wheel's zip (``lazy_wheel``: two or three requests). A server that ignores ``Range`` sends
+of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that does not parse is
+fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
 the whole wheel, which is used as the last resort. No sdist is ever built.
 """
 
@@ -76,9 +77,9 @@ def _specifiers(value: str | None) -> SpecifierSet | None:
 
 def fetch_metadata(link: FileLink, *, http: Http, cache: DiskCache, offline: bool) -> CoreMetadata:
     """The link's metadata through the chain; every failure is an :class:`IndexError_`."""
-    data = cache.metadata(link)
-    if data is not None:
-        return _parse(link, data)
+    cached = _from_cache(link, cache, offline=offline)
+    if cached is not None:
+        return cached
     if offline:
         raise IndexError_(
             f"the metadata of {link.filename} is not in the cache, and --offline forbids "
@@ -91,6 +92,28 @@ def fetch_metadata(link: FileLink, *, http: Http, cache: DiskCache, offline: boo
     meta = _parse(link, data)
     cache.put_metadata(link, data)
     return meta
+
+
+def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetadata | None:
+    """The cached metadata, or None when there is none or the entry is corrupt.
+
+    A corrupt entry (it does not parse, or names another project) is never trusted: it is
+    fetched again and overwritten by the fresh copy, so it cannot fail every later run.
+    """
+    data = cache.metadata(link)
+    if data is None:
+        return None
+    try:
+        return _parse(link, data)
+    except IndexError_ as e:
+        if offline:
+            raise IndexError_(
+                f"the cached metadata of {link.filename} is corrupt ({e.message}), and "
+                "--offline forbids fetching it again",
+                hint="run the same command once without --offline to replace the cache entry",
+            ) from e
+        _log.debug("%s: corrupt cached METADATA (%s); fetching it again", link.filename, e)
+        return None
 
 
 def _parse(link: FileLink, data: bytes) -> CoreMetadata:

@@ -347,3 +347,34 @@ def test_missing_wheel_is_a_clear_error(make_wheel, local_index, index):
     path.unlink()
     with pytest.raises(IndexError_, match="answered HTTP 404"):
         client.metadata(link)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [b"\x00\x01 not metadata\xff", b"Metadata-Version: 2.1\nName: other\nVersion: 1.0\n\n"],
+    ids=["garbage", "another-project"],
+)
+def test_a_corrupt_cache_entry_is_fetched_again_and_replaced(
+    make_wheel, local_index, index, tmp_path, corrupt
+):
+    local_index.pep658 = False
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    warm = index()
+    warm.metadata(_link(warm, "alpha"))
+    (entry,) = (tmp_path / "cache" / "metadata").glob("alpha-1.0-*.METADATA")
+    good = entry.read_bytes()
+    entry.write_bytes(corrupt)
+
+    offline = index(offline=True)
+    with pytest.raises(IndexError_, match=r"cached metadata of alpha-1\.0-.*\.whl is corrupt") as e:
+        offline.metadata(_link(offline, "alpha"))
+    assert "once without --offline" in e.value.hint
+    assert entry.read_bytes() == corrupt  # offline: nothing fetched, nothing written
+
+    local_index.clear_log()
+    online = index()
+    assert online.metadata(_link(online, "alpha")).requires_dist == (Requirement("beta"),)
+    assert local_index.count("/files/") == 1  # fetched again (one Range read) ...
+    assert entry.read_bytes() == good  # ... and the entry replaced
+    again = index(offline=True)
+    assert again.metadata(_link(again, "alpha")).requires_dist == (Requirement("beta"),)
