@@ -83,7 +83,7 @@ class Factory:
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # none touches a closed index
 
     def restrict(self, constraints: Mapping[NormalizedName, SpecifierSet]) -> None:
         """Narrow projects' candidates to these specifiers too (never adds a project)."""
