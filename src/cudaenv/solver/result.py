@@ -71,12 +71,16 @@ def _major_minor(pin: Pin | None) -> Version | None:
 
 
 def _stack(pins: list[Pin], knowledge: Knowledge) -> tuple[Version | None, Version | None]:
-    """CUDA and cuDNN of the stack: the TF line's, else the pinned NVIDIA wheels'."""
+    """CUDA and cuDNN of the stack: the TF line's, else the pinned NVIDIA wheels' (the CUDA
+    runtime wheel, else NVRTC)."""
     tf = next((p for p in pins if p.name == "tensorflow"), None)
     line = knowledge.tf_line(tf.version) if tf else None
     if line is not None:
         return line.cuda, line.cudnn
-    runtime = next((p for p in pins if p.name.startswith("nvidia-cuda-runtime")), None)
+    # CUDA 11 CuPy loads no cudart wheel: NVRTC, which it needs, has the same version.
+    runtime = next((p for p in pins if p.name.startswith("nvidia-cuda-runtime")), None) or next(
+        (p for p in pins if p.name.startswith("nvidia-cuda-nvrtc")), None
+    )
     cudnn = next((p for p in pins if p.name.startswith("nvidia-cudnn")), None)
     return _major_minor(runtime), _major_minor(cudnn)
 
