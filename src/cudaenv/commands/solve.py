@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     with index:
         resolution = solve(request, machine, know, index)
     if args.json:
-        render.emit_json(to_json(resolution))
+        render.emit_json(to_json(resolution, know))
         return OK
     for problem in machine.problems if machine.max_cuda is None else ():
         render.warn(problem)
@@ -115,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
     return OK
 
 
-def to_json(resolution: Resolution) -> dict[str, Any]:
-    """The ``solve --json`` document (exactly these keys)."""
+def to_json(resolution: Resolution, know: Knowledge) -> dict[str, Any]:
+    """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it
+    (450.80.02: ``str(Version)`` would drop the zero)."""
     floor = resolution.driver_floor
     return {
         "packages": [
@@ -131,7 +132,7 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
         "cuda": None if resolution.cuda is None else str(resolution.cuda),
         "cudnn": None if resolution.cudnn is None else str(resolution.cudnn),
         "python": str(resolution.target.python),
-        "driver_floor": None if floor is None else str(floor),
+        "driver_floor": None if floor is None else know.driver_text(floor),
         "frameworks": {
             f.name: str(pin.version)
             for f in resolution.frameworks
