@@ -254,6 +254,11 @@ def _spacy_roots(
 def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], tf_lines: Sequence[TfLine]) -> int:
     """TensorFlow's CUDA major if asked for; else the driver's, capped by spaCy's extras."""
     offered = {m for line in lines for m in line.gpu_extras}
+    if not offered:
+        raise ResolutionError(
+            f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes",
+            hint="use a newer --spacy (see `cudaenv matrix`)",
+        )
     if tf_lines:
         major = max(tf_lines, key=lambda t: t.line).cuda_major
         if major not in offered:
