@@ -5,17 +5,23 @@ them hundreds of megabytes. The chain is: the disk cache (by filename and sha256
 PEP 658/714 ``.metadata`` file when the index offers one (its hash checked); then byte-range reads
 of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that does not parse is
 fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
-the whole wheel, which is used as the last resort. No sdist is ever built.
+the whole wheel, which is used as the last resort. No sdist is ever built. Every body is read
+with a limit: METADATA up to :data:`MAX_METADATA`, a whole wheel into a temporary file (never
+memory) up to :data:`MAX_WHEEL`; past it, one clear error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+import tempfile
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
+import httpx
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -26,17 +32,21 @@ from cudaenv.errors import IndexError_
 from cudaenv.solver.lazy_wheel import BadWheel, read_member
 
 if TYPE_CHECKING:
-    import httpx
+    from collections.abc import Iterator
+
     from packaging.utils import NormalizedName
 
     from cudaenv.solver.cache import DiskCache
     from cudaenv.solver.index import Http
     from cudaenv.solver.links import FileLink
 
-__all__ = ["BadMetadata", "CoreMetadata", "fetch_metadata"]
+__all__ = ["MAX_METADATA", "MAX_WHEEL", "BadMetadata", "CoreMetadata", "fetch_metadata"]
 
 _log = logging.getLogger(__name__)
-_IDENTITY = {"Accept-Encoding": "identity"}
+_IDENTITY = {"Accept-Encoding": "identity"}  # bytes as stored: a compressed body cannot balloon
+_CHUNK = 64 * 1024
+MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it hundreds
+MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
 
 
 class BadMetadata(ValueError):
@@ -132,15 +142,16 @@ def _parse(link: FileLink, data: bytes) -> CoreMetadata:
 def _from_pep658(link: FileLink, http: Http) -> bytes | None:
     if not link.core_metadata:
         return None
-    resp = http.get(link.metadata_url)
-    if resp.status_code != 200:
-        _log.debug("%s: PEP 658 metadata answered %s", link.filename, resp.status_code)
-        return None
+    with _opened(http, link.metadata_url, _IDENTITY, link.filename) as resp:
+        if resp.status_code != 200:
+            _log.debug("%s: PEP 658 metadata answered %s", link.filename, resp.status_code)
+            return None
+        data = _read(resp, http, MAX_METADATA, f"the METADATA of {link.filename}")
     expected = link.metadata_sha256
-    if expected and hashlib.sha256(resp.content).hexdigest() != expected.lower():
+    if expected and hashlib.sha256(data).hexdigest() != expected.lower():
         _log.debug("%s: PEP 658 metadata hash mismatch; reading the wheel", link.filename)
         return None
-    return resp.content
+    return data
 
 
 def _from_wheel(link: FileLink, http: Http) -> bytes:
@@ -151,12 +162,58 @@ def _from_wheel(link: FileLink, http: Http) -> bytes:
             hint="pick a version that publishes wheels for your platform",
         )
     prefer = link.filename.split("-", 1)[0] + "-"
-    try:
-        return read_member(
-            lambda n: _tail(link, http, n), lambda a, b: _range(link, http, a, b), prefer=prefer
-        )
-    except BadWheel as e:
-        raise IndexError_(f"could not read the METADATA of {link.filename}: {e}") from e
+    with tempfile.TemporaryFile(prefix="cudaenv-wheel-") as spool:
+        wheel = _RemoteWheel(link, http, spool)
+        try:
+            data = read_member(wheel.tail, wheel.range, prefer=prefer)
+        except BadWheel as e:
+            raise IndexError_(f"could not read the METADATA of {link.filename}: {e}") from e
+    if len(data) > MAX_METADATA:
+        raise _too_large(f"the METADATA of {link.filename}", MAX_METADATA)
+    return data
+
+
+class _RemoteWheel:
+    """A wheel's bytes as ``read_member`` asks for them: by HTTP Range, or, once the server has
+    ignored a Range and sent the whole wheel, from ``spool`` (a temporary file, never memory)."""
+
+    def __init__(self, link: FileLink, http: Http, spool: IO[bytes]):
+        self.link, self.http, self.spool = link, http, spool
+        self.size: int | None = None  # set once the whole wheel is in the spool
+
+    def _get(self, headers: dict[str, str]) -> contextlib.AbstractContextManager[httpx.Response]:
+        return _opened(self.http, self.link.url, {**headers, **_IDENTITY}, self.link.filename)
+
+    def tail(self, n: int) -> tuple[int, bytes]:
+        with self._get({"Range": f"bytes=-{n}"}) as resp:
+            if resp.status_code == 206 and (total := _total(resp)) is not None:
+                return total, _read(resp, self.http, n, f"a range of {self.link.filename}")
+            if resp.status_code != 416:
+                return self._whole(resp, n)
+        with self._get({}) as resp:
+            return self._whole(resp, n)
+
+    def range(self, start: int, end: int) -> bytes:
+        if self.size is None:
+            with self._get({"Range": f"bytes={start}-{end - 1}"}) as resp:
+                if resp.status_code == 206:
+                    return _read(resp, self.http, end - start, f"a range of {self.link.filename}")
+                self._whole(resp, 0)
+        self.spool.seek(start)
+        return self.spool.read(end - start)
+
+    def _whole(self, resp: httpx.Response, n: int) -> tuple[int, bytes]:
+        """Spool a 200 response (the server ignored Range); return (size, the last n bytes)."""
+        if resp.status_code != 200:
+            raise self.http.failure(resp, what=self.link.filename)
+        _log.debug("%s: the server ignored Range; download the wheel", self.link.filename)
+        self.spool.seek(0)
+        self.spool.truncate()
+        for chunk in _chunks(resp, self.http, self.link.filename, MAX_WHEEL):
+            self.spool.write(chunk)
+        self.size = self.spool.tell()
+        self.spool.seek(max(0, self.size - n))
+        return self.size, self.spool.read(n)
 
 
 def _total(resp: httpx.Response) -> int | None:
@@ -164,23 +221,77 @@ def _total(resp: httpx.Response) -> int | None:
     return int(match.group(3)) if match else None
 
 
-def _tail(link: FileLink, http: Http, n: int) -> tuple[int, bytes]:
-    resp = http.get(link.url, headers={"Range": f"bytes=-{n}", **_IDENTITY})
-    if resp.status_code == 206 and (total := _total(resp)) is not None:
-        return total, resp.content
-    if resp.status_code == 416:
-        resp = http.get(link.url, headers=_IDENTITY)
-    if resp.status_code != 200:
-        raise http.failure(resp, what=link.filename)
-    _log.debug("%s: the server ignored Range; read the whole wheel", link.filename)
-    return len(resp.content), resp.content
+# -- streamed GETs: ``Http.get`` reads whole bodies; these read at most a limit ------------------
 
 
-def _range(link: FileLink, http: Http, start: int, end: int) -> bytes:
-    resp = http.get(link.url, headers={"Range": f"bytes={start}-{end - 1}", **_IDENTITY})
-    if resp.status_code == 206:
-        return resp.content
-    if resp.status_code == 200:
-        _log.debug("%s: the server ignored Range; read the whole wheel", link.filename)
-        return resp.content[start:end]
-    raise http.failure(resp, what=link.filename)
+@contextlib.contextmanager
+def _opened(http: Http, url: str, headers: dict[str, str], what: str) -> Iterator[httpx.Response]:
+    """A GET whose body is not read yet, retried as ``Http.get`` retries (transport errors, 429,
+    5xx, with backoff), and counted in the same ``requests`` counter."""
+    problem = ""
+    for attempt in range(http.retries):
+        if attempt:
+            time.sleep(http.backoff * 2 ** (attempt - 1))
+        _count(http, requests=1)
+        try:
+            resp = http.client.send(
+                http.client.build_request("GET", url, headers=headers), stream=True
+            )
+        except httpx.TransportError as e:
+            problem = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            continue
+        except (httpx.HTTPError, httpx.InvalidURL) as e:
+            raise _unreachable(http, f"{type(e).__name__}: {e}") from e
+        if resp.status_code < 500 and resp.status_code != 429:
+            try:
+                yield resp
+            finally:
+                resp.close()
+            return
+        resp.close()
+        problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
+    raise _unreachable(http, f"{problem} (after {http.retries} tries)")
+
+
+def _chunks(resp: httpx.Response, http: Http, what: str, limit: int) -> Iterator[bytes]:
+    """The body in chunks, counted in ``bytes_received``; IndexError_ past *limit* bytes."""
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(what, limit)
+    seen = 0
+    try:
+        for chunk in resp.iter_bytes(_CHUNK):
+            seen += len(chunk)
+            _count(http, received=len(chunk))
+            if seen > limit:
+                raise _too_large(what, limit)
+            yield chunk
+    except httpx.HTTPError as e:
+        raise _unreachable(http, f"{type(e).__name__} while reading {what}: {e}") from e
+
+
+def _read(resp: httpx.Response, http: Http, limit: int, what: str) -> bytes:
+    return b"".join(_chunks(resp, http, what, limit))  # at most limit bytes in memory
+
+
+def _count(http: Http, *, requests: int = 0, received: int = 0) -> None:
+    with http._lock:  # the counters Http.get keeps, under its lock
+        http.requests += requests
+        http.bytes_received += received
+
+
+def _too_large(what: str, limit: int) -> IndexError_:
+    units = ((30, "GiB"), (20, "MiB"), (10, "KiB"), (0, "bytes"))
+    size = next(f"{limit / (1 << s):g} {u}" for s, u in units if limit >= 1 << s)
+    return IndexError_(
+        f"{what} is larger than {size}, the most cudaenv reads for a wheel's metadata",
+        hint="the index serves unusual files; use an index that offers PEP 658 metadata or "
+        "honours HTTP Range requests (PyPI does both)",
+    )
+
+
+def _unreachable(http: Http, problem: str) -> IndexError_:
+    return IndexError_(
+        f"could not reach the package index at {http.index_url}: {problem}",
+        hint="check the network connection and --index-url, or use --offline with a warm cache",
+    )

@@ -6,14 +6,18 @@ from __future__ import annotations
 import io
 import random
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+import cudaenv.solver.metadata as metadata
 from cudaenv.errors import IndexError_
 from cudaenv.solver.index import Index
 from cudaenv.solver.lazy_wheel import BadWheel, read_member
@@ -378,3 +382,87 @@ def test_a_corrupt_cache_entry_is_fetched_again_and_replaced(
     assert entry.read_bytes() == good  # ... and the entry replaced
     again = index(offline=True)
     assert again.metadata(_link(again, "alpha")).requires_dist == (Requirement("beta"),)
+
+
+# --- bounded reads: METADATA a few MiB at most, a whole wheel streamed to a temporary file ------
+
+
+@pytest.mark.parametrize("pep658", [True, False], ids=["pep658", "range"])
+def test_metadata_larger_than_the_limit_is_refused(
+    make_wheel, local_index, index, monkeypatch, pep658
+):
+    monkeypatch.setattr(metadata, "MAX_METADATA", 16 * 1024)
+    local_index.pep658 = pep658
+    make_wheel("alpha", "1.0", requires_dist=[f"dependency-{i}>=1.0" for i in range(2000)])
+    client = index()
+    link = _link(client, "alpha")
+    before = client.bytes_received
+    with pytest.raises(IndexError_, match=r"METADATA of alpha-1\.0-py3-none-any\.whl is larger "):
+        client.metadata(link)
+    if pep658:  # refused from its Content-Length, before the body is read
+        assert client.bytes_received == before
+    assert list((local_index.root.parent / "cache" / "metadata").glob("alpha-*")) == []
+
+
+def test_a_whole_wheel_larger_than_the_limit_is_refused(
+    make_wheel, local_index, index, monkeypatch
+):
+    monkeypatch.setattr(metadata, "MAX_WHEEL", 256 * 1024)
+    local_index.pep658 = False
+    local_index.honour_range = False
+    make_wheel("alpha", "1.0", files={"alpha/blob.bin": random.Random(0).randbytes(1 << 20)})
+    client = index()
+    link = _link(client, "alpha")
+    before = client.bytes_received
+    with pytest.raises(
+        IndexError_, match=r"alpha-1\.0-py3-none-any\.whl is larger than 256 KiB"
+    ) as e:
+        client.metadata(link)
+    assert "Range" in e.value.hint
+    assert client.bytes_received - before <= 256 * 1024
+
+
+_SERVE = """
+import sys
+from pathlib import Path
+from tests.tools.index_server import IndexServer
+server = IndexServer(Path(sys.argv[1]), pep658=False)
+server.honour_range = False
+print(server.start().url, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def no_range_index(wheel_dir):
+    """An index that ignores Range, in another process: tracemalloc here sees only the client."""
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVE, str(wheel_dir)],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def test_the_whole_wheel_fallback_streams_to_disk_not_memory(make_wheel, no_range_index, tmp_path):
+    blob = random.Random(1).randbytes(16 << 20)  # incompressible: the wheel is 16 MiB too
+    make_wheel("alpha", "1.0", requires_dist=["beta"], files={"alpha/blob.bin": blob})
+    del blob
+    with Index(no_range_index, cache_dir=tmp_path / "cache", backoff=0) as client:
+        link = _link(client, "alpha")
+        tracemalloc.start()
+        try:
+            meta = client.metadata(link)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert meta.requires_dist == (Requirement("beta"),)
+        assert client.bytes_received > 16 << 20  # it did download the whole wheel ...
+    assert peak < 4 << 20, peak  # ... but never held it in memory
