@@ -466,3 +466,35 @@ def test_the_whole_wheel_fallback_streams_to_disk_not_memory(make_wheel, no_rang
         assert meta.requires_dist == (Requirement("beta"),)
         assert client.bytes_received > 16 << 20  # it did download the whole wheel ...
     assert peak < 4 << 20, peak  # ... but never held it in memory
+
+
+@pytest.mark.parametrize("pep658", [True, False], ids=["pep658", "range"])
+def test_streamed_reads_are_retried_and_counted_like_http_get(
+    make_wheel, local_index, index, tmp_path, pep658
+):
+    local_index.pep658 = pep658
+    make_wheel("alpha", "1.0", requires_dist=["beta"])
+    client = index()
+    link = _link(client, "alpha")
+    local_index.fail(1, status=503, path="/files/")
+    local_index.fail(1, drop=True, path="/files/")
+    before = client.requests
+    assert client.metadata(link).requires_dist == (Requirement("beta"),)
+    assert client.requests - before == 3
+    local_index.fail(3, status=500, path="/files/")
+    with pytest.raises(IndexError_, match=r"could not reach .* HTTP 500 .* \(after 3 tries\)"):
+        index(cache_dir=tmp_path / "cold").metadata(link)
+
+
+def test_ignored_ranges_download_the_wheel_once_and_read_the_rest_from_it(
+    make_wheel, local_index, index
+):
+    local_index.pep658 = False
+    local_index.honour_range = False
+    files = {f"big/m{i}.py": f"# {i}\n".encode() * 50 for i in range(3000)}  # a large zip index
+    make_wheel("big", "1.0", requires_dist=["dep"], files=files)
+    client = index()
+    link = _link(client, "big")
+    local_index.clear_log()
+    assert client.metadata(link).requires_dist == (Requirement("dep"),)
+    assert [(r.path, r.status) for r in local_index.requests] == [(f"/files/{link.filename}", 200)]
