@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_METADATA", "MAX_WHEEL", "BadMetadata", "CoreMetadata", "fetch_metadata"]
 
 _log = logging.getLogger(__name__)
-_IDENTITY = {"Accept-Encoding": "identity"}  # bytes as stored: a compressed body cannot balloon
+_IDENTITY = {"Accept-Encoding": "identity"}  # the bytes as stored: Range offsets, no inflating
 _CHUNK = 64 * 1024
 MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it hundreds
 MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
