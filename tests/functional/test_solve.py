@@ -248,6 +248,16 @@ def test_dead_index_is_a_clear_error(tmp_path: Path, cli) -> None:
     assert "Traceback" not in r.err
 
 
+def test_spacy_gets_click_that_it_imports_but_does_not_declare(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """typer >= 0.29 dropped click, and spacy/cli imports it: the recipe adds it."""
+    res = run_solve(server.url, tmp_path, spacy="3.7", driver=None)
+    click = res.pin("click")
+    # The test-built spacy 3.7.5 does not declare click (as the real one does not).
+    assert click is not None and click.why == ("spacy==3.7.5",)
+
+
 def test_spacy_alone_without_driver(server: IndexServer, tmp_path: Path) -> None:
     res = run_solve(server.url, tmp_path, spacy="3.7", driver=None)
     got = versions(res)

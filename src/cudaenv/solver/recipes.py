@@ -96,7 +96,13 @@ def refused(knowledge: Knowledge, request: Request, name: str, version: Version)
 def release_requirements(
     knowledge: Knowledge, request: Request, cand: WheelCandidate
 ) -> list[Requirement]:
-    """What the recipes add to one release: a TF line's ``__cuda`` floor and cu11 pins."""
+    """What the recipes add to one release: a TF line's ``__cuda`` floor and cu11 pins; what a
+    spaCy line imports but does not declare (click), on the GPU or not."""
+    if cand.name == SPACY:
+        sp_line = knowledge.spacy_line(cand.version)
+        if sp_line is None:
+            return []
+        return [_req(r, f"recipe: spaCy {sp_line.line}") for r in sp_line.requirements]
     if cand.name != TENSORFLOW or not request.gpu:
         return []
     line = knowledge.tf_line(cand.version)
