@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -173,3 +174,13 @@ def test_venv_of_another_python_version(tmp_path: Path):
         pytest.skip(f"no Python {other} on this machine")
     env = VenvBackend(with_pip=False).create(tmp_path / "other", other)
     assert env.site_packages.parent.name == f"python{other}"
+
+
+def test_venv_with_pip_has_a_working_pip(tmp_path: Path) -> None:
+    # Installed from the interpreter's own ensurepip wheel by uv (fast), or by ensurepip.
+    env = VenvBackend().create(tmp_path / "with pip", PY)
+    done = subprocess.run(
+        [str(env.python), "-m", "pip", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(env.site_packages) in done.stdout
