@@ -254,6 +254,7 @@ def test_create_tf_and_spacy_solves_locks_installs_and_activates(cli, tmp_path, 
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
     assert {p.name.replace("-", "_") for p in locked.pins} <= installed
     assert "activate with: . " in result.out
+    assert "stack: CUDA 12.2, cuDNN 8.9; needs an NVIDIA driver >= 525.60.13" in result.out
     assert (prefix / "bin" / "activate").read_text().count("_CUDAENV_ACTIVE") >= 2
 
 

@@ -227,7 +227,13 @@ def activate_command(env: Env) -> str:
 
 
 def _facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
+    from cudaenv.lock import format_driver
+
+    floor = resolution.driver_floor
     return {
+        "cuda": str(resolution.cuda) if resolution.cuda else None,
+        "cudnn": str(resolution.cudnn) if resolution.cudnn else None,
+        "driver_floor": format_driver(floor) if floor else None,
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),
@@ -240,5 +246,10 @@ def _facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
 
 def _summary(facts: dict[str, Any]) -> None:
     render.line(f"ready: {facts['prefix']} ({facts['backend']}, Python {facts['python']})")
+    if facts["cuda"]:
+        render.line(
+            f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
+            f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
+        )
     render.line(f"  lock: {facts['lock']}")
     render.line(f"  activate with: {facts['activate']}")
