@@ -20,7 +20,7 @@ import tempfile
 from collections import deque
 from pathlib import Path
 from shutil import which
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from cudaenv.envs.base import Env
     from cudaenv.resolution import Resolution
 
-__all__ = ["INSTALLERS", "find_uv", "install", "installer_command"]
+__all__ = ["INSTALLERS", "find_uv", "install", "installer_command", "stop_process"]
 
 INSTALLERS = ("auto", "uv", "pip")
 _TAIL_BYTES = 64 * 1024
@@ -123,12 +123,17 @@ def _run(cmd: list[str], on_output: Callable[[str], None] | None) -> tuple[int, 
     finally:
         os.close(reader)
         if proc.poll() is None:  # we are unwinding (Ctrl-C): stop the installer first
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[Any], grace: float = 5) -> None:
+    """Terminate a child, kill it after ``grace`` seconds, and reap it (no zombie is left)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _pump(fd: int, on_output: Callable[[str], None] | None) -> str:

@@ -121,18 +121,11 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
         try:
             out, err = proc.communicate()
         except BaseException:
-            _stop(proc)
+            from cudaenv.install import stop_process
+
+            stop_process(proc, grace=10)
             raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _tail(done: subprocess.CompletedProcess[str]) -> str | None:
