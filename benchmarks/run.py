@@ -36,6 +36,19 @@ TF, SPACY, PYTHON, DRIVER = "2.15", "3.7", "3.11", "535.104.05"
 PLATFORM = "manylinux_2_28_x86_64"
 # The same roots cudaenv's recipes produce for this request (tensorflow 2.15.0 is known-bad: its
 # and-cuda extra pins tensorrt-libs that the index lacks, so every tool is told to skip it).
+# cudaenv's spelling of the request, shared by its solve, lock and create commands.
+REQUEST_ARGS = (
+    "--tf",
+    TF,
+    "--spacy",
+    SPACY,
+    "--python",
+    PYTHON,
+    "--platform",
+    PLATFORM,
+    "--driver",
+    DRIVER,
+)
 ROOTS = [f"tensorflow[and-cuda]=={TF}.*", "tensorflow!=2.15.0", f"spacy[cuda12x]=={SPACY}.*"]
 
 
@@ -91,16 +104,7 @@ def resolve_commands(work: Path, tool: str, cache: Path, *, warm: bool) -> list[
             "-m",
             "cudaenv",
             "solve",
-            "--tf",
-            TF,
-            "--spacy",
-            SPACY,
-            "--python",
-            PYTHON,
-            "--platform",
-            PLATFORM,
-            "--driver",
-            DRIVER,
+            *REQUEST_ARGS,
             "--cache-dir",
             str(cache),
             "--json",
@@ -161,16 +165,7 @@ def install_commands(work: Path, tool: str, caches: dict[str, Path], n: int) -> 
             "-m",
             "cudaenv",
             "create",
-            "--tf",
-            TF,
-            "--spacy",
-            SPACY,
-            "--python",
-            PYTHON,
-            "--platform",
-            PLATFORM,
-            "--driver",
-            DRIVER,
+            *REQUEST_ARGS,
             "--cache-dir",
             str(caches["cudaenv"]),
             "--offline",
@@ -315,23 +310,13 @@ def install_row(
     env_for,
 ) -> dict:
     """Warm every cache with one untimed install of the same pins, then time installs."""
-    lock = work / "warm-lock"
     prep = subprocess.run(
         [
             PY,
             "-m",
             "cudaenv",
             "lock",
-            "--tf",
-            TF,
-            "--spacy",
-            SPACY,
-            "--python",
-            PYTHON,
-            "--platform",
-            PLATFORM,
-            "--driver",
-            DRIVER,
+            *REQUEST_ARGS,
             "--cache-dir",
             str(caches["cudaenv"]),
             "--format",
@@ -355,7 +340,6 @@ def install_row(
             check=False,
         )
         shutil.rmtree(work / f"env-{tool}--1", ignore_errors=True)
-    lock.touch()
 
     def cleanup(tool: str, n: int) -> None:
         shutil.rmtree(work / f"env-{tool}-{n}", ignore_errors=True)
