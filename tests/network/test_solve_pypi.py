@@ -58,6 +58,8 @@ def test_uv_finds_the_set_complete_and_consistent(tf215_spacy37, tmp_path: Path)
         "spacy[cuda12x]==3.7.*",
         "numpy<2",
         *(str(r) for r in cupy.runtime_wheels),
+        # what spaCy imports without declaring it (click): the same roots cudaenv solves
+        *(str(r) for r in know.spacy_line(Version("3.7")).requirements),
     ]
     (tmp_path / "in.txt").write_text("\n".join(roots) + "\n")
     (tmp_path / "pins.txt").write_text(
