@@ -3,7 +3,10 @@
 Pages are stored per index URL with the headers needed to revalidate them (``ETag``,
 ``Last-Modified``) or to reuse them unasked (``Cache-Control: max-age``). METADATA is stored
 forever under (filename, sha256), or (filename, URL) when the index gave no hash: a file with
-that hash never changes, and index file URLs are immutable. Writes are atomic
+that hash never changes, and index file URLs are immutable. *Derived* values (what the solver
+computed from a page for one target, such as the best file of each release) are stored under
+the page's digest, so that a warm solve skips re-reading pages of thousands of files and a
+changed page is never answered from a stale derivation. Writes are atomic
 (temporary file + rename) so that concurrent cudaenv runs never read half a file, and a cache
 that cannot be written is not an error, only slower.
 """
@@ -17,7 +20,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,15 +44,40 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CachedPage:
-    """A project page body and what is needed to decide whether to ask the index again."""
+    """A project page body and what is needed to decide whether to ask the index again.
+
+    ``digest`` (the body's sha256) names the page for derived values. A page read from disk
+    has ``body=None`` and its ``source`` file until :meth:`content` is called: with derived
+    values warm, a solve reads the first line of each page file and never its megabytes.
+    """
 
     url: str
     content_type: str
-    body: bytes
     fetched: float
+    body: bytes | None = field(default=None, repr=False)
     etag: str | None = None
     last_modified: str | None = None
     max_age: float | None = None
+    digest: str = ""
+    source: Path | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.body is None and self.source is None:
+            raise TypeError("a CachedPage needs its body or the file that holds it")
+        if not self.digest:
+            object.__setattr__(self, "digest", hashlib.sha256(self.content()).hexdigest())
+
+    def content(self) -> bytes:
+        """The body; a page from disk reads it now (OSError if the file is gone). If another
+        run replaced the file meanwhile, the digest follows the body that was read."""
+        if self.body is not None:
+            return self.body
+        assert self.source is not None
+        head, _, body = self.source.read_bytes().partition(b"\n")
+        digest = json.loads(head).get("digest") or hashlib.sha256(body).hexdigest()
+        object.__setattr__(self, "digest", digest)
+        object.__setattr__(self, "body", body)
+        return body
 
     def is_fresh(self, default_ttl: float, now: float | None = None) -> bool:
         """Reusable without asking: younger than the server's max-age, or than *default_ttl*
@@ -91,21 +119,26 @@ class DiskCache:
         key = hashlib.sha256(index_url.encode()).hexdigest()[:16]
         self._pages = root / "pages" / key if root else None
         self._meta = root / "metadata" if root else None
+        self._derived = root / "derived" / key if root else None
 
     def page(self, name: str) -> CachedPage | None:
         if self._pages is None:
             return None
+        path = self._pages / f"{name}.page"
         try:
-            raw = (self._pages / f"{name}.page").read_bytes()
-            head, _, body = raw.partition(b"\n")
-            fields = json.loads(head)
-            return CachedPage(body=body, **fields)
+            with path.open("rb") as f:
+                fields = json.loads(f.readline())
+            return CachedPage(source=path, **fields)
         except (OSError, ValueError, TypeError):
             return None
 
     def put_page(self, name: str, page: CachedPage) -> None:
         if self._pages is None:
             return
+        try:
+            body = page.content()
+        except (OSError, ValueError):
+            return  # the page's own cache file vanished: nothing to keep
         fields = {
             "url": page.url,
             "content_type": page.content_type,
@@ -113,8 +146,27 @@ class DiskCache:
             "etag": page.etag,
             "last_modified": page.last_modified,
             "max_age": page.max_age,
+            "digest": page.digest,
         }
-        self._write(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + page.body)
+        self._write(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + body)
+
+    def derived(self, name: str, kind: str, page: CachedPage) -> object | None:
+        """The JSON value stored by :meth:`put_derived` for this exact page, else None."""
+        if self._derived is None:
+            return None
+        try:
+            stored = json.loads((self._derived / kind / f"{name}.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stored, dict) or stored.get("page") != page.digest:
+            return None
+        return stored.get("value")
+
+    def put_derived(self, name: str, kind: str, page: CachedPage, value: object) -> None:
+        """Keep *value* (JSON) for *name*'s page; *kind* names the computation and its inputs."""
+        if self._derived is not None:
+            data = json.dumps({"page": page.digest, "value": value}, separators=(",", ":"))
+            self._write(self._derived / kind / f"{name}.json", data.encode())
 
     def _metadata_path(self, link: FileLink) -> Path | None:
         if self._meta is None:
@@ -133,6 +185,21 @@ class DiskCache:
         path = self._metadata_path(link)
         if path is not None:
             self._write(path, data)
+
+    def metadata_fields(self, link: FileLink) -> dict[str, object] | None:
+        """The parsed METADATA fields kept beside the file (``CoreMetadata.to_fields`` and
+        ``of``, the sha256 of the METADATA they were parsed from)."""
+        path = self._metadata_path(link)
+        try:
+            fields = json.loads(path.with_suffix(".json").read_bytes()) if path else None
+        except (OSError, ValueError):
+            return None
+        return fields if isinstance(fields, dict) else None
+
+    def put_metadata_fields(self, link: FileLink, fields: dict[str, object]) -> None:
+        path = self._metadata_path(link)
+        if path is not None:
+            self._write(path.with_suffix(".json"), json.dumps(fields).encode())
 
     def _write(self, path: Path, data: bytes) -> None:
         tmp = None

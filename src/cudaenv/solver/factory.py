@@ -18,13 +18,12 @@ from __future__ import annotations
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import ResolutionError
-from cudaenv.solver import recipes
+from cudaenv.solver import recipes, releases
 from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
 from cudaenv.solver.requirements import (
     CUDA,
@@ -48,20 +47,12 @@ if TYPE_CHECKING:
     from cudaenv.solver.candidates import Candidate
     from cudaenv.solver.index import Index
     from cudaenv.solver.links import FileLink
+    from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
 
-__all__ = ["AHEAD", "Factory", "Release"]
+__all__ = ["AHEAD", "Factory"]
 
 AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts rejecting
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Release:
-    """One version of a project and the best file of it for the target."""
-
-    version: Version
-    link: FileLink
-    yanked: bool
 
 
 class Factory:
@@ -71,6 +62,7 @@ class Factory:
         self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
         self.python = request.target.python
         self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
+        self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
         self._env = request.target.marker_environment()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
@@ -94,24 +86,24 @@ class Factory:
     # -- releases on the index -----------------------------------------------------------------
     def versions(self, name: str) -> tuple[Version, ...]:
         """Every version the index lists for ``name``, any platform (for "no such release")."""
+        kind = releases.versions_kind(self.index.platform)
+        kept = releases.load_versions(self.index.derived(name, kind))
+        if kept is not None:
+            return kept
         links = self.index.project(name)
-        return tuple(sorted({lk.version for lk in links if lk.version is not None}, reverse=True))
+        found = sorted({lk.version for lk in links if lk.version is not None}, reverse=True)
+        self.index.put_derived(name, kind, [str(v) for v in found])
+        return tuple(found)
 
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
-        """Versions with a usable file for the target, newest first. Cost: one page (cached)."""
+        """Versions with a usable file for the target, newest first. Cost: one page (cached);
+        on a warm cache, not even that: the answer kept for this page and target is reused."""
         if name not in self._releases:
-            best: dict[Version, tuple[tuple[bool, int], FileLink]] = {}
-            for link in self.index.project(name):
-                rank = self._file_rank(link)
-                if rank is None or link.version is None:
-                    continue
-                key = (link.yanked is not None, rank)
-                if link.version not in best or key < best[link.version][0]:
-                    best[link.version] = (key, link)
-            ordered = sorted(best.items(), key=lambda kv: kv[0], reverse=True)
-            self._releases[name] = tuple(
-                Release(version=v, link=lk, yanked=k[0]) for v, (k, lk) in ordered
-            )
+            found = releases.load(self.index.derived(name, self._releases_kind))
+            if found is None:
+                found = releases.best_files(self.index.project(name), self._file_rank)
+                self.index.put_derived(name, self._releases_kind, releases.dump(found))
+            self._releases[name] = found
         return self._releases[name]
 
     def _file_rank(self, link: FileLink) -> int | None:

@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
@@ -31,6 +30,8 @@ from cudaenv.solver.metadata import CoreMetadata, fetch_metadata
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable
+
+    import httpx
 
 __all__ = ["DEFAULT_INDEX_URL", "CoreMetadata", "FileLink", "Http", "Index", "ProjectNotFound"]
 
@@ -46,19 +47,45 @@ class ProjectNotFound(IndexError_):
 
 
 class Http:
-    """GET with bounded retries and backoff, counting requests and bytes received."""
+    """GET with bounded retries and backoff, counting requests and bytes received.
 
-    def __init__(self, index_url: str, client: httpx.Client, *, retries: int, backoff: float):
+    The client (and httpx itself, a tenth of a second to import and set up TLS) is made on
+    the first request: a warm or ``--offline`` solve makes none.
+    """
+
+    def __init__(
+        self,
+        index_url: str,
+        make_client: Callable[[], httpx.Client],
+        *,
+        retries: int,
+        backoff: float,
+    ):
         self.index_url = _redacted(index_url)  # for messages: never print a password or token
-        self.client = client
+        self._make_client = make_client
+        self._client: httpx.Client | None = None
         self.retries = max(1, retries)
         self.backoff = backoff
         self.requests = 0
         self.bytes_received = 0
         self._lock = threading.Lock()
 
+    @property
+    def client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+
     def get(self, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
         """The response for any status below 500; transport errors and 5xx are retried."""
+        import httpx
+
         problem = ""
         for attempt in range(self.retries):
             if attempt:
@@ -133,10 +160,15 @@ class Index:
         self.platform = platform
         self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
-        client = _client(transport, self.max_concurrency, timeout)
-        self._http = Http(self.url, client, retries=retries, backoff=backoff)
+        self._http = Http(
+            self.url,
+            lambda: _client(transport, self.max_concurrency, timeout),
+            retries=retries,
+            backoff=backoff,
+        )
         self._cache = DiskCache(self.cache_dir, self.url)
-        self._pages: dict[str, tuple[FileLink, ...]] = {}
+        self._pages: dict[str, CachedPage] = {}
+        self._links: dict[str, tuple[FileLink, ...]] = {}
         self._metadata: dict[Hashable, CoreMetadata] = {}
         self._errors: dict[Hashable, IndexError_] = {}
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
@@ -157,7 +189,7 @@ class Index:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        self._http.client.close()
+        self._http.close()
 
     def __enter__(self) -> Index:
         return self
@@ -168,17 +200,37 @@ class Index:
     # -- project pages -------------------------------------------------------------------------
     def project(self, name: str) -> tuple[FileLink, ...]:
         """Every file the index lists for *name*, in the index's order."""
-        key = canonicalize_name(name)
-        if not _PROJECT.fullmatch(key):
-            raise IndexError_(f"{name!r} is not a valid project name", hint="check the spelling")
-        return self._memo(self._pages, key, lambda: self._load_page(key))
+        key = self._key(name)
+        return self._memo(self._links, key, lambda: self._parse(key, self._page(key)))
+
+    def derived(self, name: str, kind: str) -> object | None:
+        """What was computed from *name*'s current page under *kind* (see ``put_derived``)."""
+        key = self._key(name)
+        return self._cache.derived(key, kind, self._page(key))
+
+    def put_derived(self, name: str, kind: str, value: object) -> None:
+        """Keep a JSON *value* computed from *name*'s current page; *kind* must name every
+        input other than the page (a changed page makes the value unreachable)."""
+        key = self._key(name)
+        self._cache.put_derived(key, kind, self._page(key), value)
 
     def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:
         """Fetch pages concurrently; failures are kept and raised by :meth:`project` later."""
         todo = {canonicalize_name(n) for n in names} - self._pages.keys()
-        self._spawn([lambda n=n: self.project(n) for n in sorted(todo)], wait)
+        self._spawn([lambda n=n: self._page(self._key(n)) for n in sorted(todo)], wait)
 
-    def _load_page(self, name: str) -> tuple[FileLink, ...]:
+    @staticmethod
+    def _key(name: str) -> str:
+        key = canonicalize_name(name)
+        if not _PROJECT.fullmatch(key):
+            raise IndexError_(f"{name!r} is not a valid project name", hint="check the spelling")
+        return key
+
+    def _page(self, name: str) -> CachedPage:
+        """The page of *name* (a canonical name): cached and fresh, revalidated, or fetched."""
+        return self._memo(self._pages, name, lambda: self._load_page(name))
+
+    def _load_page(self, name: str) -> CachedPage:
         cached = self._cache.page(name)
         if self.offline or (cached is not None and cached.is_fresh(self.page_ttl)):
             if cached is None:
@@ -187,7 +239,7 @@ class Index:
                     "and --offline forbids fetching it",
                     hint="run the same command once without --offline to fill the cache",
                 )
-            return self._parse(name, cached)
+            return cached
         headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
         resp = self._http.get(f"{self.url}/{name}/", headers)
         if resp.status_code == 304 and cached is not None:
@@ -209,15 +261,21 @@ class Index:
             )
         else:
             raise self._http.failure(resp, what=f"the project {name!r}")
-        links = self._parse(name, page)
+        if resp.status_code == 200:  # an unreadable page is an error now, and never cached
+            self._links[name] = self._parse(name, page)
         self._cache.put_page(name, page)
-        return links
+        return page
 
     def _parse(self, name: str, page: CachedPage) -> tuple[FileLink, ...]:
         try:
             if page.content_type.split(";")[0].strip() in (JSON_TYPE, "application/json"):
-                return parse_json_page(page.body, page.url, self._keep)
-            return parse_html_page(page.body, page.url, self._keep)
+                return parse_json_page(page.content(), page.url, self._keep)
+            return parse_html_page(page.content(), page.url, self._keep)
+        except OSError as e:
+            raise IndexError_(
+                f"the cached index page of {name!r} could not be read: {e}",
+                hint="run the same command again; if it persists, remove " + str(self.cache_dir),
+            ) from e
         except (ValueError, KeyError, TypeError) as e:
             raise IndexError_(
                 f"the package index at {self._http.index_url} sent an unreadable page for "
@@ -277,6 +335,8 @@ def _client(
     transport: httpx.BaseTransport | None, connections: int, timeout: float
 ) -> httpx.Client:
     """One client for every thread: keep-alive connections up to the pool size."""
+    import httpx
+
     return httpx.Client(
         transport=transport,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),

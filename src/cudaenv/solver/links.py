@@ -84,6 +84,33 @@ class FileLink:
     def metadata_url(self) -> str:
         return self.url + ".metadata"
 
+    def to_json(self) -> dict[str, Any]:
+        """The fields a page gave, as JSON values (:meth:`from_json` reads them back)."""
+        return {
+            "filename": self.filename,
+            "url": self.url,
+            "sha256": self.sha256,
+            "size": self.size,
+            "requires_python": None if self.requires_python is None else str(self.requires_python),
+            "yanked": self.yanked,
+            "upload_time": None if self.upload_time is None else self.upload_time.isoformat(),
+            "core_metadata": self.core_metadata,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FileLink:
+        """A link from :meth:`to_json`'s value; ValueError (or KeyError) when it is not one."""
+        return cls(
+            filename=data["filename"],
+            url=data["url"],
+            sha256=data["sha256"],
+            size=data["size"],
+            requires_python=_specifiers(data["requires_python"]),
+            yanked=data["yanked"],
+            upload_time=_upload_time(data["upload_time"]),
+            core_metadata=_core_metadata(data["core_metadata"]),
+        )
+
 
 # A page of a popular project lists thousands of files that share a few hundred versions, a few
 # dozen tag sets and a handful of requires-python values: parsing each distinct string once

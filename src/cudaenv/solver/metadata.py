@@ -19,10 +19,8 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-import httpx
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -34,6 +32,7 @@ from cudaenv.solver.lazy_wheel import BadWheel, read_member
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import httpx
     from packaging.utils import NormalizedName
 
     from cudaenv.solver.cache import DiskCache
@@ -66,6 +65,8 @@ class CoreMetadata:
     @classmethod
     def from_bytes(cls, data: bytes | str) -> CoreMetadata:
         """Parse METADATA (RFC 822 style, any Metadata-Version); raises :class:`BadMetadata`."""
+        from packaging.metadata import parse_email  # 20 ms of email.*; warm solves skip it
+
         raw, _unparsed = parse_email(data)
         if "name" not in raw or "version" not in raw:
             raise BadMetadata("METADATA has no Name or no Version")
@@ -79,6 +80,30 @@ class CoreMetadata:
             )
         except (InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
             raise BadMetadata(str(e)) from e
+
+    def to_fields(self) -> dict[str, object]:
+        """The parsed fields as JSON values: reading them back skips the RFC 822 parse."""
+        return {
+            "name": self.name,
+            "version": str(self.version),
+            "requires_dist": [str(r) for r in self.requires_dist],
+            "requires_python": None if self.requires_python is None else str(self.requires_python),
+            "provides_extra": list(self.provides_extra),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> CoreMetadata:
+        """The inverse of :meth:`to_fields`; raises :class:`BadMetadata` on anything else."""
+        try:
+            return cls(
+                name=canonicalize_name(fields["name"]),
+                version=Version(fields["version"]),
+                requires_dist=tuple(Requirement(r) for r in fields["requires_dist"]),
+                requires_python=_specifiers(fields["requires_python"]),
+                provides_extra=tuple(canonicalize_name(e) for e in fields["provides_extra"]),
+            )
+        except (KeyError, TypeError, InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
+            raise BadMetadata(f"not cudaenv's parsed metadata: {e}") from e
 
 
 def _specifiers(value: str | None) -> SpecifierSet | None:
@@ -101,6 +126,7 @@ def fetch_metadata(link: FileLink, *, http: Http, cache: DiskCache, offline: boo
         data = _from_wheel(link, http)
     meta = _parse(link, data)
     cache.put_metadata(link, data)
+    cache.put_metadata_fields(link, {"of": hashlib.sha256(data).hexdigest(), **meta.to_fields()})
     return meta
 
 
@@ -113,8 +139,15 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
     data = cache.metadata(link)
     if data is None:
         return None
+    digest = hashlib.sha256(data).hexdigest()
+    fields = cache.metadata_fields(link)
+    if fields is not None and fields.get("of") == digest:  # a parse of exactly these bytes
+        try:
+            return _checked(link, CoreMetadata.from_fields(fields))
+        except (BadMetadata, IndexError_) as e:
+            _log.debug("%s: unusable parsed metadata in the cache (%s)", link.filename, e)
     try:
-        return _parse(link, data)
+        meta = _parse(link, data)
     except IndexError_ as e:
         if offline:
             raise IndexError_(
@@ -124,6 +157,8 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
             ) from e
         _log.debug("%s: corrupt cached METADATA (%s); fetching it again", link.filename, e)
         return None
+    cache.put_metadata_fields(link, {"of": digest, **meta.to_fields()})
+    return meta
 
 
 def _parse(link: FileLink, data: bytes) -> CoreMetadata:
@@ -131,6 +166,10 @@ def _parse(link: FileLink, data: bytes) -> CoreMetadata:
         meta = CoreMetadata.from_bytes(data)
     except BadMetadata as e:
         raise IndexError_(f"the METADATA of {link.filename} is invalid: {e}") from e
+    return _checked(link, meta)
+
+
+def _checked(link: FileLink, meta: CoreMetadata) -> CoreMetadata:
     if link.name is not None and meta.name != link.name:
         raise IndexError_(
             f"the METADATA of {link.filename} names another project ({meta.name}): "
@@ -228,6 +267,8 @@ def _total(resp: httpx.Response) -> int | None:
 def _opened(http: Http, url: str, headers: dict[str, str], what: str) -> Iterator[httpx.Response]:
     """A GET whose body is not read yet, retried as ``Http.get`` retries (transport errors, 429,
     5xx, with backoff), and counted in the same ``requests`` counter."""
+    import httpx  # here, not at the top: a warm solve never needs it (see ``index.Http``)
+
     problem = ""
     for attempt in range(http.retries):
         if attempt:
@@ -255,6 +296,8 @@ def _opened(http: Http, url: str, headers: dict[str, str], what: str) -> Iterato
 
 def _chunks(resp: httpx.Response, http: Http, what: str, limit: int) -> Iterator[bytes]:
     """The body in chunks, counted in ``bytes_received``; IndexError_ past *limit* bytes."""
+    import httpx
+
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _too_large(what, limit)

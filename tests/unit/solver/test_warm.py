@@ -1,0 +1,158 @@
+"""The warm path: what a solve keeps from an earlier one, and why it can never be stale.
+
+A warm solve reuses the best file of each release computed from a page (keyed by the page's
+digest and the target), the parsed fields of METADATA (keyed by the METADATA's digest), and
+imports no HTTP client. All against the real local index on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from tests.functional.solve_index import solve_server
+
+from cudaenv.knowledge import load
+from cudaenv.machine import Machine
+from cudaenv.request import Request
+from cudaenv.solver.factory import Factory
+from cudaenv.solver.index import Index
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.tools.index_server import IndexServer
+
+__all__ = ["solve_server"]  # the fixture, imported for pytest
+
+PLATFORM = "manylinux_2_28_x86_64"
+MACHINE = Machine(driver_version=None, max_cuda=Version("12.2"), source="override")
+
+
+@pytest.fixture
+def factory_on(tmp_path: Path) -> Iterator:
+    """``factory_on(url, python=..., offline=...)``: a factory over a cache shared by the test."""
+    made: list[Factory] = []
+
+    def make(url: str, *, python: str = "3.11", offline: bool = False) -> Factory:
+        request = Request.from_args(tf="2.15", spacy=None, python=python, platform=PLATFORM)
+        index = Index(url, cache_dir=tmp_path / "cache", offline=offline, platform=PLATFORM)
+        made.append(Factory(request, MACHINE, load(), index))
+        return made[-1]
+
+    yield make
+    for f in made:
+        f.close()
+        f.index.close()
+
+
+def versions(factory: Factory, name: str) -> list[str]:
+    return [str(r.version) for r in factory.releases(canonicalize_name(name))]
+
+
+def test_a_warm_offline_factory_answers_without_reading_the_page(
+    solve_server: IndexServer, factory_on
+) -> None:
+    cold = factory_on(solve_server.url)
+    tf = canonicalize_name("tensorflow")
+    expected = [(r.version, r.yanked, r.link) for r in cold.releases(tf)]
+    warm = factory_on(solve_server.url, offline=True)
+    assert [(r.version, r.yanked, r.link) for r in warm.releases(tf)] == expected
+    assert warm.index._pages[tf].body is None  # only the page file's first line was read
+
+
+def test_the_target_is_part_of_the_key(solve_server: IndexServer, factory_on) -> None:
+    tf = canonicalize_name("tensorflow")
+    f311, f310 = factory_on(solve_server.url), factory_on(solve_server.url, python="3.10")
+    assert "cp311" in f311.releases(tf)[0].link.filename
+    assert "cp310" in f310.releases(tf)[0].link.filename
+    again = factory_on(solve_server.url, python="3.10", offline=True)
+    assert "cp310" in again.releases(tf)[0].link.filename
+
+
+def test_a_changed_page_is_never_answered_from_the_old_one(
+    make_wheel, local_index: IndexServer, factory_on
+) -> None:
+    make_wheel("alpha", "1.0")
+    assert versions(factory_on(local_index.url), "alpha") == ["1.0"]
+    make_wheel("alpha", "2.0")  # a new upload: new ETag, new body, new digest
+    assert versions(factory_on(local_index.url), "alpha") == ["2.0", "1.0"]
+    assert versions(factory_on(local_index.url, offline=True), "alpha") == ["2.0", "1.0"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"not json", b'{"page": 1}', b'{"page": "%s", "value": [["x", 0, {}]]}'],
+    ids=["not-json", "other-shape", "bad-entries"],
+)
+def test_a_damaged_derived_file_is_computed_again(
+    make_wheel, local_index: IndexServer, factory_on, tmp_path: Path, damage: bytes
+) -> None:
+    make_wheel("alpha", "1.0")
+    first = factory_on(local_index.url)
+    assert versions(first, "alpha") == ["1.0"]
+    digest = first.index._pages["alpha"].digest
+    files = list((tmp_path / "cache" / "derived").rglob("alpha.json"))
+    assert files, "the warm run kept what it computed"
+    for path in files:
+        path.write_bytes(damage.replace(b"%s", digest.encode()))
+    assert versions(factory_on(local_index.url, offline=True), "alpha") == ["1.0"]
+
+
+def test_parsed_metadata_is_reused_only_for_the_same_bytes(
+    make_wheel, local_index: IndexServer, tmp_path: Path
+) -> None:
+    make_wheel("alpha", "1.0", requires_dist=["beta>=1"])
+    with Index(local_index.url, cache_dir=tmp_path) as index:
+        (link,) = index.project("alpha")
+        assert [str(r) for r in index.metadata(link).requires_dist] == ["beta>=1"]
+    (fields_file,) = (tmp_path / "metadata").glob("alpha-1.0-*.json")
+    fields = json.loads(fields_file.read_text())
+    fields["requires_dist"] = ["gamma"]  # what a parse of these bytes would say, if it were
+    fields_file.write_text(json.dumps(fields))
+    with Index(local_index.url, cache_dir=tmp_path, offline=True) as index:
+        assert [str(r) for r in index.metadata(link).requires_dist] == ["gamma"]
+    fields["of"] = "0" * 64  # the fields of other bytes: parsed again from the METADATA
+    fields_file.write_text(json.dumps(fields))
+    with Index(local_index.url, cache_dir=tmp_path, offline=True) as index:
+        assert [str(r) for r in index.metadata(link).requires_dist] == ["beta>=1"]
+    assert json.loads(fields_file.read_text())["requires_dist"] == ["beta>=1"]
+
+
+def test_an_offline_solve_never_imports_the_http_client(
+    solve_server: IndexServer, tmp_path: Path
+) -> None:
+    args = [
+        "solve",
+        "--tf=2.15",
+        "--spacy=3.7",
+        "--python=3.11",
+        f"--platform={PLATFORM}",
+        "--driver=535.104.05",
+        f"--index-url={solve_server.url}",
+        f"--cache-dir={tmp_path}",
+        "--json",
+    ]
+    probe = (
+        "import sys; from cudaenv.cli import main; code = main(sys.argv[1:]); "
+        "print('httpx' in sys.modules, file=sys.stderr); sys.exit(code)"
+    )
+    outs = []
+    for extra in ([], ["--offline"]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args, *extra],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        outs.append((json.loads(done.stdout), done.stderr.strip().splitlines()[-1]))
+    (online, online_httpx), (offline, offline_httpx) = outs
+    assert online == offline and online["packages"]
+    assert (online_httpx, offline_httpx) == ("True", "False")
