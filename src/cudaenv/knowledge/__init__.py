@@ -19,7 +19,9 @@ Adding a TensorFlow release is a data change: a new ``[lines."2.N"]`` table, no 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,8 +96,12 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
     """
     problems = Problems()
     docs = {}
+    digest = hashlib.sha256()
     for name, (in_recipes, keys) in _FILES.items():
-        doc = read_toml(Path(recipes_dir if in_recipes else constraints_dir) / name, problems)
+        path = Path(recipes_dir if in_recipes else constraints_dir) / name
+        doc = read_toml(path, problems)
+        with contextlib.suppress(OSError):  # read_toml has reported it
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
         if doc is not None:
             Row(problems, name, "", doc).only(keys)
         docs[name] = doc
@@ -103,6 +109,7 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
     driver = docs["cuda_driver.toml"]
     knowledge = Knowledge(
         version=version or "",
+        digest=digest.hexdigest(),
         tensorflow=_lines(
             problems, "tensorflow.toml", docs["tensorflow.toml"], schema.tf_line, "line"
         ),

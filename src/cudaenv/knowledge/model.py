@@ -68,6 +68,7 @@ class Knowledge:
     toolkit: tuple[ToolkitDriver, ...]
     floors: tuple[DriverFloor, ...]
     exclusions: tuple[Exclusion, ...]
+    digest: str = ""  # sha256 of the files it was read from ("" when built in code)
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""

@@ -45,8 +45,28 @@ def solve(
     """Pin every wheel the request needs on this machine and target.
 
     Cost: the index pages of every project in the result and the METADATA of every release
-    tried (cached on disk; a warm ``offline`` index makes no request).
+    tried (cached on disk; a warm ``offline`` index makes no request). The same request over
+    unchanged pages is answered from the last solve (:mod:`.memo`).
     """
+    from cudaenv.solver import memo
+
+    solve_key = memo.key(request, machine, knowledge, index)
+    known = memo.recall(index, solve_key) if solve_key else None
+    if known is not None:
+        return known
+    resolution = _search(request, machine, knowledge, index, on_event)
+    if solve_key:
+        memo.keep(index, solve_key, resolution)
+    return resolution
+
+
+def _search(
+    request: Request,
+    machine: Machine,
+    knowledge: Knowledge,
+    index: Index,
+    on_event: Callable[[SolveEvent], None] | None,
+) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
     from cudaenv.solver import explain, recipes

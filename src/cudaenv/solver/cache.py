@@ -120,6 +120,7 @@ class DiskCache:
         self._pages = root / "pages" / key if root else None
         self._meta = root / "metadata" if root else None
         self._derived = root / "derived" / key if root else None
+        self._memo = root / "solves" / key if root else None
 
     def page(self, name: str) -> CachedPage | None:
         if self._pages is None:
@@ -167,6 +168,19 @@ class DiskCache:
         if self._derived is not None:
             data = json.dumps({"page": page.digest, "value": value}, separators=(",", ":"))
             self._write(self._derived / kind / f"{name}.json", data.encode())
+
+    def memo(self, key: str) -> object | None:
+        """A JSON value kept by :meth:`put_memo` (a remembered solve), else None."""
+        if self._memo is None:
+            return None
+        try:
+            return json.loads((self._memo / f"{key}.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put_memo(self, key: str, value: object) -> None:
+        if self._memo is not None:
+            self._write(self._memo / f"{key}.json", json.dumps(value).encode())
 
     def _metadata_path(self, link: FileLink) -> Path | None:
         if self._meta is None:

@@ -214,6 +214,25 @@ class Index:
         key = self._key(name)
         self._cache.put_derived(key, kind, self._page(key), value)
 
+    def page_digest(self, name: str) -> str:
+        """The sha256 of *name*'s current page (cached and fresh, revalidated, or fetched)."""
+        key = self._key(name)
+        return self._page(key).digest
+
+    def pages_read(self) -> dict[str, str] | None:
+        """Every page this client has read, with its digest; None if any page failed (a
+        missing project, an unreadable page): then the reads do not describe a solve."""
+        if any(isinstance(slot, str) for _store, slot in self._errors):
+            return None
+        return {name: page.digest for name, page in sorted(self._pages.items())}
+
+    def remembered(self, key: str) -> object | None:
+        """A JSON value kept under *key* by :meth:`remember` (the disk cache), else None."""
+        return self._cache.memo(key)
+
+    def remember(self, key: str, value: object) -> None:
+        self._cache.put_memo(key, value)
+
     def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:
         """Fetch pages concurrently; failures are kept and raised by :meth:`project` later."""
         todo = {canonicalize_name(n) for n in names} - self._pages.keys()

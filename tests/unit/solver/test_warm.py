@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from tests.functional.solve_index import solve_server
+from tests.functional.solve_index import build_index, serve, solve_server
 
 from cudaenv.knowledge import load
-from cudaenv.machine import Machine
+from cudaenv.machine import Machine, Overrides, detect
 from cudaenv.request import Request
+from cudaenv.solver import solve
 from cudaenv.solver.factory import Factory
 from cudaenv.solver.index import Index
 
@@ -156,3 +157,68 @@ def test_an_offline_solve_never_imports_the_http_client(
     (online, online_httpx), (offline, offline_httpx) = outs
     assert online == offline and online["packages"]
     assert (online_httpx, offline_httpx) == ("True", "False")
+
+
+# -- remembered solves ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_index(tmp_path: Path) -> Iterator[IndexServer]:
+    """The case index, built for this test alone (it changes the index)."""
+    server = serve(build_index(tmp_path / "wheels", projects=SOLVE_PROJECTS))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+SOLVE_PROJECTS = ("tensorflow", "numpy", "typing-extensions", "spacy", "thinc", "click")
+SOLVE_PROJECTS += tuple(f"nvidia-{p}-cu12" for p in ("cublas", "cuda-nvrtc", "cuda-runtime"))
+SOLVE_PROJECTS += tuple(f"nvidia-{p}-cu12" for p in ("cudnn", "cufft", "curand", "cusolver"))
+SOLVE_PROJECTS += ("nvidia-cusparse-cu12", "cupy-cuda12x", "fastrlock")
+
+
+def solve_on(url: str, cache: Path, *, driver: str = "535.104.05", offline: bool = False):
+    request = Request.from_args(tf="2.15", spacy="3.7", python="3.11", platform=PLATFORM)
+    know = load()
+    machine = detect(Overrides(driver=driver), driver_to_cuda=know.max_cuda_for_driver)
+    events: list[object] = []
+    with Index(url, cache_dir=cache, offline=offline, platform=PLATFORM) as index:
+        return solve(request, machine, know, index, on_event=events.append), events
+
+
+def test_the_same_solve_over_the_same_pages_is_remembered(
+    own_index: IndexServer, tmp_path: Path
+) -> None:
+    first, searched = solve_on(own_index.url, tmp_path / "cache")
+    again, events = solve_on(own_index.url, tmp_path / "cache")
+    offline, _ = solve_on(own_index.url, tmp_path / "cache", offline=True)
+    assert searched and not events  # no search: every page was asked for and was unchanged
+    assert again == first == offline
+    assert {p.name: str(p.version) for p in again.pins}["numpy"] == "1.26.4"
+
+
+def test_a_changed_page_makes_the_solve_search_again(
+    own_index: IndexServer, tmp_path: Path
+) -> None:
+    first, _ = solve_on(own_index.url, tmp_path / "cache")
+    numpy = first.pin("numpy")
+    assert numpy is not None and str(numpy.version) == "1.26.4"
+    for wheel in (own_index.root).glob("numpy-1.26.4-*.whl"):
+        own_index.yank(wheel.name, "broken")
+    second, events = solve_on(own_index.url, tmp_path / "cache")
+    assert events and str(second.pin("numpy").version) == "1.26.3"
+
+
+def test_other_inputs_or_a_damaged_entry_search_again(
+    own_index: IndexServer, tmp_path: Path
+) -> None:
+    first, _ = solve_on(own_index.url, tmp_path / "cache")
+    other, events = solve_on(own_index.url, tmp_path / "cache", driver="550.54.14")
+    assert events and other.pins == first.pins  # another key: searched, same pins here
+    for kept in (tmp_path / "cache" / "solves").rglob("*.json"):
+        data = json.loads(kept.read_text())
+        data["resolution"]["pins"][0]["wheel"] = None
+        kept.write_text(json.dumps(data))
+    again, events = solve_on(own_index.url, tmp_path / "cache")
+    assert events and again == first
