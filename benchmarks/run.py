@@ -4,12 +4,17 @@
 
 Rows:
   resolve-cold  each tool with its own empty cache: cudaenv solve | uv pip compile | pip --dry-run
-  resolve-warm  the same, caches warm (cudaenv and uv also --offline)
+  resolve-warm  the same, caches warm: each tool as it behaves by default (uv and pip revalidate
+                every page; cudaenv reuses a page for the max-age the index gave it, 600 s on PyPI)
+  resolve-warm-refresh  cudaenv solve --refresh (revalidates every page, like uv) | uv pip compile
+  resolve-warm-offline  cudaenv solve --offline | uv pip compile --offline (pip has no such mode)
   install-warm  cudaenv create --no-smoke | uv venv + uv pip install | venv + pip install,
                 all installing the same hashed pins from a warm cache
 Runs are interleaved (A B C A B C ...) so that drift in the network or the machine hits every tool
 alike; each cell is the median with min-max. Peak memory is the largest resident set of any process
-in the tool's process tree (GNU time's %M).
+in the tool's process tree (GNU time's %M). Every tool runs as a user runs it: cudaenv by its
+console script, with Python writing bytecode (PYTHONDONTWRITEBYTECODE is dropped: set in some
+sandboxes, it makes every Python tool re-compile its modules on each start).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 PY = sys.executable
 BIN = Path(PY).parent
 UV = shutil.which("uv", path=str(BIN)) or shutil.which("uv") or "uv"
+_SCRIPT = shutil.which("cudaenv", path=str(BIN))
+CUDAENV = [_SCRIPT] if _SCRIPT else [PY, "-m", "cudaenv"]  # the command a user types
 
 # The request (default: TF 2.15 + spaCy 3.7 with their CUDA extras, Python 3.11, linux x86_64).
 TF, SPACY, PYTHON, DRIVER = "2.15", "3.7", "3.11", "535.104.05"
@@ -91,25 +98,26 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 def base_env() -> dict[str, str]:
     """The user's environment minus pip configuration that would point pip at local mirrors."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
 
 
-def resolve_commands(work: Path, tool: str, cache: Path, *, warm: bool) -> list[str]:
+def resolve_commands(
+    work: Path, tool: str, cache: Path, *, offline: bool, refresh: bool = False
+) -> list[str]:
     reqs = work / "roots.txt"
     if tool == "cudaenv":
         cmd = [
-            PY,
-            "-m",
-            "cudaenv",
+            *CUDAENV,
             "solve",
             *REQUEST_ARGS,
             "--cache-dir",
             str(cache),
             "--json",
         ]
-        return [*cmd, "--offline"] if warm else cmd
+        return [*cmd, *(["--offline"] if offline else []), *(["--refresh"] if refresh else [])]
     if tool == "uv":
         cmd = [
             UV,
@@ -129,7 +137,7 @@ def resolve_commands(work: Path, tool: str, cache: Path, *, warm: bool) -> list[
             "-o",
             str(work / "uv-out.txt"),
         ]
-        return [*cmd, "--offline"] if warm else cmd
+        return [*cmd, "--offline"] if offline else cmd
     # pip matches each --platform exactly, so list every manylinux tag the target glibc accepts.
     plats = [f"manylinux_2_{m}_x86_64" for m in range(28, 4, -1)]
     plats += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
@@ -161,9 +169,7 @@ def install_commands(work: Path, tool: str, caches: dict[str, Path], n: int) -> 
     hashed = work / "pins.txt"
     if tool == "cudaenv":
         return [
-            PY,
-            "-m",
-            "cudaenv",
+            *CUDAENV,
             "create",
             *REQUEST_ARGS,
             "--cache-dir",
@@ -221,15 +227,20 @@ def render(rows: list[dict]) -> str:
 
         def cell(t: str, r: dict = r) -> str:
             s = r[t]
+            if s is None:
+                return "–"
             if s["median_s"] is None:
                 return "failed"
             return f"{s['median_s']:.2f} ({s['min_s']:.2f}–{s['max_s']:.2f})"
 
-        peaks = "/".join(str(r[t]["peak_mib"]) for t in ("cudaenv", "uv", "pip"))
+        def median(t: str, r: dict = r) -> float | None:
+            return r[t]["median_s"] if r[t] else None
+
+        peaks = "/".join(str(r[t]["peak_mib"]) if r[t] else "–" for t in ("cudaenv", "uv", "pip"))
         lines.append(
             f"| {r['name']} | {cell('cudaenv')} | {cell('uv')} | {cell('pip')} | "
-            f"{ratio(r['cudaenv']['median_s'], r['uv']['median_s'])} | "
-            f"{ratio(r['cudaenv']['median_s'], r['pip']['median_s'])} | {peaks} |"
+            f"{ratio(median('cudaenv'), median('uv'))} | "
+            f"{ratio(median('cudaenv'), median('pip'))} | {peaks} |"
         )
     return "\n".join(lines)
 
@@ -245,7 +256,7 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(),
         "uv": version([UV, "--version"]),
         "pip": version([PY, "-m", "pip", "--version"]).split(" from ")[0],
-        "cudaenv": version([PY, "-m", "cudaenv", "--version"]),
+        "cudaenv": version([*CUDAENV, "--version"]),
     }
 
 
@@ -267,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def cold_cmd(tool: str, n: int) -> list[str]:
             shutil.rmtree(caches[tool], ignore_errors=True)
-            return resolve_commands(work, tool, caches[tool], warm=False)
+            return resolve_commands(work, tool, caches[tool], offline=False)
 
         def env_for(tool: str) -> dict[str, str]:
             # cudaenv's installer runs uv: give that uv a cache of its own, apart from uv's row.
@@ -276,15 +287,20 @@ def main(argv: list[str] | None = None) -> int:
 
         cells = run_row("resolve-cold", tools, repeats, cold_cmd, env_for, work)
         rows.append({"name": "resolve-cold", **{t: c.summary() for t, c in cells.items()}})
-        cells = run_row(
-            "resolve-warm",
-            tools,
-            repeats,
-            lambda t, n: resolve_commands(work, t, caches[t], warm=True),
-            env_for,
-            work,
-        )
-        rows.append({"name": "resolve-warm", **{t: c.summary() for t, c in cells.items()}})
+        for name, offline, who in (
+            ("resolve-warm", False, tools),
+            ("resolve-warm-offline", True, ["cudaenv", "uv"]),
+        ):
+            cells = run_row(
+                name,
+                who,
+                repeats,
+                lambda t, n, offline=offline: resolve_commands(work, t, caches[t], offline=offline),
+                env_for,
+                work,
+            )
+            summaries = {t: cells[t].summary() if t in cells else None for t in tools}
+            rows.append({"name": name, **summaries})
         if not args.skip_install:
             rows.append(install_row(work, tools, repeats, caches, env, env_for))
     result = {
@@ -294,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for r in rows:  # flat figures, as the issue's JSON shape asks
         for t in tools:
-            r[f"{t}_s"] = r[t]["median_s"]
+            r[f"{t}_s"] = r[t]["median_s"] if r[t] else None
     print(render(rows))
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
@@ -312,9 +328,7 @@ def install_row(
     """Warm every cache with one untimed install of the same pins, then time installs."""
     prep = subprocess.run(
         [
-            PY,
-            "-m",
-            "cudaenv",
+            *CUDAENV,
             "lock",
             *REQUEST_ARGS,
             "--cache-dir",

@@ -127,11 +127,11 @@ def _check(args: argparse.Namespace) -> int:
     info = lock.load(args.check)
     resolution = info.resolution
     know = knowledge.load()
-    index = Index(  # page_ttl=0: revalidate every page, a check must see today's index
+    index = Index(  # revalidate every page: a check must see today's index
         args.index_url or resolution.index_url,
         cache_dir=args.cache_dir,
         offline=args.offline,
-        page_ttl=0,
+        revalidate=True,
     )
     with index:
         problems = lock.check_index(resolution, index, know)

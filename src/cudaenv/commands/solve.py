@@ -57,6 +57,11 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
     parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the index about every cached page, even one it said is fresh for a while",
+    )
     parser.add_argument("--pre", action="store_true", help="allow pre-releases")
     parser.add_argument(
         "--allow-sdist",
@@ -91,6 +96,7 @@ def request_machine_index_from_args(
         cache_dir=args.cache_dir,
         offline=args.offline,
         platform=request.target.platform,
+        revalidate=getattr(args, "refresh", False),
     )
     return request, machine, know, index
 

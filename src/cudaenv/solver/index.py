@@ -128,7 +128,10 @@ class Index:
 
     ``requests`` and ``bytes_received`` count HTTP traffic; a warm ``offline`` run makes none.
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
-    without asking again. ``transport`` is passed to ``httpx.Client`` (tests, proxies).
+    without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
+    that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
+    an unchanged page costs a 304 and no body). ``transport`` is passed to ``httpx.Client``
+    (tests, proxies).
     ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
     for other systems and architectures from pages, which makes big pages several times faster
     to read; ``None`` keeps every file.
@@ -147,6 +150,7 @@ class Index:
         timeout: float = 30.0,
         page_ttl: float = 600.0,
         platform: str | None = None,
+        revalidate: bool = False,
     ):
         self.url = (url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
@@ -157,6 +161,7 @@ class Index:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.offline = offline
         self.page_ttl = page_ttl
+        self.revalidate = revalidate
         self.platform = platform
         self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
@@ -251,7 +256,8 @@ class Index:
 
     def _load_page(self, name: str) -> CachedPage:
         cached = self._cache.page(name)
-        if self.offline or (cached is not None and cached.is_fresh(self.page_ttl)):
+        fresh = cached is not None and not self.revalidate and cached.is_fresh(self.page_ttl)
+        if self.offline or fresh:
             if cached is None:
                 raise IndexError_(
                     f"the index page of {name!r} is not in the cache ({self.cache_dir}), "

@@ -149,6 +149,10 @@ def test_max_age_page_is_reused_without_a_request(make_wheel, local_index, index
     again = index_factory()
     again.project("alpha")
     assert again.requests == 0 and local_index.count("/simple/") == 1
+    make_wheel("alpha", "2.0")  # within max-age only --refresh (revalidate) sees the upload
+    assert len(index_factory().project("alpha")) == 1
+    refreshed = index_factory(revalidate=True)
+    assert len(refreshed.project("alpha")) == 2 and refreshed.requests == 1
 
 
 def test_offline_hits_and_misses(make_wheel, local_index, index_factory, tmp_path):
