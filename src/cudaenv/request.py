@@ -171,6 +171,7 @@ class Request:
         pre: bool = False,
         allow_sdist: bool = False,
         extra: Sequence[str] = (),
+        gpu: bool = True,
     ) -> Request:
         fws = tuple(
             FrameworkRequest.from_string(name, text)
@@ -187,6 +188,7 @@ class Request:
             target=Target.from_strings(python, platform),
             pre=pre,
             allow_sdist=allow_sdist,
+            gpu=gpu,
             extra_requirements=tuple(extra),
         )
 

@@ -313,3 +313,16 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
     tf = next(p for p in doc["packages"] if p["name"] == "tensorflow")
     assert set(tf) == {"name", "version", "wheel", "why"}
     assert set(tf["wheel"]) == {"url", "sha256"} and tf["wheel"]["url"].startswith(server.base)
+
+
+def test_cli_cpu_only_stack_needs_no_driver(server: IndexServer, tmp_path: Path, cli) -> None:
+    args = ("solve", "--tf", "2.15", "--spacy", "3.7", "--python", "3.11", "--platform", PLATFORM)
+    args += ("--index-url", server.url, "--cache-dir", str(tmp_path), "--cpu")
+    human = cli(*args, env={"CONDA_OVERRIDE_CUDA": ""})
+    assert human.code == 0, human.err
+    assert "CPU only" in human.out and "warning" not in human.err
+    doc = json.loads(cli(*args, "--json").out)
+    names = {p["name"] for p in doc["packages"]}
+    assert doc["frameworks"] == {"tensorflow": "2.15.1", "spacy": "3.7.5"}
+    assert not {n for n in names if n.startswith(("nvidia-", "cupy"))}
+    assert (doc["cuda"], doc["cudnn"], doc["driver_floor"]) == (None, None, None)

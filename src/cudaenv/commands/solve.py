@@ -64,6 +64,11 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pre", action="store_true", help="allow pre-releases")
     parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="a CPU-only stack: no CUDA wheels, no CuPy, no driver needed",
+    )
+    parser.add_argument(
         "--allow-sdist",
         action="store_true",
         help="accept sdists (their metadata must be on the index)",
@@ -87,6 +92,7 @@ def request_machine_index_from_args(
         platform=args.platform,
         pre=args.pre,
         allow_sdist=getattr(args, "allow_sdist", False),
+        gpu=not getattr(args, "cpu", False),
     )
     know = knowledge.load()
     overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         render.emit_json(to_json(resolution, know))
         return OK
-    for problem in machine.problems if machine.max_cuda is None else ():
+    for problem in machine.problems if machine.max_cuda is None and request.gpu else ():
         render.warn(problem)
     for text in summary(resolution, know):
         render.line(text)
@@ -164,5 +170,7 @@ def summary(resolution: Resolution, know: Knowledge) -> list[str]:
     if resolution.driver_floor is not None:
         driver = know.driver_text(resolution.driver_floor)
         lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.min_cuda})")
+    elif resolution.cuda is None and not any(p.group == "cuda" for p in resolution.pins):
+        lines.append("stack:   CPU only (no CUDA wheels; no NVIDIA driver needed)")
     lines += [f"note:    {n}" for n in resolution.notes]
     return lines

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from cudaenv.knowledge.lines import CupyLine, SpacyLine, TfLine
 
-__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
+__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver", "format_driver"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +55,15 @@ class Exclusion:
     versions: SpecifierSet
     reason: str
     source: str
+
+
+def format_driver(version: Version) -> str:
+    """A driver version as NVIDIA writes it: the third part has two digits (``450.80.02``,
+    where ``str(Version)`` gives 450.80.2)."""
+    rel = version.release
+    if len(rel) == 3:
+        return f"{rel[0]}.{rel[1]:02d}.{rel[2]:02d}"
+    return str(version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +133,7 @@ class Knowledge:
         """``driver`` as NVIDIA prints it, if the tables hold it (535.54.03, not 535.54.3)."""
         texts = [f.driver_text for f in self.floors if f.driver == driver]
         texts += [t.driver_text for t in self.toolkit if t.driver == driver]
-        return texts[0] if texts else str(driver)
+        return texts[0] if texts else format_driver(driver)
 
     def excluded(self, name: str, version: Version) -> str | None:
         """The reason a release is globally known-bad, or None."""

@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import LockError, UsageError
+from cudaenv.knowledge.model import format_driver
 from cudaenv.lock.urls import without_auth
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import GROUPS, Resolution
@@ -37,14 +38,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 _FRAMEWORK_GROUP = frozenset({"tensorflow", "spacy", "tf-keras", "cupy"})
-
-
-def format_driver(version: Version) -> str:
-    """A driver version as NVIDIA writes it: the third part has two digits (``450.80.02``)."""
-    rel = version.release
-    if len(rel) == 3:
-        return f"{rel[0]}.{rel[1]:02d}.{rel[2]:02d}"
-    return str(version)
 
 
 def encode_tool(resolution: Resolution, knowledge_version: str, cudaenv_version: str) -> dict:

@@ -106,7 +106,7 @@ def to_resolution(
     )
     min_cuda = max((f for f in floors if f is not None), default=None)
     driver_floor = knowledge.min_driver_for(min_cuda) if min_cuda else None
-    cuda, cudnn = _stack(pins, knowledge)
+    cuda, cudnn = _stack(pins, knowledge) if request.gpu else (None, None)
     return Resolution(
         pins=tuple(pins),
         target=request.target,
