@@ -287,18 +287,16 @@ def main(argv: list[str] | None = None) -> int:
 
         cells = run_row("resolve-cold", tools, repeats, cold_cmd, env_for, work)
         rows.append({"name": "resolve-cold", **{t: c.summary() for t, c in cells.items()}})
-        for name, offline, who in (
-            ("resolve-warm", False, tools),
-            ("resolve-warm-offline", True, ["cudaenv", "uv"]),
+        for name, offline, refresh, who in (
+            ("resolve-warm", False, False, tools),
+            ("resolve-warm-refresh", False, True, ["cudaenv", "uv"]),
+            ("resolve-warm-offline", True, False, ["cudaenv", "uv"]),
         ):
-            cells = run_row(
-                name,
-                who,
-                repeats,
-                lambda t, n, offline=offline: resolve_commands(work, t, caches[t], offline=offline),
-                env_for,
-                work,
-            )
+
+            def warm_cmd(t: str, n: int, offline: bool = offline, refresh: bool = refresh):
+                return resolve_commands(work, t, caches[t], offline=offline, refresh=refresh)
+
+            cells = run_row(name, who, repeats, warm_cmd, env_for, work)
             summaries = {t: cells[t].summary() if t in cells else None for t in tools}
             rows.append({"name": name, **summaries})
         if not args.skip_install:
