@@ -197,14 +197,14 @@ def runs_on(platform: str) -> Callable[[str], bool]:
     big pages (grpcio, numpy). The glibc version is left to the solver's tag check.
     """
     arch = "_" + re.sub(r"^(many)?linux(_\d+_\d+|\d+)?_", "", platform)
+    # One platform tag of the filename's (dot-separated) last part is "any", or a glibc Linux
+    # tag ending in the architecture. A regex: big pages list tens of thousands of files.
+    wheel_runs = re.compile(
+        rf"-(?:[^-]*\.)?(?:any|(?:many)?linux[^.-]*{re.escape(arch)})(?:\.[^-]*)?\.whl$"
+    ).search
 
     def keep(filename: str) -> bool:
-        if not filename.endswith(".whl"):
-            return True
-        for plat in filename[:-4].rpartition("-")[2].split("."):
-            if plat == "any" or (plat.endswith(arch) and plat.startswith(("manylinux", "linux"))):
-                return True
-        return False
+        return not filename.endswith(".whl") or wheel_runs(filename) is not None
 
     return keep
 
@@ -216,9 +216,14 @@ def parse_json_page(
 
     *keep*, given a filename, says whether to make a link of it (see :func:`runs_on`).
     """
-    data = json.loads(body)
     links = []
-    for entry in _json_files(data):
+    for entry in _json_files(json.loads(body)):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("filename"), str)
+            and isinstance(entry.get("url"), str)
+        ):
+            raise ValueError(f"a file entry without a filename and a URL: {str(entry)[:80]}")
         if keep is not None and not keep(entry["filename"]):
             continue
         meta = entry.get("core-metadata", entry.get("data-dist-info-metadata", False))
@@ -238,18 +243,12 @@ def parse_json_page(
     return tuple(links)
 
 
-def _json_files(data: object) -> list[dict[str, Any]]:
-    """The ``files`` of a PEP 691 page; ValueError if the page does not have their shape."""
+def _json_files(data: object) -> list[Any]:
+    """The ``files`` of a PEP 691 page; ValueError if the page has none (each entry is checked
+    by the caller, in the same pass that reads it)."""
     files = data.get("files", []) if isinstance(data, dict) else None
     if not isinstance(files, list):
         raise ValueError("not a PEP 691 project page (no list of files)")
-    for entry in files:
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("filename"), str)
-            and isinstance(entry.get("url"), str)
-        ):
-            raise ValueError(f"a file entry without a filename and a URL: {str(entry)[:80]}")
     return files
 
 
