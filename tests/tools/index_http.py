@@ -121,12 +121,11 @@ class IndexHandler(BaseHTTPRequestHandler):
     def _page(self, body: bytes, as_json: bool) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         ctype = JSON_TYPE if as_json else "text/html; charset=utf-8"
-        headers = {
-            "Content-Type": ctype,
-            "ETag": etag,
-            "Vary": "Accept",
-            "Cache-Control": self.index.page_cache_control,
-        }
+        headers = {"Content-Type": ctype, "Vary": "Accept"}
+        if not self.index.validators:  # like some mirrors: no ETag, no caching headers, no 304
+            self._send(200, body, headers)
+            return
+        headers |= {"ETag": etag, "Cache-Control": self.index.page_cache_control}
         if etag in _etags(self.headers.get("If-None-Match")):
             self._send(304, b"", headers)
             return

@@ -8,7 +8,7 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
   HTML). File entries carry sha256, ``requires-python``, ``yanked``, ``size``, ``upload-time``
   and, when ``pep658`` is on, ``core-metadata`` / ``data-dist-info-metadata`` (PEP 658/714).
   Pages carry an ``ETag`` and ``Cache-Control: <page_cache_control>`` (``max-age=0``) and
-  answer ``If-None-Match`` with 304.
+  answer ``If-None-Match`` with 304 (``validators=False``: neither header, never 304).
 - ``GET /files/<filename>``: the wheel, honouring single ``Range`` headers (``a-b``, ``a-``,
   ``-N``) with 206 + ``Content-Range`` or 416; ``ETag``/``Last-Modified`` with 304 on
   ``If-None-Match`` / ``If-Modified-Since``. ``honour_range=False`` ignores ``Range`` (200).
@@ -96,6 +96,7 @@ class IndexServer:
         self.json = True
         self.honour_range = True
         self.page_cache_control = "max-age=0"
+        self.validators = True  # False: pages without ETag and Cache-Control (some mirrors)
         self.max_requests = max_requests
         self.requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}

@@ -286,8 +286,8 @@ class Index:
             )
         else:
             raise self._http.failure(resp, what=f"the project {name!r}")
-        if resp.status_code == 200:  # an unreadable page is an error now, and never cached
-            self._links[name] = self._parse(name, page)
+        if resp.status_code == 200 and not _same_page(cached, page):
+            self._links[name] = self._parse(name, page)  # unreadable: an error now, not cached
         self._cache.put_page(name, page)
         return page
 
@@ -349,6 +349,16 @@ class Index:
         futures = [self._pool.submit(_quietly, job) for job in jobs]
         if block:
             wait(futures)
+
+
+def _same_page(cached: CachedPage | None, page: CachedPage) -> bool:
+    """The index sent again the body it sent before (an index without validators answers a
+    revalidation with 200 and the whole page): it was read then, it need not be read now."""
+    return (
+        cached is not None
+        and cached.digest == page.digest
+        and (cached.url, cached.content_type) == (page.url, page.content_type)
+    )
 
 
 def _redacted(url: str) -> str:

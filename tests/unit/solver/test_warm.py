@@ -222,3 +222,20 @@ def test_other_inputs_or_a_damaged_entry_search_again(
         kept.write_text(json.dumps(data))
     again, events = solve_on(own_index.url, tmp_path / "cache")
     assert events and again == first
+
+
+def test_refresh_on_an_index_without_validators_reads_no_unchanged_page(
+    own_index: IndexServer, tmp_path: Path
+) -> None:
+    own_index.validators = False  # every revalidation is a 200 with the whole page
+    first, _ = solve_on(own_index.url, tmp_path / "cache")
+    own_index.clear_log()
+    request = Request.from_args(tf="2.15", spacy="3.7", python="3.11", platform=PLATFORM)
+    know = load()
+    machine = detect(Overrides(driver="535.104.05"), driver_to_cuda=know.max_cuda_for_driver)
+    events: list[object] = []
+    index = Index(own_index.url, cache_dir=tmp_path / "cache", platform=PLATFORM, revalidate=True)
+    with index:
+        again = solve(request, machine, know, index, on_event=events.append)
+        assert index._pages and not index._links  # fetched again, none parsed again
+    assert again == first and not events and own_index.count("/simple/") == len(index._pages)
