@@ -20,6 +20,7 @@ from cudaenv.request import Request
 from cudaenv.solver import solve
 from cudaenv.solver.index import Index
 from tests.functional.solve_index import CASE, build_index, serve
+from tests.tools.make_wheel import make_sdist
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -326,3 +327,45 @@ def test_cli_cpu_only_stack_needs_no_driver(server: IndexServer, tmp_path: Path,
     assert doc["frameworks"] == {"tensorflow": "2.15.1", "spacy": "3.7.5"}
     assert not {n for n in names if n.startswith(("nvidia-", "cupy"))}
     assert (doc["cuda"], doc["cudnn"], doc["driver_floor"]) == (None, None, None)
+
+
+# -- sdists: never picked, never fetched, unless --allow-sdist --------------------------------
+
+
+@pytest.fixture
+def sdist_index(tmp_path: Path) -> Iterator[IndexServer]:
+    """The case index plus ``click 9.0``, published only as an sdist."""
+    wheels = build_index(tmp_path / "wheels")
+    make_sdist(wheels, "click", "9.0")
+    server = serve(wheels)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_sdist_is_never_picked_or_fetched_unless_allowed(
+    sdist_index: IndexServer, tmp_path: Path, cli, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where the sdist's setup.py would leave its mark
+    args = ("solve", "--spacy", "3.7", "--driver", "535.104.05", "--python", "3.11")
+    args += ("--platform", PLATFORM, "--index-url", sdist_index.url, "--json")
+    plain = cli(*args, "--cache-dir", str(tmp_path / "a"))
+    assert plain.code == 0, plain.err
+    click = next(p for p in json.loads(plain.out)["packages"] if p["name"] == "click")
+    assert click["version"] == "8.1.8" and click["wheel"]["url"].endswith(".whl")
+    assert not [r.path for r in sdist_index.requests if ".tar.gz" in r.path]
+    allowed = cli(*args, "--cache-dir", str(tmp_path / "b"), "--allow-sdist")
+    assert allowed.code == 0, allowed.err
+    click = next(p for p in json.loads(allowed.out)["packages"] if p["name"] == "click")
+    assert click["version"] == "9.0" and click["wheel"]["url"].endswith("click-9.0.tar.gz")
+    fetched = {r.path.rsplit("/", 1)[-1] for r in sdist_index.requests if ".tar.gz" in r.path}
+    assert fetched == {"click-9.0.tar.gz.metadata"}  # its PEP 658 metadata; never the archive
+    assert not (tmp_path / "SDIST-CODE-RAN").exists()
+
+
+def test_locks_and_environments_take_no_sdist_option(cli, tmp_path: Path) -> None:
+    for command in ("lock", "create"):
+        done = cli(command, "--spacy", "3.7", "--allow-sdist", "-p", str(tmp_path / "env"))
+        assert done.code == 2 and "--allow-sdist" in done.err
+    assert not (tmp_path / "env").exists()

@@ -1,4 +1,4 @@
-"""A real package index on 127.0.0.1 that serves a directory of wheels, for functional tests.
+"""A real package index on 127.0.0.1 that serves a directory of wheels (and sdists), for tests.
 
 The standard library's ``http.server`` speaks neither PEP 691 nor ``Range``, and the code under
 test depends on both, so this handler implements what pip, uv and cudaenv's index client use:
@@ -12,7 +12,8 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
 - ``GET /files/<filename>``: the wheel, honouring single ``Range`` headers (``a-b``, ``a-``,
   ``-N``) with 206 + ``Content-Range`` or 416; ``ETag``/``Last-Modified`` with 304 on
   ``If-None-Match`` / ``If-Modified-Since``. ``honour_range=False`` ignores ``Range`` (200).
-- ``GET /files/<filename>.metadata``: the wheel's ``METADATA`` when ``pep658`` is on, else 404.
+- ``GET /files/<filename>.metadata``: the wheel's ``METADATA`` (an sdist's ``PKG-INFO``) when
+  ``pep658`` is on, else 404.
 
 Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default) or drop the connection, for retry tests. The wheel
@@ -27,16 +28,21 @@ import html
 import json
 import re
 import sys
+import tarfile
 import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from tests.tools.index_http import JSON_TYPE, IndexHandler, parse_range
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 __all__ = ["JSON_TYPE", "IndexServer", "LoggedRequest", "parse_range"]
 
@@ -73,12 +79,25 @@ class _Server(ThreadingHTTPServer):
 
 
 def _read_metadata(path: Path) -> bytes:
+    if path.name.endswith(".tar.gz"):  # an sdist: its top-level PKG-INFO
+        with tarfile.open(path) as tar:
+            member = next(m for m in tar.getmembers() if m.name.count("/") == 1)
+            top = member.name.split("/")[0]
+            extracted = tar.extractfile(f"{top}/PKG-INFO")
+            assert extracted is not None
+            return extracted.read()
     with zipfile.ZipFile(path) as zf:
         for member in zf.namelist():
             parts = member.split("/")
             if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
                 return zf.read(member)
     raise ValueError(f"{path.name}: no .dist-info/METADATA")
+
+
+def _name_version(filename: str) -> tuple[str, Version]:
+    if filename.endswith(".tar.gz"):
+        return parse_sdist_filename(filename)
+    return parse_wheel_filename(filename)[:2]
 
 
 def _requires_python(metadata: bytes) -> str | None:
@@ -88,7 +107,7 @@ def _requires_python(metadata: bytes) -> str | None:
 
 
 class IndexServer:
-    """Serve the wheels in *root* as a simple index at ``http://127.0.0.1:PORT/simple``."""
+    """Serve the wheels and sdists in *root* as a simple index at ``http://127.0.0.1:PORT/simple``."""
 
     def __init__(self, root: Path, *, pep658: bool = True, max_requests: int = 10_000):
         self.root = Path(root)
@@ -188,7 +207,7 @@ class IndexServer:
 
     def dists(self) -> list[_Dist]:
         out = []
-        for path in sorted(self.root.glob("*.whl")):
+        for path in sorted([*self.root.glob("*.whl"), *self.root.glob("*.tar.gz")]):
             st = path.stat()
             key = (path.name, st.st_mtime, st.st_size)
             dist = self._cache.get(key)
@@ -198,7 +217,7 @@ class IndexServer:
                 dist = _Dist(
                     filename=path.name,
                     path=path,
-                    name=canonicalize_name(parse_wheel_filename(path.name)[0]),
+                    name=_name_version(path.name)[0],
                     sha256=hashlib.sha256(data).hexdigest(),
                     size=len(data),
                     mtime=st.st_mtime,
@@ -238,7 +257,7 @@ class IndexServer:
             "meta": {"api-version": "1.1"},
             "name": name,
             "files": [self._file_entry(d) for d in dists],
-            "versions": sorted({str(parse_wheel_filename(d.filename)[1]) for d in dists}),
+            "versions": sorted({str(_name_version(d.filename)[1]) for d in dists}),
         }
         return json.dumps(body).encode()
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -35,6 +37,7 @@ __all__ = [
     "NVIDIA_TAG",
     "build_shared_library",
     "make_nvidia_wheel",
+    "make_sdist",
     "make_wheel",
     "nvidia_component",
 ]
@@ -127,6 +130,32 @@ def make_wheel(
     members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     path = dest / f"{escaped}-{version}-{tag}.whl"
     _write_zip(path, members)
+    return path
+
+
+def make_sdist(
+    dest_dir: str | os.PathLike[str],
+    name: str,
+    version: str,
+    *,
+    requires_dist: Iterable[str] = (),
+) -> Path:
+    """Write ``NAME-VERSION.tar.gz`` (PKG-INFO, pyproject.toml and a ``setup.py`` that would
+    create ``SDIST-CODE-RAN`` in the working directory if anything ever executed it)."""
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    stem = f"{_escape(name)}-{version}"
+    members = {
+        f"{stem}/PKG-INFO": _metadata(name, version, requires_dist, None, ()),
+        f"{stem}/pyproject.toml": f'[project]\nname = "{name}"\nversion = "{version}"\n'.encode(),
+        f"{stem}/setup.py": b"open('SDIST-CODE-RAN', 'w').close()\n",
+    }
+    path = dest / f"{stem}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for arc, data in members.items():
+            info = tarfile.TarInfo(arc)
+            info.size, info.mtime = len(data), 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
     return path
 
 

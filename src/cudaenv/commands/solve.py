@@ -68,11 +68,6 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a CPU-only stack: no CUDA wheels, no CuPy, no driver needed",
     )
-    parser.add_argument(
-        "--allow-sdist",
-        action="store_true",
-        help="accept sdists (their metadata must be on the index)",
-    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -109,6 +104,13 @@ def request_machine_index_from_args(
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_solver_arguments(parser)
+    # solve only: locks and environments hold wheels, so nothing cudaenv makes ever builds (and
+    # so runs the code of) an sdist; this shows what an sdist-only release would change.
+    parser.add_argument(
+        "--allow-sdist",
+        action="store_true",
+        help="consider sdists too (their metadata must be on the index; nothing is built)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
