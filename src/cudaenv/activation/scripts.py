@@ -37,7 +37,8 @@ def fish_quote(text: str) -> str:
 
 
 def template(name: str) -> str:
-    return resources.files(__package__).joinpath("templates", name).read_text()
+    # one name per joinpath: Python 3.10's Traversable (a zip import) takes exactly one
+    return resources.files(__package__).joinpath("templates").joinpath(name).read_text()
 
 
 def render(name: str, values: dict[str, str]) -> str:

@@ -164,7 +164,7 @@ def driver(facts: Facts) -> list[Finding]:
                 "`nvidia-smi`; reload or reinstall the driver",
             )
         ]
-    if need is not None and drv.max_cuda is not None and drv.max_cuda < need:
+    if line is not None and need is not None and drv.max_cuda is not None and drv.max_cuda < need:
         older = k.newest_tf_line_for(drv.max_cuda)
         alt = f", or `cudaenv create --tf {older.line}`" if older is not None else ""
         return [
@@ -186,7 +186,8 @@ def _cuda_major_wheels(dists: Iterable[str]) -> set[int]:
 
 def versions(facts: Facts) -> list[Finding]:
     """TensorFlow's CUDA/cuDNN against the NVIDIA wheels, and the recipe's constraints."""
-    tf, line, out = facts.report.tensorflow, facts.tf_line, []
+    tf, line = facts.report.tensorflow, facts.tf_line
+    out: list[Finding] = []
     if line is None:
         return out
     cuda = (tf.cuda if tf else None) or line.cuda
@@ -217,13 +218,14 @@ def versions(facts: Facts) -> list[Finding]:
                 )
             )
     for req in line.constraints:
-        have = facts.dists.get(req.name)
-        if have is not None and not req.specifier.contains(have, prereleases=True):
+        installed = facts.dists.get(req.name)
+        if installed is not None and not req.specifier.contains(installed, prereleases=True):
             out.append(
                 Finding.of(
                     "version-mismatch",
                     "error",
-                    f"TensorFlow {line.line} needs {req}; the environment has {req.name} {have}",
+                    f"TensorFlow {line.line} needs {req}; "
+                    f"the environment has {req.name} {installed}",
                     facts.install_fix(str(req)),
                 )
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from packaging.markers import Marker
 from packaging.pylock import (
@@ -33,7 +33,7 @@ from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from packaging.markers import Environment
 
 __all__ = ["CREATED_BY", "LOCK_VERSION", "LockInfo", "from_pylock", "lock_info", "to_pylock"]
 
@@ -211,5 +211,5 @@ def _foreign(pylock: Pylock, target: Target) -> LockInfo:
     return LockInfo(resolution=resolution, created_by=pylock.created_by, missing=_FOREIGN_MISSING)
 
 
-def _environment(target: Target) -> Mapping[str, Any]:
-    return target.marker_environment()
+def _environment(target: Target) -> Environment:
+    return cast("Environment", target.marker_environment())

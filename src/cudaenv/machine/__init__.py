@@ -142,7 +142,7 @@ def _from_override(overrides: Overrides, driver_to_cuda: DriverToCuda) -> Driver
                 )
             )
         return DriverInfo(max_cuda=parse_cuda_version(conda))
-    problems = ()
+    problems: tuple[str, ...] = ()
     if conda is not None:
         problems = (f"{CONDA_OVERRIDE_CUDA}={conda!r} ignored: --driver/--cuda given",)
     cuda = None if overrides.cuda is None else parse_cuda_version(overrides.cuda)

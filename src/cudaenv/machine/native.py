@@ -159,7 +159,7 @@ def _libcuda_info(answer: dict[str, Any]) -> DriverInfo:
         raise ProbeError(f"{answer['loaded']} has no cuDriverGetVersion/cuInit: not libcuda")
     if answer["rc"] != 0:
         raise ProbeError(f"cuDriverGetVersion failed in {answer['loaded']}: {_cuda(answer['rc'])}")
-    problems = ()
+    problems: tuple[str, ...] = ()
     if answer["init"] != 0:
         problems = (f"cuInit failed: {_cuda(answer['init'])}; CUDA programs will not see a GPU",)
     return DriverInfo(max_cuda=cuda_from_int(answer["version"]), problems=problems)

@@ -11,6 +11,7 @@ becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a t
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -175,7 +176,7 @@ class Index:
         self._pages: dict[str, CachedPage] = {}
         self._links: dict[str, tuple[FileLink, ...]] = {}
         self._metadata: dict[Hashable, CoreMetadata] = {}
-        self._errors: dict[Hashable, IndexError_] = {}
+        self._errors: dict[tuple[int, Hashable], IndexError_] = {}
         self._locks: defaultdict[Hashable, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -241,7 +242,13 @@ class Index:
     def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:
         """Fetch pages concurrently; failures are kept and raised by :meth:`project` later."""
         todo = {canonicalize_name(n) for n in names} - self._pages.keys()
-        self._spawn([lambda n=n: self._page(self._key(n)) for n in sorted(todo)], wait)
+        jobs: list[Callable[[], object]] = [
+            functools.partial(self._page_of, n) for n in sorted(todo)
+        ]
+        self._spawn(jobs, wait)
+
+    def _page_of(self, name: str) -> CachedPage:
+        return self._page(self._key(name))
 
     @staticmethod
     def _key(name: str) -> str:
@@ -319,7 +326,7 @@ class Index:
 
     def prefetch_metadata(self, links: Iterable[FileLink], *, wait: bool = True) -> None:
         """Fetch metadata concurrently; failures are raised by :meth:`metadata` later."""
-        self._spawn([lambda link=link: self.metadata(link) for link in links], wait)
+        self._spawn([functools.partial(self.metadata, link) for link in links], wait)
 
     # -- shared machinery --------------------------------------------------------------------
     def _memo(self, store: dict[Any, Any], slot: Hashable, load: Callable[[], Any]) -> Any:

@@ -172,7 +172,10 @@ def _inflate(method: int, data: bytes, limit: int) -> bytes:
 
     try:
         props_len = struct.unpack_from("<H", data, 2)[0]
-        filt = lzma._decode_filter_properties(lzma.FILTER_LZMA1, data[4 : 4 + props_len])
+        # CPython's own decoder of raw filter properties (private, present since 3.3)
+        filt = lzma._decode_filter_properties(  # type: ignore[attr-defined]
+            lzma.FILTER_LZMA1, data[4 : 4 + props_len]
+        )
         raw = data[4 + props_len :]
         return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[filt]).decompress(raw, limit)
     except (lzma.LZMAError, struct.error) as e:
