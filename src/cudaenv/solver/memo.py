@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import __version__
+from cudaenv.errors import IndexError_
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
@@ -60,9 +61,11 @@ def recall(index: Index, solve_key: str) -> Resolution | None:
     kept = index.remembered(solve_key)
     if not isinstance(kept, dict) or not isinstance(kept.get("pages"), dict):
         return None
-    for name, digest in kept["pages"].items():
-        if index.page_digest(name) != digest:
+    try:
+        if any(index.page_digest(name) != digest for name, digest in kept["pages"].items()):
             return None
+    except IndexError_:  # a page it read is gone or unreachable: let the search say what now
+        return None
     try:
         return _resolution(kept["resolution"])
     except (KeyError, TypeError, ValueError):

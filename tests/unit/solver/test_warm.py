@@ -239,3 +239,15 @@ def test_refresh_on_an_index_without_validators_reads_no_unchanged_page(
         again = solve(request, machine, know, index, on_event=events.append)
         assert index._pages and not index._links  # fetched again, none parsed again
     assert again == first and not events and own_index.count("/simple/") == len(index._pages)
+
+
+def test_a_page_that_is_gone_makes_the_solve_search_again(
+    own_index: IndexServer, tmp_path: Path
+) -> None:
+    first, _ = solve_on(own_index.url, tmp_path / "cache")
+    for kept in (tmp_path / "cache" / "solves").rglob("*.json"):
+        data = json.loads(kept.read_text())
+        data["pages"]["no-such-project"] = "0" * 64  # read by that solve, deleted since
+        kept.write_text(json.dumps(data))
+    again, events = solve_on(own_index.url, tmp_path / "cache")
+    assert events and again == first
