@@ -61,8 +61,11 @@ def recall(index: Index, solve_key: str) -> Resolution | None:
     kept = index.remembered(solve_key)
     if not isinstance(kept, dict) or not isinstance(kept.get("pages"), dict):
         return None
+    pages = kept["pages"]
+    if not index.offline:  # pages to revalidate are asked for together, not one by one
+        index.prefetch(pages)
     try:
-        if any(index.page_digest(name) != digest for name, digest in kept["pages"].items()):
+        if any(index.page_digest(name) != digest for name, digest in pages.items()):
             return None
     except IndexError_:  # a page it read is gone or unreachable: let the search say what now
         return None
