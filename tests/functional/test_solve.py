@@ -146,22 +146,14 @@ def test_old_driver_is_explained(server: IndexServer, tmp_path: Path) -> None:
     )
 
 
+def cli_solve_args(url: str, cache: Path, *request: str) -> tuple[str, ...]:
+    """``cudaenv solve REQUEST...`` for Python 3.11 on PLATFORM, against *url*."""
+    target = ("--python", "3.11", "--platform", PLATFORM)
+    return ("solve", *request, *target, "--index-url", url, "--cache-dir", str(cache))
+
+
 def test_old_driver_cli_exit_2(server: IndexServer, tmp_path: Path, cli) -> None:
-    r = cli(
-        "solve",
-        "--tf",
-        "2.15",
-        "--driver",
-        "470.82.01",
-        "--python",
-        "3.11",
-        "--platform",
-        PLATFORM,
-        "--index-url",
-        server.url,
-        "--cache-dir",
-        str(tmp_path),
-    )
+    r = cli(*cli_solve_args(server.url, tmp_path, "--tf", "2.15", "--driver", "470.82.01"))
     assert r.code == 2, r.err
     assert (
         "error: driver 470.82.01 supports CUDA ≤ 11.4; TensorFlow 2.15 needs CUDA ≥ 12.0" in r.err
@@ -280,23 +272,8 @@ def test_spacy_on_python_313_roots_cupy_directly(server: IndexServer, tmp_path: 
 
 
 def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
-    args = (
-        "solve",
-        "--tf",
-        "2.15",
-        "--spacy",
-        "3.7",
-        "--driver",
-        "535.104.05",
-        "--python",
-        "3.11",
-        "--platform",
-        PLATFORM,
-        "--index-url",
-        server.url,
-        "--cache-dir",
-        str(tmp_path),
-    )
+    request = ("--tf", "2.15", "--spacy", "3.7", "--driver", "535.104.05")
+    args = cli_solve_args(server.url, tmp_path, *request)
     human = cli(*args)
     assert human.code == 0, human.err
     assert "frameworks (2):" in human.out and "CUDA libraries" in human.out
@@ -317,8 +294,7 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
 
 
 def test_cli_cpu_only_stack_needs_no_driver(server: IndexServer, tmp_path: Path, cli) -> None:
-    args = ("solve", "--tf", "2.15", "--spacy", "3.7", "--python", "3.11", "--platform", PLATFORM)
-    args += ("--index-url", server.url, "--cache-dir", str(tmp_path), "--cpu")
+    args = cli_solve_args(server.url, tmp_path, "--tf", "2.15", "--spacy", "3.7", "--cpu")
     human = cli(*args, env={"CONDA_OVERRIDE_CUDA": ""})
     assert human.code == 0, human.err
     assert "CPU only" in human.out and "warning" not in human.err
@@ -348,14 +324,13 @@ def test_an_sdist_is_never_picked_or_fetched_unless_allowed(
     sdist_index: IndexServer, tmp_path: Path, cli, monkeypatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # where the sdist's setup.py would leave its mark
-    args = ("solve", "--spacy", "3.7", "--driver", "535.104.05", "--python", "3.11")
-    args += ("--platform", PLATFORM, "--index-url", sdist_index.url, "--json")
-    plain = cli(*args, "--cache-dir", str(tmp_path / "a"))
+    request = ("--spacy", "3.7", "--driver", "535.104.05", "--json")
+    plain = cli(*cli_solve_args(sdist_index.url, tmp_path / "a", *request))
     assert plain.code == 0, plain.err
     click = next(p for p in json.loads(plain.out)["packages"] if p["name"] == "click")
     assert click["version"] == "8.1.8" and click["wheel"]["url"].endswith(".whl")
     assert not [r.path for r in sdist_index.requests if ".tar.gz" in r.path]
-    allowed = cli(*args, "--cache-dir", str(tmp_path / "b"), "--allow-sdist")
+    allowed = cli(*cli_solve_args(sdist_index.url, tmp_path / "b", *request, "--allow-sdist"))
     assert allowed.code == 0, allowed.err
     click = next(p for p in json.loads(allowed.out)["packages"] if p["name"] == "click")
     assert click["version"] == "9.0" and click["wheel"]["url"].endswith("click-9.0.tar.gz")
