@@ -6,14 +6,11 @@ URL and sha256 the lock would, so what is checked is exactly what a user's insta
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import pytest
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import install as install_module
@@ -22,27 +19,9 @@ from cudaenv.errors import InstallError
 from cudaenv.install import install
 from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from tests.tools.pins import pin_for
 
 PY = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
-
-
-def pin_for(wheel: Path, index, *, sha256: str | None = None) -> Pin:
-    name, version = wheel.name.split("-")[:2]
-    digest = sha256 or hashlib.sha256(wheel.read_bytes()).hexdigest()
-    return Pin(
-        name=canonicalize_name(name),
-        version=Version(version),
-        wheel=WheelFile(
-            filename=wheel.name,
-            url=index.file_url(wheel.name),
-            sha256=digest,
-            size=wheel.stat().st_size,
-        ),
-        group="cuda" if name.startswith("nvidia") else "other",
-    )
 
 
 def resolution_of(*pins: Pin) -> Resolution:

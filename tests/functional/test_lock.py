@@ -8,7 +8,6 @@ file that changed on the index and a release the recipes now list as bad.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -18,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from packaging.pylock import Pylock
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv.knowledge import load as load_knowledge
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.resolution import Pin, Resolution
+from tests.tools.pins import pin_for as tools_pin_for
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,23 +34,11 @@ BIN = Path(sys.executable).parent
 UV = BIN / "uv"
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 FAKE_SHA = "0" * 64
+UPLOADED = "2024-05-01T10:00:00+00:00"
 
 
-def pin_for(wheel: Path, index, group: str = "other") -> Pin:
-    name, version = wheel.name.split("-")[:2]
-    return Pin(
-        name=canonicalize_name(name),
-        version=Version(version),
-        wheel=WheelFile(
-            filename=wheel.name,
-            url=index.file_url(wheel.name),
-            sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
-            size=wheel.stat().st_size,
-            upload_time="2024-05-01T10:00:00+00:00",
-        ),
-        why=("test",),
-        group=group,
-    )
+def pin_for(wheel: Path, index, group: str) -> Pin:
+    return tools_pin_for(wheel, index, group, upload_time=UPLOADED, why=("test",))
 
 
 @pytest.fixture
