@@ -383,10 +383,10 @@ def test_lock_command_exports_to_stdout(cli, tmp_path, tf_index) -> None:
 
 @pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
 def test_a_solved_resolution_round_trips_exactly(tmp_path, tf_index) -> None:
+    from cudaenv.index import Index
     from cudaenv.machine import Overrides, detect
     from cudaenv.request import Request
     from cudaenv.solver import solve
-    from cudaenv.solver.index import Index
 
     know = load_knowledge()
     request = Request.from_args(tf="2.15", spacy=None, python=PY, platform="manylinux_2_28_x86_64")

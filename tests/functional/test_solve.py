@@ -15,10 +15,10 @@ from packaging.version import Version
 
 from cudaenv import knowledge
 from cudaenv.errors import IndexError_, ResolutionError
+from cudaenv.index import Index
 from cudaenv.machine import Machine, Overrides, detect
 from cudaenv.request import Request
 from cudaenv.solver import solve
-from cudaenv.solver.index import Index
 from tests.functional.solve_index import CASE, build_index, serve
 from tests.tools.make_wheel import make_sdist
 

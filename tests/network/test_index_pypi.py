@@ -6,7 +6,7 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from cudaenv.solver.index import Index
+from cudaenv.index import Index
 
 pytestmark = pytest.mark.network
 

@@ -14,10 +14,10 @@ import pytest
 from packaging.version import Version
 
 from cudaenv import knowledge
+from cudaenv.index import Index
 from cudaenv.machine import Overrides, detect
 from cudaenv.request import Request
 from cudaenv.solver import solve
-from cudaenv.solver.index import Index
 
 pytestmark = pytest.mark.network
 

@@ -11,12 +11,13 @@ Loaded for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``.
   runtime wheel with real loadable libraries at ``nvidia/<component>/lib/<soname>``.
 - ``local_index``: an :class:`~tests.tools.index_server.IndexServer` over ``wheel_dir``, started,
   stopped at teardown. ``.url`` is ``http://127.0.0.1:PORT/simple`` (give it to pip/uv as
-  ``--index-url`` or to ``cudaenv.solver.index.Index``); ``.requests`` is the request log
+  ``--index-url`` or to ``cudaenv.index.Index``); ``.requests`` is the request log
   (``LoggedRequest(method, path, range, status, accept)``), ``.count(prefix)`` counts it,
   ``.clear_log()`` empties it; ``.pep658`` (default True) serves ``.metadata`` files;
   ``.json`` (default True) offers PEP 691 JSON; ``.honour_range`` (default True);
   ``.page_cache_control`` (default ``"max-age=0"``) is sent with project pages;
-  ``.fail(n, status=500, drop=False, path="")`` makes the next n requests fail;
+  ``.fail(n, status=500, drop=False, path="", retry_after=None)`` makes the next n requests
+  fail (``retry_after``: the ``Retry-After`` header sent with them);
   ``.yank(filename, reason="")``. Wheels may be added to ``wheel_dir`` after it has started.
 """
 

@@ -81,13 +81,14 @@ class IndexHandler(BaseHTTPRequestHandler):
             return
         failure = self.index._take_failure(path)
         if failure is not None:
-            status, drop = failure
+            status, drop, retry_after = failure
             if drop:
                 self._record(0)
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
-            self._send(status, b"injected failure\n")
+            headers = {} if retry_after is None else {"Retry-After": retry_after}
+            self._send(status, b"injected failure\n", headers)
             return
         self._route(path)
 

@@ -16,7 +16,8 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
   ``pep658`` is on, else 404.
 
 Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
-requests answer a status (500 by default) or drop the connection, for retry tests. The wheel
+requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
+limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests. The wheel
 directory is read on every request, so tests may add wheels after the server has started. The
 server only binds 127.0.0.1, serves at most ``max_requests`` requests and stops at ``stop()``.
 """
@@ -119,7 +120,7 @@ class IndexServer:
         self.max_requests = max_requests
         self.requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}
-        self._failures: list[tuple[int, bool, str]] = []
+        self._failures: list[tuple[int, bool, str, str | None]] = []
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float, int], _Dist] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -169,11 +170,18 @@ class IndexServer:
 
     # -- test controls ---------------------------------------------------------------------
     def fail(
-        self, count: int = 1, *, status: int = 500, drop: bool = False, path: str = ""
+        self,
+        count: int = 1,
+        *,
+        status: int = 500,
+        drop: bool = False,
+        path: str = "",
+        retry_after: str | None = None,
     ) -> None:
-        """Make the next *count* requests whose path starts with *path* fail."""
+        """Make the next *count* requests whose path starts with *path* fail; *retry_after* is
+        sent as the ``Retry-After`` header (seconds, or an HTTP date)."""
         with self._lock:
-            self._failures += [(status, drop, path)] * count
+            self._failures += [(status, drop, path, retry_after)] * count
 
     def yank(self, filename: str, reason: str = "") -> None:
         self.yanked[filename] = reason
@@ -192,12 +200,12 @@ class IndexServer:
             )
 
     # -- data ------------------------------------------------------------------------------
-    def _take_failure(self, path: str) -> tuple[int, bool] | None:
+    def _take_failure(self, path: str) -> tuple[int, bool, str | None] | None:
         with self._lock:
-            for i, (status, drop, prefix) in enumerate(self._failures):
+            for i, (status, drop, prefix, retry_after) in enumerate(self._failures):
                 if path.startswith(prefix):
                     del self._failures[i]
-                    return status, drop
+                    return status, drop, retry_after
         return None
 
     def _log(self, **fields: object) -> None:

@@ -122,7 +122,7 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
 
 def _check(args: argparse.Namespace) -> int:
     from cudaenv import knowledge, lock
-    from cudaenv.solver.index import Index
+    from cudaenv.index import Index
 
     info = lock.load(args.check)
     resolution = info.resolution

@@ -16,11 +16,11 @@ from cudaenv.errors import OK
 if TYPE_CHECKING:
     import argparse
 
+    from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
-    from cudaenv.solver.index import Index
 
 NAME = "solve"
 HELP = "resolve TensorFlow/spaCy with their CUDA wheels for this driver and show the pins"
@@ -76,9 +76,9 @@ def request_machine_index_from_args(
 ) -> tuple[Request, Machine, Knowledge, Index]:
     """The values a solve needs, from the options of :func:`add_solver_arguments`."""
     from cudaenv import knowledge
+    from cudaenv.index import Index
     from cudaenv.machine import Overrides, detect
     from cudaenv.request import Request
-    from cudaenv.solver.index import Index
 
     request = Request.from_args(
         tf=args.tf,

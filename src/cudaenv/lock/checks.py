@@ -20,10 +20,10 @@ from cudaenv.lock.tool import format_driver
 from cudaenv.request import Target, host_platform
 
 if TYPE_CHECKING:
+    from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.resolution import Pin, Resolution
-    from cudaenv.solver.index import Index
 
 __all__ = ["LockMismatchError", "check_index", "check_machine"]
 
@@ -162,7 +162,7 @@ def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> l
 
 
 def _index_problems(pin: Pin, index: Index) -> list[str]:
-    from cudaenv.solver.index import ProjectNotFound  # loaded already: ``index`` is an Index
+    from cudaenv.index import ProjectNotFound  # loaded already: ``index`` is an Index
 
     try:
         links = [link for link in index.project(pin.name) if link.filename == pin.wheel.filename]

@@ -20,11 +20,11 @@ from cudaenv.errors import ResolutionError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
-    from cudaenv.solver.index import Index
     from cudaenv.solver.reporter import SolveEvent
 
 __all__ = ["MAX_ROUNDS", "solve"]

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from cudaenv.index import FileLink
     from cudaenv.solver.factory import Factory
-    from cudaenv.solver.links import FileLink
     from cudaenv.solver.requirements import Requirement
 
 __all__ = ["Candidate", "ExtrasCandidate", "VirtualCandidate", "WheelCandidate"]

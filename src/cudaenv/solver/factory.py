@@ -32,6 +32,7 @@ from cudaenv.solver.requirements import (
     VirtualRequirement,
     is_virtual,
 )
+from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -41,12 +42,11 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from cudaenv.index import FileLink, Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.solver.candidates import Candidate
-    from cudaenv.solver.index import Index
-    from cudaenv.solver.links import FileLink
     from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
 
@@ -60,6 +60,7 @@ class Factory:
 
     def __init__(self, request: Request, machine: Machine, knowledge: Knowledge, index: Index):
         self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
+        self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
         self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
         self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
@@ -87,22 +88,22 @@ class Factory:
     def versions(self, name: str) -> tuple[Version, ...]:
         """Every version the index lists for ``name``, any platform (for "no such release")."""
         kind = releases.versions_kind(self.index.platform)
-        kept = releases.load_versions(self.index.derived(name, kind))
+        kept = releases.load_versions(self.store.derived(name, kind))
         if kept is not None:
             return kept
         links = self.index.project(name)
         found = sorted({lk.version for lk in links if lk.version is not None}, reverse=True)
-        self.index.put_derived(name, kind, [str(v) for v in found])
+        self.store.put_derived(name, kind, [str(v) for v in found])
         return tuple(found)
 
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
         """Versions with a usable file for the target, newest first. Cost: one page (cached);
         on a warm cache, not even that: the answer kept for this page and target is reused."""
         if name not in self._releases:
-            found = releases.load(self.index.derived(name, self._releases_kind))
+            found = releases.load(self.store.derived(name, self._releases_kind))
             if found is None:
                 found = releases.best_files(self.index.project(name), self._file_rank)
-                self.index.put_derived(name, self._releases_kind, releases.dump(found))
+                self.store.put_derived(name, self._releases_kind, releases.dump(found))
             self._releases[name] = found
         return self._releases[name]
 

@@ -23,12 +23,13 @@ from cudaenv import __version__
 from cudaenv.errors import IndexError_
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
+    from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
-    from cudaenv.solver.index import Index
 
 __all__ = ["keep", "key", "recall"]
 
@@ -58,7 +59,7 @@ def key(request: Request, machine: Machine, knowledge: Knowledge, index: Index) 
 
 def recall(index: Index, solve_key: str) -> Resolution | None:
     """The kept resolution if every page it read is unchanged, else None."""
-    kept = index.remembered(solve_key)
+    kept = Store(index).remembered(solve_key)
     if not isinstance(kept, dict) or not isinstance(kept.get("pages"), dict):
         return None
     pages = kept["pages"]
@@ -79,7 +80,7 @@ def keep(index: Index, solve_key: str, resolution: Resolution) -> None:
     """Remember *resolution* with the pages this index read for it (not when any failed)."""
     pages = index.pages_read()
     if pages:
-        index.remember(solve_key, {"pages": pages, "resolution": _dump(resolution)})
+        Store(index).remember(solve_key, {"pages": pages, "resolution": _dump(resolution)})
 
 
 def _code_stamp() -> list[list[Any]]:

@@ -1,9 +1,9 @@
-"""Releases of a project for one target, and their form in the index cache's derived values.
+"""Releases of a project for one target, and their form in the solver's store of derived values.
 
 The factory picks the best file of each version once per page (:func:`best_files`); a warm
 solve reads that answer back (:func:`load`) instead of re-reading pages that list thousands of
-files. The cache keys it by the page's digest and by :func:`kind`, which names every other
-input (Python, tags in order, sdists allowed), so a stale answer is unreachable.
+files. The store (:mod:`.store`) keys it by the page's digest and by :func:`kind`, which names
+every other input (Python, tags in order, sdists allowed), so a stale answer is unreachable.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from cudaenv.solver.links import FileLink
+from cudaenv.index import FileLink
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

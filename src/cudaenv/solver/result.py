@@ -20,10 +20,10 @@ from cudaenv.solver.candidates import ExtrasCandidate, WheelCandidate
 from cudaenv.solver.requirements import CUDA
 
 if TYPE_CHECKING:
+    from cudaenv.index import FileLink
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
-    from cudaenv.solver.links import FileLink
 
 __all__ = ["FRAMEWORKS", "group_of", "to_resolution"]
 

@@ -14,14 +14,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from tests.functional.solve_index import solve_server
 
+from cudaenv.index import FileLink, Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
 from cudaenv.solver import recipes
 from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
 from cudaenv.solver.factory import Factory
-from cudaenv.solver.index import Index
-from cudaenv.solver.links import FileLink
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,

@@ -13,13 +13,13 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.structs import RequirementInformation
 from tests.functional.solve_index import solve_server
 
+from cudaenv.index import Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
 from cudaenv.solver import recipes
 from cudaenv.solver.candidates import VirtualCandidate
 from cudaenv.solver.factory import Factory
-from cudaenv.solver.index import Index
 from cudaenv.solver.provider import Provider
 from cudaenv.solver.requirements import CUDA, SpecifierRequirement, VirtualRequirement
 

@@ -17,12 +17,12 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from tests.functional.solve_index import build_index, serve, solve_server
 
+from cudaenv.index import Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine, Overrides, detect
 from cudaenv.request import Request
 from cudaenv.solver import solve
 from cudaenv.solver.factory import Factory
-from cudaenv.solver.index import Index
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -7,17 +7,16 @@ of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that d
 fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
 the whole wheel, which is used as the last resort. No sdist is ever built. Every body is read
 with a limit: METADATA up to :data:`MAX_METADATA`, a whole wheel into a temporary file (never
-memory) up to :data:`MAX_WHEEL`; past it, one clear error.
+memory) up to :data:`MAX_WHEEL`; past it, one clear error. Every read is a streamed GET of
+:class:`~cudaenv.index.http.Http`, retried and counted as page GETs are.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,23 +26,23 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import IndexError_
-from cudaenv.solver.lazy_wheel import BadWheel, read_member
+from cudaenv.index.http import BodyTooLarge
+from cudaenv.index.lazy_wheel import BadWheel, read_member
 
 if TYPE_CHECKING:
+    import contextlib
     from collections.abc import Iterator
 
-    import httpx
     from packaging.utils import NormalizedName
 
-    from cudaenv.solver.cache import DiskCache
-    from cudaenv.solver.index import Http
-    from cudaenv.solver.links import FileLink
+    from cudaenv.index.cache import DiskCache
+    from cudaenv.index.http import Http, Response
+    from cudaenv.index.links import FileLink
 
 __all__ = ["MAX_METADATA", "MAX_WHEEL", "BadMetadata", "CoreMetadata", "fetch_metadata"]
 
 _log = logging.getLogger(__name__)
 _IDENTITY = {"Accept-Encoding": "identity"}  # the bytes as stored: Range offsets, no inflating
-_CHUNK = 64 * 1024
 MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it hundreds
 MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
 
@@ -181,7 +180,7 @@ def _checked(link: FileLink, meta: CoreMetadata) -> CoreMetadata:
 def _from_pep658(link: FileLink, http: Http) -> bytes | None:
     if not link.core_metadata:
         return None
-    with _opened(http, link.metadata_url, _IDENTITY, link.filename) as resp:
+    with http.stream(link.metadata_url, _IDENTITY, what=link.filename) as resp:
         if resp.status_code != 200:
             _log.debug("%s: PEP 658 metadata answered %s", link.filename, resp.status_code)
             return None
@@ -220,8 +219,8 @@ class _RemoteWheel:
         self.link, self.http, self.spool = link, http, spool
         self.size: int | None = None  # set once the whole wheel is in the spool
 
-    def _get(self, headers: dict[str, str]) -> contextlib.AbstractContextManager[httpx.Response]:
-        return _opened(self.http, self.link.url, {**headers, **_IDENTITY}, self.link.filename)
+    def _get(self, headers: dict[str, str]) -> contextlib.AbstractContextManager[Response]:
+        return self.http.stream(self.link.url, {**headers, **_IDENTITY}, what=self.link.filename)
 
     def tail(self, n: int) -> tuple[int, bytes]:
         with self._get({"Range": f"bytes=-{n}"}) as resp:
@@ -241,7 +240,7 @@ class _RemoteWheel:
         self.spool.seek(start)
         return self.spool.read(end - start)
 
-    def _whole(self, resp: httpx.Response, n: int) -> tuple[int, bytes]:
+    def _whole(self, resp: Response, n: int) -> tuple[int, bytes]:
         """Spool a 200 response (the server ignored Range); return (size, the last n bytes)."""
         if resp.status_code != 200:
             raise self.http.failure(resp, what=self.link.filename)
@@ -255,72 +254,20 @@ class _RemoteWheel:
         return self.size, self.spool.read(n)
 
 
-def _total(resp: httpx.Response) -> int | None:
+def _total(resp: Response) -> int | None:
     match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", resp.headers.get("Content-Range", ""))
     return int(match.group(3)) if match else None
 
 
-# -- streamed GETs: ``Http.get`` reads whole bodies; these read at most a limit ------------------
-
-
-@contextlib.contextmanager
-def _opened(http: Http, url: str, headers: dict[str, str], what: str) -> Iterator[httpx.Response]:
-    """A GET whose body is not read yet, retried as ``Http.get`` retries (transport errors, 429,
-    5xx, with backoff), and counted in the same ``requests`` counter."""
-    import httpx  # here, not at the top: a warm solve never needs it (see ``index.Http``)
-
-    problem = ""
-    for attempt in range(http.retries):
-        if attempt:
-            time.sleep(http.backoff * 2 ** (attempt - 1))
-        _count(http, requests=1)
-        try:
-            resp = http.client.send(
-                http.client.build_request("GET", url, headers=headers), stream=True
-            )
-        except httpx.TransportError as e:
-            problem = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            continue
-        except (httpx.HTTPError, httpx.InvalidURL) as e:
-            raise _unreachable(http, f"{type(e).__name__}: {e}") from e
-        if resp.status_code < 500 and resp.status_code != 429:
-            try:
-                yield resp
-            finally:
-                resp.close()
-            return
-        resp.close()
-        problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
-    raise _unreachable(http, f"{problem} (after {http.retries} tries)")
-
-
-def _chunks(resp: httpx.Response, http: Http, what: str, limit: int) -> Iterator[bytes]:
-    """The body in chunks, counted in ``bytes_received``; IndexError_ past *limit* bytes."""
-    import httpx
-
-    declared = resp.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(what, limit)
-    seen = 0
-    try:
-        for chunk in resp.iter_bytes(_CHUNK):
-            seen += len(chunk)
-            _count(http, received=len(chunk))
-            if seen > limit:
-                raise _too_large(what, limit)
-            yield chunk
-    except httpx.HTTPError as e:
-        raise _unreachable(http, f"{type(e).__name__} while reading {what}: {e}") from e
-
-
-def _read(resp: httpx.Response, http: Http, limit: int, what: str) -> bytes:
+def _read(resp: Response, http: Http, limit: int, what: str) -> bytes:
     return b"".join(_chunks(resp, http, what, limit))  # at most limit bytes in memory
 
 
-def _count(http: Http, *, requests: int = 0, received: int = 0) -> None:
-    with http._lock:  # the counters Http.get keeps, under its lock
-        http.requests += requests
-        http.bytes_received += received
+def _chunks(resp: Response, http: Http, what: str, limit: int) -> Iterator[bytes]:
+    try:
+        yield from http.chunks(resp, what, limit)
+    except BodyTooLarge:
+        raise _too_large(what, limit) from None
 
 
 def _too_large(what: str, limit: int) -> IndexError_:
@@ -330,11 +277,4 @@ def _too_large(what: str, limit: int) -> IndexError_:
         f"{what} is larger than {size}, the most cudaenv reads for a wheel's metadata",
         hint="the index serves unusual files; use an index that offers PEP 658 metadata or "
         "honours HTTP Range requests (PyPI does both)",
-    )
-
-
-def _unreachable(http: Http, problem: str) -> IndexError_:
-    return IndexError_(
-        f"could not reach the package index at {http.index_url}: {problem}",
-        hint="check the network connection and --index-url, or use --offline with a warm cache",
     )

@@ -1,14 +1,13 @@
 """The index client's disk cache: project pages with their validators, and METADATA files.
 
 Pages are stored per index URL with the headers needed to revalidate them (``ETag``,
-``Last-Modified``) or to reuse them unasked (``Cache-Control: max-age``). METADATA is stored
-forever under (filename, sha256), or (filename, URL) when the index gave no hash: a file with
-that hash never changes, and index file URLs are immutable. *Derived* values (what the solver
-computed from a page for one target, such as the best file of each release) are stored under
-the page's digest, so that a warm solve skips re-reading pages of thousands of files and a
-changed page is never answered from a stale derivation. Writes are atomic
-(temporary file + rename) so that concurrent cudaenv runs never read half a file, and a cache
-that cannot be written is not an error, only slower.
+``Last-Modified``) or to reuse them unasked (``Cache-Control: max-age``), and with their digest
+on the first line, so that a caller who keyed what it computed by the digest reads that line and
+not the page's megabytes. METADATA is stored forever under (filename, sha256), or (filename,
+URL) when the index gave no hash: a file with that hash never changes, and index file URLs are
+immutable. Writes are atomic (:func:`write_atomic`: temporary file + rename) so that concurrent
+cudaenv runs never read half a file, and a cache that cannot be written is not an error, only
+slower.
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cudaenv.solver.links import FileLink
+    from cudaenv.index.links import FileLink
 
-__all__ = ["CachedPage", "DiskCache", "default_cache_dir"]
+__all__ = ["CachedPage", "DiskCache", "default_cache_dir", "max_age", "write_atomic"]
 
 _log = logging.getLogger(__name__)
 
@@ -46,9 +45,9 @@ def default_cache_dir() -> Path:
 class CachedPage:
     """A project page body and what is needed to decide whether to ask the index again.
 
-    ``digest`` (the body's sha256) names the page for derived values. A page read from disk
-    has ``body=None`` and its ``source`` file until :meth:`content` is called: with derived
-    values warm, a solve reads the first line of each page file and never its megabytes.
+    ``digest`` (the body's sha256) names the page for what callers compute from it. A page
+    read from disk has ``body=None`` and its ``source`` file until :meth:`content` is called:
+    a caller whose answers are warm reads the first line of each page file, never its megabytes.
     """
 
     url: str
@@ -119,8 +118,6 @@ class DiskCache:
         key = hashlib.sha256(index_url.encode()).hexdigest()[:16]
         self._pages = root / "pages" / key if root else None
         self._meta = root / "metadata" if root else None
-        self._derived = root / "derived" / key if root else None
-        self._memo = root / "solves" / key if root else None
 
     def page(self, name: str) -> CachedPage | None:
         if self._pages is None:
@@ -149,38 +146,7 @@ class DiskCache:
             "max_age": page.max_age,
             "digest": page.digest,
         }
-        self._write(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + body)
-
-    def derived(self, name: str, kind: str, page: CachedPage) -> object | None:
-        """The JSON value stored by :meth:`put_derived` for this exact page, else None."""
-        if self._derived is None:
-            return None
-        try:
-            stored = json.loads((self._derived / kind / f"{name}.json").read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(stored, dict) or stored.get("page") != page.digest:
-            return None
-        return stored.get("value")
-
-    def put_derived(self, name: str, kind: str, page: CachedPage, value: object) -> None:
-        """Keep *value* (JSON) for *name*'s page; *kind* names the computation and its inputs."""
-        if self._derived is not None:
-            data = json.dumps({"page": page.digest, "value": value}, separators=(",", ":"))
-            self._write(self._derived / kind / f"{name}.json", data.encode())
-
-    def memo(self, key: str) -> object | None:
-        """A JSON value kept by :meth:`put_memo` (a remembered solve), else None."""
-        if self._memo is None:
-            return None
-        try:
-            return json.loads((self._memo / f"{key}.json").read_bytes())
-        except (OSError, ValueError):
-            return None
-
-    def put_memo(self, key: str, value: object) -> None:
-        if self._memo is not None:
-            self._write(self._memo / f"{key}.json", json.dumps(value).encode())
+        write_atomic(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + body)
 
     def _metadata_path(self, link: FileLink) -> Path | None:
         if self._meta is None:
@@ -198,7 +164,7 @@ class DiskCache:
     def put_metadata(self, link: FileLink, data: bytes) -> None:
         path = self._metadata_path(link)
         if path is not None:
-            self._write(path, data)
+            write_atomic(path, data)
 
     def metadata_fields(self, link: FileLink) -> dict[str, object] | None:
         """The parsed METADATA fields kept beside the file (``CoreMetadata.to_fields`` and
@@ -213,17 +179,21 @@ class DiskCache:
     def put_metadata_fields(self, link: FileLink, fields: dict[str, object]) -> None:
         path = self._metadata_path(link)
         if path is not None:
-            self._write(path.with_suffix(".json"), json.dumps(fields).encode())
+            write_atomic(path.with_suffix(".json"), json.dumps(fields).encode())
 
-    def _write(self, path: Path, data: bytes) -> None:
-        tmp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except OSError as e:
-            _log.debug("could not write the index cache file %s: %s", path, e)
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write *data* to *path* by a rename, so that no reader sees half of it; a failure is
+    logged, not raised (a cache that cannot be written is only slower). Also used for the
+    files other layers keep beside this cache."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        _log.debug("could not write the cache file %s: %s", path, e)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """File links of a simple index project page (PEP 691 JSON and PEP 503 HTML) as values.
 
-The index client (``index.py``) fetches pages; this module turns their bodies into
+The index client (:mod:`.client`) fetches pages; this module turns their bodies into
 :class:`FileLink` values and nothing else, so it needs no network to test. A link's name,
 version and tags are parsed once from its filename here, at the edge.
 """

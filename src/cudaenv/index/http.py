@@ -1,0 +1,223 @@
+"""The index client's one HTTP layer: every GET it sends, retried one way, and counted.
+
+Project pages, PEP 658 ``.metadata`` files and Range reads of wheels all go through
+:class:`Http`, so there is one retry path: transport errors, 429 and 5xx are tried again after an
+exponential backoff, or after the ``Retry-After`` the server asked for (seconds or an HTTP date,
+at most :data:`MAX_RETRY_AFTER`: a wait of minutes is better reported than sat through). What is
+left becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback.
+Requests, bytes received and seconds waited are counted, from any number of threads.
+
+httpx is imported in this module alone, and only on the first request: a warm or ``--offline``
+solve sends none and never pays the tenth of a second httpx takes to import and set up TLS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from datetime import timezone
+from typing import TYPE_CHECKING
+
+from cudaenv.errors import IndexError_
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import TypeAlias
+
+    import httpx
+
+    Response: TypeAlias = httpx.Response
+    Transport: TypeAlias = httpx.BaseTransport
+
+__all__ = ["HINT", "MAX_RETRY_AFTER", "BodyTooLarge", "Http", "redacted", "retry_after"]
+
+HINT = "check the network connection and --index-url, or use --offline with a warm cache"
+MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
+_CHUNK = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    """A body longer than the reader's limit; the reader says what that means."""
+
+
+class Http:
+    """GETs to one index with bounded retries, counting requests, bytes and waits.
+
+    ``retries`` is how many times a request is sent at most; ``backoff`` the first pause
+    between tries (doubled each time) when the server gave no ``Retry-After``. The httpx client
+    (keep-alive connections up to ``connections``, shared by every thread) is made on the first
+    request.
+    """
+
+    def __init__(
+        self,
+        index_url: str,
+        *,
+        transport: Transport | None = None,
+        connections: int = 16,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        max_retry_after: float = MAX_RETRY_AFTER,
+    ):
+        self.index_url = redacted(index_url)  # for messages: never print a password or token
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.max_retry_after = max_retry_after
+        self._settings = (transport, max(1, connections), timeout)
+        self._client: httpx.Client | None = None
+        self._requests = 0
+        self._bytes = 0
+        self._waited = 0.0
+        self._lock = threading.Lock()
+
+    # -- counters and lifecycle ------------------------------------------------------------------
+    @property
+    def requests(self) -> int:
+        """Requests sent so far (each retry counts)."""
+        return self._requests
+
+    @property
+    def bytes_received(self) -> int:
+        return self._bytes
+
+    @property
+    def waited(self) -> float:
+        """Seconds spent waiting between tries (backoff and ``Retry-After``)."""
+        return self._waited
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+
+    def _count(self, *, requests: int = 0, received: int = 0, waited: float = 0.0) -> None:
+        with self._lock:
+            self._requests += requests
+            self._bytes += received
+            self._waited += waited
+
+    def _http_client(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = _new_client(*self._settings)
+            return self._client
+
+    # -- requests --------------------------------------------------------------------------------
+    def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
+        """The response, body read, for any status below 500 but 429."""
+        return self._send(url, headers or {}, what=redacted(url), stream=False)
+
+    @contextlib.contextmanager
+    def stream(self, url: str, headers: dict[str, str], *, what: str) -> Iterator[Response]:
+        """The response, body not read yet (see :meth:`chunks`), for any status below 500 but
+        429; closed on leaving. *what* names the file in messages."""
+        resp = self._send(url, headers, what=what, stream=True)
+        try:
+            yield resp
+        finally:
+            resp.close()
+
+    def _send(self, url: str, headers: dict[str, str], *, what: str, stream: bool) -> Response:
+        """The one retry path: transport errors, 429 and 5xx are tried again."""
+        import httpx
+
+        client = self._http_client()
+        problem, asked = "", None
+        for attempt in range(self.retries):
+            if attempt:
+                self._pause(attempt, asked)
+            self._count(requests=1)
+            try:
+                resp = client.send(client.build_request("GET", url, headers=headers), stream=stream)
+            except httpx.TransportError as e:
+                problem, asked = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__, None
+                continue
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
+                raise self.unreachable(f"{type(e).__name__}: {e}") from e
+            if not stream:
+                self._count(received=len(resp.content))
+            if resp.status_code < 500 and resp.status_code != 429:
+                return resp
+            resp.close()
+            asked = retry_after(resp.headers.get("Retry-After"))
+            problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
+        raise self.unreachable(f"{problem} (after {self.retries} tries)")
+
+    def _pause(self, attempt: int, asked: float | None) -> None:
+        delay = self.backoff * 2 ** (attempt - 1) if asked is None else asked
+        delay = min(delay, self.max_retry_after)
+        if delay > 0:
+            self._count(waited=delay)
+            time.sleep(delay)
+
+    def chunks(self, resp: Response, what: str, limit: int) -> Iterator[bytes]:
+        """A streamed body in chunks, counted; :class:`BodyTooLarge` past *limit* bytes (before
+        reading, when ``Content-Length`` says so)."""
+        import httpx
+
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(what)
+        seen = 0
+        try:
+            for chunk in resp.iter_bytes(_CHUNK):
+                seen += len(chunk)
+                self._count(received=len(chunk))
+                if seen > limit:
+                    raise BodyTooLarge(what)
+                yield chunk
+        except httpx.HTTPError as e:
+            raise self.unreachable(f"{type(e).__name__} while reading {what}: {e}") from e
+
+    # -- messages --------------------------------------------------------------------------------
+    def unreachable(self, problem: str) -> IndexError_:
+        return IndexError_(
+            f"could not reach the package index at {self.index_url}: {problem}", hint=HINT
+        )
+
+    def failure(self, resp: Response, *, what: str) -> IndexError_:
+        """The error for an answer that is neither the file nor worth a retry (404, 403...)."""
+        return IndexError_(
+            f"the package index at {self.index_url} answered HTTP {resp.status_code} "
+            f"{resp.reason_phrase} for {what} ({redacted(str(resp.url))})",
+            hint=HINT,
+        )
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date; a date
+    already past is 0); None when there is none or it cannot be read."""
+    text = (value or "").strip()
+    if text.isdigit():
+        return float(text)
+    if not text:
+        return None
+    from email.utils import parsedate_to_datetime  # only for a server that sent a date
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": an HTTP date is GMT all the same
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def redacted(url: str) -> str:
+    """*url* with any ``user:password@`` shown as ``***@`` (PIP_INDEX_URL often holds a token)."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.IGNORECASE)
+
+
+def _new_client(transport: Transport | None, connections: int, timeout: float) -> httpx.Client:
+    import httpx
+
+    return httpx.Client(
+        transport=transport,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=True,
+        headers={"User-Agent": "cudaenv (index client)"},
+    )
