@@ -14,6 +14,7 @@ solve sends none and never pays the tenth of a second httpx takes to import and 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,7 @@ __all__ = ["HINT", "MAX_RETRY_AFTER", "BodyTooLarge", "Http", "redacted", "retry
 HINT = "check the network connection and --index-url, or use --offline with a warm cache"
 MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
 _CHUNK = 64 * 1024
+_log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(Exception):
@@ -149,6 +151,7 @@ class Http:
     def _pause(self, attempt: int, asked: float | None) -> None:
         delay = self.backoff * 2 ** (attempt - 1) if asked is None else asked
         delay = min(delay, self.max_retry_after)
+        _log.debug("try %d of %d in %.2f s (asked: %s)", attempt + 1, self.retries, delay, asked)
         if delay > 0:
             self._count(waited=delay)
             time.sleep(delay)

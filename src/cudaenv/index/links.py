@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from packaging.tags import Tag
     from packaging.utils import NormalizedName
 
-__all__ = ["FileLink", "parse_html_page", "parse_json_page", "runs_on"]
+__all__ = ["JSON_TYPE", "FileLink", "parse_html_page", "parse_json_page", "runs_on"]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 

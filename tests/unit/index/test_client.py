@@ -9,7 +9,7 @@ from packaging.specifiers import SpecifierSet
 
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index, ProjectNotFound
-from cudaenv.index.cache import CachedPage
+from cudaenv.index.cache import CachedPage, DiskCache
 
 
 def test_project_json_and_html_fallback(make_wheel, local_index, index_factory):
@@ -119,9 +119,8 @@ def test_bad_url_and_env_default(monkeypatch, tmp_path):
     ],
     ids=["not-json", "a-list", "files-not-a-list", "filename-not-text", "no-url"],
 )
-def test_unreadable_page_is_a_clear_error(local_index, index_factory, body):
-    index = index_factory()
-    index._cache.put_page(
+def test_unreadable_page_is_a_clear_error(local_index, index_factory, tmp_path, body):
+    DiskCache(tmp_path / "cache", local_index.url).put_page(
         "alpha",
         CachedPage(
             url="u", content_type="application/vnd.pypi.simple.v1+json", body=body, fetched=0

@@ -98,7 +98,7 @@ def test_a_damaged_derived_file_is_computed_again(
     make_wheel("alpha", "1.0")
     first = factory_on(local_index.url)
     assert versions(first, "alpha") == ["1.0"]
-    digest = first.index._pages["alpha"].digest
+    digest = first.index.page_digest("alpha")
     files = list((tmp_path / "cache" / "derived").rglob("alpha.json"))
     assert files, "the warm run kept what it computed"
     for path in files:
