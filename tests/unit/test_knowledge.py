@@ -228,6 +228,7 @@ def test_exclusions(k):
 
 def test_every_row_has_a_source(k):
     rows = [*k.tensorflow, *k.spacy, *k.cupy, *k.toolkit, *k.floors, *k.exclusions]
+    rows += [*k.torch, *k.jax, *k.compat_rules]
     rows += [b for t in k.tensorflow for b in t.known_bad]
     for row in rows:
         assert row.source.startswith(("https://", "PyPI metadata of ")), row
@@ -379,11 +380,13 @@ def test_other_files_in_the_folders_are_ignored(tmp_path):
         (("cuda_driver.toml", 'cuda = "12.2"', 'cuda = "12"'),
          ["cuda_driver.toml: toolkit[1].cuda: not major.minor (like 12.2)"]),
         (("cuda_driver.toml", "cuda_major = 12", "cuda_major = 11"),
-         ["cuda_driver.toml: minor_version_compat: CUDA major 11 appears more than once"]),
+         ["cuda_driver.toml: minor_version_compat: CUDA major 11 appears more than once",
+          'jax.toml: lines."0.7": CUDA 12 has no minor_version_compat row in cuda_driver.toml']),
         (("exclusions.toml", 'version = "2026.11.25"', 'version = "2026.12.01"'),
          ["meta.version: the files disagree (tensorflow.toml has 2026.11.25, spacy.toml has "
-          "2026.11.25, cupy.toml has 2026.11.25, cuda_driver.toml has 2026.11.25, "
-          "exclusions.toml has 2026.12.01); give them one version"]),
+          "2026.11.25, cupy.toml has 2026.11.25, torch.toml has 2026.11.25, jax.toml has "
+          "2026.11.25, cuda_driver.toml has 2026.11.25, exclusions.toml has 2026.12.01, "
+          "compat_rules.toml has 2026.11.25); give them one version"]),
         (("spacy.toml", "[meta]", "[metadata]"),
          ["spacy.toml: metadata: unknown field", "spacy.toml: meta: missing"]),
         (("exclusions.toml", "[[exclude]]", "[[excludes]]"),

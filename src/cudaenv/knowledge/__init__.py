@@ -1,10 +1,12 @@
 """cudaenv's knowledge base: what each framework release needs from CUDA, and from the driver.
 
-Wheel metadata does not say which CUDA a TensorFlow, spaCy or CuPy release needs, which driver
-that CUDA needs, or what activation must set (design decision 2). That knowledge lives as data in
-``recipes/`` and ``constraints/`` (shipped inside the wheel as ``cudaenv/data/...``), every row
-with its source, and this package loads and validates it: all problems are collected into one
-:class:`~cudaenv.errors.KnowledgeError`, so a contributor sees every mistake in one run.
+Wheel metadata does not say which CUDA a TensorFlow, spaCy or CuPy release needs, which CUDA a
+PyTorch or JAX wheel was built for, which driver that CUDA needs, when NVIDIA allows one library
+release to stand in for another, or what activation must set (design decision 2). That knowledge
+lives as data in ``recipes/`` and ``constraints/`` (shipped inside the wheel as
+``cudaenv/data/...``), every row with its source, and this package loads and validates it: all
+problems are collected into one :class:`~cudaenv.errors.KnowledgeError`, so a contributor sees
+every mistake in one run.
 
     >>> from packaging.version import Version
     >>> from cudaenv.knowledge import load
@@ -13,8 +15,13 @@ with its source, and this package loads and validates it: all problems are colle
     <Version('12.2')>
     >>> k.max_cuda_for_driver(Version("535.104.05"))
     <Version('12.2')>
+    >>> k.torch_line(Version("2.7.1")).cudnn
+    <Version('9.5')>
+    >>> k.relaxing_rule("nvidia-cudnn-cu12", Version("9.3.0.75"), Version("9.5.1.17")).id
+    'cudnn-minor-backward'
 
-Adding a TensorFlow release is a data change: a new ``[lines."2.N"]`` table, no code.
+Adding a TensorFlow, PyTorch or JAX release is a data change: a new ``[lines."X.Y"]`` table, no
+code.
 """
 
 from __future__ import annotations
@@ -27,8 +34,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv.errors import KnowledgeError
-from cudaenv.knowledge import schema
-from cudaenv.knowledge.lines import CupyLine, FrozenMap, KnownBad, NumpyLimit, SpacyLine, TfLine
+from cudaenv.knowledge import frameworks, schema
+from cudaenv.knowledge.compat import CompatRule, compat_rule
+from cudaenv.knowledge.lines import (
+    CupyLine,
+    FrozenMap,
+    JaxLine,
+    KnownBad,
+    NumpyLimit,
+    SpacyLine,
+    TfLine,
+    TorchLine,
+)
 from cudaenv.knowledge.model import DriverFloor, Exclusion, Knowledge, ToolkitDriver
 from cudaenv.knowledge.parse import Problems, Row, read_toml
 
@@ -36,16 +53,19 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
+    "CompatRule",
     "CupyLine",
     "DriverFloor",
     "Exclusion",
     "FrozenMap",
+    "JaxLine",
     "Knowledge",
     "KnownBad",
     "NumpyLimit",
     "SpacyLine",
     "TfLine",
     "ToolkitDriver",
+    "TorchLine",
     "data_dirs",
     "load",
     "load_from",
@@ -59,8 +79,11 @@ _FILES = {
     "tensorflow.toml": (True, {"meta", "lines"}),
     "spacy.toml": (True, {"meta", "lines"}),
     "cupy.toml": (True, {"meta", "lines"}),
+    "torch.toml": (True, {"meta", "lines"}),
+    "jax.toml": (True, {"meta", "lines"}),
     "cuda_driver.toml": (False, {"meta", "toolkit", "minor_version_compat"}),
     "exclusions.toml": (False, {"meta", "exclude"}),
+    "compat_rules.toml": (False, {"meta", "rule"}),
 }
 
 
@@ -121,6 +144,11 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
         ),
         exclusions=_rows(
             problems, "exclusions.toml", docs["exclusions.toml"], "exclude", schema.exclusion
+        ),
+        torch=_lines(problems, "torch.toml", docs["torch.toml"], frameworks.torch_line, "line"),
+        jax=_lines(problems, "jax.toml", docs["jax.toml"], frameworks.jax_line, "line"),
+        compat_rules=_rows(
+            problems, "compat_rules.toml", docs["compat_rules.toml"], "rule", compat_rule
         ),
     )
     _check_unique(problems, knowledge)
@@ -184,10 +212,23 @@ def _rows(
 
 
 def _check_unique(problems: Problems, k: Knowledge) -> None:
-    """One floor per CUDA major and one CuPy build per CUDA major, or queries are ambiguous."""
+    """One floor and one CuPy build per CUDA major, one rule per id, or queries are ambiguous."""
     for name, majors in (
         ("cuda_driver.toml: minor_version_compat", [f.cuda_major for f in k.floors]),
         ("cupy.toml: lines", [c.cuda_major for c in k.cupy]),
     ):
         for major in sorted({m for m in majors if majors.count(m) > 1}):
             problems.add(name, f"CUDA major {major} appears more than once")
+    ids = [r.id for r in k.compat_rules]
+    for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.add("compat_rules.toml: rule", f"id {rule_id!r} appears more than once")
+    _check_floors(problems, k)
+
+
+def _check_floors(problems: Problems, k: Knowledge) -> None:
+    """Every CUDA major a torch or JAX line needs has a driver floor, or no driver can be named."""
+    majors = {t.min_cuda.major: f'torch.toml: lines."{t.line}"' for t in k.torch}
+    majors.update({m: f'jax.toml: lines."{j.line}"' for j in k.jax for m in j.extras})
+    for major, where in sorted(majors.items()):
+        if all(f.cuda_major != major for f in k.floors):
+            problems.add(where, f"CUDA {major} has no minor_version_compat row in cuda_driver.toml")

@@ -1,4 +1,4 @@
-"""The rows of the knowledge base as values: one per TensorFlow, spaCy or CuPy release line.
+"""The rows of the knowledge base as values: one per TensorFlow, PyTorch, JAX, spaCy or CuPy line.
 
 Each row says what a framework release line needs from CUDA that its wheel metadata does not say
 (design decision 2). The values are frozen, slotted and hashable (the solver caches on them), and
@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-__all__ = ["CupyLine", "FrozenMap", "KnownBad", "NumpyLimit", "SpacyLine", "TfLine", "same_line"]
+__all__ = [
+    "CupyLine",
+    "FrozenMap",
+    "JaxLine",
+    "KnownBad",
+    "NumpyLimit",
+    "SpacyLine",
+    "TfLine",
+    "TorchLine",
+    "same_line",
+]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -151,3 +161,56 @@ class CupyLine:
             if limit.versions.contains(version, prereleases=True):
                 return limit.numpy
         return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TorchLine:
+    """One PyTorch minor line (2.7): the CUDA and cuDNN its PyPI wheels were built for.
+
+    The wheels pin their NVIDIA wheels themselves (Requires-Dist); the row holds what METADATA
+    does not say.
+    """
+
+    line: Version
+    cuda: Version  # what the wheels were built for: the CUDA runtime or cuda-toolkit they pin
+    cudnn: Version  # major.minor of the pinned cuDNN
+    cuda_major: int
+    python: SpecifierSet
+    min_cuda: Version  # the __cuda floor under minor-version compatibility
+    triton: Requirement | None
+    gpu_machines: tuple[str, ...]  # platform_machine values the NVIDIA pins apply to
+    notes: Mapping[Version, str]
+    source: str
+
+    def contains(self, version: Version) -> bool:
+        """Whether a torch release belongs to this line (2.7.1 -> 2.7)."""
+        return same_line(self.line, version)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JaxLine:
+    """One JAX minor line (0.7): which extra reaches which CUDA major, and from which release."""
+
+    line: Version
+    python: SpecifierSet
+    extras: Mapping[int, str]  # CUDA major -> extra ("cuda12")
+    since: Mapping[int, Version]  # CUDA major -> first release whose extra installs from PyPI
+    cudnn: Mapping[int, SpecifierSet]  # CUDA major -> the cuDNN range the newest release declares
+    notes: Mapping[Version, str]
+    source: str
+
+    def contains(self, version: Version) -> bool:
+        """Whether a JAX release belongs to this line (0.7.2 -> 0.7)."""
+        return same_line(self.line, version)
+
+    def extra_for(self, cuda_major: int, version: Version | None = None) -> str | None:
+        """The extra that installs CUDA ``cuda_major`` for ``version`` (None: the newest)."""
+        first = self.since.get(cuda_major)
+        if version is not None and first is not None and version < first:
+            return None
+        return self.extras.get(cuda_major)
+
+    @property
+    def cuda_majors(self) -> tuple[int, ...]:
+        """The CUDA majors the line reaches, oldest first."""
+        return tuple(sorted(self.extras))

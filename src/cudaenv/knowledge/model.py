@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.knowledge.lines import CupyLine, SpacyLine, TfLine
+    from cudaenv.knowledge.compat import CompatRule
+    from cudaenv.knowledge.lines import CupyLine, JaxLine, SpacyLine, TfLine, TorchLine
 
 __all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver", "format_driver"]
 
@@ -78,6 +79,9 @@ class Knowledge:
     floors: tuple[DriverFloor, ...]
     exclusions: tuple[Exclusion, ...]
     digest: str = ""  # sha256 of the files it was read from ("" when built in code)
+    torch: tuple[TorchLine, ...] = ()
+    jax: tuple[JaxLine, ...] = ()
+    compat_rules: tuple[CompatRule, ...] = ()
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
@@ -142,6 +146,41 @@ class Knowledge:
             if ex.name == wanted and ex.versions.contains(version, prereleases=True):
                 return ex.reason
         return None
+
+    # -- PyTorch and JAX ---------------------------------------------------------------------
+    def torch_line(self, version: Version) -> TorchLine | None:
+        """The line a torch release belongs to (2.7.1 -> line 2.7), if known."""
+        return next((t for t in self.torch if t.contains(version)), None)
+
+    def torch_lines_for(self, max_cuda: Version) -> tuple[TorchLine, ...]:
+        """The torch lines a driver with this max CUDA can run (12.4 -> 2.1 ... 2.10)."""
+        return tuple(t for t in self.torch if t.min_cuda <= max_cuda)
+
+    def jax_line(self, version: Version) -> JaxLine | None:
+        """The line a JAX release belongs to (0.7.2 -> line 0.7), if known."""
+        return next((j for j in self.jax if j.contains(version)), None)
+
+    def jax_lines_for(self, max_cuda: Version) -> tuple[JaxLine, ...]:
+        """The JAX lines with an extra for some CUDA major a driver with this max CUDA runs."""
+        return tuple(j for j in self.jax if any(m <= max_cuda.major for m in j.extras))
+
+    # -- NVIDIA's compatibility rules ---------------------------------------------------------
+    def rules_for(self, name: str) -> tuple[CompatRule, ...]:
+        """Every rule that speaks about wheel ``name``, in file order."""
+        wanted = canonicalize_name(name)
+        return tuple(r for r in self.compat_rules if r.covers(wanted))
+
+    def relaxing_rule(self, name: str, pinned: Version, chosen: Version) -> CompatRule | None:
+        """The first rule that lets ``chosen`` replace a pin of ``name`` at ``pinned``, if any.
+
+        nvidia-cudnn-cu12 9.3.0.75 -> 9.5.1.17: the cuDNN rule; 8.9.4.25 -> 9.1.0.70: None.
+        """
+        wanted = canonicalize_name(name)
+        return next((r for r in self.rules_for(wanted) if r.allows(wanted, pinned, chosen)), None)
+
+    def caveats_for(self, name: str) -> tuple[CompatRule, ...]:
+        """The limits NVIDIA states for wheel ``name``, to repeat when a pin of it is relaxed."""
+        return tuple(r for r in self.rules_for(name) if r.effect == "caveat")
 
 
 def _major_minor(version: Version) -> tuple[int, int]:
