@@ -13,8 +13,8 @@ import re
 import pytest
 from packaging.version import Version
 
+from cudaenv.index import Index
 from cudaenv.knowledge import load
-from cudaenv.solver.index import Index
 
 pytestmark = pytest.mark.network
 
