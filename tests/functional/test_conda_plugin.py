@@ -21,12 +21,8 @@ from pathlib import Path
 import pytest
 
 from cudaenv import cli
+from cudaenv._toml import tomllib
 from cudaenv.errors import UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_CONDA = importlib.util.find_spec("conda") is not None

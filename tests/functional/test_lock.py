@@ -20,15 +20,11 @@ from packaging.pylock import Pylock
 from packaging.version import Version
 
 from cudaenv import lock
+from cudaenv._toml import tomllib
 from cudaenv.knowledge import load as load_knowledge
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution
 from tests.tools.pins import pin_for as tools_pin_for
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 BIN = Path(sys.executable).parent
 UV = BIN / "uv"

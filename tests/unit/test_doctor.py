@@ -24,8 +24,8 @@ from cudaenv.doctor.facts import Facts
 from cudaenv.envs.base import Env
 from cudaenv.errors import EnvError
 from cudaenv.knowledge import load
+from cudaenv.knowledge.loglines import load_log_rules
 from cudaenv.machine.values import Machine
-from cudaenv.smoke.loglines import load_log_rules
 from cudaenv.smoke.report import SmokeReport
 from tests.tools.make_wheel import build_shared_library
 

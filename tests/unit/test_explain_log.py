@@ -10,7 +10,7 @@ import pytest
 
 from cudaenv.doctor import explain_log
 from cudaenv.errors import KnowledgeError
-from cudaenv.smoke.loglines import CAUSES, VERDICTS, load_log_rules
+from cudaenv.knowledge.loglines import CAUSES, VERDICTS, load_log_rules
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 

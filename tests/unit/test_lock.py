@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import re
-import sys
 
 import pytest
 from packaging.pylock import Pylock
@@ -15,15 +14,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import lock
+from cudaenv._toml import tomllib
 from cudaenv.errors import LockError
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 INDEX = "https://pypi.org/simple"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cudaenv.smoke.loglines import load_log_rules
+from cudaenv.knowledge.loglines import load_log_rules
 from cudaenv.smoke.report import SmokeReport
 
 SMOKE = Path(__file__).resolve().parents[2] / "src" / "cudaenv" / "smoke"

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
     from cudaenv.knowledge import Knowledge
+    from cudaenv.knowledge.loglines import LogLine
     from cudaenv.machine import Machine
-    from cudaenv.smoke.loglines import Classified
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = [
@@ -165,7 +165,7 @@ def diagnose(
     """
     from cudaenv import smoke
     from cudaenv.knowledge import TfLine
-    from cudaenv.smoke.loglines import load_log_rules
+    from cudaenv.knowledge.loglines import load_log_rules
     from cudaenv.smoke.report import SmokeReport
 
     environ = dict(os.environ if environ is None else environ)
@@ -208,10 +208,10 @@ def diagnose(
     )
 
 
-def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[Classified, ...]:
+def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLine, ...]:
     """The known lines of a pasted log, each once, in order; unknown lines are skipped."""
     from cudaenv import smoke
-    from cudaenv.smoke.loglines import load_log_rules
+    from cudaenv.knowledge.loglines import load_log_rules
 
     if knowledge is None:
         from cudaenv.knowledge import load
@@ -219,7 +219,7 @@ def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[Class
         knowledge = load()
     rules = load_log_rules()
     tf_lines = smoke.tf_lines_by_soname(knowledge)
-    out: list[Classified] = []
+    out: list[LogLine] = []
     seen: set[tuple[str, str]] = set()
     for line in text.splitlines():
         known = rules.classify(line, tf_lines=tf_lines)

@@ -266,7 +266,7 @@ def framework_log(facts: Facts) -> list[Finding]:
             seen.add(line.explanation)
             out.append(
                 Finding.of(
-                    line.cause,  # type: ignore[arg-type]
+                    line.cause,
                     "error",
                     f"TensorFlow printed: {line.line.strip()[:200]} — {line.explanation}",
                     line.fix,

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
     from cudaenv.knowledge import Knowledge, TfLine
+    from cudaenv.knowledge.loglines import Cause
     from cudaenv.machine import Machine
-    from cudaenv.smoke.loglines import Cause
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = ["Facts", "Finding", "Severity"]

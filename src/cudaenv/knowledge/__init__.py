@@ -74,7 +74,7 @@ __all__ = [
 _PACKAGE = Path(__file__).resolve().parent.parent  # .../cudaenv
 
 # The files read, whether each sits in recipes/ (True) or constraints/, and its top-level keys.
-# Other files in those folders (recipes/log_lines.toml belongs to the smoke test) are not ours.
+# recipes/log_lines.toml is read by its own loader, :mod:`cudaenv.knowledge.loglines`.
 _FILES = {
     "tensorflow.toml": (True, {"meta", "lines"}),
     "spacy.toml": (True, {"meta", "lines"}),

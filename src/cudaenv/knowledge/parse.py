@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import re
 import string
-import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from cudaenv._toml import tomllib
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

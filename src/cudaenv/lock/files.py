@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tomli_w
 from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
 
+from cudaenv._toml import tomllib
 from cudaenv.errors import LockError
 from cudaenv.lock.convert import LockInfo, lock_info, to_pylock
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from cudaenv.request import Target

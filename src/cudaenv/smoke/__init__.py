@@ -159,7 +159,7 @@ def run(
     spaCy each in a child process); minutes for a full benchmark, seconds with ``quick``.
     """
     from cudaenv.knowledge import load as load_knowledge
-    from cudaenv.smoke.loglines import load_log_rules
+    from cudaenv.knowledge.loglines import load_log_rules
     from cudaenv.smoke.report import SmokeReport
 
     del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides

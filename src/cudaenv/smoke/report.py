@@ -2,8 +2,8 @@
 
 The probe (``probe.py``) only observes: which libraries load and from where, what the driver
 says, what TensorFlow and spaCy do and print. Everything that *judges* lives here: each log line
-is classified through ``recipes/log_lines.toml`` (:mod:`.loglines`), the GPU gets an
-``available`` flag with the reason when it is not used, and the whole run a verdict:
+is classified through ``recipes/log_lines.toml`` (:mod:`cudaenv.knowledge.loglines`), the GPU
+gets an ``available`` flag with the reason when it is not used, and the whole run a verdict:
 ``gpu`` (a GPU is used), ``cpu-only`` (everything a CPU can check works; the reason says why
 there is no GPU) or ``broken`` (a library does not load or a framework fails).
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-    from cudaenv.smoke.loglines import LogRules, TfLines
+    from cudaenv.knowledge.loglines import LogRules, TfLines
 
 __all__ = ["Driver", "Gpu", "LibraryCheck", "SmokeReport"]
 

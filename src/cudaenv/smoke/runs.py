@@ -1,8 +1,8 @@
 """What the frameworks did in the probe: TensorFlow's run and log, spaCy on CPU and GPU.
 
 Parsed from the probe's JSON (the edge) into frozen values; every log line is classified here
-through ``recipes/log_lines.toml`` (:mod:`.loglines`), and thinc's misleading GPU messages are
-translated, with the error CuPy really raised beside them (compat.md K-13).
+through ``recipes/log_lines.toml`` (:mod:`cudaenv.knowledge.loglines`), and thinc's misleading
+GPU messages are translated, with the error CuPy really raised beside them.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
+from cudaenv.knowledge.loglines import LogLine
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from cudaenv.smoke.loglines import LogRules, TfLines
+    from cudaenv.knowledge.loglines import LogRules, TfLines
 
-__all__ = ["LogLine", "SpacyRun", "TfRun", "parse_version"]
+__all__ = ["SpacyRun", "TfRun", "parse_version"]
 
 
 def parse_version(text: object) -> Version | None:
@@ -28,44 +30,15 @@ def parse_version(text: object) -> Version | None:
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogLine:
-    """A line a framework printed, with its meaning (verdict "unknown" when none is known)."""
-
-    line: str
-    phase: str
-    verdict: str
-    cause: str
-    explanation: str
-    fix: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "line": self.line,
-            "phase": self.phase,
-            "verdict": self.verdict,
-            "cause": self.cause,
-            "explanation": self.explanation,
-            "fix": self.fix,
-        }
-
-
 def _log(
     rows: Iterable[Mapping[str, str]], rules: LogRules, tf_lines: TfLines | None
 ) -> tuple[LogLine, ...]:
+    """Each line the framework printed, with its meaning (verdict "unknown" where none is known)."""
     out = []
     for row in rows:
-        known = rules.classify(row["line"], tf_lines=tf_lines)
-        out.append(
-            LogLine(
-                line=row["line"],
-                phase=row.get("phase", ""),
-                verdict=known.verdict if known else "unknown",
-                cause=known.cause if known else "none",
-                explanation=known.explanation if known else "",
-                fix=known.fix if known else "",
-            )
-        )
+        line, phase = row["line"], row.get("phase", "")
+        known = rules.classify(line, tf_lines=tf_lines, phase=phase)
+        out.append(known or LogLine.unknown(line, phase=phase))
     return tuple(out)
 
 
@@ -104,7 +77,7 @@ class TfRun:
             "gpus": list(self.gpus),
             "error": self.error,
             "matmul_seconds": dict(self.matmul_seconds),
-            "log": [x.to_json() for x in self.log],
+            "log": [x.to_dict() for x in self.log],
         }
 
 

@@ -1,0 +1,116 @@
+"""Validating ``log_lines.toml`` row by row, collecting every problem instead of the first.
+
+A contributor who adds a message should see all of their mistakes in one run, each named by a
+dotted path (``rules[3].verdict: 'bad' is not one of noise, problem, info``), the way the
+recipe files are checked (:mod:`.parse`). :func:`table` turns the parsed TOML document into the
+values :class:`~cudaenv.knowledge.loglines.LogRules` holds.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any
+
+from cudaenv.knowledge.loglines import CAUSES, VERDICTS, LogRule
+
+__all__ = ["table"]
+
+_FIELDS = ("id", "pattern", "verdict", "cause", "explanation", "fix", "source")
+_DERIVED = ("wheel", "dir", "tf")
+_SONAME = re.compile(r"^lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)*$")
+_WHEEL = re.compile(r"^nvidia-[a-z0-9-]+-cu[0-9]+$")
+
+
+def table(
+    data: dict[str, Any], errors: list[str]
+) -> tuple[str, tuple[LogRule, ...], dict[str, tuple[str, ...]]]:
+    """The table's version, its valid rules in order and its soname map; problems go to errors."""
+    sonames = _sonames(data.get("sonames", {}), errors)
+    rows = data.get("rules")
+    if not isinstance(rows, list) or not rows:
+        errors.append("rules: must be a non-empty array of tables ([[rules]])")
+        rows = []
+    rules = [r for i, row in enumerate(rows) if (r := _rule(row, f"rules[{i}]", errors))]
+    ids = [r.id for r in rules]
+    errors += [
+        f"rules: id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
+    meta = data.get("meta", {})
+    version = str(meta.get("version", "")) if isinstance(meta, dict) else ""
+    return version, tuple(rules), sonames
+
+
+def _sonames(table: object, errors: list[str]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(table, dict):
+        errors.append("sonames: must be a table")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for soname, wheels in table.items():
+        bad = not isinstance(wheels, list) or not wheels
+        if not _SONAME.match(soname) or bad or not all(_WHEEL.match(str(w)) for w in wheels):
+            errors.append(
+                f"sonames.{soname!r}: must map a soname to a list of nvidia-*-cuNN wheels"
+            )
+            continue
+        out[soname] = tuple(wheels)
+    return out
+
+
+def _rule(row: object, where: str, errors: list[str]) -> LogRule | None:
+    if not isinstance(row, dict):
+        errors.append(f"{where}: must be a table")
+        return None
+    before = len(errors)
+    errors += [f"{where}.{k}: unknown field" for k in row if k not in _FIELDS]
+    for key in _FIELDS:
+        if not isinstance(row.get(key), str) or not row[key].strip():
+            errors.append(f"{where}.{key}: missing or not a non-empty string")
+    if len(errors) > before:
+        return None
+    pattern = _compile(row["pattern"], f"{where}.pattern", errors)
+    _check_values(row, pattern, where, errors)
+    if len(errors) > before or pattern is None:
+        return None
+    return LogRule(
+        id=row["id"],
+        pattern=pattern,
+        verdict=row["verdict"],
+        cause=row["cause"],
+        explanation=row["explanation"],
+        fix=row["fix"],
+        source=row["source"],
+    )
+
+
+def _check_values(
+    row: dict[str, str], pattern: re.Pattern[str] | None, where: str, errors: list[str]
+) -> None:
+    if row["verdict"] not in VERDICTS:
+        errors.append(f"{where}.verdict: {row['verdict']!r} is not one of {', '.join(VERDICTS)}")
+    if row["cause"] not in CAUSES:
+        errors.append(f"{where}.cause: {row['cause']!r} is not one of {', '.join(CAUSES)}")
+    if not row["source"].startswith("https://"):
+        errors.append(f"{where}.source: must be an https:// URL")
+    if pattern is not None:
+        for key in ("explanation", "fix"):
+            _check_template(row[key], pattern, f"{where}.{key}", errors)
+
+
+def _compile(text: str, where: str, errors: list[str]) -> re.Pattern[str] | None:
+    try:
+        return re.compile(text)
+    except re.error as e:
+        errors.append(f"{where}: not a regular expression ({e})")
+        return None
+
+
+def _check_template(text: str, pattern: re.Pattern[str], where: str, errors: list[str]) -> None:
+    groups = set(pattern.groupindex)
+    allowed = groups | {f"{g}_{d}" for g in groups for d in _DERIVED}
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as e:
+        errors.append(f"{where}: bad template ({e})")
+        return
+    errors += [f"{where}: {{{n}}} is not a group of the pattern" for n in names if n not in allowed]
