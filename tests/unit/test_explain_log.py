@@ -14,8 +14,8 @@ from cudaenv.knowledge.loglines import CAUSES, VERDICTS, load_log_rules
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 
-# file -> the rule each log line (in order) must be classified by
-EXPECTED = {
+# file -> the rule each log line (in order) must be classified by; None: no row knows the line
+EXPECTED: dict[str, list[str | None]] = {
     "tf212_cannot_dlopen.txt": ["cannot-dlopen-gpu-libraries", "skipping-gpu-devices"],
     "tf214_factory_noise.txt": ["factory-already-registered"] * 3,
     "tf213_cudart_missing_tensorrt.txt": [
@@ -40,7 +40,7 @@ EXPECTED = {
         "cpu-feature-guard",
         "cpu-feature-guard-continued",
         "tensorrt-missing",
-        "cuinit-no-device",
+        "cuda-no-device",
         "cuda-diagnostics",
         "cuda-diagnostics",
     ],
@@ -71,6 +71,42 @@ EXPECTED = {
         "factory-already-registered",
         "computation-placer-registered",
     ],
+    # cuInit in XLA's new wording (TF >= 2.18, JAX) and old wording (TF <= 2.17)
+    "xla_cuinit_no_device_new.txt": ["cuda-no-device"],
+    "xla_cuinit_no_device_new_driver_cc.txt": ["cuda-no-device"],
+    "xla_cuinit_system_not_ready_new.txt": ["cuda-system-not-ready"],
+    "tf_cuinit_303_new.txt": ["cuinit-driver-library-missing"],
+    "tf_cuinit_303_old.txt": ["libcuda-missing", "cuinit-driver-library-missing"],
+    "xla_cuinit_unknown_old.txt": ["cuda-unknown"],
+    "xla_cuinit_driver_mismatch_old.txt": ["cuda-system-driver-mismatch", "kernel-dso-mismatch"],
+    "tf_dso_mismatch_invalid_value.txt": [
+        "cuinit-invalid-value",
+        *["cuda-diagnostics"] * 4,
+        None,  # GCC version: ... (second line of the driver version file)
+        None,  # """
+        "cuda-diagnostics",
+        "kernel-dso-mismatch",
+        None,  # "No GPU devices available on machine." (TF 0.x)
+    ],
+    "jax_dso_mismatch_driver_upgrade.txt": ["kernel-dso-mismatch"],
+    "tfds_operating_system.txt": ["cuda-operating-system"],
+    "tf218_unsupported_ptx.txt": ["ptx-newer-than-driver", None],
+    # CuPy: the import-failure block, its original errors, runtime errors
+    "cupy_import_libcudart12.txt": [
+        "cuda-library-not-importable",
+        *[None] * 2,  # "ImportError:", "====="
+        "cupy-import-failed",
+        *[None] * 6,  # CuPy's generic hints and "Original error:"
+    ],
+    "cupy_import_libcuda.txt": ["cupy-libcuda-missing"],
+    "cupy_import_libnvjitlink.txt": ["cuda-library-not-importable"],
+    "cupy_libcublas11.txt": ["cuda-library-not-importable"],
+    "cupy_import_libcufft10.txt": ["cuda-library-not-importable"],
+    "cupy_libnvrtc12.txt": ["cuda-library-not-importable"],
+    "cupy_runtime_no_device.txt": ["cuda-no-device"],
+    "cupy_runtime_insufficient_driver.txt": ["driver-too-old"],
+    "cupy_runtime_compat_not_supported.txt": ["cuda-compat-not-supported"],
+    "spacy_cupy_unknown.txt": ["cuda-unknown"],
 }
 
 
@@ -82,10 +118,14 @@ def log_lines(name: str) -> list[str]:
 def test_every_capture_is_listed_and_sourced() -> None:
     files = {p.name for p in LOGS.glob("*.txt")}
     assert files == set(EXPECTED)
+    readme = (LOGS / "README.md").read_text(encoding="utf-8")
     for name in files:
         text = (LOGS / name).read_text(encoding="utf-8").splitlines()
         header = [ln for ln in text if ln.startswith("#")]
         assert text[0].startswith("# source: ") and "https://" in "".join(header), name
+        url = text[0].split()[2]
+        row = next((r for r in readme.splitlines() if r.startswith(f"| `{name}` |")), "")
+        assert url in row, f"README.md has no row naming {name} and {url}"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -94,8 +134,28 @@ def test_real_lines_are_classified(name: str) -> None:
     got = [rules.classify(line) for line in log_lines(name)]
     assert [c.rule if c else None for c in got] == EXPECTED[name]
     for c in got:
-        assert c is not None and c.verdict in VERDICTS and c.cause in CAUSES
+        if c is None:
+            continue
+        assert c.verdict in VERDICTS and c.cause in CAUSES
         assert "{" not in c.explanation and "{" not in c.fix  # templates all filled
+
+
+def _first_of_each(rules: list[str | None]) -> list[str]:
+    return list(dict.fromkeys(r for r in rules if r))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cli_explains_each_capture(cli, tmp_path: Path, name: str) -> None:
+    """`cudaenv explain FILE --json` on each sample's log text (without its provenance header):
+    its known lines, rule by rule, in order, each with an explanation, a fix and a source."""
+    log = tmp_path / name
+    log.write_text("\n".join(log_lines(name)) + "\n", encoding="utf-8")
+    result = cli("explain", str(log), "--json")
+    assert result.code == 0, result.err
+    lines = json.loads(result.out)["lines"]
+    assert _first_of_each([x["rule"] for x in lines]) == _first_of_each(EXPECTED[name])
+    assert all(x["explanation"] and x["fix"] and x["source"].startswith("https://") for x in lines)
+    assert "<TF line>" not in result.out and "<component>" not in result.out  # templates filled
 
 
 def test_noise_is_noise_and_has_no_cause() -> None:
@@ -106,7 +166,7 @@ def test_noise_is_noise_and_has_no_cause() -> None:
 
 
 def test_could_not_find_cuda_drivers_is_about_libcudart_not_the_driver() -> None:
-    """compat.md K-3: cudart_stub.cc prints it when libcudart cannot be dlopened."""
+    """cudart_stub.cc prints it when libcudart cannot be dlopened, not about the driver."""
     c = load_log_rules().classify(log_lines("tf213_cudart_missing_tensorrt.txt")[0])
     assert c is not None
     assert (c.verdict, c.cause) == ("problem", "library-path")
