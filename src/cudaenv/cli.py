@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import pkgutil
-import sys
-import traceback
 from typing import TYPE_CHECKING
 
 from cudaenv import __version__, commands, render
 from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, CudaenvError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from types import ModuleType
 
 __all__ = ["configure_parser", "execute", "main"]
@@ -55,27 +52,32 @@ def execute(args: argparse.Namespace) -> int:
     """Run the chosen subcommand; the one place that turns failures into exit codes."""
     run = getattr(args, "_run", None)
     if run is None:
-        args._parser.print_help()
+        render.usage(args._parser)
         return FAILURE
     try:
+        code = _outcome(run, args)
+        render.flush()  # a reader that went away shows here, not in Python's exit
+    except BrokenPipeError:  # the reader went away (`cudaenv matrix | head`): not our failure
+        render.discard_stdout()
+        return OK
+    return code
+
+
+def _outcome(run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    try:
         return int(run(args) or 0)
+    except BrokenPipeError:
+        raise
     except CudaenvError as err:
         render.error(err, as_json=bool(getattr(args, "json", False)))
         if getattr(args, "verbose", False):
-            traceback.print_exc()
+            render.trace()
         return FAILURE
     except KeyboardInterrupt:
-        print("interrupted: nothing half-made was left behind", file=sys.stderr)
+        render.interrupted()
         return INTERRUPTED
-    except BrokenPipeError:  # the reader went away (`cudaenv matrix | head`): not our failure
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return OK
     except Exception:  # a bug: say so, with the traceback, and exit 1
-        traceback.print_exc()
-        print(
-            "cudaenv crashed: this is a bug, please report it with the traceback above",
-            file=sys.stderr,
-        )
+        render.crash()
         return BUG
 
 

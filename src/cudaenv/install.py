@@ -5,25 +5,24 @@ per pin) and ``--no-deps --require-hashes``: it downloads and unpacks, and decid
 used when found (next to cudaenv's own interpreter first, then on PATH) because it is much faster;
 pip otherwise. The result is the same set of files either way.
 
-The installer's output goes straight to the terminal (through a pseudo-terminal when stderr is
-one, so its progress bars draw as usual) and its tail is kept to explain a failure. A failure
-raises :class:`~cudaenv.errors.InstallError`; the caller rolls the environment back.
+The installer's output goes to the terminal through :func:`cudaenv.render.passthrough` (from a
+pseudo-terminal when stderr is one, so its progress bars draw as usual) and its tail is kept to
+explain a failure. A failure raises :class:`~cudaenv.errors.InstallError`; the caller rolls the
+environment back.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import tempfile
-from collections import deque
 from pathlib import Path
-from shutil import which
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from cudaenv import render
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
+from cudaenv.process import find_uv, run_streaming
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,19 +30,9 @@ if TYPE_CHECKING:
     from cudaenv.envs.base import Env
     from cudaenv.resolution import Resolution
 
-__all__ = ["INSTALLERS", "find_uv", "install", "installer_command", "stop_process"]
+__all__ = ["INSTALLERS", "install", "installer_command"]
 
 INSTALLERS = ("auto", "uv", "pip")
-_TAIL_BYTES = 64 * 1024
-
-
-def find_uv() -> Path | None:
-    """The uv beside cudaenv's own interpreter (installed with it), else the one on PATH."""
-    beside = Path(sys.executable).parent / "uv"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
-    found = which("uv")
-    return Path(found) if found else None
 
 
 def installer_command(installer: str, env: Env, requirements: Path) -> tuple[str, list[str]]:
@@ -103,64 +92,12 @@ def _ensure_pip(env: Env) -> None:
 
 def _run(cmd: list[str], on_output: Callable[[str], None] | None) -> tuple[int, str]:
     """Run ``cmd``, pass its output on, return (exit code, last 64 KiB of output)."""
-    use_pty = on_output is None and sys.stderr.isatty()
-    if use_pty:
-        import pty
-
-        reader, writer = pty.openpty()
-    else:
-        reader, writer = os.pipe()
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=writer, stderr=writer)
+        if on_output is not None:
+            return run_streaming(cmd, on_output, by_line=True)
+        return run_streaming(cmd, render.passthrough, terminal=render.stderr_is_terminal())
     except OSError as e:
-        os.close(reader)
-        os.close(writer)
         raise InstallError(f"could not run {cmd[0]}: {e.strerror or e}") from e
-    os.close(writer)
-    try:
-        tail = _pump(reader, on_output)
-        return proc.wait(), tail
-    finally:
-        os.close(reader)
-        if proc.poll() is None:  # we are unwinding (Ctrl-C): stop the installer first
-            stop_process(proc)
-
-
-def stop_process(proc: subprocess.Popen[Any], grace: float = 5) -> None:
-    """Terminate a child, kill it after ``grace`` seconds, and reap it (no zombie is left)."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _pump(fd: int, on_output: Callable[[str], None] | None) -> str:
-    chunks: deque[bytes] = deque()
-    size = 0
-    pending = b""
-    while True:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:  # a pty reports EIO once the child has closed it
-            data = b""
-        if not data:
-            break
-        if on_output is None:
-            sys.stderr.write(data.decode(errors="replace"))
-            sys.stderr.flush()
-        else:
-            *lines, pending = (pending + data).split(b"\n")
-            for raw in lines:
-                on_output(raw.decode(errors="replace").rstrip("\r"))
-        chunks.append(data)
-        size += len(data)
-        while size > _TAIL_BYTES and len(chunks) > 1:
-            size -= len(chunks.popleft())
-    if on_output is not None and pending:
-        on_output(pending.decode(errors="replace").rstrip("\r"))
-    return b"".join(chunks).decode(errors="replace")
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

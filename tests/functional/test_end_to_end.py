@@ -22,7 +22,7 @@ import pytest
 from packaging.version import Version
 
 from cudaenv.envs.venv import find_python
-from cudaenv.install import find_uv
+from cudaenv.process import find_uv
 
 pytestmark = [pytest.mark.bigenv, pytest.mark.network]
 

@@ -16,7 +16,7 @@ import pytest
 
 from cudaenv import smoke
 from cudaenv.envs.base import Env
-from cudaenv.install import find_uv
+from cudaenv.process import find_uv
 
 UV_CACHE = Path.home() / ".cache" / "cudaenv-tests" / "uv"
 PYENV = Path.home() / ".pyenv" / "versions"

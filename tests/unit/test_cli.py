@@ -1,6 +1,16 @@
+"""The command line's contract: help, version, and how failures become exit codes."""
+
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
 from cudaenv import __version__
+from cudaenv import cli as cli_module
 
 
 def test_version(cli):
@@ -13,3 +23,45 @@ def test_no_command_prints_help_and_fails(cli):
     r = cli()
     assert r.code == 2
     assert "usage" in r.out.lower()
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", [["matrix"], ["matrix", "--json"]])
+def test_a_reader_that_went_away_is_not_a_failure(argv, buffered):
+    """`cudaenv matrix | head -0`: exit 0 and no Python complaint, whether stdout's buffer is
+    written while the command runs (PYTHONUNBUFFERED) or only at the end (a user's shell)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cudaenv", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
+
+
+def test_a_bug_exits_1_with_its_traceback_and_says_so(capsys):
+    def run(args: argparse.Namespace) -> int:
+        raise RuntimeError("boom")
+
+    assert cli_module.execute(argparse.Namespace(_run=run)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: boom" in err
+    assert err.rstrip().endswith("this is a bug, please report it with the traceback above")
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_verbose_adds_the_traceback_to_an_expected_failure(cli, tmp_path, verbose):
+    argv = ["-v"] if verbose else []
+    r = cli(*argv, "explain", str(tmp_path / "absent.log"))
+    assert r.code == 2
+    assert f"error: cannot read {tmp_path / 'absent.log'}" in r.err
+    assert "hint: cudaenv explain FILE, or - for stdin" in r.err
+    assert ("Traceback" in r.err) is verbose

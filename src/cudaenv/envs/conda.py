@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.errors import EnvError, UsageError
+from cudaenv.process import stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -121,8 +122,6 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
         try:
             out, err = proc.communicate()
         except BaseException:
-            from cudaenv.install import stop_process
-
             stop_process(proc, grace=10)
             raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

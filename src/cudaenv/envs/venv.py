@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.errors import EnvError
+from cudaenv.process import find_uv
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,8 +48,6 @@ def _candidates(minor: str) -> Iterator[str]:
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     for folder in sorted((root / "versions").glob(f"{minor}.*"), reverse=True):
         yield str(folder / "bin" / f"python{minor}")
-    from cudaenv.install import find_uv
-
     uv = find_uv()
     if uv is not None:
         found = _output([str(uv), "python", "find", "--no-project", minor])
@@ -91,8 +90,6 @@ def _bundled_pip(interpreter: Path) -> tuple[Path, Path] | None:
     trusted exactly as much as ensurepip's copy would be; distributions that strip it (Debian's
     python3-venv) fall back to ensurepip.
     """
-    from cudaenv.install import find_uv
-
     uv = find_uv()
     found = _output([str(interpreter), "-c", _BUNDLED]) if uv is not None else None
     wheels = [Path(w) for w in (found or "").splitlines() if w]

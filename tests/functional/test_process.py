@@ -1,0 +1,103 @@
+"""process: real children whose output is passed on, kept, and who are never left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cudaenv.process import TAIL_BYTES, run_streaming, stop_process
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def child(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def gone(pid: int) -> bool:
+    """The process no longer exists (a zombie still does: it must have been reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_lines_without_their_endings_and_the_exit_code() -> None:
+    lines: list[str] = []
+    code = "import sys; print('a', end='\\r\\n', flush=True); print('b', flush=True); "
+    code += "sys.stderr.write('c'); sys.exit(3)"
+    status, tail = run_streaming(child(code), lines.append, by_line=True)
+    assert status == 3
+    assert lines == ["a", "b", "c"]  # stdout and stderr both; the last line has no end
+    assert tail == "a\r\nb\nc"
+
+
+def test_raw_text_is_whole_characters_even_when_a_write_splits_one() -> None:
+    """``é`` written as two separate bytes reaches the sink as one character."""
+    parts: list[str] = []
+    code = "import os, time; os.write(1, b'\\xc3'); time.sleep(0.3); os.write(1, b'\\xa9 done\\n')"
+    assert run_streaming(child(code), parts.append)[0] == 0
+    assert "".join(parts) == "é done\n"
+    assert "\ufffd" not in "".join(parts)
+
+
+def test_the_tail_is_the_end_of_a_long_output() -> None:
+    code, tail = run_streaming(
+        child("import sys\nfor n in range(20000): print(f'line {n:05d} ' + 'x' * 40)"),
+        lambda _: None,
+    )
+    assert code == 0
+    assert tail.rstrip().endswith("line 19999 " + "x" * 40)
+    assert "line 00000" not in tail
+    assert len(tail.encode()) <= TAIL_BYTES  # of about 1 MB written
+
+
+def test_a_terminal_when_asked() -> None:
+    seen: list[str] = []
+    code = "import sys; print(sys.stdout.isatty(), sys.stderr.isatty(), sys.stdin.isatty())"
+    run_streaming(child(code), seen.append, by_line=True, terminal=True)
+    assert seen == ["True True False"]  # stdin stays closed: nothing waits for input
+    seen.clear()
+    run_streaming(child(code), seen.append, by_line=True)
+    assert seen == ["False False False"]
+
+
+def test_a_missing_program_is_an_oserror() -> None:
+    with pytest.raises(FileNotFoundError):
+        run_streaming(["/nonexistent/cudaenv-no-such-tool"], lambda _: None)
+
+
+def test_an_interrupted_caller_leaves_no_child(tmp_path: Path) -> None:
+    """Ctrl-C while the child runs (here: raised by the sink): the child is stopped and reaped
+    before the exception goes on."""
+    pid_file = tmp_path / "pid"
+    code = (
+        "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+        "print('started', flush=True); time.sleep(60)"
+    )
+
+    def interrupt(text: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_streaming([*child(code), str(pid_file)], interrupt)
+    assert gone(int(pid_file.read_text()))
+
+
+def test_stop_process_kills_a_child_that_ignores_terminate() -> None:
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen(child(code), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    stop_process(proc, grace=0.5)
+    assert proc.returncode == -signal.SIGKILL  # terminate was ignored; kill was not
+    assert gone(proc.pid)
