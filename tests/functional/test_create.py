@@ -21,7 +21,7 @@ import pytest
 from packaging.version import Version
 
 from cudaenv import lock
-from cudaenv.commands.create import default_name, materialize
+from cudaenv.create import default_name, materialize
 from cudaenv.envs import INCOMPLETE_MARKER
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.errors import InstallError

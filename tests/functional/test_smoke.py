@@ -102,11 +102,13 @@ def test_active_env_is_the_default(cli, venv: Env) -> None:
     assert result.code == 0 and json.loads(result.out)["verdict"] == "cpu-only"
 
 
-def test_no_prefix_and_nothing_active_is_a_usage_error(cli, monkeypatch) -> None:
+@pytest.mark.parametrize("command", ["smoke", "doctor"])
+def test_no_prefix_and_nothing_active_is_a_usage_error(cli, monkeypatch, command) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     monkeypatch.delenv("CONDA_PREFIX", raising=False)
-    result = cli("smoke")
+    result = cli(command)
     assert result.code == 2 and "which environment?" in result.err
+    assert f"hint: cudaenv {command} -p PREFIX" in result.err  # the command that was run
 
 
 def test_probe_runs_on_the_oldest_python_tf_supports(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cudaenv import render
+from cudaenv.commands._options import overrides_from_args
 from cudaenv.errors import OK
 
 if TYPE_CHECKING:
@@ -33,11 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv.knowledge import load
-    from cudaenv.machine import Overrides, detect
+    from cudaenv import steps
 
-    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
-    machine = detect(overrides, driver_to_cuda=load().max_cuda_for_driver)
+    machine = steps.detect(overrides_from_args(args))
     if args.json:
         render.emit_json(machine.to_dict())
     else:

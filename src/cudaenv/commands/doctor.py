@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv import render
+from cudaenv.commands._options import default_prefix
 from cudaenv.errors import FAILURE, OK
 
 if TYPE_CHECKING:
@@ -32,14 +33,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv.commands.smoke import default_prefix
     from cudaenv.doctor import diagnose, env_for_python
     from cudaenv.smoke import open_env
 
     if args.python:
         env = env_for_python(Path(args.python))
     else:
-        env = open_env(default_prefix(args.prefix))
+        env = open_env(default_prefix(args.prefix, NAME))
     diagnosis = diagnose(env)
     if args.json:
         render.emit_json(diagnosis.to_json())

@@ -12,13 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cudaenv import render
-from cudaenv.commands.solve import add_solver_arguments
+from cudaenv.commands._options import (
+    add_solver_arguments,
+    index_from_args,
+    overrides_from_args,
+    request_from_args,
+)
 from cudaenv.errors import FAILURE, OK, UsageError
 
 if TYPE_CHECKING:
     import argparse
 
     from cudaenv.resolution import Resolution
+    from cudaenv.steps import LockCheck
 
 NAME = "lock"
 HELP = "solve and write a pylock.toml (PEP 751) or an export; or --check an existing lock"
@@ -75,15 +81,13 @@ def _output(args: argparse.Namespace) -> str:
 
 
 def _lock(args: argparse.Namespace) -> int:
-    from cudaenv import lock
-    from cudaenv.commands.solve import request_machine_index_from_args
-    from cudaenv.solver import solve
+    from cudaenv import lock, steps
 
     out = _output(args)  # refuse a bad name before the (slow) solve
-    request, machine, know, index = request_machine_index_from_args(args)
-    with index:
-        resolution = solve(request, machine, know, index)
-    text = _render(resolution, args.format, know.version)
+    request = request_from_args(args)
+    solved = steps.solve(request, overrides_from_args(args), index_from_args(args))
+    resolution = solved.resolution
+    text = _render(resolution, args.format, solved.knowledge.version)
     if out == "-":
         render.line(text.rstrip("\n"))
         return OK
@@ -121,39 +125,30 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
 
 
 def _check(args: argparse.Namespace) -> int:
-    from cudaenv import knowledge, lock
-    from cudaenv.index import Index
+    from cudaenv import steps
 
-    info = lock.load(args.check)
-    resolution = info.resolution
-    know = knowledge.load()
-    index = Index(  # revalidate every page: a check must see today's index
-        args.index_url or resolution.index_url,
-        cache_dir=args.cache_dir,
-        offline=args.offline,
-        revalidate=True,
-    )
-    with index:
-        problems = lock.check_index(resolution, index, know)
-    notes = list(resolution.notes if info.missing else ())
-    if info.knowledge_version and info.knowledge_version != know.version:
-        notes.append(f"made with recipes {info.knowledge_version}; these are {know.version}")
+    check = steps.check_lock(args.check, index_from_args(args))
     if args.json:
         render.emit_json(
-            {"lock": args.check, "valid": not problems, "problems": problems, "notes": notes}
+            {
+                "lock": args.check,
+                "valid": check.valid,
+                "problems": list(check.problems),
+                "notes": list(check.notes),
+            }
         )
     else:
-        _print_check(args.check, problems, notes, len(resolution.pins))
-    return FAILURE if problems else OK
+        _print_check(args.check, check)
+    return OK if check.valid else FAILURE
 
 
-def _print_check(path: str, problems: list[str], notes: list[str], pins: int) -> None:
-    for note in notes:
+def _print_check(path: str, check: LockCheck) -> None:
+    for note in check.notes:
         render.warn(note)
-    if not problems:
-        render.line(f"{path}: valid ({pins} wheels, same files and hashes on the index)")
+    if check.valid:
+        render.line(f"{path}: valid ({check.pins} wheels, same files and hashes on the index)")
         return
     render.line(f"{path}: no longer valid:")
-    for problem in problems:
+    for problem in check.problems:
         render.line(f"  - {problem}")
     render.line(f"make a new lock with `cudaenv lock … -o {path}`")

@@ -1,105 +1,35 @@
 """``cudaenv solve``: detect -> solve, and show the pinned set without writing anything.
 
-The solver options live here, in :func:`add_solver_arguments`, and the values they make in
-:func:`request_machine_index_from_args`, so ``lock`` and ``create`` take the same options and
-build the same request, machine and index.
+Takes the solver options every solving command takes (:mod:`cudaenv.commands._options`), so
+``lock`` and ``create`` solve exactly what ``solve`` shows.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv import render
+from cudaenv.commands._options import (
+    add_solver_arguments,
+    index_from_args,
+    overrides_from_args,
+    request_from_args,
+)
 from cudaenv.errors import OK
 
 if TYPE_CHECKING:
     import argparse
 
-    from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
-    from cudaenv.machine import Machine
-    from cudaenv.request import Request
     from cudaenv.resolution import Resolution
 
 NAME = "solve"
 HELP = "resolve TensorFlow/spaCy with their CUDA wheels for this driver and show the pins"
 ORDER = 25
 
-__all__ = [
-    "HELP",
-    "NAME",
-    "ORDER",
-    "add_solver_arguments",
-    "configure",
-    "request_machine_index_from_args",
-    "run",
-    "to_json",
-]
+__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "summary", "to_json"]
 
 _HEADINGS = {"framework": "frameworks", "cuda": "CUDA libraries", "other": "other packages"}
-
-
-def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options every solving command takes (``solve``, ``lock``, ``create``)."""
-    parser.add_argument(
-        "--tf",
-        metavar="VERSION",
-        help="TensorFlow: 2.15 (newest 2.15.x that works), 2.15.1 (exactly) or a specifier",
-    )
-    parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
-    parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
-    parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA (12.4)")
-    parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
-    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag (default: host)")
-    parser.add_argument(
-        "--index-url", metavar="URL", help="PEP 691/503 index (default: PIP_INDEX_URL, else PyPI)"
-    )
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
-    parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
-    parser.add_argument(
-        "--refresh",
-        action="store_true",
-        help="ask the index about every cached page, even one it said is fresh for a while",
-    )
-    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
-    parser.add_argument(
-        "--cpu",
-        action="store_true",
-        help="a CPU-only stack: no CUDA wheels, no CuPy, no driver needed",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def request_machine_index_from_args(
-    args: argparse.Namespace,
-) -> tuple[Request, Machine, Knowledge, Index]:
-    """The values a solve needs, from the options of :func:`add_solver_arguments`."""
-    from cudaenv import knowledge
-    from cudaenv.index import Index
-    from cudaenv.machine import Overrides, detect
-    from cudaenv.request import Request
-
-    request = Request.from_args(
-        tf=args.tf,
-        spacy=args.spacy,
-        python=args.python,
-        platform=args.platform,
-        pre=args.pre,
-        allow_sdist=getattr(args, "allow_sdist", False),
-        gpu=not getattr(args, "cpu", False),
-    )
-    know = knowledge.load()
-    overrides = Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
-    machine = detect(overrides, driver_to_cuda=know.max_cuda_for_driver)
-    index = Index(
-        args.index_url,
-        cache_dir=args.cache_dir,
-        offline=args.offline,
-        platform=request.target.platform,
-        revalidate=getattr(args, "refresh", False),
-    )
-    return request, machine, know, index
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -114,11 +44,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv.solver import solve
+    from cudaenv import steps
 
-    request, machine, know, index = request_machine_index_from_args(args)
-    with index:
-        resolution = solve(request, machine, know, index)
+    request = request_from_args(args)
+    solved = steps.solve(request, overrides_from_args(args), index_from_args(args))
+    resolution, know, machine = solved.resolution, solved.knowledge, solved.machine
     if args.json:
         render.emit_json(to_json(resolution, know))
         return OK

@@ -1,0 +1,106 @@
+"""The options more than one command takes, and the values they parse into.
+
+``solve``, ``lock`` and ``create`` take the solver options (:func:`add_solver_arguments`) and
+turn them into the same :class:`~cudaenv.request.Request`, :class:`~cudaenv.machine.Overrides`
+and :class:`~cudaenv.steps.IndexOptions`; ``smoke`` and ``doctor`` find the environment the
+same way (:func:`default_prefix`). Values only: the machine, the knowledge base and the index
+client are made below the CLI (:mod:`cudaenv.steps`). The leading underscore keeps this module
+out of the command list.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cudaenv.errors import UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from cudaenv.machine import Overrides
+    from cudaenv.request import Request
+    from cudaenv.steps import IndexOptions
+
+__all__ = [
+    "add_solver_arguments",
+    "default_prefix",
+    "index_from_args",
+    "overrides_from_args",
+    "request_from_args",
+]
+
+
+def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every solving command takes (``solve``, ``lock``, ``create``)."""
+    parser.add_argument(
+        "--tf",
+        metavar="VERSION",
+        help="TensorFlow: 2.15 (newest 2.15.x that works), 2.15.1 (exactly) or a specifier",
+    )
+    parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
+    parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
+    parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA (12.4)")
+    parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
+    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag (default: host)")
+    parser.add_argument(
+        "--index-url", metavar="URL", help="PEP 691/503 index (default: PIP_INDEX_URL, else PyPI)"
+    )
+    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
+    parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the index about every cached page, even one it said is fresh for a while",
+    )
+    parser.add_argument("--pre", action="store_true", help="allow pre-releases")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="a CPU-only stack: no CUDA wheels, no CuPy, no driver needed",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def request_from_args(args: argparse.Namespace) -> Request:
+    """``--tf``, ``--spacy``, the target and the solver switches; bad input is a UsageError."""
+    from cudaenv.request import Request
+
+    return Request.from_args(
+        tf=args.tf,
+        spacy=args.spacy,
+        python=args.python,
+        platform=args.platform,
+        pre=args.pre,
+        allow_sdist=getattr(args, "allow_sdist", False),  # ``solve`` only
+        gpu=not args.cpu,
+    )
+
+
+def overrides_from_args(args: argparse.Namespace) -> Overrides:
+    """``--driver``, ``--cuda`` and ``CONDA_OVERRIDE_CUDA``; bad input is a UsageError."""
+    from cudaenv.machine import Overrides
+
+    return Overrides.from_env_and_args(driver=args.driver, cuda=args.cuda)
+
+
+def index_from_args(args: argparse.Namespace) -> IndexOptions:
+    """``--index-url``, ``--cache-dir``, ``--offline``, ``--refresh``."""
+    from cudaenv.steps import IndexOptions
+
+    return IndexOptions(
+        url=args.index_url, cache_dir=args.cache_dir, offline=args.offline, refresh=args.refresh
+    )
+
+
+def default_prefix(prefix: str | None, command: str) -> str:
+    """``-p``, else the active venv or conda environment; ``command`` names the hint's
+    command."""
+    chosen = prefix or os.environ.get("VIRTUAL_ENV") or os.environ.get("CONDA_PREFIX")
+    if not chosen:
+        raise UsageError(
+            "which environment? none is active and no prefix was given",
+            hint=f"cudaenv {command} -p PREFIX",
+        )
+    return chosen

@@ -1,0 +1,161 @@
+"""The create pipeline: solve (or read a lock) -> lock -> environment -> install -> activation.
+
+``create --tf 2.15`` solves; ``create --from pylock.toml`` reads a lock instead
+(:func:`resolve_or_read`). Both then take the one path, :func:`materialize`: the lock is written
+into the new prefix (``PREFIX/pylock.toml``, where ``doctor`` and ``lock`` find it later), the
+installer reads that file back, and the activation scripts are written, all inside the
+backend's create transaction, so any failure or Ctrl-C removes the half-made environment.
+``commands/create.py`` parses the options, calls these and renders what they return; the
+smoke test then runs on the finished environment.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.knowledge import Knowledge, TfLine
+    from cudaenv.machine import Overrides
+    from cudaenv.request import Request
+    from cudaenv.resolution import Resolution
+    from cudaenv.steps import IndexOptions
+
+    Say = Callable[[str], None]
+
+__all__ = [
+    "LOCK_NAME",
+    "Source",
+    "activate_command",
+    "default_name",
+    "facts",
+    "materialize",
+    "resolve_or_read",
+]
+
+LOCK_NAME = "pylock.toml"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """What an environment is made from: a solve (with its knowledge base) or a lock file;
+    ``warnings``: where a lock was made for another machine."""
+
+    resolution: Resolution
+    knowledge: Knowledge | None = None
+    lock_file: Path | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def resolve_or_read(wanted: Request | Path, *, overrides: Overrides, index: IndexOptions) -> Source:
+    """A solve of the request, or the lock file at that path checked against this machine."""
+    from cudaenv import lock, steps
+    from cudaenv.request import Request
+
+    if isinstance(wanted, Request):
+        solved = steps.solve(wanted, overrides, index)
+        return Source(resolution=solved.resolution, knowledge=solved.knowledge)
+    resolution = lock.read(wanted)
+    machine = steps.detect(overrides)
+    warnings = tuple(lock.check_machine(resolution, machine))
+    return Source(resolution=resolution, lock_file=wanted, warnings=warnings)
+
+
+def default_name(resolution: Resolution) -> str:
+    """``tf215``, ``spacy37`` or ``tf215-spacy37`` from the pinned framework releases."""
+    parts = []
+    for name, short in (("tensorflow", "tf"), ("spacy", "spacy")):
+        pin = resolution.pin(name)
+        if pin is not None:
+            parts.append(f"{short}{pin.version.major}{pin.version.minor}")
+    return "-".join(parts) or "cudaenv"
+
+
+def _quiet(text: str) -> None:
+    """No progress lines (``--json``)."""
+
+
+def materialize(
+    resolution: Resolution,
+    prefix: Path,
+    *,
+    backend: EnvBackend,
+    installer: str = "auto",
+    force: bool = False,
+    knowledge: Knowledge | None = None,
+    lock_file: Path | None = None,
+    say: Say | None = None,
+) -> tuple[Env, str]:
+    """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
+
+    The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
+    the installer reads it back from there: what is installed is what the lock says. ``say``
+    gets a line of progress after each step.
+    """
+    from cudaenv import activation, lock
+    from cudaenv.install import install
+
+    say = say or _quiet
+    with backend.creating(prefix, resolution.target.python, force=force) as env:
+        say(f"created {backend.name} environment at {env.prefix}")
+        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, lock_file)
+        locked = lock.read(written)
+        used = install(locked, env, installer=installer)
+        say(f"installed {len(locked.pins)} locked wheels with {used}")
+        activation.write(env, _lines(locked, knowledge))
+    return env, used
+
+
+def _write_lock(
+    resolution: Resolution, path: Path, knowledge: Knowledge | None, lock_file: Path | None
+) -> Path:
+    from cudaenv import lock
+
+    if lock_file is not None:
+        shutil.copyfile(lock_file, path)
+        return path
+    version = (knowledge.version if knowledge is not None else "") or "unknown"
+    return lock.write(resolution, path, knowledge_version=version)
+
+
+def _lines(resolution: Resolution, knowledge: Knowledge | None) -> tuple[TfLine, ...]:
+    """The recipe lines whose run-time needs activation carries (none if recipes are absent)."""
+    from cudaenv import activation
+    from cudaenv.errors import KnowledgeError
+
+    try:
+        return activation.recipe_lines(resolution, knowledge)
+    except (ImportError, KnowledgeError):
+        return ()
+
+
+def activate_command(env: Env) -> str:
+    """The command that activates ``env``, quoted for a POSIX shell."""
+    if env.is_conda:
+        return f"conda activate {shlex.quote(str(env.prefix))}"
+    return f". {shlex.quote(str(env.bin_dir / 'activate'))}"
+
+
+def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
+    """What ``create`` reports about the finished environment (its ``--json`` keys)."""
+    from cudaenv.lock import format_driver
+
+    floor = resolution.driver_floor
+    return {
+        "cuda": str(resolution.cuda) if resolution.cuda else None,
+        "cudnn": str(resolution.cudnn) if resolution.cudnn else None,
+        "driver_floor": format_driver(floor) if floor else None,
+        "prefix": str(env.prefix),
+        "backend": env.backend,
+        "python": str(resolution.target.python),
+        "wheels": len(resolution.pins),
+        "installer": installer,
+        "lock": str(env.prefix / LOCK_NAME),
+        "activate": activate_command(env),
+    }
