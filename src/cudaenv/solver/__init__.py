@@ -77,7 +77,8 @@ def _search(
 
     factory = Factory(request, machine, knowledge, index)
     try:
-        plan = recipes.plan(factory)  # gives the factory its constraints
+        plan = recipes.plan(factory)
+        factory.restrict(plan.constraints)
         factory.warm(plan.roots)
         order = {r.identifier: n for n, r in enumerate(plan.roots)}
         resolver = Resolver(Provider(factory, order), EventReporter(on_event))

@@ -37,7 +37,7 @@ from cudaenv.solver.requirements import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from packaging.requirements import Requirement as Pep508
     from packaging.specifiers import SpecifierSet
@@ -46,9 +46,11 @@ if TYPE_CHECKING:
 
     from cudaenv.knowledge import CupyLine, Knowledge, SpacyLine, TfLine
     from cudaenv.request import FrameworkRequest, Request
-    from cudaenv.solver.candidates import WheelCandidate
+    from cudaenv.solver.candidates import Candidate, WheelCandidate
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.requirements import Requirement
+
+    Limits = Mapping[NormalizedName, SpecifierSet]  # constraints: narrow, never add
 
 __all__ = ["DEFAULT_CUDA_MAJOR", "Plan", "plan", "refused", "release_requirements"]
 
@@ -61,7 +63,8 @@ _FLAGS = {TENSORFLOW: ("TensorFlow", "--tf"), SPACY: ("spaCy", "--spacy")}
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """What to hand the resolver: roots in the user's order, and constraints by project."""
+    """What to hand the resolver (roots, in the user's order) and the factory (constraints by
+    project, for :meth:`~cudaenv.solver.factory.Factory.restrict`)."""
 
     roots: tuple[Requirement, ...]
     constraints: Mapping[NormalizedName, SpecifierSet]
@@ -116,8 +119,9 @@ def release_requirements(
 
 
 def plan(factory: Factory) -> Plan:
-    """The roots and constraints for ``factory.request``, given to the factory as they are made
-    (so its lookahead starts on TensorFlow while spaCy is still being planned). Cost: the
+    """The roots and constraints for ``factory.request``; the caller hands the constraints to
+    the factory (:meth:`Factory.restrict`). Changes no answer of the factory: it only reads
+    the index through it, and starts its lookahead on TensorFlow's roots early. Cost: the
     frameworks' pages, and for spaCy on the GPU one METADATA and CuPy's page (both needed by
     the solve anyway)."""
     request = factory.request
@@ -129,14 +133,12 @@ def plan(factory: Factory) -> Plan:
     if tf is not None:
         tf_lines = _lines(factory, tf, factory.knowledge.tensorflow, roots)
         _merge(constraints, [c for line in tf_lines for c in line.constraints])
-        factory.restrict(constraints)
         roots[:0] = _tf_roots(factory, tf, tf_lines)
-        factory.warm(roots)
+        factory.warm(roots)  # the lookahead starts on TensorFlow while spaCy is planned
     if sp is not None:
         sp_lines = _lines(factory, sp, factory.knowledge.spacy, roots)
         _merge(constraints, [c for line in sp_lines for c in line.constraints])
-        factory.restrict(constraints)
-        roots += _spacy_roots(factory, sp, sp_lines, tf_lines)
+        roots += _spacy_roots(factory, sp, sp_lines, tf_lines, constraints)
     virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
     return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
 
@@ -222,7 +224,11 @@ def _tf_roots(factory: Factory, tf: FrameworkRequest, lines: Sequence[TfLine]) -
 
 
 def _spacy_roots(
-    factory: Factory, sp: FrameworkRequest, lines: Sequence[SpacyLine], tf_lines: Sequence[TfLine]
+    factory: Factory,
+    sp: FrameworkRequest,
+    lines: Sequence[SpacyLine],
+    tf_lines: Sequence[TfLine],
+    constraints: Limits,
 ) -> list[Requirement]:
     origin = f"--spacy {sp.text}"
     if not factory.request.gpu:
@@ -238,7 +244,7 @@ def _spacy_roots(
     roots: list[Requirement] = [
         VirtualRequirement.for_cuda_major(major, who=f"spaCy's {cupy.name}")
     ]
-    if _extra_serves(factory, sp, extra, cupy):
+    if _extra_serves(factory, sp, extra, cupy, constraints):
         roots.append(
             SpecifierRequirement(
                 name=SPACY, specifier=sp.specifier, extras=frozenset({extra}), origin=origin
@@ -279,10 +285,13 @@ def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], tf_lines: Sequence
     return max((m for m in offered if m <= want), default=min(offered))
 
 
-def _extra_serves(factory: Factory, sp: FrameworkRequest, extra: str, cupy: CupyLine) -> bool:
-    """Whether ``spacy[extra]`` (newest release asked for) has a CuPy wheel for the target."""
+def _extra_serves(
+    factory: Factory, sp: FrameworkRequest, extra: str, cupy: CupyLine, constraints: Limits
+) -> bool:
+    """Whether ``spacy[extra]`` (newest release asked for) has a CuPy wheel for the target,
+    under the plan's ``constraints`` (not yet the factory's)."""
     probe = SpecifierRequirement(name=SPACY, specifier=sp.specifier)
-    newest = next(factory.find_candidates(SPACY, [probe], ())(), None)
+    newest = next(_candidates(factory, probe, constraints), None)
     if newest is None or not hasattr(newest, "link"):
         return True  # the solve reports it
     meta = factory.index.metadata(newest.link)
@@ -296,4 +305,13 @@ def _extra_serves(factory: Factory, sp: FrameworkRequest, extra: str, cupy: Cupy
     if not wanted:
         return True
     need = SpecifierRequirement(name=cupy.name, specifier=wanted[0].specifier)
-    return next(factory.find_candidates(cupy.name, [need], ())(), None) is not None
+    return next(_candidates(factory, need, constraints), None) is not None
+
+
+def _candidates(
+    factory: Factory, req: SpecifierRequirement, constraints: Limits
+) -> Iterator[Candidate]:
+    """The factory's candidates for ``req``, best first, narrowed as the factory will be."""
+    limit = constraints.get(req.name)
+    narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
+    return factory.find_candidates(req.name, [req, *narrowed], ())()

@@ -44,9 +44,15 @@ TF = canonicalize_name("tensorflow")
 def make_factory(solve_server: IndexServer, tmp_path: Path) -> Iterator:
     made: list[Factory] = []
 
-    def make(python: str = "3.11", *, pre: bool = False, max_cuda: str | None = "12.2") -> Factory:
+    def make(
+        python: str = "3.11",
+        *,
+        pre: bool = False,
+        max_cuda: str | None = "12.2",
+        spacy: str | None = None,
+    ) -> Factory:
         request = Request.from_args(
-            tf="2.15", spacy=None, python=python, platform="manylinux_2_28_x86_64", pre=pre
+            tf="2.15", spacy=spacy, python=python, platform="manylinux_2_28_x86_64", pre=pre
         )
         machine = Machine(
             driver_version=None, max_cuda=Version(max_cuda) if max_cuda else None, source="override"
@@ -177,6 +183,14 @@ def test_lines_without_the_extra_add_their_cu11_pins() -> None:
     assert texts[0] == "__cuda>=11.0"
     assert "nvidia-cudnn-cu11==8.6.0.163" in texts
     assert all(r.origin == "recipe: TensorFlow 2.13" for r in added[1:])
+
+
+def test_plan_returns_the_constraints_and_leaves_the_factory_unchanged(make_factory) -> None:
+    """spaCy 3.7's recipe caps numpy below 2: the plan says so; the solve hands it over."""
+    factory = make_factory(spacy="3.7")
+    plan = recipes.plan(factory)
+    assert plan.constraints == {canonicalize_name("numpy"): SpecifierSet("<2")}
+    assert factory.constraints == {}
 
 
 def test_plan_roots_virtual_first_then_the_frameworks(make_factory) -> None:
