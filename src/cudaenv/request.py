@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import platform as _platform
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from packaging import tags
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -17,9 +16,6 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import UsageError
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 __all__ = ["FrameworkRequest", "Request", "Target", "host_platform"]
 
@@ -158,7 +154,6 @@ class Request:
     pre: bool = False
     allow_sdist: bool = False
     gpu: bool = True  # add the CUDA stack; False resolves a CPU-only environment
-    extra_requirements: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_args(
@@ -170,7 +165,6 @@ class Request:
         platform: str | None,
         pre: bool = False,
         allow_sdist: bool = False,
-        extra: Sequence[str] = (),
         gpu: bool = True,
     ) -> Request:
         fws = tuple(
@@ -189,7 +183,6 @@ class Request:
             pre=pre,
             allow_sdist=allow_sdist,
             gpu=gpu,
-            extra_requirements=tuple(extra),
         )
 
     def framework(self, name: str) -> FrameworkRequest | None:

@@ -51,7 +51,7 @@ def key(request: Request, machine: Machine, knowledge: Knowledge, index: Index) 
         index.platform,
         [[f.name, str(f.specifier), f.text] for f in request.frameworks],
         [str(request.target.python), request.target.platform],
-        [request.pre, request.allow_sdist, request.gpu, list(request.extra_requirements)],
+        [request.pre, request.allow_sdist, request.gpu],
         [machine.driver_version, None if machine.max_cuda is None else str(machine.max_cuda)],
     ]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32]
