@@ -178,21 +178,38 @@ def test_max_cuda_for_driver(k, driver, max_cuda):
 
 
 @pytest.mark.parametrize(
-    ("cuda", "toolkit", "floor"),
+    ("cuda", "floor"),
     [
-        ("12.2", "535.54.03", "525.60.13"),
-        ("12.2.2", "535.54.03", "525.60.13"),
-        ("11.8", "520.61.05", "450.80.02"),
-        ("11.2", "460.27.03", "450.80.02"),
-        ("13.0", "580.65.06", "580.65.06"),
-        ("12.7", None, "525.60.13"),
-        ("10.2", None, None),
+        ("12.2", "525.60.13"),
+        ("12.2.2", "525.60.13"),
+        ("11.8", "450.80.02"),
+        ("11.2", "450.80.02"),
+        ("13.0", "580.65.06"),
+        ("12.7", "525.60.13"),
+        ("10.2", None),
     ],
 )
-def test_driver_floors(k, cuda, toolkit, floor):
-    got_toolkit, got_floor = k.toolkit_min_driver(V(cuda)), k.min_driver_for(V(cuda))
-    assert (k.driver_text(got_toolkit) if got_toolkit else None) == toolkit
-    assert (k.driver_text(got_floor) if got_floor else None) == floor
+def test_driver_floors(k, cuda, floor):
+    got = k.min_driver_for(V(cuda))
+    assert (k.driver_text(got) if got else None) == floor
+
+
+@pytest.mark.parametrize(
+    ("cuda", "ga_driver", "below"),
+    [
+        ("12.2", "535.54.03", "12.1"),
+        ("11.8", "520.61.05", "11.7"),
+        ("11.2", "460.27.03", "11.1"),
+        ("13.0", "580.65.06", "12.9"),
+    ],
+)
+def test_a_toolkit_release_driver_runs_exactly_its_cuda(k, cuda, ga_driver, below):
+    """NVIDIA's toolkit table, as detection reads it: the GA release's driver runs that CUDA,
+    a driver just below it only the CUDA before."""
+    assert k.max_cuda_for_driver(V(ga_driver)) == V(cuda)
+    just_below = V(ga_driver).release
+    older = ".".join(str(n) for n in (*just_below[:-1], just_below[-1] - 1))
+    assert k.max_cuda_for_driver(V(older)) == V(below)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +231,7 @@ def test_driver_table_is_consistent(k):
         assert k.max_cuda_for_driver(row.driver) >= row.cuda, row.release
         assert V(row.driver_text) == row.driver
     for t in k.tensorflow:
-        assert k.toolkit_min_driver(t.cuda) is not None, t.line
+        assert any(row.cuda == V(f"{t.cuda.major}.{t.cuda.minor}") for row in k.toolkit), t.line
         assert k.min_driver_for(t.min_cuda) is not None, t.line
     assert all(k.min_driver_for(V(f"{c.cuda_major}.0")) for c in k.cupy)
 

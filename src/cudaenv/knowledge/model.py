@@ -117,14 +117,6 @@ class Knowledge:
         floor = self.floor_for(cuda)
         return floor.driver if floor else None
 
-    def toolkit_min_driver(self, cuda: Version) -> Version | None:
-        """The driver NVIDIA's toolkit table names for ``cuda``'s GA release (12.2 -> 535.54.03).
-
-        Only major.minor of ``cuda`` counts; the GA row is the lowest driver of that minor.
-        """
-        rows = [t.driver for t in self.toolkit if t.cuda.release == _major_minor(cuda)]
-        return min(rows, default=None)
-
     def max_cuda_for_driver(self, driver: Version) -> Version | None:
         """Newest CUDA major.minor whose toolkit minimum driver is <= ``driver``.
 
@@ -181,7 +173,3 @@ class Knowledge:
     def caveats_for(self, name: str) -> tuple[CompatRule, ...]:
         """The limits NVIDIA states for wheel ``name``, to repeat when a pin of it is relaxed."""
         return tuple(r for r in self.rules_for(name) if r.effect == "caveat")
-
-
-def _major_minor(version: Version) -> tuple[int, int]:
-    return (version.major, version.minor)
