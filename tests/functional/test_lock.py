@@ -216,6 +216,17 @@ def test_check_detects_a_removed_and_a_yanked_file(cli, tmp_path, locked, local_
     ]
 
 
+def test_check_names_a_file_yanked_without_a_reason(cli, tmp_path, locked, local_index) -> None:
+    """PEP 691 says ``"yanked": true`` when no reason was given: still a problem, said plainly."""
+    path = _write_lock(locked, tmp_path)
+    local_index.yank(locked.pins[0].wheel.filename)
+    result = _check(cli, path, tmp_path, "--json")
+    assert result.code == 2
+    assert json.loads(result.out)["problems"] == [
+        "gpuapp 1.0: gpuapp-1.0-py3-none-any.whl was yanked"
+    ]
+
+
 def test_check_detects_a_release_the_recipes_now_list_as_bad(
     cli, tmp_path, locked, make_wheel, local_index
 ) -> None:

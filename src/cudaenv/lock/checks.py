@@ -177,8 +177,8 @@ def _index_problems(pin: Pin, index: Index) -> list[str]:
             f"{pin.name} {pin.version}: {pin.wheel.filename} changed on the index: sha256 is "
             f"now {link.sha256 or 'not given'}, the lock has {pin.wheel.sha256}"
         )
-    if link.yanked is not None and link.yanked is not False:
-        reason = f": {link.yanked}" if isinstance(link.yanked, str) and link.yanked else ""
+    if link.yanked is not None:  # None: not yanked; "": yanked without a reason
+        reason = f": {link.yanked}" if link.yanked else ""
         out.append(f"{pin.name} {pin.version}: {pin.wheel.filename} was yanked{reason}")
     return out
 
