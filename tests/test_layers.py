@@ -49,6 +49,8 @@ def command_rules() -> list[Rule]:
     rules.append(("cudaenv.envs", ("cudaenv.install",)))
     # The process helpers sit below both, and import nothing of cudaenv.
     rules.append(("cudaenv.process", ("cudaenv",)))
+    # The driver version value is read by every stage (knowledge, machine, solver, lock).
+    rules.append(("cudaenv.driver", ("cudaenv",)))
     return rules
 
 

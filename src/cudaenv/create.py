@@ -144,13 +144,11 @@ def activate_command(env: Env) -> str:
 
 def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
     """What ``create`` reports about the finished environment (its ``--json`` keys)."""
-    from cudaenv.lock import format_driver
-
     floor = resolution.driver_floor
     return {
         "cuda": str(resolution.cuda) if resolution.cuda else None,
         "cudnn": str(resolution.cudnn) if resolution.cudnn else None,
-        "driver_floor": format_driver(floor) if floor else None,
+        "driver_floor": str(floor) if floor else None,
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),

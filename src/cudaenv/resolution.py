@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from cudaenv.driver import DriverVersion
     from cudaenv.request import FrameworkRequest, Target
 
 __all__ = ["GROUPS", "Pin", "Resolution", "WheelFile"]
@@ -54,7 +55,7 @@ class Resolution:
     cuda: Version | None = None  # CUDA of the stack (from the recipes of the chosen releases)
     cudnn: Version | None = None
     min_cuda: Version | None = None  # the lowest max-CUDA a driver must report (the __cuda floor)
-    driver_floor: Version | None = None  # the minimum Linux driver version for min_cuda
+    driver_floor: DriverVersion | None = None  # the minimum Linux driver version for min_cuda
     index_url: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 

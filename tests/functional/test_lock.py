@@ -21,6 +21,7 @@ from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv._toml import tomllib
+from cudaenv.driver import DriverVersion
 from cudaenv.knowledge import load as load_knowledge
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution
@@ -54,7 +55,7 @@ def locked(make_wheel, make_nvidia_wheel, local_index) -> Resolution:
         cuda=Version("12.2"),
         cudnn=Version("8.9"),
         min_cuda=Version("12.0"),
-        driver_floor=Version("525.60.13"),
+        driver_floor=DriverVersion.parse("525.60.13"),
         index_url=local_index.url,
     )
 
@@ -332,7 +333,7 @@ def test_lock_command_writes_a_lock_that_checks_and_installs(cli, tmp_path, tf_i
     assert r.pin("tensorflow").version == Version("2.15.1")
     assert r.pin("tensorflow").group == "framework"
     assert r.pin("nvidia-cudnn-cu12").version == Version("8.9.4.25")
-    assert (str(r.cuda), str(r.min_cuda), lock.format_driver(r.driver_floor)) == (
+    assert (str(r.cuda), str(r.min_cuda), str(r.driver_floor)) == (
         "12.2",
         "12.0",
         "525.60.13",

@@ -251,6 +251,18 @@ def test_no_driver_names_the_floor_the_stack_needs(tmp_path: Path) -> None:
     assert f.fix == "install the NVIDIA driver >= 525.60.13; `nvidia-smi` must work"
 
 
+def test_the_cuda_11_floor_is_printed_as_nvidia_writes_it(tmp_path: Path) -> None:
+    """TF 2.14 runs on any CUDA 11 driver from 450.80.02 (not "450.80.2")."""
+    env = make_env(tmp_path, {})
+    f = only(findings(facts(env, [], tf="2.14.1", dists={"tensorflow": "2.14.1"})), "driver")
+    assert f.fix == "install the NVIDIA driver >= 450.80.02; `nvidia-smi` must work"
+    old = {**GPU, "cuda_version": "10.2"}
+    f = only(
+        findings(facts(env, [], driver=old, tf="2.14.1", dists={"tensorflow": "2.14.1"})), "driver"
+    )
+    assert f.fix == "upgrade the NVIDIA driver to >= 450.80.02"
+
+
 def test_in_a_container_without_the_gpu_the_cause_is_the_container(tmp_path: Path) -> None:
     env = make_env(tmp_path, {})
     machine = Machine(

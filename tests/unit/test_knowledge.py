@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version as V
 
 import cudaenv.knowledge as knowledge_pkg
+from cudaenv.driver import DriverVersion
 from cudaenv.errors import KnowledgeError
 from cudaenv.knowledge import Knowledge, load, load_from
 
@@ -75,7 +76,7 @@ def test_tf_lines_answer_the_acceptance_questions(k, release, line, cuda, cudnn,
     assert t is not None and t.contains(V(release))
     assert (str(t.line), str(t.cuda), str(t.cudnn), t.extra) == (line, cuda, cudnn, extra)
     assert t.cuda_major == V(cuda).major == t.min_cuda.major
-    assert k.driver_text(k.min_driver_for(t.min_cuda)) == min_driver
+    assert str(k.min_driver_for(t.min_cuda)) == min_driver
     assert t.pre_release_only == (line == "2.22")
 
 
@@ -173,7 +174,7 @@ def test_module_docstring_example_runs():
     ],
 )
 def test_max_cuda_for_driver(k, driver, max_cuda):
-    got = k.max_cuda_for_driver(V(driver))
+    got = k.max_cuda_for_driver(DriverVersion.parse(driver))
     assert (str(got) if got else None) == max_cuda
 
 
@@ -191,7 +192,7 @@ def test_max_cuda_for_driver(k, driver, max_cuda):
 )
 def test_driver_floors(k, cuda, floor):
     got = k.min_driver_for(V(cuda))
-    assert (k.driver_text(got) if got else None) == floor
+    assert (str(got) if got else None) == floor
 
 
 @pytest.mark.parametrize(
@@ -206,10 +207,10 @@ def test_driver_floors(k, cuda, floor):
 def test_a_toolkit_release_driver_runs_exactly_its_cuda(k, cuda, ga_driver, below):
     """NVIDIA's toolkit table, as detection reads it: the GA release's driver runs that CUDA,
     a driver just below it only the CUDA before."""
-    assert k.max_cuda_for_driver(V(ga_driver)) == V(cuda)
-    just_below = V(ga_driver).release
-    older = ".".join(str(n) for n in (*just_below[:-1], just_below[-1] - 1))
-    assert k.max_cuda_for_driver(V(older)) == V(below)
+    ga = DriverVersion.parse(ga_driver)
+    assert k.max_cuda_for_driver(ga) == V(cuda)
+    older = ".".join(str(n) for n in (*ga.numbers[:-1], ga.numbers[-1] - 1))
+    assert k.max_cuda_for_driver(DriverVersion.parse(older)) == V(below)
 
 
 @pytest.mark.parametrize(
@@ -227,9 +228,11 @@ def test_tf_lines_a_driver_can_run(k, max_cuda, lines, newest):
 
 
 def test_driver_table_is_consistent(k):
+    table = (ROOT / "constraints" / "cuda_driver.toml").read_text()
+    for row in [*k.toolkit, *k.floors]:  # each driver prints as the table writes it
+        assert f'driver = "{row.driver}"' in table, row
     for row in k.toolkit:
         assert k.max_cuda_for_driver(row.driver) >= row.cuda, row.release
-        assert V(row.driver_text) == row.driver
     for t in k.tensorflow:
         assert any(row.cuda == V(f"{t.cuda.major}.{t.cuda.minor}") for row in k.toolkit), t.line
         assert k.min_driver_for(t.min_cuda) is not None, t.line
@@ -331,7 +334,7 @@ def test_every_problem_in_every_file_is_collected_at_once(tmp_path):
         "tensorflow.toml: lines.\"2.15\".python: not a version specifier ('>=3.9,<<3.12')",
         'spacy.toml: lines."3.7".thinc: not a string',
         "cupy.toml: lines.cupy-cuda12x.cuda_major: not an integer",
-        "cuda_driver.toml: toolkit[1].driver: not a version ('535.x.03')",
+        "cuda_driver.toml: toolkit[1].driver: not an NVIDIA driver version ('535.x.03')",
         "exclusions.toml: exclude[0].versions: not a version specifier ('3.7.3')",
     ]
 

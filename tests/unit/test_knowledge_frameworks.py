@@ -50,7 +50,7 @@ def test_torch_lines(k, release, line, cuda, cudnn, driver, python_in, python_ou
     assert t is not None and t.contains(V(release))
     assert (str(t.line), str(t.cuda), str(t.cudnn)) == (line, cuda, cudnn)
     assert t.cuda_major == t.min_cuda.major == V(cuda).major
-    assert k.driver_text(k.min_driver_for(t.min_cuda)) == driver
+    assert str(k.min_driver_for(t.min_cuda)) == driver
     assert V(python_in) in t.python and V(python_out) not in t.python
 
 

@@ -15,6 +15,7 @@ from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv._toml import tomllib
+from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
@@ -58,7 +59,7 @@ def resolution() -> Resolution:
         cuda=Version("12.2"),
         cudnn=Version("8.9"),
         min_cuda=Version("12.0"),
-        driver_floor=Version("525.60.13"),
+        driver_floor=DriverVersion.parse("525.60.13"),
         index_url=INDEX,
         notes=("spacy[cuda12x] adds cupy-cuda12x",),
     )
@@ -134,10 +135,21 @@ def test_round_trip_cpu_only_without_stack_facts() -> None:
     assert lock.from_pylock(_reload(text)) == r
 
 
-def test_driver_floor_keeps_nvidia_spelling() -> None:
-    assert lock.format_driver(Version("450.80.02")) == "450.80.02"
-    assert lock.format_driver(Version("535.104.05")) == "535.104.05"
-    assert lock.format_driver(Version("528.33")) == "528.33"
+@pytest.mark.parametrize("floor", ["450.80.02", "535.104.05", "528.33", "470.82.01"])
+def test_driver_floor_keeps_nvidia_spelling(resolution: Resolution, floor: str) -> None:
+    r = dataclasses.replace(resolution, driver_floor=DriverVersion.parse(floor))
+    text = lock.dumps(r, knowledge_version="k1")
+    assert f'driver-floor = "{floor}"' in text
+    back = lock.from_pylock(_reload(text))
+    assert back == r and str(back.driver_floor) == floor
+    assert f"needs NVIDIA driver >= {floor} (max CUDA >= 12.0)" in lock.summary(back)
+
+
+def test_a_bad_driver_floor_names_its_key(resolution: Resolution) -> None:
+    text = lock.dumps(resolution, knowledge_version="k1").replace("525.60.13", "525.x")
+    with pytest.raises(LockError) as err:
+        lock.from_pylock(_reload(text))
+    assert err.value.context == "tool.cudaenv.driver-floor"
 
 
 def test_write_is_atomic_and_read_back(tmp_path, resolution: Resolution) -> None:
@@ -274,7 +286,7 @@ def test_environment_yml_has_python_pip_and_hashed_lines(resolution: Resolution)
 
 def _machine(driver: str | None, max_cuda: str | None) -> Machine:
     return Machine(
-        driver_version=driver,
+        driver_version=DriverVersion.parse(driver) if driver else None,
         max_cuda=Version(max_cuda) if max_cuda else None,
         source="nvml" if driver else "none",
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from cudaenv.driver import DriverVersion
 from cudaenv.errors import UsageError
 from cudaenv.machine import (
     DriverInfo,
@@ -46,16 +47,22 @@ PROC = DATA / "proc"
 
 # A small driver table standing in for the knowledge base (which has its own tests; it is used
 # for real in TestKnowledgeBase below).
+D = DriverVersion.parse
 TABLE = {
-    Version("450.80.02"): Version("11.0"),
-    Version("470.57.02"): Version("11.4"),
-    Version("535.54.03"): Version("12.2"),
-    Version("550.54.14"): Version("12.4"),
+    D("450.80.02"): Version("11.0"),
+    D("470.57.02"): Version("11.4"),
+    D("535.54.03"): Version("12.2"),
+    D("550.54.14"): Version("12.4"),
 }
 
 
-def to_cuda(driver: Version) -> Version | None:
+def to_cuda(driver: DriverVersion) -> Version | None:
     return max((c for d, c in TABLE.items() if d <= driver), default=None)
+
+
+def text(driver: DriverVersion | None) -> str | None:
+    """A driver version as cudaenv prints it (None stays None)."""
+    return None if driver is None else str(driver)
 
 
 def nowhere(tmp_path: Path, **kw) -> Host:
@@ -97,7 +104,7 @@ def put(root: Path, relative: str, source: Path) -> None:
 )
 def test_smi_header(capture: str, driver: str, cuda: str | None) -> None:
     info = parse_smi_header((SMI / capture).read_text())
-    assert info.driver_version == driver
+    assert text(info.driver_version) == driver
     assert info.max_cuda == (Version(cuda) if cuda else None)
 
 
@@ -111,7 +118,7 @@ def test_smi_header_refuses_error_output(capture: str) -> None:
 
 def test_smi_query_with_header_any_column_order() -> None:
     info = parse_smi_query((SMI / "query-570.86.15-with-header.txt").read_text())
-    assert info.driver_version == "570.86.15"
+    assert text(info.driver_version) == "570.86.15"
     assert [(g.name, str(g.compute_capability), g.memory_mib) for g in info.gpus] == [
         ("NVIDIA TITAN V", "7.0", None),
         ("NVIDIA RTX 5880 Ada Generation", "8.9", None),
@@ -123,7 +130,7 @@ def test_smi_query_noheader_with_named_fields() -> None:
     body = (SMI / "query-570.86.15-with-header.txt").read_text().split("\n", 1)[1]
     fields = ["compute_cap", "compute_mode", "driver_version", "name", "index"]
     info = parse_smi_query(body, fields)
-    assert info.driver_version == "570.86.15"
+    assert text(info.driver_version) == "570.86.15"
     assert len(info.gpus) == 2
 
 
@@ -163,13 +170,12 @@ def test_smi_query_garbled(text: str, message: str) -> None:
     ],
 )
 def test_proc_version(capture: str, driver: str) -> None:
-    assert parse_proc_version((PROC / capture).read_text()) == driver
+    assert str(parse_proc_version((PROC / capture).read_text())) == driver
 
 
 def test_sys_module_version() -> None:
-    assert parse_sys_module_version((PROC / "sys-module-version-550.144.03.txt").read_text()) == (
-        "550.144.03"
-    )
+    found = parse_sys_module_version((PROC / "sys-module-version-550.144.03.txt").read_text())
+    assert str(found) == "550.144.03"
 
 
 @pytest.mark.parametrize("text", ["", "GCC version:  gcc version 12.3.0\n", "NVRM version: ?\n"])
@@ -179,7 +185,7 @@ def test_proc_version_garbled(text: str) -> None:
 
 
 def test_driver_version_keeps_nvidia_spelling() -> None:
-    assert parse_driver_version(" 535.104.05\n") == "535.104.05"  # Version() would say 535.104.5
+    assert str(parse_driver_version(" 535.104.05\n")) == "535.104.05"  # Version(): 535.104.5
     for bad in ("banana", "535", "535.104.05.1", "535.104.05-1", ""):
         with pytest.raises(ProbeError):
             parse_driver_version(bad)
@@ -247,7 +253,7 @@ def test_override_answers_without_probing(tmp_path: Path, overrides, driver, cud
     host = nowhere(tmp_path, path=str(smi.parent))
     overrides.setdefault("environ", {})
     m = detect(Overrides.from_env_and_args(**overrides), driver_to_cuda=to_cuda, host=host)
-    assert (m.driver_version, str(m.max_cuda), m.source) == (driver, cuda, "override")
+    assert (text(m.driver_version), str(m.max_cuda), m.source) == (driver, cuda, "override")
     assert m.problems == ()
     assert not (smi.parent / "calls.log").exists()  # nvidia-smi was not run
 
@@ -255,7 +261,7 @@ def test_override_answers_without_probing(tmp_path: Path, overrides, driver, cud
 def test_empty_conda_override_means_no_cuda(tmp_path: Path) -> None:
     o = Overrides.from_env_and_args(environ={"CONDA_OVERRIDE_CUDA": ""})
     m = detect(o, driver_to_cuda=to_cuda, host=nowhere(tmp_path))
-    assert (m.driver_version, m.max_cuda, m.source) == (None, None, "override")
+    assert (text(m.driver_version), m.max_cuda, m.source) == (None, None, "override")
     assert "CONDA_OVERRIDE_CUDA is set but empty" in m.problems[0]
 
 
@@ -264,7 +270,7 @@ def test_flags_beat_conda_override_and_inconsistency_is_said(tmp_path: Path) -> 
         driver="470.82.01", cuda="12.4", environ={"CONDA_OVERRIDE_CUDA": "11.8"}
     )
     m = detect(o, driver_to_cuda=to_cuda, host=nowhere(tmp_path))
-    assert (m.driver_version, m.max_cuda) == ("470.82.01", Version("12.4"))
+    assert (text(m.driver_version), m.max_cuda) == ("470.82.01", Version("12.4"))
     assert any("CONDA_OVERRIDE_CUDA='11.8' ignored" in p for p in m.problems)
     assert any("newer than driver 470.82.01 supports (CUDA 11.4)" in p for p in m.problems)
 
@@ -315,13 +321,13 @@ def test_chain_skips_absent_records_failures_and_fills_gaps(tmp_path: Path) -> N
         probe("a", None),
         probe("b", ProbeError("garbled")),
         probe("c", DriverInfo(max_cuda=Version("12.2"))),
-        probe("d", DriverInfo(driver_version="535.104.05", max_cuda=Version("11.0"))),
-        probe("e", DriverInfo(driver_version="999.0")),
+        probe("d", DriverInfo(driver_version=D("535.104.05"), max_cuda=Version("11.0"))),
+        probe("e", DriverInfo(driver_version=D("999.0"))),
     ]
     info, source, failures = run_probes(nowhere(tmp_path), probes)
     assert calls == ["a", "b", "c", "d"]  # stops once driver and max CUDA are known
     assert source == "c"  # the first that answered
-    assert info == DriverInfo(driver_version="535.104.05", max_cuda=Version("12.2"))
+    assert info == DriverInfo(driver_version=D("535.104.05"), max_cuda=Version("12.2"))
     assert failures == {"b": "garbled"}
 
 
@@ -331,7 +337,7 @@ def test_nothing_answers(tmp_path: Path) -> None:
 
 def test_no_driver_says_so_and_why(tmp_path: Path) -> None:
     m = detect(Overrides(), driver_to_cuda=to_cuda, host=nowhere(tmp_path))
-    assert (m.driver_version, m.max_cuda, m.source, m.gpus) == (None, None, "none", ())
+    assert (text(m.driver_version), m.max_cuda, m.source, m.gpus) == (None, None, "none", ())
     first = m.problems[0]
     assert first.startswith("no NVIDIA driver found: ")
     for reason in ("no NVML library", "no libcuda", "no nvidia-smi on PATH", "/proc/driver"):
@@ -366,7 +372,7 @@ def test_smi_probe_old_driver_without_compute_cap(tmp_path: Path) -> None:
         query_rc=2,
     )
     info = _from_nvidia_smi(nowhere(tmp_path, path=str(smi.parent)))
-    assert info == DriverInfo(driver_version="470.82.01", max_cuda=Version("11.4"))
+    assert info == DriverInfo(driver_version=D("470.82.01"), max_cuda=Version("11.4"))
     calls = (smi.parent / "calls.log").read_text().splitlines()
     assert calls[1] == "--query-gpu=driver_version,name,memory.total --format=csv,nounits"
 
@@ -422,9 +428,9 @@ def test_proc_probe(tmp_path: Path) -> None:
     host = nowhere(tmp_path)
     assert _from_proc(host) is None
     put(host.root, "proc/driver/nvidia/version", PROC / "proc-version-565.57.01-open.txt")
-    assert _from_proc(host) == DriverInfo(driver_version="565.57.01")
+    assert _from_proc(host) == DriverInfo(driver_version=D("565.57.01"))
     put(host.root, "sys/module/nvidia/version", PROC / "sys-module-version-550.144.03.txt")
-    assert _from_proc(host) == DriverInfo(driver_version="550.144.03")  # /sys first
+    assert _from_proc(host) == DriverInfo(driver_version=D("550.144.03"))  # /sys first
 
 
 def test_proc_probe_garbled(tmp_path: Path) -> None:
@@ -438,7 +444,7 @@ def test_detect_from_proc_maps_driver_to_cuda(tmp_path: Path) -> None:
     host = nowhere(tmp_path)
     put(host.root, "proc/driver/nvidia/version", PROC / "proc-version-580.173.02.txt")
     m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
-    assert (m.driver_version, m.max_cuda, m.source) == ("580.173.02", Version("12.4"), "proc")
+    assert (text(m.driver_version), m.max_cuda, m.source) == ("580.173.02", Version("12.4"), "proc")
     assert m.problems == ()  # /proc knows no GPUs, and does not claim to
 
 
@@ -452,7 +458,11 @@ def test_detect_prefers_smi_to_proc(tmp_path: Path) -> None:
     host = nowhere(tmp_path, path=str(smi.parent))
     put(host.root, "proc/driver/nvidia/version", PROC / "proc-version-384.98.txt")
     m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
-    assert (m.driver_version, str(m.max_cuda), m.source) == ("535.129.03", "12.2", "nvidia-smi")
+    assert (text(m.driver_version), str(m.max_cuda), m.source) == (
+        "535.129.03",
+        "12.2",
+        "nvidia-smi",
+    )
     assert m.problems == ("the driver answered but lists no GPU (nvidia-smi)",)
 
 
@@ -493,9 +503,12 @@ def test_not_a_container(tmp_path: Path) -> None:
 
 
 def test_machine_values() -> None:
-    m = Machine(driver_version="535.104.05", max_cuda=Version("12.2"), source="nvml")
-    assert m.driver == Version("535.104.5")
-    assert Machine(driver_version=None, max_cuda=None, source="none").driver is None
+    m = Machine(driver_version=D("535.104.05"), max_cuda=Version("12.2"), source="nvml")
+    assert m.to_dict()["driver_version"] == "535.104.05"
+    assert (
+        Machine(driver_version=None, max_cuda=None, source="none").to_dict()["driver_version"]
+        is None
+    )
     assert set(m.to_dict()) == {
         "driver_version",
         "cuda_driver_version",
@@ -547,7 +560,7 @@ def test_nvml_probe(tmp_path: Path, libs: dict[str, str]) -> None:
         nowhere(tmp_path, nvml_names=("/nonexistent/libnvidia-ml.so.1", libs["nvml"]))
     )
     assert info is not None
-    assert (info.driver_version, info.max_cuda) == ("535.104.05", Version("12.2"))
+    assert (text(info.driver_version), info.max_cuda) == ("535.104.05", Version("12.2"))
     assert (
         info.gpus
         == (Gpu(name="NVIDIA A100-SXM4-40GB", compute_capability=Version("8.0"), memory_mib=40339),)
@@ -580,7 +593,7 @@ def test_detect_nvml_answers_alone(tmp_path: Path, libs: dict[str, str]) -> None
     # libcuda would hang: detection must not get that far once NVML has answered.
     host = nowhere(tmp_path, nvml_names=(libs["nvml"],), cuda_names=(libs["cuda-hang"],))
     m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
-    assert (m.driver_version, str(m.max_cuda), m.source, len(m.gpus)) == (
+    assert (text(m.driver_version), str(m.max_cuda), m.source, len(m.gpus)) == (
         "535.104.05",
         "12.2",
         "nvml",
@@ -596,7 +609,7 @@ def test_detect_nvml_without_gpus(tmp_path: Path, libs: dict[str, str]) -> None:
         driver_to_cuda=to_cuda,
         host=nowhere(tmp_path, nvml_names=(libs["nvml-nogpu"],)),
     )
-    assert (m.driver_version, str(m.max_cuda)) == ("470.82.01", "11.4")
+    assert (text(m.driver_version), str(m.max_cuda)) == ("470.82.01", "11.4")
     assert m.problems == ("the driver answered but lists no GPU (nvml)",)
 
 
@@ -637,4 +650,4 @@ def test_libcuda_answer_completed_by_proc(tmp_path: Path, libs: dict[str, str]) 
     put(host.root, "proc/driver/nvidia/version", PROC / "proc-version-384.98.txt")
     m = detect(Overrides(), driver_to_cuda=to_cuda, host=host)
     # libcuda answered first (max CUDA); /proc filled in the driver version
-    assert (m.driver_version, str(m.max_cuda), m.source) == ("384.98", "11.4", "libcuda")
+    assert (text(m.driver_version), str(m.max_cuda), m.source) == ("384.98", "11.4", "libcuda")

@@ -120,7 +120,7 @@ def spacy_rows(lines: Sequence[SpacyLine]) -> list[dict[str, Any]]:
 
 def _min_driver(k: Knowledge, t: TfLine) -> str | None:
     floor = k.floor_for(t.min_cuda)
-    return floor.driver_text if floor else None
+    return str(floor.driver) if floor else None
 
 
 def _print_text(

@@ -20,7 +20,6 @@ from cudaenv.errors import OK
 if TYPE_CHECKING:
     import argparse
 
-    from cudaenv.knowledge import Knowledge
     from cudaenv.resolution import Resolution
 
 NAME = "solve"
@@ -48,20 +47,19 @@ def run(args: argparse.Namespace) -> int:
 
     request = request_from_args(args)
     solved = steps.solve(request, overrides_from_args(args), index_from_args(args))
-    resolution, know, machine = solved.resolution, solved.knowledge, solved.machine
+    resolution, machine = solved.resolution, solved.machine
     if args.json:
-        render.emit_json(to_json(resolution, know))
+        render.emit_json(to_json(resolution))
         return OK
     for problem in machine.problems if machine.max_cuda is None and request.gpu else ():
         render.warn(problem)
-    for text in summary(resolution, know):
+    for text in summary(resolution):
         render.line(text)
     return OK
 
 
-def to_json(resolution: Resolution, know: Knowledge) -> dict[str, Any]:
-    """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it
-    (450.80.02: ``str(Version)`` would drop the zero)."""
+def to_json(resolution: Resolution) -> dict[str, Any]:
+    """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it."""
     floor = resolution.driver_floor
     return {
         "packages": [
@@ -76,7 +74,7 @@ def to_json(resolution: Resolution, know: Knowledge) -> dict[str, Any]:
         "cuda": None if resolution.cuda is None else str(resolution.cuda),
         "cudnn": None if resolution.cudnn is None else str(resolution.cudnn),
         "python": str(resolution.target.python),
-        "driver_floor": None if floor is None else know.driver_text(floor),
+        "driver_floor": None if floor is None else str(floor),
         "frameworks": {
             f.name: str(pin.version)
             for f in resolution.frameworks
@@ -85,7 +83,7 @@ def to_json(resolution: Resolution, know: Knowledge) -> dict[str, Any]:
     }
 
 
-def summary(resolution: Resolution, know: Knowledge) -> list[str]:
+def summary(resolution: Resolution) -> list[str]:
     """Pins by group, then the stack's CUDA/cuDNN and the driver it needs."""
     lines: list[str] = []
     for group, pins in resolution.grouped():
@@ -100,7 +98,7 @@ def summary(resolution: Resolution, know: Knowledge) -> list[str]:
         cudnn = f", cuDNN {resolution.cudnn}" if resolution.cudnn is not None else ""
         lines.append(f"stack:   CUDA {resolution.cuda}{cudnn}")
     if resolution.driver_floor is not None:
-        driver = know.driver_text(resolution.driver_floor)
+        driver = resolution.driver_floor
         lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.min_cuda})")
     elif resolution.cuda is None and not any(p.group == "cuda" for p in resolution.pins):
         lines.append("stack:   CPU only (no CUDA wheels; no NVIDIA driver needed)")

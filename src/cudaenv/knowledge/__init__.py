@@ -2,19 +2,22 @@
 
 Wheel metadata does not say which CUDA a TensorFlow, spaCy or CuPy release needs, which CUDA a
 PyTorch or JAX wheel was built for, which driver that CUDA needs, when NVIDIA allows one library
-release to stand in for another, or what activation must set (design decision 2). That knowledge
+release to stand in for another, or what activation must set (docs/architecture.md). That knowledge
 lives as data in ``recipes/`` and ``constraints/`` (shipped inside the wheel as
 ``cudaenv/data/...``), every row with its source, and this package loads and validates it: all
 problems are collected into one :class:`~cudaenv.errors.KnowledgeError`, so a contributor sees
 every mistake in one run.
 
     >>> from packaging.version import Version
+    >>> from cudaenv.driver import DriverVersion
     >>> from cudaenv.knowledge import load
     >>> k = load()
     >>> k.tf_line(Version("2.15.1")).cuda
     <Version('12.2')>
-    >>> k.max_cuda_for_driver(Version("535.104.05"))
+    >>> k.max_cuda_for_driver(DriverVersion.parse("535.104.05"))
     <Version('12.2')>
+    >>> print(k.min_driver_for(Version("11.8")))
+    450.80.02
     >>> k.torch_line(Version("2.7.1")).cudnn
     <Version('9.5')>
     >>> k.relaxing_rule("nvidia-cudnn-cu12", Version("9.3.0.75"), Version("9.5.1.17")).id

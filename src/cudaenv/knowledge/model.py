@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from cudaenv.driver import DriverVersion
     from cudaenv.knowledge.compat import CompatRule
     from cudaenv.knowledge.lines import CupyLine, JaxLine, SpacyLine, TfLine, TorchLine
 
-__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver", "format_driver"]
+__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,8 +34,7 @@ class ToolkitDriver:
 
     cuda: Version  # major.minor, e.g. 12.2
     release: str  # NVIDIA's name for the row: "12.2 Update 2"
-    driver: Version
-    driver_text: str  # as NVIDIA prints it ("535.54.03"; str(Version) drops the leading zero)
+    driver: DriverVersion
     source: str
 
 
@@ -43,8 +43,7 @@ class DriverFloor:
     """The lowest driver on which any release of one CUDA major runs (minor-version compat)."""
 
     cuda_major: int
-    driver: Version
-    driver_text: str
+    driver: DriverVersion
     source: str
 
 
@@ -56,15 +55,6 @@ class Exclusion:
     versions: SpecifierSet
     reason: str
     source: str
-
-
-def format_driver(version: Version) -> str:
-    """A driver version as NVIDIA writes it: the third part has two digits (``450.80.02``,
-    where ``str(Version)`` gives 450.80.2)."""
-    rel = version.release
-    if len(rel) == 3:
-        return f"{rel[0]}.{rel[1]:02d}.{rel[2]:02d}"
-    return str(version)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,24 +102,18 @@ class Knowledge:
         """The minor-version-compat floor row for ``cuda``'s major, with its source."""
         return next((f for f in self.floors if f.cuda_major == cuda.major), None)
 
-    def min_driver_for(self, cuda: Version) -> Version | None:
+    def min_driver_for(self, cuda: Version) -> DriverVersion | None:
         """Lowest driver that runs CUDA ``cuda`` under minor-version compat (12.x -> 525.60.13)."""
         floor = self.floor_for(cuda)
         return floor.driver if floor else None
 
-    def max_cuda_for_driver(self, driver: Version) -> Version | None:
+    def max_cuda_for_driver(self, driver: DriverVersion) -> Version | None:
         """Newest CUDA major.minor whose toolkit minimum driver is <= ``driver``.
 
         535.104.05 -> 12.2, 470.82.01 -> 11.4, 550.54.15 -> 12.4; None below every known row.
         """
         fits = [t.cuda for t in self.toolkit if t.driver <= driver]
         return max(fits, default=None)
-
-    def driver_text(self, driver: Version) -> str:
-        """``driver`` as NVIDIA prints it, if the tables hold it (535.54.03, not 535.54.3)."""
-        texts = [f.driver_text for f in self.floors if f.driver == driver]
-        texts += [t.driver_text for t in self.toolkit if t.driver == driver]
-        return texts[0] if texts else format_driver(driver)
 
     def excluded(self, name: str, version: Version) -> str | None:
         """The reason a release is globally known-bad, or None."""

@@ -18,6 +18,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from cudaenv._toml import tomllib
+from cudaenv.driver import DriverVersion, InvalidDriverVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -30,7 +31,7 @@ T = TypeVar("T")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _PYPI_SOURCE = re.compile(r"^PyPI metadata of [A-Za-z0-9][A-Za-z0-9._-]*==\S+$")
 _TOML_LINE = re.compile(r"at line (\d+)")
-_PARSE_ERRORS = (InvalidVersion, InvalidSpecifier, InvalidRequirement)
+_PARSE_ERRORS = (InvalidVersion, InvalidSpecifier, InvalidRequirement, InvalidDriverVersion)
 PLACEHOLDERS = frozenset({"site", "prefix"})
 
 
@@ -143,6 +144,9 @@ class Row:
 
     def version(self, key: str, *, required: bool = True) -> Version | None:
         return self._parsed(key, Version, "a version", required)
+
+    def driver(self, key: str, *, required: bool = True) -> DriverVersion | None:
+        return self._parsed(key, DriverVersion, "an NVIDIA driver version", required)
 
     def specifier(self, key: str, *, required: bool = True) -> SpecifierSet | None:
         return self._parsed(key, SpecifierSet, "a version specifier", required)

@@ -223,11 +223,6 @@ def _numpy_limits(row: Row) -> tuple[NumpyLimit, ...]:
     return tuple(out)
 
 
-def _driver_fields(row: Row) -> dict[str, Any]:
-    """``driver`` parsed, and as written: str(Version) would print 535.54.03 as 535.54.3."""
-    return {"driver": row.version("driver"), "driver_text": row.table.get("driver")}
-
-
 def toolkit_driver(row: Row) -> ToolkitDriver | None:
     """Build one ``[[toolkit]]`` row of cuda_driver.toml."""
     row.only({"cuda", "release", "driver", "source"})
@@ -235,7 +230,7 @@ def toolkit_driver(row: Row) -> ToolkitDriver | None:
         "cuda": row.version("cuda"),
         "release": row.text("release"),
         "source": row.source(),
-        **_driver_fields(row),
+        "driver": row.driver("driver"),
     }
     if fields["cuda"] is not None and len(fields["cuda"].release) != 2:
         row.fail("cuda", "not major.minor (like 12.2)")
@@ -248,7 +243,7 @@ def driver_floor(row: Row) -> DriverFloor | None:
     fields: dict[str, Any] = {
         "cuda_major": row.integer("cuda_major"),
         "source": row.source(),
-        **_driver_fields(row),
+        "driver": row.driver("driver"),
     }
     return DriverFloor(**fields) if row.ok else None
 

@@ -25,7 +25,6 @@ from cudaenv.lock.convert import (
 )
 from cudaenv.lock.export import environment_yml, requirement_line, requirements_txt, summary
 from cudaenv.lock.files import dumps, is_valid_lock_name, load, loads, read, write, write_text
-from cudaenv.lock.tool import format_driver
 
 __all__ = [
     "CREATED_BY",
@@ -36,7 +35,6 @@ __all__ = [
     "check_machine",
     "dumps",
     "environment_yml",
-    "format_driver",
     "from_pylock",
     "is_valid_lock_name",
     "load",

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from packaging.version import Version
 
 from cudaenv.errors import CudaenvError, LockError
-from cudaenv.lock.tool import format_driver
 from cudaenv.request import Target, host_platform
 
 if TYPE_CHECKING:
@@ -89,7 +88,7 @@ def _check_driver(
             f"no NVIDIA driver detected: this lock needs {needs} to use the GPU; "
             "it installs, and runs on the CPU only",
         )
-    driver = machine.driver
+    driver = machine.driver_version
     too_old = (floor is not None and driver is not None and driver < floor) or (
         min_cuda is not None and machine.max_cuda is not None and machine.max_cuda < min_cuda
     )
@@ -105,7 +104,7 @@ def _check_driver(
 def _needs(resolution: Resolution) -> str:
     out = "NVIDIA driver"
     if resolution.driver_floor is not None:
-        out += f" ≥ {format_driver(resolution.driver_floor)}"
+        out += f" ≥ {resolution.driver_floor}"
     if resolution.min_cuda is not None:
         out += f" (CUDA ≥ {resolution.min_cuda})"
     return out
@@ -137,8 +136,8 @@ def _newest_tf(target: Target, machine: Machine, knowledge: Knowledge | None) ->
         except CudaenvError:
             return None
     max_cuda = machine.max_cuda
-    if max_cuda is None and machine.driver is not None:
-        max_cuda = knowledge.max_cuda_for_driver(machine.driver)
+    if max_cuda is None and machine.driver_version is not None:
+        max_cuda = knowledge.max_cuda_for_driver(machine.driver_version)
     fits = [
         t.line
         for t in knowledge.tensorflow
@@ -200,6 +199,6 @@ def _floor_problems(resolution: Resolution, knowledge: Knowledge) -> list[str]:
     if floor is None or floor <= resolution.driver_floor:
         return []
     return [
-        f"the recipes now need driver ≥ {format_driver(floor)} for CUDA {resolution.min_cuda}; "
-        f"the lock says ≥ {format_driver(resolution.driver_floor)}"
+        f"the recipes now need driver ≥ {floor} for CUDA {resolution.min_cuda}; "
+        f"the lock says ≥ {resolution.driver_floor}"
     ]

@@ -21,7 +21,6 @@ import re
 from typing import TYPE_CHECKING
 
 from cudaenv import __version__
-from cudaenv.lock.tool import format_driver
 from cudaenv.lock.urls import without_auth
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def summary(resolution: Resolution) -> list[str]:
     if r.cuda:
         out.append(f"stack: CUDA {r.cuda}" + (f", cuDNN {r.cudnn}" if r.cudnn else ""))
     if r.driver_floor:
-        needs = f"needs NVIDIA driver >= {format_driver(r.driver_floor)}"
+        needs = f"needs NVIDIA driver >= {r.driver_floor}"
         out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
     if r.index_url:
         out.append(f"index: {without_auth(r.index_url)}")

@@ -16,8 +16,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError, UsageError
-from cudaenv.knowledge.model import format_driver
 from cudaenv.lock.urls import without_auth
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import GROUPS, Resolution
@@ -32,7 +32,6 @@ __all__ = [
     "decode_tool",
     "encode_pin_tool",
     "encode_tool",
-    "format_driver",
     "pin_tool",
 ]
 
@@ -51,7 +50,7 @@ def encode_tool(resolution: Resolution, knowledge_version: str, cudaenv_version:
         "cuda": _str(r.cuda),
         "cudnn": _str(r.cudnn),
         "min-cuda": _str(r.min_cuda),
-        "driver-floor": format_driver(r.driver_floor) if r.driver_floor else None,
+        "driver-floor": _str(r.driver_floor),
         "index-url": without_auth(r.index_url) if r.index_url else None,
         "notes": list(r.notes),
         "frameworks": [
@@ -78,7 +77,7 @@ class ToolFacts:
     cuda: Version | None
     cudnn: Version | None
     min_cuda: Version | None
-    driver_floor: Version | None
+    driver_floor: DriverVersion | None
     index_url: str | None
     notes: tuple[str, ...]
     knowledge_version: str | None
@@ -108,7 +107,7 @@ def decode_tool(table: Mapping[str, Any]) -> ToolFacts:
         cuda=_version(table, "cuda"),
         cudnn=_version(table, "cudnn"),
         min_cuda=_version(table, "min-cuda"),
-        driver_floor=_version(table, "driver-floor"),
+        driver_floor=_driver(table, "driver-floor"),
         index_url=_get(table, "index-url", str),
         notes=tuple(_strings(table, "notes")),
         knowledge_version=_get(table, "knowledge-version", str),
@@ -163,6 +162,11 @@ def _framework(item: object, i: int) -> FrameworkRequest:
 def _version(table: Mapping[str, Any], key: str) -> Version | None:
     text = _get(table, key, str)
     return None if text is None else _parse(text, Version, f"tool.cudaenv.{key}")
+
+
+def _driver(table: Mapping[str, Any], key: str) -> DriverVersion | None:
+    text = _get(table, key, str)
+    return None if text is None else _parse(text, DriverVersion, f"tool.cudaenv.{key}")
 
 
 def _parse(text: str, parse: Callable[[str], _T], ctx: str) -> _T:

@@ -1,12 +1,12 @@
 """Machine detection: which NVIDIA driver this machine has, the newest CUDA it runs, its GPUs.
 
-The answer enters the solve as the virtual package ``__cuda`` (design.md decision 1), so it must
+The answer enters the solve as the virtual package ``__cuda`` (docs/architecture.md), so it must
 be right or plainly say why not. Detection is an override, then an ordered chain of probes
 (:mod:`cudaenv.machine.probes`: NVML, libcuda in a child process, ``nvidia-smi``, ``/proc``),
 each naming itself as the source; parsers are pure (:mod:`cudaenv.machine.parse`).
 
     >>> m = detect(Overrides.from_env_and_args(driver="535.104.05"))
-    >>> m.driver_version, str(m.max_cuda), m.source
+    >>> str(m.driver_version), str(m.max_cuda), m.source
     ('535.104.05', '12.2', 'override')
 
 Overrides: ``--driver X`` (max CUDA from the knowledge base's driver table), ``--cuda X``, and
@@ -19,8 +19,6 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.version import Version
-
 from cudaenv.errors import UsageError
 from cudaenv.machine.container import NO_GPU_IN_CONTAINER, container_hints
 from cudaenv.machine.parse import parse_cuda_version, parse_driver_version
@@ -30,7 +28,11 @@ from cudaenv.machine.values import SOURCES, DriverInfo, Gpu, Machine, ProbeError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    DriverToCuda = Callable[[Version], Version | None]
+    from packaging.version import Version
+
+    from cudaenv.driver import DriverVersion
+
+    DriverToCuda = Callable[[DriverVersion], Version | None]
     Probe = tuple[str, Callable[[Host], DriverInfo | None]]
 
 __all__ = [
@@ -146,14 +148,15 @@ def _from_override(overrides: Overrides, driver_to_cuda: DriverToCuda) -> Driver
     if conda is not None:
         problems = (f"{CONDA_OVERRIDE_CUDA}={conda!r} ignored: --driver/--cuda given",)
     cuda = None if overrides.cuda is None else parse_cuda_version(overrides.cuda)
-    info = DriverInfo(driver_version=overrides.driver, max_cuda=cuda, problems=problems)
+    driver = None if overrides.driver is None else parse_driver_version(overrides.driver)
+    info = DriverInfo(driver_version=driver, max_cuda=cuda, problems=problems)
     return info.merged(_consistency(info, driver_to_cuda))
 
 
 def _consistency(info: DriverInfo, driver_to_cuda: DriverToCuda) -> DriverInfo:
     if info.driver_version is None or info.max_cuda is None:
         return DriverInfo()
-    supported = driver_to_cuda(Version(info.driver_version))
+    supported = driver_to_cuda(info.driver_version)
     if supported is None or info.max_cuda <= supported:
         return DriverInfo()
     return DriverInfo(
@@ -195,7 +198,7 @@ def _machine(
     problems = list(info.problems)
     max_cuda = info.max_cuda
     if max_cuda is None and info.driver_version is not None:
-        max_cuda = driver_to_cuda(Version(info.driver_version))
+        max_cuda = driver_to_cuda(info.driver_version)
         if max_cuda is None:
             problems.append(
                 f"driver {info.driver_version} is older than every CUDA release cudaenv knows "

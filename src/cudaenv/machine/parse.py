@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
+from cudaenv.driver import DriverVersion, InvalidDriverVersion
 from cudaenv.machine.values import DriverInfo, Gpu, ProbeError
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ __all__ = [
     "parse_sys_module_version",
 ]
 
-# NVIDIA driver versions: 535.104.05, 550.135, 35.3.1 (Jetson). Leading zeros are significant.
-_DRIVER = re.compile(r"\d{1,4}\.\d{1,4}(?:\.\d{1,4})?")
 _CUDA = re.compile(r"(\d{1,3})(?:\.(\d{1,3}))?(?:\.\d{1,4})?")
 _SMI_DRIVER = re.compile(r"Driver Version:\s*(\S+)")
 _SMI_CUDA = re.compile(r"CUDA Version:\s*(\S+)")
@@ -36,12 +35,12 @@ _PROC = re.compile(r"NVRM version:.*?Kernel Module(?: for \S+)?\s+(\S+)")
 _MISSING = {"", "N/A", "[N/A]", "[Not Supported]", "[Unknown Error]", "[Insufficient Permissions]"}
 
 
-def parse_driver_version(text: str) -> str:
-    """Check an NVIDIA driver version string and return it stripped ("535.104.05")."""
-    value = text.strip()
-    if not _DRIVER.fullmatch(value):
-        raise ProbeError(f"{value!r} is not an NVIDIA driver version (like 535.104.05)")
-    return value
+def parse_driver_version(text: str) -> DriverVersion:
+    """An NVIDIA driver version as a driver tool prints it ("535.104.05", blanks dropped)."""
+    try:
+        return DriverVersion.parse(text)
+    except InvalidDriverVersion as e:
+        raise ProbeError(str(e)) from None
 
 
 def parse_cuda_version(text: str) -> Version:
@@ -117,12 +116,12 @@ def _compute_capability(text: str, gpu: str) -> Version:
     return Version(text)
 
 
-def parse_sys_module_version(text: str) -> str:
+def parse_sys_module_version(text: str) -> DriverVersion:
     """``/sys/module/nvidia/version`` holds the bare driver version."""
     return parse_driver_version(text)
 
 
-def parse_proc_version(text: str) -> str:
+def parse_proc_version(text: str) -> DriverVersion:
     """The driver version from ``/proc/driver/nvidia/version`` (proprietary or open module)."""
     match = _PROC.search(text)
     if match is None:

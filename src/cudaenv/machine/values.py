@@ -1,19 +1,22 @@
 """The values detection produces: what a probe found (:class:`DriverInfo`) and the answer
 (:class:`Machine`), plus the one error a probe raises when what it found is garbled.
 
-Glossary (style.md §2): the *driver version* is NVIDIA's string ("535.104.05", kept as text
-because ``Version`` would print "535.104.5"); *max CUDA* is the newest CUDA the driver supports
+Terms (docs/glossary.md): the *driver version* is a :class:`~cudaenv.driver.DriverVersion`
+(535.104.05, printed as NVIDIA writes it); *max CUDA* is the newest CUDA the driver supports
 ("12.2", what ``cuDriverGetVersion`` and the ``nvidia-smi`` header report).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
-
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING, Any
 
 from cudaenv.errors import DetectError
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from cudaenv.driver import DriverVersion
 
 __all__ = ["SOURCES", "DriverInfo", "Gpu", "Machine", "ProbeError"]
 
@@ -46,7 +49,7 @@ class Gpu:
 class DriverInfo:
     """What one probe found. Any field may be unknown; ``problems`` are things worth saying."""
 
-    driver_version: str | None = None
+    driver_version: DriverVersion | None = None
     max_cuda: Version | None = None
     gpus: tuple[Gpu, ...] = ()
     problems: tuple[str, ...] = ()
@@ -71,25 +74,17 @@ class DriverInfo:
 class Machine:
     """This machine as the solver sees it: the driver, the newest CUDA it runs, the GPUs."""
 
-    driver_version: str | None
+    driver_version: DriverVersion | None
     max_cuda: Version | None
     source: str
     gpus: tuple[Gpu, ...] = ()
     problems: tuple[str, ...] = ()
     container: tuple[str, ...] = ()
 
-    @property
-    def driver(self) -> Version | None:
-        """The driver version as a ``Version`` for comparisons (None if unknown)."""
-        try:
-            return Version(self.driver_version) if self.driver_version else None
-        except InvalidVersion:
-            return None
-
     def to_dict(self) -> dict[str, Any]:
         """The ``cudaenv detect --json`` document (exactly these keys)."""
         return {
-            "driver_version": self.driver_version,
+            "driver_version": None if self.driver_version is None else str(self.driver_version),
             "cuda_driver_version": None if self.max_cuda is None else str(self.max_cuda),
             "gpus": [gpu.to_dict() for gpu in self.gpus],
             "source": self.source,

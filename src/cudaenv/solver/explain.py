@@ -157,7 +157,7 @@ def _driver(
     driver = f"driver {machine.driver_version}" if machine.driver_version else "the driver"
     hints = []
     if floor is not None and (needed := knowledge.min_driver_for(floor)) is not None:
-        hints.append(Hint(kind="upgrade-driver", value=knowledge.driver_text(needed)))
+        hints.append(Hint(kind="upgrade-driver", value=str(needed)))
     line = _newest(tf_lines, machine.max_cuda)
     if line is not None and request.framework("tensorflow") is not None:
         hints.append(Hint(kind="option", value=f"--tf {line}"))

@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import __version__
+from cudaenv.driver import DriverVersion
 from cudaenv.errors import IndexError_
 from cudaenv.request import FrameworkRequest, Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 1  # bump when the stored shape changes
+FORMAT = 2  # bump when the stored shape changes
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -52,7 +53,7 @@ def key(request: Request, machine: Machine, knowledge: Knowledge, index: Index) 
         [[f.name, str(f.specifier), f.text] for f in request.frameworks],
         [str(request.target.python), request.target.platform],
         [request.pre, request.allow_sdist, request.gpu],
-        [machine.driver_version, None if machine.max_cuda is None else str(machine.max_cuda)],
+        [_text(machine.driver_version), _text(machine.max_cuda)],
     ]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32]
 
@@ -117,12 +118,13 @@ def _dump(r: Resolution) -> dict[str, Any]:
         "target": [str(r.target.python), r.target.platform],
         "frameworks": [[f.name, str(f.specifier), f.text] for f in r.frameworks],
         "versions": {k: _text(getattr(r, k)) for k in _VERSIONS},
+        "driver_floor": _text(r.driver_floor),
         "index_url": r.index_url,
         "notes": list(r.notes),
     }
 
 
-_VERSIONS = ("cuda", "cudnn", "min_cuda", "driver_floor")
+_VERSIONS = ("cuda", "cudnn", "min_cuda")
 
 
 def _resolution(data: dict[str, Any]) -> Resolution:
@@ -139,6 +141,7 @@ def _resolution(data: dict[str, Any]) -> Resolution:
             FrameworkRequest(name=canonicalize_name(n), specifier=SpecifierSet(s), text=str(t))
             for n, s, t in data["frameworks"]
         ),
+        driver_floor=None if (floor := data["driver_floor"]) is None else DriverVersion(floor),
         index_url=_text(data["index_url"]),
         notes=tuple(str(n) for n in data["notes"]),
         **versions,

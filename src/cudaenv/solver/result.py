@@ -20,6 +20,7 @@ from cudaenv.solver.candidates import ExtrasCandidate, WheelCandidate
 from cudaenv.solver.requirements import CUDA
 
 if TYPE_CHECKING:
+    from cudaenv.driver import DriverVersion
     from cudaenv.index import FileLink
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
@@ -125,11 +126,11 @@ def _notes(
     machine: Machine,
     knowledge: Knowledge,
     min_cuda: Version | None,
-    driver_floor: Version | None,
+    driver_floor: DriverVersion | None,
 ) -> tuple[str, ...]:
     notes = []
     if machine.max_cuda is None and min_cuda is not None:
-        floor = knowledge.driver_text(driver_floor) if driver_floor else "unknown"
+        floor = str(driver_floor) if driver_floor else "unknown"
         notes.append(
             f"no NVIDIA driver was detected: this stack needs a driver ≥ {floor} "
             f"(CUDA ≥ {min_cuda}) on the machine that runs it"

@@ -7,6 +7,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
+from cudaenv.driver import DriverVersion
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Request
@@ -21,7 +22,8 @@ def request(python: str = "3.11", tf: str | None = "2.15", spacy: str | None = N
 
 def machine(driver: str | None, max_cuda: str | None) -> Machine:
     cuda = Version(max_cuda) if max_cuda else None
-    return Machine(driver_version=driver, max_cuda=cuda, source="override")
+    version = DriverVersion.parse(driver) if driver else None
+    return Machine(driver_version=version, max_cuda=cuda, source="override")
 
 
 def cuda_cause(floor: str, who: str = "TensorFlow 2.15") -> RequirementInformation:

@@ -13,6 +13,7 @@ from resolvelib import BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.structs import RequirementInformation
 from tests.functional.solve_index import solve_server
 
+from cudaenv.driver import DriverVersion
 from cudaenv.index import Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
@@ -92,7 +93,8 @@ def test_provider_methods_stay_thin() -> None:
 def test_old_driver_is_a_cuda_cause(solve_server: IndexServer, tmp_path: Path) -> None:
     """style.md principle 4: TF 2.15 with max CUDA 11.4 fails on a ``__cuda`` requirement."""
     request = Request.from_args(tf="2.15", spacy=None, python="3.11", platform=None)
-    machine = Machine(driver_version="470.82.01", max_cuda=Version("11.4"), source="override")
+    driver = DriverVersion.parse("470.82.01")
+    machine = Machine(driver_version=driver, max_cuda=Version("11.4"), source="override")
     with Index(solve_server.url, cache_dir=tmp_path) as index:
         factory = Factory(request, machine, load(), index)
         plan = recipes.plan(factory)
