@@ -422,3 +422,39 @@ def test_spacy_lines_require_click_that_new_typer_no_longer_brings() -> None:
     k = load()
     for line in k.spacy:
         assert "click" in {r.name for r in line.requirements}, line.line
+
+
+@pytest.mark.parametrize(
+    ("spec", "text"),
+    [
+        ("<3.12,>=3.9", ">=3.9,<3.12"),
+        ("<3.16,>=3.10", ">=3.10,<3.16"),  # by version: 3.10 is not before 3.9 as text
+        ("!=3.10.*,<3.13,>=3.7,!=3.9.*", ">=3.7,!=3.9.*,!=3.10.*,<3.13"),
+        ("==3.11.*", "==3.11.*"),
+        ("", ""),
+    ],
+)
+def test_spec_text_writes_ranges_as_people_do(spec, text):
+    """One spelling for matrix rows and solver explanations."""
+    from packaging.specifiers import SpecifierSet
+
+    from cudaenv.knowledge import spec_text
+
+    assert spec_text(SpecifierSet(spec)) == text
+
+
+def test_newest_tf_line_for_a_driver_and_a_python(k):
+    def newest(cuda, python=None, releases=()):
+        line = k.newest_tf_line_for(
+            None if cuda is None else V(cuda),
+            None if python is None else V(python),
+            [V(r) for r in releases],
+        )
+        return None if line is None else str(line.line)
+
+    assert newest("11.4") == "2.14" and newest("12.0") == "2.21"  # 2.22: pre-releases only
+    assert newest("12.4", "3.13") == "2.21" and newest("12.4", "3.8") == "2.13"
+    assert newest("10.2") is None and newest(None, "3.9") == "2.20"
+    # tf 2.14.x and-cuda pins tensorrt 8.5.3.1, which has no wheel for Python 3.11
+    assert newest("11.4", "3.11", ["2.13.1", "2.14.0", "2.14.1"]) == "2.13"
+    assert newest("11.4", "3.10", ["2.13.1", "2.14.0", "2.14.1"]) == "2.14"

@@ -10,8 +10,7 @@ import pytest
 from packaging.version import Version as V
 
 import cudaenv.knowledge as knowledge_pkg
-from cudaenv.commands.matrix import spec_text
-from cudaenv.knowledge import load
+from cudaenv.knowledge import load, spec_text
 
 MINIMAL = Path(__file__).resolve().parents[1] / "data" / "knowledge" / "minimal"
 TF_KEYS = {"version", "cuda", "cudnn", "python", "min_driver", "wheels"}

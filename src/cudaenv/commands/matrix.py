@@ -25,10 +25,9 @@ NAME = "matrix"
 HELP = "show the TensorFlow/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver, wheels"
 ORDER = 20
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "spacy_rows", "spec_text", "tf_rows"]
+__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "spacy_rows", "tf_rows"]
 
 # Lower bounds before upper bounds, so ">=3.9,<3.12" reads the way people write it.
-_OPERATOR_ORDER = ("===", "==", "~=", ">=", ">", "!=", "<=", "<")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -84,10 +83,10 @@ def _pick(lines: Sequence[Any], asked: Sequence[str], label: str, flag: str) -> 
     return sorted(picked, key=lambda line: line.line)
 
 
-def spec_text(spec: SpecifierSet) -> str:
-    """A specifier with lower bounds first (">=3.9,<3.12"); packaging sorts it the other way."""
-    ordered = sorted(spec, key=lambda s: (_OPERATOR_ORDER.index(s.operator), s.version))
-    return ",".join(str(s) for s in ordered)
+def _spec_text(spec: SpecifierSet) -> str:
+    from cudaenv.knowledge import spec_text  # loaded in run, not when the CLI starts
+
+    return spec_text(spec)
 
 
 def tf_rows(k: Knowledge, lines: Sequence[TfLine]) -> list[dict[str, Any]]:
@@ -97,7 +96,7 @@ def tf_rows(k: Knowledge, lines: Sequence[TfLine]) -> list[dict[str, Any]]:
             "version": str(t.line),
             "cuda": str(t.cuda),
             "cudnn": str(t.cudnn),
-            "python": spec_text(t.python),
+            "python": _spec_text(t.python),
             "min_driver": _min_driver(k, t),
             "wheels": [str(w) for w in t.wheels],
         }
@@ -110,9 +109,9 @@ def spacy_rows(lines: Sequence[SpacyLine]) -> list[dict[str, Any]]:
     return [
         {
             "version": str(s.line),
-            "thinc": spec_text(s.thinc),
+            "thinc": _spec_text(s.thinc),
             "gpu_extras": {str(major): extra for major, extra in sorted(s.gpu_extras.items())},
-            "python": spec_text(s.python),
+            "python": _spec_text(s.python),
         }
         for s in lines
     ]
@@ -138,7 +137,7 @@ def _print_text(
         render.line()
     if spacy:
         render.table(
-            [(s.line, spec_text(s.thinc), spec_text(s.python), _extras(s)) for s in spacy],
+            [(s.line, _spec_text(s.thinc), _spec_text(s.python), _extras(s)) for s in spacy],
             ["spaCy", "thinc", "Python", "GPU extras (CUDA major: extra)"],
         )
     render.line()
@@ -152,7 +151,7 @@ def _tf_cells(k: Knowledge, t: TfLine) -> tuple[object, ...]:
         notes.append("pre-release only")
     if t.known_bad:
         notes.append("avoid " + ", ".join(_bad_text(b) for b in t.known_bad))
-    return (t.line, t.cuda, t.cudnn, spec_text(t.python), _min_driver(k, t), wheels,
+    return (t.line, t.cuda, t.cudnn, _spec_text(t.python), _min_driver(k, t), wheels,
             "; ".join(notes))  # fmt: skip
 
 
@@ -170,7 +169,7 @@ def _tf_details(k: Knowledge, t: TfLine) -> None:
 
 
 def _bad_text(bad: KnownBad) -> str:
-    return f"{bad.version} on Python {spec_text(bad.python)}" if bad.python else str(bad.version)
+    return f"{bad.version} on Python {_spec_text(bad.python)}" if bad.python else str(bad.version)
 
 
 def _extras(s: SpacyLine) -> str:

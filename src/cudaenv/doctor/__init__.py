@@ -165,8 +165,6 @@ def diagnose(
     """
     from cudaenv import smoke
     from cudaenv.knowledge import TfLine
-    from cudaenv.knowledge.loglines import load_log_rules
-    from cudaenv.smoke.report import SmokeReport
 
     environ = dict(os.environ if environ is None else environ)
     if knowledge is None:
@@ -177,26 +175,21 @@ def diagnose(
         from cudaenv.machine import detect
 
         machine = detect()
-    rules = load_log_rules()
-    dists = smoke.installed(env)
-    lines = smoke.recipe_lines(dists, knowledge)
-    sonames = smoke.probe_sonames(env, lines, rules.sonames)
-    data = smoke.run_probe(env.python, sonames, environ, bench=False)
-    tf_lines = smoke.tf_lines_by_soname(knowledge)
-    report = SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines)
+    probed = smoke.probe(env, knowledge, environ, activated=False, bench=False)
+    report, lines = probed.report, probed.lines
     cache = ldconfig_cache()
-    places = {s: copies(s, env, environ, cache) for s in sonames}
+    places = {s: copies(s, env, environ, cache) for s in probed.sonames}
     facts = Facts(
         env=env,
         report=report,
         places=places,
         required=frozenset(s for line in lines for s in line.sonames),
         tf_line=next((x for x in lines if isinstance(x, TfLine)), None),
-        dists=dists,
+        dists=probed.dists,
         machine=machine,
         knowledge=knowledge,
         environ=environ,
-        sonames=rules.sonames,
+        sonames=probed.rules.sonames,
         runpath_dirs=search_dirs(env.site_packages.glob(_TF_LIBRARIES)),
     )
     return Diagnosis(

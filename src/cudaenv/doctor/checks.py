@@ -165,7 +165,7 @@ def driver(facts: Facts) -> list[Finding]:
             )
         ]
     if line is not None and need is not None and drv.max_cuda is not None and drv.max_cuda < need:
-        older = k.newest_tf_line_for(drv.max_cuda)
+        older = k.newest_tf_line_for(drv.max_cuda, facts.report.python)
         alt = f", or `cudaenv create --tf {older.line}`" if older is not None else ""
         return [
             Finding.of(

@@ -48,6 +48,7 @@ from cudaenv.knowledge.lines import (
     SpacyLine,
     TfLine,
     TorchLine,
+    spec_text,
 )
 from cudaenv.knowledge.model import DriverFloor, Exclusion, Knowledge, ToolkitDriver
 from cudaenv.knowledge.parse import Problems, Row, read_toml
@@ -72,6 +73,7 @@ __all__ = [
     "data_dirs",
     "load",
     "load_from",
+    "spec_text",
 ]
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # .../cudaenv

@@ -8,6 +8,7 @@ TOML files, never from literals in code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -28,7 +29,11 @@ __all__ = [
     "TfLine",
     "TorchLine",
     "same_line",
+    "spec_text",
 ]
+
+# Lower bounds first, as people write ranges (">=3.9,<3.12"); packaging sorts by text.
+_OPERATOR_ORDER = {">": 0, ">=": 0, "~=": 1, "==": 1, "===": 1, "!=": 2, "<": 3, "<=": 3}
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -214,3 +219,15 @@ class JaxLine:
     def cuda_majors(self) -> tuple[int, ...]:
         """The CUDA majors the line reaches, oldest first."""
         return tuple(sorted(self.extras))
+
+
+def spec_text(spec: SpecifierSet) -> str:
+    """A specifier as people write ranges: lower bounds first, each group in version order
+    (``>=3.9,<3.12``, ``>=3.7,!=3.9.*,!=3.10.*,<3.13``)."""
+    ordered = sorted(spec, key=lambda s: (_OPERATOR_ORDER[s.operator], _numbers(s.version)))
+    return ",".join(str(s) for s in ordered)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """3.10.* -> (3, 10): versions and wildcards compare by their numbers, not as text."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -57,6 +59,14 @@ class Exclusion:
     source: str
 
 
+def _final_and_good(line: TfLine, version: Version, python: Version | None) -> bool:
+    return (
+        line.contains(version)
+        and not version.is_prerelease
+        and not line.bad_reason(version, python)
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Knowledge:
     """Everything cudaenv knows about framework releases, CUDA and drivers."""
@@ -85,9 +95,27 @@ class Knowledge:
         """
         return tuple(t for t in self.tensorflow if t.min_cuda <= max_cuda)
 
-    def newest_tf_line_for(self, max_cuda: Version) -> TfLine | None:
-        """The newest TensorFlow line with a final release that ``max_cuda`` can run."""
-        fits = [t for t in self.tf_lines_for(max_cuda) if not t.pre_release_only]
+    def newest_tf_line_for(
+        self,
+        max_cuda: Version | None,
+        python: Version | None = None,
+        releases: Iterable[Version] = (),
+    ) -> TfLine | None:
+        """The newest TensorFlow line with a final release that a driver with ``max_cuda`` runs
+        on ``python`` (either None: unknown, so anything goes).
+
+        With ``releases`` (what an index has), only a line with one of them that is final and
+        not known-bad on ``python`` counts: 2.14 on Python 3.11 does not (tensorrt pins).
+        """
+        found = tuple(releases)
+        fits = [
+            t
+            for t in self.tensorflow
+            if not t.pre_release_only
+            and (max_cuda is None or t.min_cuda <= max_cuda)
+            and (python is None or t.python.contains(python))
+            and (not found or any(_final_and_good(t, v, python) for v in found))
+        ]
         return max(fits, key=lambda t: t.line, default=None)
 
     def spacy_line(self, version: Version) -> SpacyLine | None:

@@ -138,15 +138,10 @@ def _newest_tf(target: Target, machine: Machine, knowledge: Knowledge | None) ->
     max_cuda = machine.max_cuda
     if max_cuda is None and machine.driver_version is not None:
         max_cuda = knowledge.max_cuda_for_driver(machine.driver_version)
-    fits = [
-        t.line
-        for t in knowledge.tensorflow
-        if max_cuda is not None
-        and t.min_cuda <= max_cuda
-        and not t.pre_release_only
-        and t.python.contains(Version(f"{target.python}.0"))
-    ]
-    return str(max(fits)) if fits else None
+    if max_cuda is None:
+        return None
+    line = knowledge.newest_tf_line_for(max_cuda, target.python)
+    return None if line is None else str(line.line)
 
 
 def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> list[str]:

@@ -1,9 +1,10 @@
 """The smoke benchmark: run the probe inside an environment, under its activation, and judge it.
 
-:func:`run` is the last stage of ``create`` and the body of ``cudaenv smoke``; :func:`run_probe`
-is shared with ``cudaenv doctor`` (one probe, two users). The probe is a standalone script
-(``probe.py``) executed by the environment's own Python with the variables activation would set
-(:func:`cudaenv.activation.variables`), so what it finds is what a user's activated shell gets.
+:func:`run` is the last stage of ``create`` and the body of ``cudaenv smoke``; :func:`probe` is
+the sequence both it and ``cudaenv doctor`` run (one probe, two users). The probe is a standalone
+script (``probe.py``) executed by the environment's own Python; ``smoke`` runs it with the
+variables activation would set (:func:`cudaenv.activation.variables`), so what it finds is what a
+user's activated shell gets, and ``doctor`` with the environment as it is.
 The libraries it dlopens are those the recipes say the installed frameworks load
 (``TfLine.sonames``, ``CupyLine.sonames``) plus every known CUDA library the environment's NVIDIA
 wheels ship.
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +30,15 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
     from cudaenv.knowledge import CupyLine, Knowledge, TfLine
+    from cudaenv.knowledge.loglines import LogRules
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = [
     "PROBE",
+    "Probed",
     "installed",
     "open_env",
+    "probe",
     "probe_sonames",
     "recipe_lines",
     "run",
@@ -145,6 +150,46 @@ def activated_environ(
     return environ
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probed:
+    """One probe run and what it was run with (``doctor`` looks at the same sonames)."""
+
+    report: SmokeReport
+    dists: Mapping[str, Version]  # installed distributions (canonical names)
+    lines: tuple[TfLine | CupyLine, ...]  # their recipe lines
+    sonames: tuple[str, ...]  # what the probe dlopened
+    rules: LogRules
+
+
+def probe(
+    env: Env,
+    knowledge: Knowledge,
+    environ: Mapping[str, str],
+    *,
+    activated: bool,
+    quick: bool = False,
+    bench: bool = True,
+    timeout: int = 900,
+) -> Probed:
+    """Installed frameworks -> their recipe lines -> sonames -> the probe -> the judged report.
+
+    ``activated``: under the variables cudaenv's activation sets on top of ``environ`` (smoke),
+    or under ``environ`` as it is (doctor).
+    """
+    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.smoke.report import SmokeReport
+
+    rules = load_log_rules()
+    dists = installed(env)
+    lines = recipe_lines(dists, knowledge)
+    if activated:
+        environ = activated_environ(env, lines, environ)
+    sonames = probe_sonames(env, lines, rules.sonames)
+    data = run_probe(env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout)
+    report = SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines_by_soname(knowledge))
+    return Probed(report=report, dists=dists, lines=lines, sonames=tuple(sonames), rules=rules)
+
+
 def run(
     env_or_prefix: Env | str | os.PathLike[str],
     *,
@@ -159,15 +204,8 @@ def run(
     spaCy each in a child process); minutes for a full benchmark, seconds with ``quick``.
     """
     from cudaenv.knowledge import load as load_knowledge
-    from cudaenv.knowledge.loglines import load_log_rules
-    from cudaenv.smoke.report import SmokeReport
 
     del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides
     env = open_env(env_or_prefix)
-    rules = load_log_rules()
-    knowledge = load_knowledge()
-    lines = recipe_lines(installed(env), knowledge)
-    environ = activated_environ(env, lines, os.environ)
-    sonames = probe_sonames(env, lines, rules.sonames)
-    data = run_probe(env.python, sonames, environ, quick=quick, timeout=timeout)
-    return SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines_by_soname(knowledge))
+    done = probe(env, load_knowledge(), os.environ, activated=True, quick=quick, timeout=timeout)
+    return done.report

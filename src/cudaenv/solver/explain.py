@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import Version
 
 from cudaenv.errors import ResolutionError
+from cudaenv.knowledge import spec_text
 from cudaenv.solver.requirements import CUDA, PYTHON
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from cudaenv.machine import Machine
     from cudaenv.request import FrameworkRequest, Request
 
-__all__ = ["Explanation", "Hint", "as_error", "explain", "spec_text", "unknown_release"]
+__all__ = ["Explanation", "Hint", "as_error", "explain", "unknown_release"]
 
 # Pythons a hint may name, newest first: the range cudaenv's recipes span, with room to grow.
 _PYTHONS = tuple(Version(f"3.{minor}") for minor in range(20, 5, -1))
@@ -94,37 +95,13 @@ def explain(
     ``tf_releases`` (the TensorFlow versions on the index, if known) lets a hint skip a line
     whose every release is known-bad on the target (2.14 on Python 3.11: tensorrt pins).
     """
-    lines = _workable_tf_lines(knowledge, request, tf_releases)
+    fits = knowledge.newest_tf_line_for(machine.max_cuda, request.target.python, tf_releases)
+    line = None if fits is None else fits.line
     return (
-        _driver(causes, machine, knowledge, request, lines)
-        or _python(causes, request, lines, machine)
+        _driver(causes, machine, knowledge, request, line)
+        or _python(causes, request, line)
         or _packages(causes, request)
     )
-
-
-def spec_text(spec: SpecifierSet) -> str:
-    """``>=3.9,<3.12``: lower bounds first, as people write ranges (packaging sorts by text)."""
-    order = {">": 0, ">=": 0, "~=": 1, "==": 1, "===": 1, "!=": 2, "<": 3, "<=": 3}
-    return ",".join(str(s) for s in sorted(spec, key=lambda s: (order[s.operator], str(s))))
-
-
-def _workable_tf_lines(
-    knowledge: Knowledge, request: Request, releases: Sequence[Version]
-) -> list[Any]:
-    """Lines with a final release that runs on the target Python and is not known-bad there."""
-    python = request.target.python
-    lines = [
-        t for t in knowledge.tensorflow if not t.pre_release_only and t.python.contains(python)
-    ]
-    if not releases:
-        return lines
-    return [
-        t
-        for t in lines
-        if any(
-            t.contains(v) and not v.is_prerelease and not t.bad_reason(v, python) for v in releases
-        )
-    ]
 
 
 def _unmet(causes: Collection[Any], identifier: str, version: Version | None) -> list[Any]:
@@ -147,7 +124,7 @@ def _driver(
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
-    tf_lines: Sequence[Any],
+    line: Version | None,
 ) -> Explanation | None:
     unmet = _unmet(causes, CUDA, machine.max_cuda)
     if not unmet:
@@ -158,7 +135,6 @@ def _driver(
     hints = []
     if floor is not None and (needed := knowledge.min_driver_for(floor)) is not None:
         hints.append(Hint(kind="upgrade-driver", value=str(needed)))
-    line = _newest(tf_lines, machine.max_cuda)
     if line is not None and request.framework("tensorflow") is not None:
         hints.append(Hint(kind="option", value=f"--tf {line}"))
     return Explanation(
@@ -175,15 +151,7 @@ def _reasons(unmet: Sequence[Any]) -> tuple[str, ...]:
     return tuple(f"{_who(c)} needs {c.requirement.format_for_error()}" for c in unmet)
 
 
-def _newest(tf_lines: Sequence[Any], max_cuda: Version | None) -> Version | None:
-    """The newest of ``tf_lines`` whose ``__cuda`` floor ``max_cuda`` meets (any if unknown)."""
-    fits = [t.line for t in tf_lines if max_cuda is None or t.min_cuda <= max_cuda]
-    return max(fits, default=None)
-
-
-def _python(
-    causes: Collection[Any], request: Request, tf_lines: Sequence[Any], machine: Machine
-) -> Explanation | None:
+def _python(causes: Collection[Any], request: Request, line: Version | None) -> Explanation | None:
     python = request.target.python
     unmet = _unmet(causes, PYTHON, python)
     if not unmet:
@@ -195,7 +163,6 @@ def _python(
     newest = next((p for p in _PYTHONS if spec.contains(p)), None)
     if newest is not None:
         hints.append(Hint(kind="option", value=f"--python {newest}"))
-    line = _newest(tf_lines, machine.max_cuda)
     if cause.parent is None and _who(cause).startswith("TensorFlow") and line is not None:
         hints.append(Hint(kind="option", value=f"--tf {line}"))
     return Explanation(

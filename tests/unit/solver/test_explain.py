@@ -8,11 +8,11 @@ from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
 from cudaenv.driver import DriverVersion
-from cudaenv.knowledge import load
+from cudaenv.knowledge import load, spec_text
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Request
 from cudaenv.solver.candidates import VirtualCandidate
-from cudaenv.solver.explain import Explanation, Hint, as_error, explain, spec_text, unknown_release
+from cudaenv.solver.explain import Explanation, Hint, as_error, explain, unknown_release
 from cudaenv.solver.requirements import CUDA, PYTHON, SpecifierRequirement, VirtualRequirement
 
 
