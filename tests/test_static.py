@@ -27,3 +27,33 @@ def test_ruff(check: list[str]) -> None:
 def test_mypy() -> None:
     done = run("mypy")  # files and options: [tool.mypy] in pyproject.toml
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_is_strict_on_the_library() -> None:
+    """``strict = true`` for all of src/cudaenv; only the named modules relax a flag, each with
+    its reason in pyproject.toml (the probe scripts, and conda's untyped hook marker)."""
+    from cudaenv._toml import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert config["strict"] is True and config["files"] == ["src/cudaenv"]
+    relaxed = {
+        module: sorted(set(override) - {"module"})
+        for override in config.get("overrides", [])
+        for module in override["module"]
+        if module.startswith("cudaenv")
+    }
+    assert relaxed == {
+        "cudaenv.smoke.probe": [
+            "check_untyped_defs",
+            "disallow_incomplete_defs",
+            "disallow_untyped_calls",
+            "disallow_untyped_defs",
+        ],
+        "cudaenv.smoke.parts": [
+            "check_untyped_defs",
+            "disallow_incomplete_defs",
+            "disallow_untyped_calls",
+            "disallow_untyped_defs",
+        ],
+        "cudaenv.conda_plugin": ["disallow_untyped_decorators"],
+    }

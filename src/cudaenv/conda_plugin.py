@@ -1,11 +1,11 @@
 """``conda cudaenv``: registers cudaenv's command line as a conda subcommand, and nothing else.
 
-conda loads this module through the ``conda`` entry point group, so it imports only conda's
-hook marker at import time; the CLI is imported inside the hook, when conda builds its parser.
-``host="conda"`` tells commands that ``-n NAME`` means a conda environment.
-"""
+conda imports this module through its ``conda`` entry point group: only conda's hook marker at
+import time, the CLI inside the hook (``host="conda"``: ``-n NAME`` names a conda environment)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from conda.plugins import hookimpl
 
@@ -15,7 +15,7 @@ SUMMARY = "Python environments where TensorFlow and spaCy really use the NVIDIA 
 
 
 @hookimpl
-def conda_subcommands():
+def conda_subcommands() -> Any:  # yields conda's CondaSubcommand; conda is untyped here
     from functools import partial
 
     from conda.plugins.types import CondaSubcommand

@@ -64,12 +64,13 @@ def read_toml(path: Path, problems: Problems) -> dict[str, Any] | None:
         problems.add(path.name, f"cannot be read: {e}")
         return None
     try:
-        return tomllib.loads(text)
+        table: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         found = _TOML_LINE.search(str(e))
         where = f"{path.name}: line {found.group(1)}" if found else path.name
         problems.add(where, f"invalid TOML: {e}")
         return None
+    return table
 
 
 class Row:

@@ -39,7 +39,9 @@ _T = TypeVar("_T")
 _FRAMEWORK_GROUP = frozenset({"tensorflow", "spacy", "tf-keras", "cupy"})
 
 
-def encode_tool(resolution: Resolution, knowledge_version: str, cudaenv_version: str) -> dict:
+def encode_tool(
+    resolution: Resolution, knowledge_version: str, cudaenv_version: str
+) -> dict[str, Any]:
     """The top-level ``[tool.cudaenv]`` table (None values left out: TOML has no null)."""
     r = resolution
     table: dict[str, Any] = {
@@ -60,7 +62,7 @@ def encode_tool(resolution: Resolution, knowledge_version: str, cudaenv_version:
     return {k: v for k, v in table.items() if v is not None}
 
 
-def encode_pin_tool(pin: Pin) -> dict:
+def encode_pin_tool(pin: Pin) -> dict[str, Any]:
     return {"group": pin.group, "why": list(pin.why)}
 
 
