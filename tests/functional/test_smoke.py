@@ -134,8 +134,8 @@ def test_probe_runs_on_the_oldest_python_tf_supports(tmp_path: Path) -> None:
 def test_spacy_37_cpu_words_per_second_with_the_default_pipeline(cli, venv: Env) -> None:
     """Real spaCy 3.7 from PyPI; its default tok2vec/tagger/parser/ner, no model download.
 
-    numpy<2: spaCy 3.7's binaries need NumPy 1.x (compat.md K-11). click: spaCy 3.7.5 imports it,
-    but typer releases after 0.12 no longer bring it in.
+    numpy<2: spaCy 3.7's binaries need NumPy 1.x (docs/facts.md, "NumPy 2"). click: spaCy 3.7.5
+    imports it, but typer releases after 0.12 no longer bring it in.
     """
     uv_install(venv, "spacy==3.7.*", "numpy<2", "click", timeout=600)
     result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json")
@@ -151,7 +151,7 @@ def test_spacy_37_cpu_words_per_second_with_the_default_pipeline(cli, venv: Env)
 @pytest.mark.network
 def test_spacy_37_on_a_real_gpu(cli, venv: Env) -> None:
     """spaCy's GPU path: cupy-cuda12x < 13 (what spacy[cuda12x] allows) with NVIDIA's wheels,
-    found through the activation's LD_LIBRARY_PATH (compat.md 4.5)."""
+    found through the activation's LD_LIBRARY_PATH (docs/facts.md, "CuPy")."""
     uv_install(
         venv,
         "spacy[cuda12x]==3.7.*",

@@ -261,7 +261,7 @@ def test_spacy_alone_without_driver(server: IndexServer, tmp_path: Path) -> None
 
 
 def test_spacy_on_python_313_roots_cupy_directly(server: IndexServer, tmp_path: Path) -> None:
-    """compat.md C-4: spacy[cuda12x] caps CuPy < 13, which has no cp313 wheels."""
+    """spacy[cuda12x] caps CuPy < 13, which has no cp313 wheels (docs/facts.md, "CuPy")."""
     res = run_solve(server.url, tmp_path, spacy="3.8", python="3.13")
     by_name = {p.name: p for p in res.pins}
     assert by_name["spacy"].version == Version("3.8.7")

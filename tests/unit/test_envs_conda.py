@@ -69,10 +69,10 @@ HERE = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
             ["/opt/mf/bin/mamba", "create", "-y", "-q", "-p", "/e/tf 215", "--offline"],
         ),
         (
-            CondaTool(kind="micromamba", argv=("/home/u/.local/bin/micromamba",)),
+            CondaTool(kind="micromamba", argv=("/opt/micromamba/bin/micromamba",)),
             {"channels": DEFAULT_CHANNELS},
             [
-                "/home/u/.local/bin/micromamba",
+                "/opt/micromamba/bin/micromamba",
                 "create",
                 "-y",
                 "-q",
@@ -101,7 +101,7 @@ def test_create_asks_for_the_minor_version_only():
 def test_info_from_a_real_conda_with_no_channels():
     info = CondaInfo.from_json((DATA / "info-conda-26.7.1.json").read_text())
     assert info.channels == ()
-    assert info.envs_dirs == (Path("/root/.conda/envs"), Path("/tmp/conda-venv/envs"))
+    assert info.envs_dirs == (Path("/srv/user/.conda/envs"), Path("/opt/conda/envs"))
 
 
 def test_info_from_a_real_conda_with_conda_forge():
@@ -116,13 +116,13 @@ def test_info_with_micromamba_keys():
     text = json.dumps(
         {
             "channels": [],
-            "envs_dirs": ["/root/micromamba/envs"],
-            "base environment": "/root/micromamba",
+            "envs_dirs": ["/opt/micromamba/envs"],
+            "base environment": "/opt/micromamba",
             "platform": "linux-64",
         }
     )
     assert CondaInfo.from_json(text) == CondaInfo(
-        channels=(), envs_dirs=(Path("/root/micromamba/envs"),)
+        channels=(), envs_dirs=(Path("/opt/micromamba/envs"),)
     )
 
 

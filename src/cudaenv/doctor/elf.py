@@ -1,7 +1,8 @@
 """Read the RUNPATH a shared library carries, to know where *it* looks for its dependencies.
 
 TensorFlow >= 2.14 finds the NVIDIA wheels through ``$ORIGIN/../nvidia/<lib>/lib`` entries in
-the DT_RUNPATH of ``libtensorflow_framework.so.2`` and ``libtensorflow_cc.so.2`` (compat.md 2.3),
+the DT_RUNPATH of ``libtensorflow_framework.so.2`` and ``libtensorflow_cc.so.2`` (docs/facts.md,
+"Finding the libraries: RUNPATH, LD_LIBRARY_PATH, ptxas"),
 so a CUDA library that is not on LD_LIBRARY_PATH may still be found by TensorFlow (and by
 nothing else, CuPy <= 13 included). The answer is in the binary, not in a version table: this
 module reads the ELF dynamic section with :mod:`struct` (ELF64 little-endian, what x86_64

@@ -1,7 +1,7 @@
 """The rows of the knowledge base as values: one per TensorFlow, PyTorch, JAX, spaCy or CuPy line.
 
 Each row says what a framework release line needs from CUDA that its wheel metadata does not say
-(design decision 2). The values are frozen, slotted and hashable (the solver caches on them), and
+(docs/architecture.md). The values are frozen, slotted and hashable (the solver caches on them), and
 use packaging types throughout; they are built only by :mod:`cudaenv.knowledge.schema` from the
 TOML files, never from literals in code.
 """

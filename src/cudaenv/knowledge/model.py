@@ -4,7 +4,7 @@
 "which line is this release in", "which driver does this CUDA need", "which CUDA does this driver
 support". All answers come from the data files; there are no version tables in Python code.
 
-Glossary (style.md): a *driver version* is 550.54.15; *max CUDA* is the newest CUDA a driver
+Terms (docs/glossary.md): a *driver version* is 550.54.15; *max CUDA* is the newest CUDA a driver
 supports (12.4); the *toolkit driver* is the minimum driver NVIDIA names for a toolkit release;
 the *minor-version-compat floor* is the lowest driver on which a whole CUDA major runs.
 """

@@ -5,7 +5,8 @@ Each returns :class:`DriverInfo` when it finds the driver, ``None`` when its thi
 garbled, crashed or hung. Where they look is a :class:`Host`, so tests can point them at a
 fixture root, a PATH with a fake ``nvidia-smi``, or a fake library built for the test.
 
-Order (design.md decision 1, style.md §8): NVML answers everything in-process and fast; libcuda
+Order (override first, then probes, as conda's ``__cuda`` detection does): NVML answers
+everything in-process and fast; libcuda
 gives the max CUDA the way conda does; ``nvidia-smi`` is the same NVML through a tool that may be
 on PATH when the library is not on the loader path; ``/sys``/``/proc`` give the kernel module's
 version, when the user-space driver is missing or broken.

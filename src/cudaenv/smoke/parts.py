@@ -117,7 +117,8 @@ def _words_per_second(nlp, quick):
 
 
 def _cupy_error():
-    """What thinc hides behind 'CuPy is not installed' / 'No GPU devices detected' (K-13)."""
+    """What thinc hides behind 'CuPy is not installed' / 'No GPU devices detected'
+    (docs/facts.md, "CuPy")."""
     try:
         import cupy
 
@@ -173,8 +174,9 @@ def _enable_thinc_tensorflow():
 
 
 def part_together(args):
-    """TF and spaCy in one process: a TF layer through thinc's wrapper (C-8), memory growth on
-    so that TensorFlow does not take the whole GPU from CuPy. ``--gpu``: on the GPU."""
+    """TF and spaCy in one process: a TF layer through thinc's wrapper, memory growth on so that
+    TensorFlow does not take the whole GPU from CuPy (docs/facts.md, "TensorFlow and spaCy in
+    one process"). ``--gpu``: on the GPU."""
     _phase("import")
     import tensorflow as tf
 

@@ -118,7 +118,8 @@ class SpacyRun:
 
 
 def _spacy_gpu_error(gpu: Mapping[str, Any], rules: LogRules) -> str:
-    """thinc's message, translated (K-13), with the real error CuPy gave underneath."""
+    """thinc's message, translated (docs/facts.md, "CuPy"), with the real error CuPy gave
+    underneath."""
     said = str(gpu["error"])
     known = rules.classify(said)
     text = f"{said} ({known.explanation})" if known else said

@@ -1,6 +1,6 @@
 """How recipes become requirements: a request's roots, what a release adds, what is refused.
 
-Wheel metadata does not say which CUDA a framework release needs (design decision 2), so:
+Wheel metadata does not say which CUDA a framework release needs (docs/architecture.md), so:
 
 - TensorFlow: ``--tf 2.15`` roots ``tensorflow[and-cuda] ==2.15.*`` where the line has the
   extra, else plain ``tensorflow`` (2.12/2.13), and ``__cuda >= min_cuda`` of the lines it may
@@ -10,7 +10,8 @@ Wheel metadata does not say which CUDA a framework release needs (design decisio
 - spaCy on the GPU: ``spacy[cuda12x]`` (the CUDA major of the stack: TensorFlow's line, else
   the driver's max CUDA, else 12) plus the CuPy recipe's ``runtime_wheels``, which CuPy <= 13
   finds only on ``LD_LIBRARY_PATH``. Where the extra has no CuPy wheel for the target Python
-  (compat.md C-4: CuPy 12 has no cp313 wheels) the CuPy package is rooted directly instead.
+  (CuPy 12 has no cp313 wheels: docs/facts.md, "CuPy") the CuPy package is rooted directly
+  instead.
 - Recipe ``constraints`` (``numpy<2`` for spaCy < 3.8, TF 2.14) narrow candidates without
   adding packages. They are taken from every line the request may pick, which can only
   over-restrict a specifier that spans lines, never admit a bad set.

@@ -182,7 +182,8 @@ def admits(specifier: SpecifierSet, version: Version, *, pre: bool) -> bool:
     pre-release only with ``--pre`` or when the specifier names one (``>=2.16.0rc0``).
 
     Not ``specifier.contains(version)``: with packaging 26 that admits pre-releases by default,
-    and a resolver that does picks ``tensorflow 2.13.0rc1`` unasked (compat.md K-15).
+    and a resolver that does picks ``tensorflow 2.13.0rc1`` unasked (docs/facts.md,
+    "Pre-releases").
     """
     if not specifier.contains(version, prereleases=True):
         return False

@@ -43,7 +43,8 @@ def test_driver_first_with_the_driver_floor_and_a_line_that_fits() -> None:
 
 
 def test_line_hint_skips_lines_whose_releases_are_all_bad_on_the_target() -> None:
-    """TF 2.14.0/2.14.1 and-cuda pin tensorrt 8.5.3.1: no wheel for Python 3.11 (K-8)."""
+    """TF 2.14.0/2.14.1 and-cuda pin tensorrt 8.5.3.1: no wheel for Python 3.11
+    (docs/facts.md, "TensorRT in and-cuda")."""
     releases = [Version(v) for v in ("2.13.1", "2.14.0", "2.14.1", "2.15.1")]
     why = explain(
         [cuda_cause("12.0")],

@@ -82,7 +82,7 @@ def test_identify_and_satisfy_delegate() -> None:
 
 
 def test_provider_methods_stay_thin() -> None:
-    """style.md principle 5: every method but get_preference is 10 lines or fewer."""
+    """The provider stays thin: every method but get_preference is 10 lines or fewer."""
     for name, fn in inspect.getmembers(Provider, inspect.isfunction):
         if name in ("get_preference", "__init__") or name not in Provider.__dict__:
             continue
@@ -91,7 +91,7 @@ def test_provider_methods_stay_thin() -> None:
 
 
 def test_old_driver_is_a_cuda_cause(solve_server: IndexServer, tmp_path: Path) -> None:
-    """style.md principle 4: TF 2.15 with max CUDA 11.4 fails on a ``__cuda`` requirement."""
+    """The driver is a package: TF 2.15 with max CUDA 11.4 fails on a ``__cuda`` requirement."""
     request = Request.from_args(tf="2.15", spacy=None, python="3.11", platform=None)
     driver = DriverVersion.parse("470.82.01")
     machine = Machine(driver_version=driver, max_cuda=Version("11.4"), source="override")
