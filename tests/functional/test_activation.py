@@ -2,7 +2,9 @@
 
 Each case sources the script, activates twice, deactivates, and dumps the exported environment
 with ``env -0`` after every step: what programs see is what is compared. The prefixes contain
-spaces, both quotes, ``$(touch pwned)`` and backticks; the canary files must never appear.
+spaces, both quotes, ``$(touch pwned)``, backticks and ``!``; the canary files must never
+appear. csh and tcsh get a script that changes nothing and says what to run instead, and that
+command is run. Environments over each other: test_activation_layers.py.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PREFIXES = {
     "quotes": 'it\'s a "quoted" env',
     "subst": "a$(touch pwned)b",
     "backticks": "c`touch pwned2`d ${HOME} \\n",
+    "bang": "bang!x !! 'q'",
 }
 KEYS = ("LD_LIBRARY_PATH", "XLA_FLAGS", "PATH", "VIRTUAL_ENV", "PYTHONHOME")
 BASES = {
@@ -223,3 +226,78 @@ def test_prompt_holds_nothing_a_shell_would_expand(envs, tmp_path, shell_name):
     active, restored = done.stdout.splitlines()
     assert active == "(a__touch_pwned_b) > "
     assert restored == "> "
+
+
+def _tcsh() -> str:
+    found = shutil.which("tcsh")
+    if found is None:
+        pytest.skip("tcsh is not installed (./scripts/test installs it as root)")
+    return found
+
+
+def _keep_environ(**extra: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if k not in (*KEYS, "PYTHONHOME")}
+    environ.update(LD_LIBRARY_PATH="/keep", PATH="/usr/local/bin:/usr/bin:/bin", **extra)
+    return environ
+
+
+@pytest.mark.parametrize("prefix", ["plain", "quotes", "subst", "backticks", "bang"])
+def test_csh_changes_nothing_and_its_hint_activates_in_bash(envs, tmp_path, prefix):
+    env = envs[prefix]
+    environ = _keep_environ(P=str(env.prefix))
+    show = "printenv LD_LIBRARY_PATH; printenv VIRTUAL_ENV || echo no-venv"
+    done = execute(
+        [_tcsh(), "-f", "-c", f'source "$P/bin/activate.csh"; {show}'], tmp_path, environ
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["/keep", "no-venv"], "csh must change nothing"
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("cudaenv: csh and tcsh cannot activate this environment")
+    hint = line.split("start bash with it active instead: ", 1)[1]
+    assert hint.startswith("bash --init-file ")
+
+    # the hint is typed into csh; the bash it starts reads these lines
+    steps = 'printf "%s\\n" "$LD_LIBRARY_PATH"\ndeactivate\nprintf "%s\\n" "$LD_LIBRARY_PATH"\n'
+    followed = subprocess.run(
+        [_tcsh(), "-f", "-c", hint],
+        input=steps,
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert followed.returncode == 0, followed.stderr
+    active = activation.variables(env, [LINE], {"LD_LIBRARY_PATH": "/keep"})["LD_LIBRARY_PATH"]
+    assert followed.stdout.splitlines() == [active, "/keep"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a canary file appeared"
+
+
+def test_conda_csh_hook_changes_nothing_and_its_hint_works_in_bash(envs, tmp_path):
+    from tests.functional.activation_shells import FAKE_CONDA_SH
+
+    env = envs["subst"]
+    activation.write_conda(env.prefix, [LINE])
+    script = env.prefix / "etc/conda/activate.d/cudaenv.csh"
+    environ = _keep_environ(S=str(script))
+    done = execute(
+        [_tcsh(), "-f", "-c", 'source "$S"; printenv LD_LIBRARY_PATH'], tmp_path, environ
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["/keep"]
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("cudaenv: csh and tcsh cannot apply this environment's CUDA settings")
+    hint = line.split("run this there: ", 1)[1]
+    assert hint.startswith("conda activate ")
+
+    # conda is not on PyPI: its shell function's stand-in (see activation_shells.py)
+    followed = execute(
+        [*shell("bash"), "-c", f'{FAKE_CONDA_SH}\n{hint}\nprintf "%s\\n" "$LD_LIBRARY_PATH"'],
+        tmp_path,
+        environ,
+    )
+    assert followed.returncode == 0, followed.stderr
+    active = activation.variables(env, [LINE], {"LD_LIBRARY_PATH": "/keep"})["LD_LIBRARY_PATH"]
+    assert followed.stdout.splitlines() == [active]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "a canary file appeared"

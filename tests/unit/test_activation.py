@@ -9,7 +9,7 @@ import pytest
 
 from cudaenv import activation
 from cudaenv.activation import Change, library_dirs, plan, variables
-from cudaenv.activation.scripts import fish_quote, render, sh_quote
+from cudaenv.activation.scripts import csh_quote, fish_quote, render, sh_quote, template
 from cudaenv.envs import Env
 from cudaenv.errors import KnowledgeError
 
@@ -116,16 +116,18 @@ def test_recipe_may_not_set_odd_or_reserved_names(tmp_path: Path, name: str):
     [
         "activate.sh",
         "activate.fish",
-        "apply.sh",
-        "apply.fish",
+        "activate.csh",
+        "engine.sh",
+        "engine.fish",
         "conda-activate.d.sh",
         "conda-deactivate.d.sh",
         "conda-activate.d.fish",
         "conda-deactivate.d.fish",
+        "conda-activate.d.csh",
     ],
 )
 def test_every_template_renders_without_leftover_placeholders(template: str):
-    keys = ("APPLY", "RESTORE", "VIRTUAL_ENV", "PREFIX", "BIN_DIR", "PROMPT", "STEPS")
+    keys = ("ENGINE", "STEPS", "VIRTUAL_ENV", "PREFIX", "BIN_DIR", "PROMPT", "PRINT")
     text = render(template, dict.fromkeys(keys, "X"))
     assert "{{" not in text
 
@@ -133,12 +135,31 @@ def test_every_template_renders_without_leftover_placeholders(template: str):
 def test_quoting_functions():
     assert sh_quote("a'b") == "'a'\"'\"'b'"
     assert fish_quote("a'b\\c") == "'a\\'b\\\\c'"
+    assert csh_quote("it's $(x) `y` !z \\!") == "'it'\\''s $(x) `y` \\!z \\\\!'"
+    assert csh_quote("two\nlines") is None
+
+
+def test_every_script_carries_the_same_engine(tmp_path: Path):
+    """Any cudaenv script may run the state another one saved: one engine text per shell."""
+    venv = make_env(tmp_path / "v", {"cublas": ["libcublas.so.12"]})
+    conda_root = tmp_path / "c"
+    conda = make_env(conda_root, {"cudnn": ["libcudnn.so.9"]})
+    (conda_root / "conda-meta").mkdir()
+    written = activation.write(venv) + activation.write_conda(conda)
+    by_shell = {
+        "sh": [p for p in written if p.suffix == ".sh" or p.name == "activate"],
+        "fish": [p for p in written if p.suffix == ".fish"],
+    }
+    for shell, scripts in by_shell.items():
+        engine = template(f"engine.{shell}").rstrip("\n")
+        assert len(scripts) == 3
+        assert all(engine in p.read_text() for p in scripts)
 
 
 def test_write_for_venv_and_conda(tmp_path: Path):
     venv = make_env(tmp_path / "v", {"cublas": ["libcublas.so.12"]})
     written = activation.write(venv)
-    assert [p.name for p in written] == ["activate", "activate.fish"]
+    assert [p.name for p in written] == ["activate", "activate.fish", "activate.csh"]
     assert str(venv.site_packages / "nvidia/cublas/lib") in written[0].read_text()
 
     conda_root = tmp_path / "c"
@@ -148,6 +169,7 @@ def test_write_for_venv_and_conda(tmp_path: Path):
     written = activation.write(conda)
     rel = sorted(str(p.relative_to(conda_root)) for p in written)
     assert rel == [
+        "etc/conda/activate.d/cudaenv.csh",
         "etc/conda/activate.d/cudaenv.fish",
         "etc/conda/activate.d/cudaenv.sh",
         "etc/conda/deactivate.d/cudaenv.fish",

@@ -177,8 +177,9 @@ def recipe_lines(resolution: Any, knowledge: Any = None) -> tuple[Any, ...]:
 def write(env: Env, lines: Sequence[Any] = ()) -> list[Path]:
     """Write the activation scripts for ``env``; return the paths written.
 
-    A venv gets its ``bin/activate`` and ``bin/activate.fish`` replaced by cudaenv's (they do
-    the venv's part too, with every path quoted); a conda prefix gets activate.d/deactivate.d.
+    A venv gets its ``bin/activate``, ``activate.fish`` and ``activate.csh`` replaced by
+    cudaenv's (they do the venv's part too, with every path quoted; csh's only says that csh is
+    not supported); a conda prefix gets activate.d/deactivate.d.
     """
     from cudaenv.activation import scripts
 
@@ -188,7 +189,8 @@ def write(env: Env, lines: Sequence[Any] = ()) -> list[Path]:
 
 
 def write_conda(env: Env | Path, lines: Sequence[Any] = ()) -> list[Path]:
-    """Write ``etc/conda/{activate,deactivate}.d/cudaenv.{sh,fish}`` into a conda prefix."""
+    """Write ``etc/conda/{activate,deactivate}.d/cudaenv.{sh,fish}`` (and csh's notice) into a
+    conda prefix."""
     from cudaenv.activation import scripts
     from cudaenv.envs.base import Env
 

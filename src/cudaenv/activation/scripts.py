@@ -2,9 +2,15 @@
 after per-shell quoting.
 
 Templates are real shell files with ``{{ NAME }}`` placeholders. Every value that reaches a
-script goes through :func:`sh_quote` (``shlex.quote``) or :func:`fish_quote` first, so a prefix
-with spaces, quotes, ``$(...)`` or backticks is only ever data. Variable names are checked
-against ``[A-Za-z_][A-Za-z0-9_]*`` before they are written.
+script goes through :func:`sh_quote` (``shlex.quote``), :func:`fish_quote` or :func:`csh_quote`
+first, so a prefix with spaces, quotes, ``$(...)``, backticks or ``!`` is only ever data.
+Variable names are checked against ``[A-Za-z_][A-Za-z0-9_]*`` before they are written.
+
+Each POSIX and fish script carries the same engine (``engine.sh``, ``engine.fish``): the state
+one cudaenv script saves, any other restores, so a venv and a conda environment of cudaenv's can
+be activated over each other in any order. A script only adds one ``_cudaenv_set KIND NAME
+VALUE`` line per change. csh cannot keep and restore variables solidly, so its scripts change
+nothing and print a command that starts bash with the environment active.
 """
 
 from __future__ import annotations
@@ -24,7 +30,15 @@ if TYPE_CHECKING:
     from cudaenv.activation import Change
     from cudaenv.envs.base import Env
 
-__all__ = ["fish_quote", "render", "sh_quote", "write_conda", "write_venv"]
+__all__ = [
+    "csh_quote",
+    "fish_quote",
+    "render",
+    "sh_quote",
+    "template",
+    "write_conda",
+    "write_venv",
+]
 
 _PLACEHOLDER = re.compile(r"\{\{ ([A-Z_]+) \}\}")
 
@@ -37,6 +51,7 @@ def fish_quote(text: str) -> str:
 
 
 def template(name: str) -> str:
+    """The text of template ``name``."""
     # one name per joinpath: Python 3.10's Traversable (a zip import) takes exactly one
     return resources.files(__package__).joinpath("templates").joinpath(name).read_text()
 
@@ -50,78 +65,65 @@ def render(name: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(fill, template(name))
 
 
-def _indent(text: str, spaces: int) -> str:
-    pad = " " * spaces
-    return "\n".join(pad + ln if ln else ln for ln in text.splitlines())
+def csh_quote(text: str) -> str | None:
+    """Quote for csh and tcsh: inside single quotes only ``!`` (history) and the quote itself are
+    special. None for text with a newline, which csh cannot quote."""
+    if "\n" in text or "\r" in text:
+        return None
+    return "'" + text.replace("'", "'\\''").replace("!", "\\!") + "'"
 
 
-# --- POSIX shells -------------------------------------------------------------------------
+_QUOTE: dict[str, Callable[[str], str]] = {"sh": sh_quote, "fish": fish_quote}
 
 
-def _sh_apply(c: Change) -> str:
-    save = f'if [ -n "${{{c.name}+_}}" ] ; then _CUDAENV_OLD_{c.name}=${c.name} ; fi'
-    if c.kind == "set":
-        return f"{save}\n{c.name}={sh_quote(c.values[0])}\nexport {c.name}"
-    ours = sh_quote(c.separator.join(c.values))
-    return (
-        f'{save}\n_cudaenv_prepend {sh_quote(c.separator)} {ours} "${{{c.name}-}}"\n'
-        f"{c.name}=$_cudaenv_out\nexport {c.name}"
-    )
+def _step(shell: str, change: Change) -> str:
+    """One line of an apply function: ``_cudaenv_set KIND NAME OURS`` (the engine saves, sets
+    and later restores NAME)."""
+    ours = change.separator.join(change.values)
+    return f"    _cudaenv_set {change.kind} {change.name} {_QUOTE[shell](ours)}"
 
 
-def _sh_restore(c: Change) -> str:
-    old = f"_CUDAENV_OLD_{c.name}"
-    return (
-        f'if [ -n "${{{old}+_}}" ] ; then\n    {c.name}=${old}\n    export {c.name}\n'
-        f"    unset {old}\nelse\n    unset {c.name}\nfi"
-    )
-
-
-# --- fish ---------------------------------------------------------------------------------
-
-
-def _fish_apply(c: Change) -> str:
-    save = f"if set -q {c.name}\n    set -g _CUDAENV_OLD_{c.name} ${c.name}\nend"
-    if c.kind == "set":
-        return f"{save}\nset -gx {c.name} {fish_quote(c.values[0])}"
-    ours = fish_quote(c.separator.join(c.values))
-    assign = (
-        f"set -gx --path {c.name} $_cudaenv_out"
-        if c.kind == "path"
-        else f'set -gx --unpath {c.name} "$_cudaenv_out"'
-    )
-    return f'{save}\n_cudaenv_prepend {fish_quote(c.separator)} {ours} "${c.name}"\n{assign}'
-
-
-def _fish_restore(c: Change) -> str:
-    old = f"_CUDAENV_OLD_{c.name}"
-    return (
-        f"if set -q {old}\n    set -gx {c.name} ${old}\n    set -e {old}\n"
-        f"else\n    set -e {c.name}\nend"
-    )
-
-
-_SHELLS: dict[str, tuple[Callable[[str], str], Callable[[Change], str], Callable[[Change], str]]]
-_SHELLS = {
-    "sh": (sh_quote, _sh_apply, _sh_restore),
-    "fish": (fish_quote, _fish_apply, _fish_restore),
-}
-
-
-def _values(shell: str, env: Env, changes: Sequence[Change], indent: int) -> dict[str, str]:
-    quote, apply, restore = _SHELLS[shell]
-    steps = "\n".join(apply(c) for c in changes)
-    undo = "\n".join(restore(c) for c in reversed(changes)) or ":"
-    if shell == "fish" and not changes:
-        undo = "true"
+def _values(shell: str, env: Env, changes: Sequence[Change]) -> dict[str, str]:
+    quote = _QUOTE[shell]
     return {
-        "APPLY": render(f"apply.{shell}", {"STEPS": steps}).rstrip("\n") if changes else "",
-        "RESTORE": _indent(undo, indent),
+        "ENGINE": template(f"engine.{shell}").rstrip("\n"),
+        "STEPS": "\n".join(_step(shell, c) for c in changes),
         "VIRTUAL_ENV": quote(str(env.prefix)),
         "PREFIX": quote(str(env.prefix)),
         "BIN_DIR": quote(str(env.bin_dir)),
         "PROMPT": quote(safe_prompt(env.prefix.name)),
     }
+
+
+_CSH_VENV = (
+    "cudaenv: csh and tcsh cannot activate this environment (its CUDA libraries would be left off"
+    " the library path, so TensorFlow would run on the CPU); start bash with it active instead: "
+)
+_CSH_CONDA = (
+    "cudaenv: csh and tcsh cannot apply this environment's CUDA settings (its CUDA libraries are"
+    " left off the library path, so TensorFlow would run on the CPU); start bash, zsh or fish and"
+    " run this there: "
+)
+
+
+def _csh_print(message: str, command: str | None, fallback: str) -> str:
+    """The csh line that prints ``message`` and ``command`` (csh-quoted) on stderr; ``fallback``
+    where the command holds a newline."""
+    line = csh_quote(message + command) if command is not None else None
+    return f"printf '%s\\n' {line or csh_quote(message + fallback)} > /dev/stderr"
+
+
+def _csh_venv(env: Env) -> str:
+    activate = csh_quote(str(env.bin_dir / "activate"))
+    command = f"bash --init-file {activate} -i" if activate else None
+    fallback = "run bash and source this environment's bin/activate there"
+    return render("activate.csh", {"PRINT": _csh_print(_CSH_VENV, command, fallback)})
+
+
+def _csh_conda(env: Env) -> str:
+    command = f"conda activate {sh_quote(str(env.prefix))}"
+    fallback = "conda activate with this environment's path"
+    return render("conda-activate.d.csh", {"PRINT": _csh_print(_CSH_CONDA, command, fallback)})
 
 
 def _write(path: Path, text: str) -> Path:
@@ -135,21 +137,25 @@ def _write(path: Path, text: str) -> Path:
 
 
 def write_venv(env: Env, changes: Sequence[Change]) -> list[Path]:
-    """Replace the venv's ``bin/activate`` and ``bin/activate.fish`` with cudaenv's."""
+    """Replace the venv's ``bin/activate``, ``activate.fish`` and ``activate.csh`` with cudaenv's
+    (csh's says that csh is not supported, and changes nothing)."""
     out = []
     for shell, target in (("sh", "activate"), ("fish", "activate.fish")):
-        text = render(f"activate.{shell}", _values(shell, env, changes, 8))
+        text = render(f"activate.{shell}", _values(shell, env, changes))
         out.append(_write(env.bin_dir / target, text))
+    out.append(_write(env.bin_dir / "activate.csh", _csh_venv(env)))
     return out
 
 
 def write_conda(env: Env, changes: Sequence[Change]) -> list[Path]:
-    """Write conda's ``etc/conda/{activate,deactivate}.d/cudaenv.{sh,fish}``."""
+    """Write conda's ``etc/conda/{activate,deactivate}.d/cudaenv.{sh,fish}`` and an
+    ``activate.d/cudaenv.csh`` that says csh is not supported."""
     out = []
     conda = env.prefix / "etc" / "conda"
     for shell in ("sh", "fish"):
-        values = _values(shell, env, changes, 4)
+        values = _values(shell, env, changes)
         for phase in ("activate", "deactivate"):
             text = render(f"conda-{phase}.d.{shell}", values)
             out.append(_write(conda / f"{phase}.d" / f"cudaenv.{shell}", text))
+    out.append(_write(conda / "activate.d" / "cudaenv.csh", _csh_conda(env)))
     return out

@@ -1,13 +1,15 @@
 # cudaenv: sourced by `conda activate` (fish) for this environment.
 # Puts the CUDA libraries of this environment's NVIDIA wheels on LD_LIBRARY_PATH; the matching
-# deactivate.d/cudaenv.fish restores every variable exactly (unset stays unset).
+# deactivate.d/cudaenv.fish restores every variable exactly (unset stays unset, unexported stays
+# unexported). A cudaenv venv active below is covered while this environment is on top, and
+# applied again when it is left.
 # Every value below was quoted for fish by cudaenv, so nothing in a path is ever run.
 
-# Re-activation: undo a previous activation first, so activating twice equals once.
-if set -q _CUDAENV_ACTIVE
-{{ RESTORE }}
-    set -e _CUDAENV_ACTIVE
-end
+{{ ENGINE }}
 
-set -g _CUDAENV_ACTIVE {{ PREFIX }}
-{{ APPLY }}
+# What this environment's CUDA stack needs at run time (found on disk when this was written).
+function _cudaenv_apply_C
+    set -g _CUDAENV_ACTIVE C
+{{ STEPS }}
+end
+_cudaenv_enter C {{ PREFIX }}

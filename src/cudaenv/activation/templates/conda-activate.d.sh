@@ -1,14 +1,16 @@
 # cudaenv: sourced by `conda activate` (POSIX shells) for this environment.
 # Puts the CUDA libraries of this environment's NVIDIA wheels on LD_LIBRARY_PATH; the matching
-# deactivate.d/cudaenv.sh restores every variable exactly (unset stays unset, values verbatim).
+# deactivate.d/cudaenv.sh restores every variable exactly (unset stays unset, unexported stays
+# unexported, values verbatim). A cudaenv venv active below is covered while this environment is
+# on top, and applied again when it is left.
 # Every value below was quoted for the shell by cudaenv, so nothing in a path is ever run.
 
-# Re-activation: undo a previous activation first, so activating twice equals once.
-if [ -n "${_CUDAENV_ACTIVE+_}" ] ; then
-{{ RESTORE }}
-    unset _CUDAENV_ACTIVE
-fi
+{{ ENGINE }}
 
-_CUDAENV_ACTIVE={{ PREFIX }}
-{{ APPLY }}
-hash -r 2>/dev/null || true
+# What this environment's CUDA stack needs at run time (found on disk when this was written).
+_cudaenv_apply_C () {
+    _CUDAENV_ACTIVE=C
+{{ STEPS }}
+    hash -r 2>/dev/null || true
+}
+_cudaenv_enter C {{ PREFIX }}
