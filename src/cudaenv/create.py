@@ -154,6 +154,7 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),
+        "platform": resolution.target.platform,
         "wheels": len(resolution.pins),
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),

@@ -144,5 +144,5 @@ def _summary(facts: dict[str, Any]) -> None:
             f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
-    render.line(f"  lock: {facts['lock']}")
+    render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")
     render.line(f"  activate with: {facts['activate']}")
