@@ -9,10 +9,12 @@ runtime wheels CuPy 12 needs, each with real loadable libraries, for a spaCy GPU
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 from tests.functional.solve_index import build_index
+from tests.tools.index_server import IndexServer
 from tests.tools.make_wheel import make_nvidia_wheel, make_wheel
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ __all__ = [
     "PY",
     "add_gpu_wheels",
     "build_cpu_index",
+    "create_gpu_env",
     "lock_args",
 ]
 
@@ -73,3 +76,36 @@ def lock_args(index_url: str, cache: Path, out: Path, *extra: str) -> list[str]:
         str(out),
         *extra,
     ]
+
+
+def create_gpu_env(root: Path) -> Path:
+    """A spaCy 3.7 GPU environment (for driver 535.104.05) made by ``cudaenv create`` from
+    this index, served for the call only; returns its prefix (``root/"spacy env"``)."""
+    wheels = add_gpu_wheels(build_cpu_index(root / "wheels"))
+    prefix = root / "spacy env"
+    with IndexServer(wheels) as index:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cudaenv",
+                "create",
+                "--spacy",
+                "3.7",
+                "--driver",
+                "535.104.05",
+                "--index-url",
+                index.url,
+                "--cache-dir",
+                str(root / "cache"),
+                "-p",
+                str(prefix),
+                "--no-smoke",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    return prefix
