@@ -12,7 +12,6 @@ smoke test then runs on the finished environment.
 from __future__ import annotations
 
 import shlex
-import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,9 +106,11 @@ def materialize(
 
     say = say or _quiet
     checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
+    # read now: the lock may be the one inside the environment --force replaces
+    copied = lock_file.read_bytes() if lock_file is not None else None
     with backend.creating(prefix, resolution.target.python, force=force) as env:
         say(f"created {backend.name} environment at {env.prefix}")
-        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, lock_file)
+        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
         locked = lock.read(written)
         wanted = _same_pins(locked, checked) if checked is not None else locked
         used = install(wanted, env, installer=installer, offline=offline, find_links=wheelhouse)
@@ -142,12 +143,12 @@ def _same_pins(locked: Resolution, checked: Resolution) -> Resolution:
 
 
 def _write_lock(
-    resolution: Resolution, path: Path, knowledge: Knowledge | None, lock_file: Path | None
+    resolution: Resolution, path: Path, knowledge: Knowledge | None, copied: bytes | None
 ) -> Path:
     from cudaenv import lock
 
-    if lock_file is not None:
-        shutil.copyfile(lock_file, path)
+    if copied is not None:
+        path.write_bytes(copied)
         return path
     version = (knowledge.version if knowledge is not None else "") or "unknown"
     return lock.write(resolution, path, knowledge_version=version)
