@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform as _platform
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging import tags
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -16,6 +17,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import UsageError
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 __all__ = ["FrameworkRequest", "Request", "Target", "default_platform", "host_platform"]
 
@@ -161,6 +165,10 @@ class Request:
     pre: bool = False
     allow_sdist: bool = False
     gpu: bool = True  # add the CUDA stack; False resolves a CPU-only environment
+    # Packages beyond the frameworks, as roots (``cudaenv kernel --install-ipykernel``), and
+    # the pins they must fit (what the environment already has), as constraints only.
+    packages: tuple[Requirement, ...] = ()
+    fixed: tuple[Requirement, ...] = ()
 
     @classmethod
     def from_args(

@@ -78,34 +78,22 @@ def lock_args(index_url: str, cache: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def create_gpu_env(root: Path) -> Path:
-    """A spaCy 3.7 GPU environment (for driver 535.104.05) made by ``cudaenv create`` from
-    this index, served for the call only; returns its prefix (``root/"spacy env"``)."""
-    wheels = add_gpu_wheels(build_cpu_index(root / "wheels"))
+def create_gpu_env(root: Path, index_url: str | None = None) -> Path:
+    """A spaCy 3.7 GPU environment (for driver 535.104.05) made by ``cudaenv create``; returns
+    its prefix (``root/"spacy env"``). From ``index_url`` (an index with :func:`add_gpu_wheels`
+    on it), else from an index built in ``root`` and served for the call only."""
+    if index_url is None:
+        with IndexServer(add_gpu_wheels(build_cpu_index(root / "wheels"))) as index:
+            return create_gpu_env(root, index.url)
     prefix = root / "spacy env"
-    with IndexServer(wheels) as index:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cudaenv",
-                "create",
-                "--spacy",
-                "3.7",
-                "--driver",
-                "535.104.05",
-                "--index-url",
-                index.url,
-                "--cache-dir",
-                str(root / "cache"),
-                "-p",
-                str(prefix),
-                "--no-smoke",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+    argv = ["create", "--spacy", "3.7", "--driver", "535.104.05", "--index-url", index_url]
+    argv += ["--cache-dir", str(root / "cache"), "-p", str(prefix), "--no-smoke"]
+    done = subprocess.run(
+        [sys.executable, "-m", "cudaenv", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return prefix

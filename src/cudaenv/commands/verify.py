@@ -76,9 +76,10 @@ def _report(verdict: Verdict, prefix: Path, lock_file: Path) -> None:
     if verdict.added:
         render.line(f"added after the lock (recorded): {', '.join(verdict.added)}")
     if verdict.matches:
+        added = f", {len(verdict.added)} of them recorded additions" if verdict.added else ""
         render.line(
             f"{prefix} matches {lock_file}: {verdict.packages} packages at their locked "
-            f"versions, {verdict.files} files intact, and this machine meets the lock"
+            f"versions{added}, {verdict.files} files intact, and this machine meets the lock"
         )
         return
     render.line(f"{prefix} differs from {lock_file} ({len(verdict.differences)}):")
