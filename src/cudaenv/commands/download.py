@@ -51,6 +51,13 @@ def run(args: argparse.Namespace) -> int:
     show = None if args.json else _progress
     try:
         house = wheelhouse.download_lock(args.lock, args.dest, jobs=args.jobs, on_progress=show)
+    except KeyboardInterrupt:
+        if show is not None:
+            render.progress_end()
+        render.warn(
+            f"stopped: what arrived is kept as {args.dest}/*.part; run this again to resume"
+        )
+        raise
     finally:
         if show is not None:
             render.progress_end()
