@@ -103,8 +103,8 @@ def _check_local(resolution: Resolution) -> None:
     if remote:
         raise UsageError(
             f"pip cannot install {', '.join(remote)} offline: the lock points at the index",
-            hint="fetch a wheelhouse with `cudaenv download LOCK -d DIR` and add --find-links "
-            "DIR, or use --installer uv (it installs from its cache offline)",
+            hint="add --installer uv (it installs from its cache offline), or --find-links with "
+            "a wheelhouse that `cudaenv download` made",
         )
 
 
