@@ -12,7 +12,6 @@ smoke test then runs on the finished environment.
 from __future__ import annotations
 
 import shlex
-import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,34 +90,65 @@ def materialize(
     knowledge: Knowledge | None = None,
     lock_file: Path | None = None,
     say: Say | None = None,
+    wheelhouse: Path | None = None,
+    offline: bool = False,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
     The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
     the installer reads it back from there: what is installed is what the lock says. ``say``
-    gets a line of progress after each step.
+    gets a line of progress after each step. ``wheelhouse``: install the locked wheels from
+    that folder (each checked against the lock's sha256 before anything is made), with no
+    index; ``offline``: the installer makes no request at all.
     """
     from cudaenv import activation, lock
     from cudaenv.install import install
 
     say = say or _quiet
+    checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
+    # read now: the lock may be the one inside the environment --force replaces
+    copied = lock_file.read_bytes() if lock_file is not None else None
     with backend.creating(prefix, resolution.target.python, force=force) as env:
         say(f"created {backend.name} environment at {env.prefix}")
-        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, lock_file)
+        written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
         locked = lock.read(written)
-        used = install(locked, env, installer=installer)
-        say(f"installed {len(locked.pins)} locked wheels with {used}")
+        wanted = _same_pins(locked, checked) if checked is not None else locked
+        used = install(wanted, env, installer=installer, offline=offline, find_links=wheelhouse)
+        where = f" from {wheelhouse}" if wheelhouse is not None else ""
+        say(f"installed {len(locked.pins)} locked wheels{where} with {used}")
         activation.write(env, _lines(locked, knowledge))
     return env, used
 
 
+def _from_wheelhouse(
+    resolution: Resolution, wheelhouse: Path | None, lock_file: Path | None
+) -> Resolution | None:
+    """The pins pointing at the wheelhouse's files, each hash-checked (WheelhouseError)."""
+    if wheelhouse is None:
+        return None
+    from cudaenv import wheelhouse as house
+
+    return house.local(resolution, wheelhouse, lock_file=str(lock_file or LOCK_NAME))
+
+
+def _same_pins(locked: Resolution, checked: Resolution) -> Resolution:
+    """``checked`` (the wheelhouse's files) if it pins what the written lock pins."""
+
+    def key(r: Resolution) -> list[tuple[str, str]]:
+        return [(p.wheel.filename, p.wheel.sha256) for p in r.pins]
+
+    if key(locked) != key(checked):  # the lock written is a copy of the one checked
+        raise AssertionError("the lock changed between the wheelhouse check and the install")
+    return checked
+
+
 def _write_lock(
-    resolution: Resolution, path: Path, knowledge: Knowledge | None, lock_file: Path | None
+    resolution: Resolution, path: Path, knowledge: Knowledge | None, copied: bytes | None
 ) -> Path:
     from cudaenv import lock
 
-    if lock_file is not None:
-        shutil.copyfile(lock_file, path)
+    if copied is not None:
+        path.write_bytes(copied)
         return path
     version = (knowledge.version if knowledge is not None else "") or "unknown"
     return lock.write(resolution, path, knowledge_version=version)
@@ -152,6 +182,7 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),
+        "platform": resolution.target.platform,
         "wheels": len(resolution.pins),
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),

@@ -23,6 +23,7 @@ __all__ = [
     "ResolutionError",
     "SmokeError",
     "UsageError",
+    "WheelhouseError",
 ]
 
 # Exit codes. Expected failures exit 2 and bugs exit 1: the inverse of pip's table, chosen so that
@@ -88,3 +89,10 @@ class InstallError(CudaenvError):
 
 class SmokeError(CudaenvError):
     reference = "smoke-failed"
+
+
+class WheelhouseError(CudaenvError):
+    """A wheelhouse (``cudaenv download``, ``create --find-links``) lacks a locked wheel or
+    holds other bytes than the lock's."""
+
+    reference = "wheelhouse-invalid"

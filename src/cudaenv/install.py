@@ -35,8 +35,20 @@ __all__ = ["INSTALLERS", "install", "installer_command"]
 INSTALLERS = ("auto", "uv", "pip")
 
 
-def installer_command(installer: str, env: Env, requirements: Path) -> tuple[str, list[str]]:
-    """(uv or pip, the command that installs ``requirements`` into ``env`` with it)."""
+def installer_command(
+    installer: str,
+    env: Env,
+    requirements: Path,
+    *,
+    offline: bool = False,
+    find_links: Path | None = None,
+) -> tuple[str, list[str]]:
+    """(uv or pip, the command that installs ``requirements`` into ``env`` with it).
+
+    ``offline``: the installer makes no request (uv ``--offline``; pip ``--no-index``, which
+    still downloads a requirement's URL, so its requirements must be files). ``find_links``:
+    a wheelhouse, and no index.
+    """
     if installer not in INSTALLERS:
         raise UsageError(f"unknown installer {installer!r}", hint="use uv, pip or auto")
     uv = find_uv() if installer in ("auto", "uv") else None
@@ -46,10 +58,13 @@ def installer_command(installer: str, env: Env, requirements: Path) -> tuple[str
             hint="install uv (`pip install uv`) or use --installer pip",
         )
     common = ["--no-deps", "--require-hashes", "-r", str(requirements)]
+    local = ["--no-index", "--find-links", str(find_links)] if find_links is not None else []
     if uv is not None:
-        return "uv", [str(uv), "pip", "install", "--python", str(env.python), *common]
+        cmd = [str(uv), "pip", "install", "--python", str(env.python), *common, *local]
+        return "uv", [*cmd, "--offline"] if offline else cmd
     pip = [str(env.python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
-    return "pip", [*pip, *common]
+    no_index = ["--no-index"] if offline and not local else []
+    return "pip", [*pip, *common, *local, *no_index]
 
 
 def install(
@@ -58,22 +73,39 @@ def install(
     *,
     installer: str = "auto",
     on_output: Callable[[str], None] | None = None,
+    offline: bool = False,
+    find_links: Path | None = None,
 ) -> str:
     """Install the pins of ``resolution`` into ``env``; return the installer used (uv or pip).
 
     ``on_output`` receives the installer's output line by line; without it the output goes to
-    the terminal as the installer wrote it. Cost: the download and unpack of every wheel.
+    the terminal as the installer wrote it. ``offline`` and ``find_links``: see
+    :func:`installer_command` (the pins of a wheelhouse point at its files:
+    :func:`cudaenv.wheelhouse.local`). Cost: the download and unpack of every wheel.
     """
     with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements_txt(resolution))
-        used, cmd = installer_command(installer, env, req)
+        used, cmd = installer_command(installer, env, req, offline=offline, find_links=find_links)
+        if used == "pip" and offline:
+            _check_local(resolution)
         if used == "pip":
             _ensure_pip(env)
         code, tail = _run(cmd, on_output)
     if code != 0:
         raise _failure(used, code, tail, resolution)
     return used
+
+
+def _check_local(resolution: Resolution) -> None:
+    """pip downloads a requirement's URL even with ``--no-index``: offline, all must be files."""
+    remote = [p.name for p in resolution.pins if not p.wheel.url.startswith("file:")]
+    if remote:
+        raise UsageError(
+            f"pip cannot install {', '.join(remote)} offline: the lock points at the index",
+            hint="add --installer uv (it installs from its cache offline), or --find-links with "
+            "a wheelhouse that `cudaenv download` made",
+        )
 
 
 def _ensure_pip(env: Env) -> None:

@@ -32,6 +32,8 @@ __all__ = [
     "interrupted",
     "line",
     "passthrough",
+    "progress",
+    "progress_end",
     "stderr_is_terminal",
     "table",
     "trace",
@@ -133,3 +135,18 @@ def discard_stdout() -> None:
     """The reader of stdout went away (``cudaenv matrix | head``): send the rest nowhere, so
     that Python's flush at exit does not fail on the closed pipe."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def progress(text: str) -> None:
+    """One line of progress, redrawn in place on a terminal's stderr; nothing on a pipe (a log
+    or ``--json`` reader gets no chatter)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[2K" + text)
+        sys.stderr.flush()
+
+
+def progress_end() -> None:
+    """Clear the progress line (the summary that follows is printed as usual)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[2K")
+        sys.stderr.flush()

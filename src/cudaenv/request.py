@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform as _platform
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging import tags
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -17,7 +18,10 @@ from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import UsageError
 
-__all__ = ["FrameworkRequest", "Request", "Target", "host_platform"]
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+__all__ = ["FrameworkRequest", "Request", "Target", "default_platform", "host_platform"]
 
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 _LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
@@ -25,13 +29,19 @@ _FRAMEWORK_ALIASES = {"tf": "tensorflow", "tensorflow": "tensorflow", "spacy": "
 
 
 def host_platform() -> str:
-    """The newest manylinux tag this machine's glibc supports, e.g. ``manylinux_2_36_x86_64``."""
-    libc, ver = _platform.libc_ver()
-    arch = _platform.machine() or "x86_64"
-    if libc == "glibc" and ver:
-        major, minor = (int(p) for p in ver.split(".")[:2])
-        return f"manylinux_{major}_{minor}_{arch}"
-    return f"manylinux_2_28_{arch}"
+    """The newest manylinux tag this machine's glibc supports, e.g. ``manylinux_2_36_x86_64``
+    (see :mod:`cudaenv.machine.libc`)."""
+    from cudaenv.machine import libc
+
+    return libc.host_platform()
+
+
+def default_platform() -> str:
+    """The target tag without ``--platform``: portable ``manylinux_2_28`` for this
+    architecture (this machine's glibc where older), not the newest tag this machine runs."""
+    from cudaenv.machine import libc
+
+    return libc.default_platform()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,7 +53,8 @@ class Target:
 
     @classmethod
     def from_strings(cls, python: str | None, platform: str | None) -> Target:
-        """Parse ``--python`` and ``--platform``; defaults are the host's."""
+        """Parse ``--python`` and ``--platform``; defaults: this Python, and the portable
+        :func:`default_platform` (a lock made here installs on older nodes too)."""
         major, minor, _ = _platform.python_version_tuple()
         py_text = python or f"{major}.{minor}"
         try:
@@ -56,7 +67,7 @@ class Target:
             raise UsageError(
                 f"--python {py_text!r} is not a Python 3 version", hint="use e.g. 3.11"
             )
-        plat = platform or host_platform()
+        plat = platform or default_platform()
         cls._glibc_arch(plat)  # validate
         return cls(python=Version(f"{py.release[0]}.{py.release[1]}"), platform=plat)
 
@@ -154,6 +165,10 @@ class Request:
     pre: bool = False
     allow_sdist: bool = False
     gpu: bool = True  # add the CUDA stack; False resolves a CPU-only environment
+    # Packages beyond the frameworks, as roots (``cudaenv kernel --install-ipykernel``), and
+    # the pins they must fit (what the environment already has), as constraints only.
+    packages: tuple[Requirement, ...] = ()
+    fixed: tuple[Requirement, ...] = ()
 
     @classmethod
     def from_args(

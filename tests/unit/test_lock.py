@@ -331,9 +331,14 @@ def test_wrong_python_is_refused(resolution: Resolution) -> None:
 
 
 def test_newer_glibc_or_other_arch_is_refused(resolution: Resolution) -> None:
-    for plat in ("manylinux_2_17_x86_64", "manylinux_2_36_aarch64"):
-        with pytest.raises(lock.LockMismatchError, match="manylinux_2_28_x86_64"):
+    for plat, has in (
+        ("manylinux_2_17_x86_64", "glibc 2.17 on x86_64"),
+        ("manylinux_2_36_aarch64", "glibc 2.36 on aarch64"),
+    ):
+        with pytest.raises(lock.LockMismatchError, match="manylinux_2_28_x86_64") as e:
             lock.check_machine(resolution, _machine("550.54.15", "12.4"), platform=plat)
+        assert "needs glibc ≥ 2.28 on x86_64" in e.value.message and has in e.value.message
+        assert f"--platform {plat}" in (e.value.hint or "")
 
 
 # --- credentials never reach a lock or an export ----------------------------------------------

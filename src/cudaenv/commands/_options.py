@@ -43,7 +43,12 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
     parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA (12.4)")
     parser.add_argument("--python", metavar="X.Y", help="target Python (default: this one)")
-    parser.add_argument("--platform", metavar="TAG", help="target manylinux tag (default: host)")
+    parser.add_argument(
+        "--platform",
+        metavar="TAG",
+        help="target manylinux tag (default: manylinux_2_28 for this machine's architecture, "
+        "which older nodes install too; this machine's glibc where that is older)",
+    )
     parser.add_argument(
         "--index-url", metavar="URL", help="PEP 691/503 index (default: PIP_INDEX_URL, else PyPI)"
     )

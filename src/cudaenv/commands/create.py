@@ -54,6 +54,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--installer", choices=("auto", "uv", "pip"), default="auto", help="default: uv if found"
     )
+    parser.add_argument(
+        "--find-links",
+        metavar="DIR",
+        type=Path,
+        help="install the locked wheels from this wheelhouse (`cudaenv download`), no index; "
+        "with --offline, no network at all",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing environment")
     parser.add_argument("--no-smoke", action="store_true", help="skip the smoke test")
     parser.add_argument(
@@ -87,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         knowledge=source.knowledge,
         lock_file=source.lock_file,
         say=None if as_json else render.line,  # --json: no progress lines
+        wheelhouse=args.find_links,
+        offline=args.offline,
     )
     facts = create.facts(env, resolution, installer)
     if not as_json:
@@ -144,5 +153,5 @@ def _summary(facts: dict[str, Any]) -> None:
             f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
-    render.line(f"  lock: {facts['lock']}")
+    render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")
     render.line(f"  activate with: {facts['activate']}")

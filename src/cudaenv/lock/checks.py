@@ -49,7 +49,7 @@ def check_machine(
     machine's manylinux tag (default: this host's, from its glibc). ``knowledge`` (loaded only
     on the error path if not given) names the newest TensorFlow line this driver can run.
     """
-    _check_platform(resolution.target, platform or host_platform())
+    _check_platform(resolution, platform or host_platform())
     if python is not None:
         _check_python(resolution.target, python)
     return _check_driver(resolution, machine, knowledge)
@@ -65,15 +65,32 @@ def _check_python(target: Target, python: Version) -> None:
         )
 
 
-def _check_platform(target: Target, machine_platform: str) -> None:
+def _check_platform(resolution: Resolution, machine_platform: str) -> None:
+    target = resolution.target
     here = Target(python=target.python, platform=machine_platform)
-    if here.arch != target.arch or here.glibc < target.glibc:
-        raise LockMismatchError(
-            f"this lock is for {target.platform}; this machine is {machine_platform} "
-            f"(glibc {here.glibc[0]}.{here.glibc[1]}, {here.arch})",
-            hint="make a lock for this machine with "
-            f"`cudaenv lock --platform {machine_platform} …`",
-        )
+    if here.arch == target.arch and here.glibc >= target.glibc:
+        return
+    need, have = ".".join(map(str, target.glibc)), ".".join(map(str, here.glibc))
+    raise LockMismatchError(
+        f"this lock needs glibc ≥ {need} on {target.arch} (its wheels are {target.platform}); "
+        f"this machine has glibc {have} on {here.arch}",
+        hint="make a lock for this machine (on any machine) with "
+        f"`{_lock_command(resolution, machine_platform)}`",
+    )
+
+
+def _lock_command(resolution: Resolution, platform: str) -> str:
+    """``cudaenv lock`` with the lock's own frameworks, Python and index, for ``platform``."""
+    flags = [
+        f"{_FLAGS.get(f.name, '--' + f.name)} {shlex.quote(f.text)}" for f in resolution.frameworks
+    ]
+    if resolution.frameworks and resolution.min_cuda is None and resolution.driver_floor is None:
+        flags.append("--cpu")
+    flags += [f"--python {resolution.target.python}", f"--platform {platform}"]
+    if resolution.index_url:
+        flags.append(f"--index-url {shlex.quote(resolution.index_url)}")
+    flags.append("-o pylock.toml")
+    return "cudaenv lock " + " ".join(flags)
 
 
 def _check_driver(

@@ -29,7 +29,7 @@ from cudaenv import __version__
 from cudaenv.errors import LockError
 from cudaenv.lock.tool import decode_tool, encode_pin_tool, encode_tool, pin_tool
 from cudaenv.lock.urls import without_auth
-from cudaenv.request import Target
+from cudaenv.request import Target, host_platform
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def lock_info(pylock: Pylock, *, target: Target | None = None) -> LockInfo:
             knowledge_version=facts.knowledge_version,
             cudaenv_version=facts.cudaenv_version,
         )
-    return _foreign(pylock, target or Target.from_strings(None, None))
+    return _foreign(pylock, target or Target.from_strings(None, host_platform()))
 
 
 def _only_wheel(pkg: Package) -> PackageWheel:

@@ -40,7 +40,11 @@ def requirement_line(pin: Pin) -> str:
 def summary(resolution: Resolution) -> list[str]:
     """The lock's facts as short lines, for export headers and ``lock`` output."""
     r = resolution
-    out = [f"target: Python {r.target.python}, {r.target.platform}"]
+    glibc = ".".join(map(str, r.target.glibc))
+    out = [
+        f"target: Python {r.target.python}, {r.target.platform} "
+        f"(installs on glibc ≥ {glibc}, {r.target.arch})"
+    ]
     if r.frameworks:
         out.append("frameworks: " + ", ".join(f"{f.name} {f.specifier}" for f in r.frameworks))
     if r.cuda:

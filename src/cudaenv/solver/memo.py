@@ -53,6 +53,7 @@ def key(request: Request, machine: Machine, knowledge: Knowledge, index: Index) 
         [[f.name, str(f.specifier), f.text] for f in request.frameworks],
         [str(request.target.python), request.target.platform],
         [request.pre, request.allow_sdist, request.gpu],
+        [[str(r) for r in request.packages], [str(r) for r in request.fixed]],
         [_text(machine.driver_version), _text(machine.max_cuda)],
     ]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:32]

@@ -126,9 +126,10 @@ def plan(factory: Factory) -> Plan:
     frameworks' pages, and for spaCy on the GPU one METADATA and CuPy's page (both needed by
     the solve anyway)."""
     request = factory.request
-    factory.index.prefetch([fw.name for fw in request.frameworks])
-    roots: list[Requirement] = []
+    factory.index.prefetch([fw.name for fw in request.frameworks] + _named(request.packages))
+    roots: list[Requirement] = [_req(r, "asked for") for r in request.packages]
     constraints: dict[NormalizedName, SpecifierSet] = {}
+    _merge(constraints, request.fixed)
     tf, sp = request.framework(TENSORFLOW), request.framework(SPACY)
     tf_lines: tuple[Any, ...] = ()
     if tf is not None:
@@ -142,6 +143,10 @@ def plan(factory: Factory) -> Plan:
         roots += _spacy_roots(factory, sp, sp_lines, tf_lines, constraints)
     virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
     return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
+
+
+def _named(reqs: Sequence[Pep508]) -> list[str]:
+    return [canonicalize_name(r.name) for r in reqs]
 
 
 def _lines(

@@ -1,0 +1,106 @@
+"""``cudaenv download LOCK -d DIR``: every wheel of a lock into a folder, for offline installs.
+
+Parse, call, render: :mod:`cudaenv.wheelhouse` fetches (hash-checked, parallel, resumable);
+this module draws the progress on a terminal and prints what was done, or the JSON of it.
+The folder then goes to nodes without network:
+``cudaenv create --from DIR/pylock.toml --find-links DIR --offline -p ENV``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cudaenv import render
+from cudaenv.errors import OK
+
+if TYPE_CHECKING:
+    import argparse
+
+    from cudaenv.wheelhouse import Progress, Wheelhouse
+
+NAME = "download"
+HELP = "fetch every wheel of a lock into a folder (a wheelhouse for offline installs)"
+ORDER = 45
+
+__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from cudaenv.wheelhouse import DEFAULT_JOBS
+
+    parser.add_argument("lock", metavar="LOCK", type=Path, help="the pylock.toml to fetch")
+    parser.add_argument(
+        "-d", "--dest", required=True, type=Path, metavar="DIR", help="the wheelhouse folder"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        metavar="N",
+        help=f"wheels fetched at once (default {DEFAULT_JOBS})",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cudaenv import wheelhouse
+
+    show = None if args.json else _progress
+    try:
+        house = wheelhouse.download_lock(args.lock, args.dest, jobs=args.jobs, on_progress=show)
+    except KeyboardInterrupt:
+        if show is not None:
+            render.progress_end()
+        render.warn(
+            f"stopped: what arrived is kept as {args.dest}/*.part; run this again to resume"
+        )
+        raise
+    finally:
+        if show is not None:
+            render.progress_end()
+    if args.json:
+        render.emit_json(_facts(house, args.lock))
+    else:
+        _summary(house, args.lock)
+    return OK
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _progress(p: Progress) -> None:
+    total = f" of {_mb(p.bytes_total)}" if p.bytes_total else ""
+    render.progress(f"downloading: {p.files_done}/{p.files} wheels, {_mb(p.bytes_done)}{total}")
+
+
+def _facts(house: Wheelhouse, lock: Path) -> dict[str, object]:
+    return {
+        "directory": str(house.directory),
+        "lock": str(house.directory / lock.name),
+        "wheels": len(house.wheels),
+        "downloaded": house.count("downloaded"),
+        "resumed": house.count("resumed"),
+        "present": house.count("present"),
+        "bytes": house.size,
+        "received": house.received,
+        "seconds": round(house.seconds, 3),
+    }
+
+
+def _summary(house: Wheelhouse, lock: Path) -> None:
+    new = house.count("downloaded") + house.count("resumed")
+    render.line(
+        f"{house.directory}: {len(house.wheels)} wheels, {_mb(house.size)} "
+        f"({new} fetched, {house.count('resumed')} of them resumed, {house.count('present')} "
+        f"already there; {_mb(house.received)} received in {house.seconds:.1f} s)"
+    )
+    folder = shlex.quote(str(house.directory))
+    locked = shlex.quote(str(house.directory / lock.name))
+    render.line(
+        f"install it offline with: cudaenv create --from {locked} --find-links {folder} "
+        "--offline -p ENV"
+    )
