@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
-    from cudaenv.request import Request
+    from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
     from cudaenv.steps import IndexOptions
 
@@ -91,12 +92,16 @@ def materialize(
     knowledge: Knowledge | None = None,
     lock_file: Path | None = None,
     say: Say | None = None,
+    offline: bool = False,
+    credentials: Credentials | None = None,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
     The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
-    the installer reads it back from there: what is installed is what the lock says. ``say``
-    gets a line of progress after each step.
+    the installer reads it back from there: what is installed is what the lock says (a lock
+    from another tool is read for the new environment's own interpreter, whose full version
+    its markers may name). ``say`` gets a line of progress after each step; ``offline`` and
+    ``credentials`` go to the installer.
     """
     from cudaenv import activation, lock
     from cudaenv.install import install
@@ -105,11 +110,21 @@ def materialize(
     with backend.creating(prefix, resolution.target.python, force=force) as env:
         say(f"created {backend.name} environment at {env.prefix}")
         written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, lock_file)
-        locked = lock.read(written)
-        used = install(locked, env, installer=installer)
+        locked = lock.read(written, target=_target_of(env, resolution))
+        used = install(locked, env, installer=installer, offline=offline, credentials=credentials)
         say(f"installed {len(locked.pins)} locked wheels with {used}")
         activation.write(env, _lines(locked, knowledge))
     return env, used
+
+
+def _target_of(env: Env, resolution: Resolution) -> Target:
+    """The lock's target, on the environment's own interpreter (its full version)."""
+    import subprocess
+
+    probe = [str(env.python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]
+    done = subprocess.run(probe, capture_output=True, text=True, check=False)
+    version = done.stdout.strip()
+    return resolution.target.on_interpreter(version) if done.returncode == 0 else resolution.target
 
 
 def _write_lock(
@@ -153,6 +168,7 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "backend": env.backend,
         "python": str(resolution.target.python),
         "wheels": len(resolution.pins),
+        "sources": {where: len(pins) for where, pins in resolution.sources().items()},
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),

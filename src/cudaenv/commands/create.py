@@ -69,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     prefix = args.prefix if args.name is None else backend.prefix_for_name(args.name)
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
-    source = create.resolve_or_read(
-        _wanted(args), overrides=overrides_from_args(args), index=index_from_args(args)
-    )
+    index = index_from_args(args)
+    source = create.resolve_or_read(_wanted(args), overrides=overrides_from_args(args), index=index)
     for warning in source.warnings:
         render.warn(warning)
     resolution = source.resolution
@@ -87,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         knowledge=source.knowledge,
         lock_file=source.lock_file,
         say=None if as_json else render.line,  # --json: no progress lines
+        offline=index.offline,
+        credentials=index.credentials(),
     )
     facts = create.facts(env, resolution, installer)
     if not as_json:
@@ -144,5 +145,7 @@ def _summary(facts: dict[str, Any]) -> None:
             f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
+    for where, count in facts["sources"].items():
+        render.line(f"  from {where}: {count} wheels, installed by {facts['installer']}")
     render.line(f"  lock: {facts['lock']}")
     render.line(f"  activate with: {facts['activate']}")

@@ -17,18 +17,6 @@ and port, and pip to URLs under that index. Wheels on a public index install exa
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from cudaenv.index.auth import without_auth
 
 __all__ = ["without_auth"]
-
-
-def without_auth(url: str) -> str:
-    """``url`` without ``user:password@`` or ``token@``; any other URL unchanged."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not a URL we can split: nothing to strip that we can find
-        return url
-    _userinfo, at, host = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    return urlunsplit(parts._replace(netloc=host))
