@@ -88,9 +88,8 @@ class FindLinks:
 
     def _read(self, location: Location) -> tuple[FileLink, ...]:
         if not location.is_local:
-            page = self._remote(location.url).fetch(
-                "find-links", location.url, "the find-links page"
-            )
+            remote = self._remote(location.url)
+            page = remote.fetch("find-links", location.url, "the find-links page", "text/html")
             return parse_html_page(page.content(), page.url, self._keep) if page else ()
         path = local_path(location.url)
         if path.is_dir():

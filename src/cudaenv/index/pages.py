@@ -71,7 +71,7 @@ class RemotePages:
         has no such project."""
         return self.fetch(name, f"{self.url}/{name}/", f"the project {name!r}")
 
-    def fetch(self, key: str, url: str, what: str) -> CachedPage | None:
+    def fetch(self, key: str, url: str, what: str, accept: str = ACCEPT) -> CachedPage | None:
         """The page at *url*, kept under *key*; None for a 404 or 410."""
         cached = self.cache.page(key)
         if self.offline or self._fresh(cached):
@@ -83,7 +83,7 @@ class RemotePages:
                 )
             return None if cached.missing else cached
         validators = cached.validators() if cached is not None and not cached.missing else {}
-        resp = self.http.get(url, {"Accept": ACCEPT, **validators})
+        resp = self.http.get(url, {"Accept": accept, **validators})
         control = max_age(resp.headers.get("Cache-Control"))
         if resp.status_code == 304 and cached is not None:
             page = cached.touched()

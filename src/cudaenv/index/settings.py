@@ -22,7 +22,7 @@ or ``UV_INDEX_STRATEGY`` choose either. Values only; nothing here touches the ne
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,14 +111,19 @@ class IndexSettings:
 
 def as_location(value: str, origin: str, tool: str, *, base: Path | None = None) -> Location:
     """A URL as given, or a path (relative to ``base``, else the working directory) as a
-    ``file://`` URL; trailing slashes dropped."""
+    ``file://`` URL."""
     text = value.strip()
     if "://" not in text:
         path = Path(text).expanduser()
         if not path.is_absolute():
             path = (base or Path.cwd()) / path
         text = Path(os.path.abspath(path)).as_uri()
-    return Location(url=text.rstrip("/") or text, origin=origin, tool=tool)
+    return Location(url=text, origin=origin, tool=tool)
+
+
+def _index(location: Location) -> Location:
+    """An index URL without its trailing slash (pages are at ``URL/NAME/``)."""
+    return replace(location, url=location.url.rstrip("/") or location.url)
 
 
 def _flags(
@@ -205,8 +210,8 @@ def read(
 def combine(layers: Iterable[Layer]) -> IndexSettings:
     """Each setting from the first layer that sets it (see the module's docstring)."""
     layers = list(layers)
-    default = next((x.default for x in layers if x.default is not None), None)
-    extras = next((x.extras for x in layers if x.extras), ())
+    default = next((_index(x.default) for x in layers if x.default is not None), None)
+    extras = tuple(map(_index, next((x.extras for x in layers if x.extras), ())))
     links = next((x.find_links for x in layers if x.find_links), ())
     chosen = next((x for x in layers if x.strategy), None)
     if chosen is not None and chosen.strategy not in STRATEGIES:
