@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     Response: TypeAlias = httpx.Response
     Transport: TypeAlias = httpx.BaseTransport
 
-__all__ = ["HINT", "MAX_RETRY_AFTER", "BodyTooLarge", "Http", "redacted", "retry_after"]
+__all__ = [
+    "HINT",
+    "MAX_RETRY_AFTER",
+    "BodyTooLarge",
+    "CredentialsRefused",
+    "Http",
+    "redacted",
+    "retry_after",
+]
 
 HINT = "check the network connection and --index-url, or use --offline with a warm cache"
 MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
@@ -43,6 +51,12 @@ _CHUNK = 64 * 1024
 _MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
 _log = logging.getLogger(__name__)
+
+
+class CredentialsRefused(IndexError_):
+    """A 401 or 403: the index wants a login, or not the one it got."""
+
+    reference = "index-credentials"
 
 
 class BodyTooLarge(Exception):
@@ -221,7 +235,7 @@ class Http:
             f"could not reach the package index at {self.index_url}: {problem}", hint=HINT
         )
 
-    def refused(self, resp: Response, url: str, login: Login | None) -> IndexError_:
+    def refused(self, resp: Response, url: str, login: Login | None) -> CredentialsRefused:
         """The error for a 401 or 403: the index wants credentials, or not these."""
         from cudaenv.index.auth import realm
 
@@ -229,13 +243,13 @@ class Http:
         answer = f"HTTP {resp.status_code} {resp.reason_phrase}"
         where = f"the package index at {self.index_url} answered {answer} for {redacted(url)}"
         if login is not None:
-            return IndexError_(
+            return CredentialsRefused(
                 f"{where}: it refused the credentials for {host} from {login.source}",
                 hint=f"correct the login for {host} in {login.source}, or check that this "
                 "account may read the index",
             )
         netrc = self.credentials.netrc_path
-        return IndexError_(
+        return CredentialsRefused(
             f"{where}: it wants credentials, and none were found for {host}",
             hint=f"add the line `machine {host} login USER password TOKEN` to {netrc}, or "
             f"give them in the URL (--index-url {_with_userinfo(self.index_url)}), or "
