@@ -89,7 +89,7 @@ def install(
         child_env = _with_netrc(Path(tmp), resolution, credentials)
         code, tail = _run(cmd, on_output, child_env)
     if code != 0:
-        raise _failure(used, code, tail, resolution)
+        raise _failure(used, code, tail, resolution, offline=offline)
     return used
 
 
@@ -149,15 +149,26 @@ def _run(
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_OFFLINE_WORDS = re.compile(
+    r"network (?:connectivity )?(?:is|was) disabled|not found in the cache", re.IGNORECASE
+)
 _HASH_WORDS = re.compile(
     r"hash mismatch|do not match the hashes|hashes? (?:do not|don't) match", re.IGNORECASE
 )
 
 
-def _failure(used: str, code: int, tail: str, resolution: Resolution) -> InstallError:
+def _failure(
+    used: str, code: int, tail: str, resolution: Resolution, *, offline: bool = False
+) -> InstallError:
     text = _ANSI.sub("", tail)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     context = "\n".join(lines[-15:]) or None
+    if offline and _OFFLINE_WORDS.search(text):
+        return InstallError(
+            f"{used} could not install offline: locked wheels are not in its cache",
+            context=context,
+            hint="run the same command once without --offline to fill the cache",
+        )
     if _HASH_WORDS.search(text):
         names = _named(text[_HASH_WORDS.search(text).start() :], resolution)  # type: ignore[union-attr]
         what = ", ".join(names) if names else "a locked wheel"
