@@ -31,15 +31,14 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.auth import Credentials, realm, without_auth
+from cudaenv.index.auth import without_auth
 from cudaenv.index.cache import DiskCache, default_cache_dir
-from cudaenv.index.findlinks import FindLinks
-from cudaenv.index.http import HINT, MAX_RETRY_AFTER, Http, redacted
+from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
 from cudaenv.index.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page, runs_on
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
 from cudaenv.index.once import Once
-from cudaenv.index.pages import LocalPages, RemotePages
 from cudaenv.index.settings import BEST_MATCH, PYPI, IndexSettings
+from cudaenv.index.sources import HttpOptions, Sources
 
 if TYPE_CHECKING:
     import os
@@ -47,7 +46,6 @@ if TYPE_CHECKING:
 
     from cudaenv.index.cache import CachedPage
     from cudaenv.index.http import Transport
-    from cudaenv.index.settings import Location
 
 __all__ = ["DEFAULT_INDEX_URL", "Index", "ProjectNotFound"]
 
@@ -110,8 +108,6 @@ class Index:
             settings = IndexSettings.single(url) if url else read()
         self.settings = settings
         self.url = settings.default.url.rstrip("/")
-        for location in (*settings.indexes, *settings.find_links):
-            _check_url(location)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.offline = offline
         self.page_ttl = page_ttl
@@ -119,25 +115,23 @@ class Index:
         self.platform = platform
         self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
-        every = [x.url for x in (*settings.indexes, *settings.find_links)]
-        self.credentials = Credentials(every)
-        self._http_options = {
-            "transport": transport,
-            "connections": self.max_concurrency,
-            "timeout": timeout,
-            "retries": retries,
-            "backoff": backoff,
-            "max_retry_after": max_retry_after,
-        }
-        self._https: dict[str, Http] = {}
-        self._remotes: dict[str, RemotePages] = {}
-        self._sources = [self._source(x) for x in self._search_order()]
-        self._flat = FindLinks(
-            settings.find_links,
-            remote=self._remote,
+        self._sources = Sources(
+            settings,
             cache_dir=self.cache_dir,
+            offline=offline,
+            page_ttl=page_ttl,
+            revalidate=revalidate,
             keep=self._keep,
+            http=HttpOptions(
+                transport=transport,
+                connections=self.max_concurrency,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+                max_retry_after=max_retry_after,
+            ),
         )
+        self.credentials = self._sources.credentials
         self._once = Once(self.max_concurrency, "cudaenv-index")
         self._pages: dict[str, _Found] = {}
         self._parsed: dict[tuple[str, str], tuple[FileLink, ...]] = {}
@@ -145,79 +139,31 @@ class Index:
         self._metadata: dict[tuple[str, str], CoreMetadata] = {}
         # METADATA is kept by file name and sha256, the same whichever index served the file
         self._metadata_cache = DiskCache(self.cache_dir, "")
-        self._warn_missing()
-
-    def _search_order(self) -> tuple[Location, ...]:
-        """uv's order (extras, then the default) for first-index; the default first for
-        best-match, so that an identical file is taken from it."""
-        s = self.settings
-        return (s.default, *s.extras) if s.strategy == BEST_MATCH else s.indexes
-
-    def _source(self, location: Location) -> RemotePages | LocalPages:
-        return LocalPages(location.url) if location.is_local else self._remote(location.url)
-
-    def _remote(self, url: str) -> RemotePages:
-        key = url.rstrip("/")
-        if key not in self._remotes:
-            self._remotes[key] = RemotePages(
-                key,
-                http=self._http_for(key),
-                cache_dir=self.cache_dir,
-                offline=self.offline,
-                page_ttl=self.page_ttl,
-                revalidate=self.revalidate,
-            )
-        return self._remotes[key]
-
-    def _http_for(self, url: str) -> Http:
-        """The HTTP layer that names *url* (an index, or a host) in its messages."""
-        key = without_auth(url)
-        if key not in self._https:
-            self._https[key] = Http(
-                url,
-                credentials=self.credentials,
-                **self._http_options,  # type: ignore[arg-type]
-            )
-        return self._https[key]
-
-    def _warn_missing(self) -> None:
-        for location in self.settings.indexes:
-            if location.is_local and not LocalPages(location.url).exists:
-                _log.warning(
-                    "warning: the index %s (named by %s) does not exist: skipped",
-                    location.url,
-                    location.origin,
-                )
 
     @property
     def identity(self) -> str:
         """The name of everything that decides this client's answers (its indexes, their
         order and strategy, its find-links locations): what solver caches are kept under."""
-        s = self.settings
-        if not s.extras and not s.find_links:
-            return self.url
-        parts = [s.strategy, [without_auth(x.url) for x in self._search_order()]]
-        parts.append([without_auth(x.url) for x in s.find_links])
-        return json.dumps(parts)
+        return self._sources.identity
 
     # -- counters and lifecycle --------------------------------------------------------------
     @property
     def requests(self) -> int:
         """HTTP requests sent so far (each retry counts)."""
-        return sum(h.requests for h in list(self._https.values()))
+        return sum(h.requests for h in self._sources.https())
 
     @property
     def bytes_received(self) -> int:
-        return sum(h.bytes_received for h in list(self._https.values()))
+        return sum(h.bytes_received for h in self._sources.https())
 
     @property
     def waited(self) -> float:
         """Seconds spent between tries of failed requests (backoff, ``Retry-After``)."""
-        return sum(h.waited for h in list(self._https.values()))
+        return sum(h.waited for h in self._sources.https())
 
     def close(self) -> None:
         self._once.close()
-        for http in list(self._https.values()):
+        for http in self._sources.https():
             http.close()
 
     def __enter__(self) -> Index:
@@ -264,7 +210,7 @@ class Index:
 
     def _load(self, name: str) -> _Found:
         pages: list[tuple[str, CachedPage]] = []
-        for source in self._sources:
+        for source in self._sources.indexes:
             page = source.load(name)
             if page is None:
                 continue
@@ -273,17 +219,18 @@ class Index:
                 self._parsed[source.url, name] = self._parse(name, page, source.url)
             if self.settings.strategy != BEST_MATCH:
                 break
-        flat, flat_digest = self._flat.links(name) if self._flat.locations else ((), "")
+        flat_links = self._sources.flat
+        flat, flat_digest = flat_links.links(name) if flat_links.locations else ((), "")
         if not pages and not flat:
             raise self._not_found(name)
-        if len(pages) == 1 and not self._flat.locations and len(self._sources) == 1:
+        if len(pages) == 1 and self._sources.single:
             return _Found(digest=pages[0][1].digest, pages=tuple(pages), flat=flat)
         summary = [[without_auth(url), page.digest] for url, page in pages]
         digest = hashlib.sha256(json.dumps([summary, flat_digest]).encode()).hexdigest()
         return _Found(digest=digest, pages=tuple(pages), flat=flat)
 
     def _not_found(self, name: str) -> ProjectNotFound:
-        if len(self._sources) == 1 and not self._flat.locations:
+        if self._sources.single:
             where = f"the package index at {redacted(self.url)}"
         else:
             places = [redacted(x.url) for x in (*self.settings.indexes, *self.settings.find_links)]
@@ -328,29 +275,12 @@ class Index:
             (link.filename, link.sha256 or link.url),
             lambda: fetch_metadata(
                 link,
-                http=self._http_of(link),
+                http=self._sources.http_of(link),
                 cache=self._metadata_cache,
                 offline=self.offline,
             ),
         )
 
-    def _http_of(self, link: FileLink) -> Http | None:
-        if link.url.startswith("file:"):
-            return None
-        if link.index is not None and link.index in self._https:
-            return self._https[link.index]
-        scheme, host, port = realm(link.url)
-        return self._http_for(f"{scheme}://{host}:{port}")
-
     def prefetch_metadata(self, links: Iterable[FileLink], *, wait: bool = True) -> None:
         """Fetch metadata concurrently; failures are raised by :meth:`metadata` later."""
         self._once.spawn((functools.partial(self.metadata, link) for link in links), block=wait)
-
-
-def _check_url(location: Location) -> None:
-    if not location.url.startswith(("http://", "https://", "file:")):
-        raise IndexError_(
-            f"the index URL {redacted(location.url)!r} (from {location.origin}) is not an "
-            "http://, https:// or file:// URL",
-            hint="pass --index-url https://host/simple",
-        )
