@@ -105,6 +105,54 @@ def test_wrong_credentials_are_a_clear_error(private, netrc, tmp_path, cli, wher
     assert "Bad-Pa55" not in r.err and "Traceback" not in r.err
 
 
+def _memory_keyring(service: str, username: str, password: str):
+    """A keyring backend (keyring's own base class) holding one login in memory: keyring
+    asks it exactly as it asks the system's keychain."""
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries = {(service, username): password}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.entries.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.entries[service, username] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.entries.pop((service, username), None)
+
+        def get_credential(self, service: str, username: str | None):
+            from keyring.credentials import SimpleCredential
+
+            for (kept, user), secret in self.entries.items():
+                if kept == service and username in (None, user):
+                    return SimpleCredential(user, secret)
+            return None
+
+    return Memory()
+
+
+def test_a_401_asks_keyring_for_the_host(private, netrc, tmp_path, cli) -> None:
+    keyring = pytest.importorskip("keyring", reason="keyring is optional; not installed here")
+    before = keyring.get_keyring()
+    keyring.set_keyring(_memory_keyring("127.0.0.1", *LOGIN))  # `keyring set 127.0.0.1 alice`
+    try:
+        r = _solve(cli, private.url, tmp_path)
+    finally:
+        keyring.set_keyring(before)
+    assert r.code == 0, r.err
+    first = private.requests[0]
+    assert (first.status, first.auth) == (401, None)  # keyring is asked only after a 401
+    answered = [q for q in private.requests if q.status != 401]
+    assert answered and {q.auth for q in answered} == {"alice:s3cret-Pa55"}
+    assert all(q.auth is None for q in private.requests if q.status == 401)
+
+
 @pytest.fixture
 def files_host(private: IndexServer, tmp_path: Path) -> Iterator[IndexServer]:
     """A second host (127.0.0.2) serving the same files; the private index redirects there."""

@@ -79,11 +79,13 @@ class Credentials:
         self.netrc_path = Path(env["NETRC"]) if env.get("NETRC") else home / ".netrc"
         self._netrc: netrc.netrc | None = None
         self._netrc_read = False
+        self._from_keyring: dict[tuple[str, str, int | None], Login] = {}
 
     def for_url(self, url: str) -> Login | None:
-        """The login known for *url*'s host without asking a keyring, else None."""
+        """The login known for *url*'s host without asking a keyring (one keyring gave for
+        it already counts), else None."""
         key = realm(url)
-        return self._by_realm.get(key) or self._from_netrc(key[1])
+        return self._by_realm.get(key) or self._from_netrc(key[1]) or self._from_keyring.get(key)
 
     def _from_netrc(self, host: str) -> Login | None:
         if not self._netrc_read:
@@ -100,7 +102,14 @@ class Credentials:
         return Login(username=login or "", password=password or "", source=str(self.netrc_path))
 
     def from_keyring(self, url: str) -> Login | None:
-        """A login from keyring for *url* (then its host), if keyring is installed and has one."""
+        """A login from keyring for *url* (then its host), if keyring is installed and has
+        one; kept for the URL's scheme, host and port, as pip keeps it."""
+        found = self._keyring(url)
+        if found is not None:
+            self._from_keyring[realm(url)] = found
+        return found
+
+    def _keyring(self, url: str) -> Login | None:
         try:
             import keyring  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
