@@ -22,6 +22,35 @@ class RunResult:
     err: str
 
 
+# The index settings cudaenv reads (and pip and uv, which tests also run): a developer's or CI
+# machine has its own (a find-links folder, a pip.conf with extra indexes, a ~/.netrc). Every
+# test starts without them; a test of a setting sets exactly that one.
+INDEX_VARIABLES = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "UV_INDEX_URL",
+    "UV_EXTRA_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_FIND_LINKS",
+    "UV_INDEX_STRATEGY",
+    "UV_CONFIG_FILE",
+    "UV_OFFLINE",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_index_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """No pip or uv configuration file, no index variable, no netrc of this machine's."""
+    for name in INDEX_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.setenv("NETRC", str(tmp_path_factory.mktemp("no-netrc") / "netrc"))
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """Run ``cudaenv ARGS`` in-process and return (code, stdout, stderr)."""

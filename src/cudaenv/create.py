@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
-    from cudaenv.request import Request
+    from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
     from cudaenv.steps import IndexOptions
 
@@ -92,14 +93,17 @@ def materialize(
     say: Say | None = None,
     wheelhouse: Path | None = None,
     offline: bool = False,
+    credentials: Credentials | None = None,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
     The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
-    the installer reads it back from there: what is installed is what the lock says. ``say``
-    gets a line of progress after each step. ``wheelhouse``: install the locked wheels from
-    that folder (each checked against the lock's sha256 before anything is made), with no
-    index; ``offline``: the installer makes no request at all.
+    the installer reads it back from there: what is installed is what the lock says (a lock
+    from another tool is read for the new environment's own interpreter, whose full version
+    its markers may name). ``say`` gets a line of progress after each step.
+    ``wheelhouse``: install the locked wheels from that folder (each checked against the
+    lock's sha256 before anything is made), with no index; ``offline`` and ``credentials``
+    go to the installer (``offline``: it makes no request at all).
     """
     from cudaenv import activation, lock
     from cudaenv.install import install
@@ -111,9 +115,16 @@ def materialize(
     with backend.creating(prefix, resolution.target.python, force=force) as env:
         say(f"created {backend.name} environment at {env.prefix}")
         written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
-        locked = lock.read(written)
+        locked = lock.read(written, target=_target_of(env, resolution))
         wanted = _same_pins(locked, checked) if checked is not None else locked
-        used = install(wanted, env, installer=installer, offline=offline, find_links=wheelhouse)
+        used = install(
+            wanted,
+            env,
+            installer=installer,
+            offline=offline,
+            find_links=wheelhouse,
+            credentials=credentials,
+        )
         where = f" from {wheelhouse}" if wheelhouse is not None else ""
         say(f"installed {len(locked.pins)} locked wheels{where} with {used}")
         activation.write(env, _lines(locked, knowledge))
@@ -140,6 +151,16 @@ def _same_pins(locked: Resolution, checked: Resolution) -> Resolution:
     if key(locked) != key(checked):  # the lock written is a copy of the one checked
         raise AssertionError("the lock changed between the wheelhouse check and the install")
     return checked
+
+
+def _target_of(env: Env, resolution: Resolution) -> Target:
+    """The lock's target, on the environment's own interpreter (its full version)."""
+    import subprocess
+
+    probe = [str(env.python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]
+    done = subprocess.run(probe, capture_output=True, text=True, check=False)
+    version = done.stdout.strip()
+    return resolution.target.on_interpreter(version) if done.returncode == 0 else resolution.target
 
 
 def _write_lock(
@@ -184,6 +205,7 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "python": str(resolution.target.python),
         "platform": resolution.target.platform,
         "wheels": len(resolution.pins),
+        "sources": {where: len(pins) for where, pins in resolution.sources().items()},
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),

@@ -1,9 +1,16 @@
 """Install exactly the locked wheels into an environment: by URL and hash, no resolution.
 
 The installer gets a hashed requirements file made from the lock (one ``name @ URL --hash`` line
-per pin) and ``--no-deps --require-hashes``: it downloads and unpacks, and decides nothing. uv is
-used when found (next to cudaenv's own interpreter first, then on PATH) because it is much faster;
-pip otherwise. The result is the same set of files either way.
+per pin) and ``--no-deps --require-hashes``: it downloads and unpacks, and decides nothing. uv
+comes with cudaenv (a dependency) and is used because it is much faster; pip where no uv exists.
+The result is the same set of files either way.
+
+Credentials for a private index never appear on a command line or in the requirements file:
+the installer reads them from a netrc file made for this install (mode 0600, in a private
+temporary folder, removed afterwards) that ``NETRC`` names; uv and pip both read ``NETRC``.
+``offline``: uv installs from its cache alone (``--offline``); pip has no such mode (it would
+download the wheels again), so an offline install with pip is refused unless every wheel is a
+file on this machine.
 
 The installer's output goes to the terminal through :func:`cudaenv.render.passthrough` (from a
 pseudo-terminal when stderr is one, so its progress bars draw as usual) and its tail is kept to
@@ -13,6 +20,7 @@ environment back.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cudaenv.envs.base import Env
+    from cudaenv.index.auth import Credentials
     from cudaenv.resolution import Resolution
 
 __all__ = ["INSTALLERS", "install", "installer_command"]
@@ -75,37 +84,54 @@ def install(
     on_output: Callable[[str], None] | None = None,
     offline: bool = False,
     find_links: Path | None = None,
+    credentials: Credentials | None = None,
 ) -> str:
     """Install the pins of ``resolution`` into ``env``; return the installer used (uv or pip).
 
     ``on_output`` receives the installer's output line by line; without it the output goes to
     the terminal as the installer wrote it. ``offline`` and ``find_links``: see
     :func:`installer_command` (the pins of a wheelhouse point at its files:
-    :func:`cudaenv.wheelhouse.local`). Cost: the download and unpack of every wheel.
+    :func:`cudaenv.wheelhouse.local`). ``credentials``: the logins for the wheels' hosts
+    (see the module's docstring). Cost: the download and unpack of every wheel.
     """
     with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements_txt(resolution))
         used, cmd = installer_command(installer, env, req, offline=offline, find_links=find_links)
-        if used == "pip" and offline:
-            _check_local(resolution)
         if used == "pip":
+            _refuse_offline_pip(resolution, offline)
             _ensure_pip(env)
-        code, tail = _run(cmd, on_output)
+        child_env = _with_netrc(Path(tmp), resolution, credentials)
+        code, tail = _run(cmd, on_output, child_env)
     if code != 0:
-        raise _failure(used, code, tail, resolution)
+        raise _failure(used, code, tail, resolution, offline=offline)
     return used
 
 
-def _check_local(resolution: Resolution) -> None:
-    """pip downloads a requirement's URL even with ``--no-index``: offline, all must be files."""
-    remote = [p.name for p in resolution.pins if not p.wheel.url.startswith("file:")]
-    if remote:
-        raise UsageError(
-            f"pip cannot install {', '.join(remote)} offline: the lock points at the index",
-            hint="add --installer uv (it installs from its cache offline), or --find-links with "
-            "a wheelhouse that `cudaenv download` made",
+def _refuse_offline_pip(resolution: Resolution, offline: bool) -> None:
+    remote = [p for p in resolution.pins if not p.wheel.url.startswith("file:")]
+    if offline and remote:
+        raise InstallError(
+            f"pip cannot install offline: it has no cache of its own to install from, and "
+            f"{len(remote)} locked wheels are on an index",
+            hint="use --installer uv (uv installs from its cache with --offline), or run "
+            "without --offline",
         )
+
+
+def _with_netrc(
+    folder: Path, resolution: Resolution, credentials: Credentials | None
+) -> dict[str, str] | None:
+    """The installer's environment: ours, with ``NETRC`` naming a private netrc file when any
+    wheel's host has a login (None: ours unchanged)."""
+    text = credentials.netrc_text(p.wheel.url for p in resolution.pins) if credentials else ""
+    if not text:
+        return None
+    path = folder / "netrc"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return {**os.environ, "NETRC": str(path)}
 
 
 def _ensure_pip(env: Env) -> None:
@@ -122,26 +148,42 @@ def _ensure_pip(env: Env) -> None:
         )
 
 
-def _run(cmd: list[str], on_output: Callable[[str], None] | None) -> tuple[int, str]:
+def _run(
+    cmd: list[str],
+    on_output: Callable[[str], None] | None,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str]:
     """Run ``cmd``, pass its output on, return (exit code, last 64 KiB of output)."""
     try:
         if on_output is not None:
-            return run_streaming(cmd, on_output, by_line=True)
-        return run_streaming(cmd, render.passthrough, terminal=render.stderr_is_terminal())
+            return run_streaming(cmd, on_output, by_line=True, env=env)
+        terminal = render.stderr_is_terminal()
+        return run_streaming(cmd, render.passthrough, terminal=terminal, env=env)
     except OSError as e:
         raise InstallError(f"could not run {cmd[0]}: {e.strerror or e}") from e
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_OFFLINE_WORDS = re.compile(
+    r"network (?:connectivity )?(?:is|was) disabled|not found in the cache", re.IGNORECASE
+)
 _HASH_WORDS = re.compile(
     r"hash mismatch|do not match the hashes|hashes? (?:do not|don't) match", re.IGNORECASE
 )
 
 
-def _failure(used: str, code: int, tail: str, resolution: Resolution) -> InstallError:
+def _failure(
+    used: str, code: int, tail: str, resolution: Resolution, *, offline: bool = False
+) -> InstallError:
     text = _ANSI.sub("", tail)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     context = "\n".join(lines[-15:]) or None
+    if offline and _OFFLINE_WORDS.search(text):
+        return InstallError(
+            f"{used} could not install offline: locked wheels are not in its cache",
+            context=context,
+            hint="run the same command once without --offline to fill the cache",
+        )
     if _HASH_WORDS.search(text):
         names = _named(text[_HASH_WORDS.search(text).start() :], resolution)  # type: ignore[union-attr]
         what = ", ".join(names) if names else "a locked wheel"

@@ -18,7 +18,7 @@ from shutil import which
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["TAIL_BYTES", "find_uv", "run_streaming", "stop_process"]
 
@@ -26,10 +26,23 @@ TAIL_BYTES = 64 * 1024  # how much of a child's output is kept to explain its fa
 
 
 def find_uv() -> Path | None:
-    """The uv beside cudaenv's own interpreter (installed with it), else the one on PATH."""
+    """The uv that came with cudaenv (the ``uv`` package, a dependency, knows where its binary
+    went: the environment's scripts folder, a ``--target`` or user install), else one beside
+    cudaenv's own interpreter, else the one on PATH; None where there is none (a platform
+    without a uv wheel: pip then installs)."""
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        bundled = None
+    else:
+        try:
+            bundled = Path(find_uv_bin())
+        except (OSError, RuntimeError):  # uv.UvNotFound is a FileNotFoundError
+            bundled = None
     beside = Path(sys.executable).parent / "uv"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
+    for candidate in (bundled, beside):
+        if candidate is not None and candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
     found = which("uv")
     return Path(found) if found else None
 
@@ -50,14 +63,15 @@ def run_streaming(
     *,
     by_line: bool = False,
     terminal: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[int, str]:
     """Run ``cmd`` (stdin closed, stdout and stderr merged), hand its output to ``sink`` as it
     comes, and return (exit code, its last :data:`TAIL_BYTES` of output).
 
     ``by_line``: ``sink`` gets whole lines without their ending; otherwise the text as the
     child wrote it (progress bars included). ``terminal``: the child writes to a
-    pseudo-terminal, so it draws as it would on ours. Raises ``OSError`` when ``cmd`` cannot
-    be started.
+    pseudo-terminal, so it draws as it would on ours. ``env``: the child's environment
+    (default: ours). Raises ``OSError`` when ``cmd`` cannot be started.
     """
     if terminal:
         import pty
@@ -66,7 +80,9 @@ def run_streaming(
     else:
         reader, writer = os.pipe()
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=writer, stderr=writer)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=writer, stderr=writer, env=env
+        )
     except OSError:
         os.close(reader)
         os.close(writer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform as _platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging import tags
@@ -48,8 +48,20 @@ def default_platform() -> str:
 class Target:
     """The Python and platform an environment is resolved for; never the running interpreter."""
 
-    python: Version  # e.g. 3.11 (major.minor; markers use python_full_version = 3.11.0)
+    python: Version  # e.g. 3.11 (major.minor)
     platform: str  # a manylinux tag: manylinux_2_28_x86_64
+    # The interpreter's own version (3.11.7), when it is known: markers' python_full_version.
+    # Unknown (a target given as X.Y): X.Y.0. Not part of the target's identity.
+    full_version: Version | None = field(default=None, compare=False)
+
+    def on_interpreter(self, version: str) -> Target:
+        """This target, evaluated for an interpreter of that full version (``3.11.7``); the
+        same target when the version is not of this X.Y."""
+        try:
+            full = Version(version)
+        except InvalidVersion:
+            return self
+        return replace(self, full_version=full) if full.release[:2] == self.python_tuple else self
 
     @classmethod
     def from_strings(cls, python: str | None, platform: str | None) -> Target:
@@ -114,16 +126,17 @@ class Target:
     def marker_environment(self) -> dict[str, str]:
         """The PEP 508 environment of the target, for evaluating markers."""
         py = f"{self.python_tuple[0]}.{self.python_tuple[1]}"
+        full = str(self.full_version) if self.full_version is not None else f"{py}.0"
         return {
             "implementation_name": "cpython",
-            "implementation_version": f"{py}.0",
+            "implementation_version": full,
             "os_name": "posix",
             "platform_machine": self.arch,
             "platform_python_implementation": "CPython",
             "platform_release": "",
             "platform_system": "Linux",
             "platform_version": "",
-            "python_full_version": f"{py}.0",
+            "python_full_version": full,
             "python_version": py,
             "sys_platform": "linux",
         }

@@ -43,6 +43,9 @@ class Pin:
     wheel: WheelFile
     why: tuple[str, ...] = ()  # who asked for it, e.g. ("tensorflow[and-cuda]==2.15.1",)
     group: str = "other"  # one of GROUPS
+    # The index it came from, without credentials; "" for none (a find-links file); None when
+    # not recorded (then it is the resolution's index_url).
+    index: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,7 +59,7 @@ class Resolution:
     cudnn: Version | None = None
     min_cuda: Version | None = None  # the lowest max-CUDA a driver must report (the __cuda floor)
     driver_floor: DriverVersion | None = None  # the minimum Linux driver version for min_cuda
-    index_url: str | None = None
+    index_url: str | None = None  # the default index
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def pin(self, name: str) -> Pin | None:
@@ -64,6 +67,21 @@ class Resolution:
             if p.name == name:
                 return p
         return None
+
+    def sources(self) -> dict[str, list[Pin]]:
+        """Pins by where they came from: an index URL (without credentials), or
+        ``"find-links"``; the default index first, each list sorted by name."""
+        from cudaenv.index.auth import without_auth
+
+        default = without_auth(self.index_url) if self.index_url else "an index"
+        found: dict[str, list[Pin]] = {default: []}
+        for pin in sorted(self.pins, key=lambda p: p.name):
+            if pin.index == "":
+                key = "find-links"
+            else:
+                key = without_auth(pin.index) if pin.index else default
+            found.setdefault(key, []).append(pin)
+        return {k: v for k, v in found.items() if v}
 
     def grouped(self) -> list[tuple[str, list[Pin]]]:
         """Pins by group, in GROUPS order, each sorted by name."""

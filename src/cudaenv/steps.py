@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cudaenv.index import Index
+    from cudaenv.index.auth import Credentials
+    from cudaenv.index.settings import IndexSettings
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine, Overrides
     from cudaenv.request import Request
@@ -27,20 +29,47 @@ __all__ = ["IndexOptions", "LockCheck", "Solved", "check_lock", "detect", "solve
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IndexOptions:
-    """Which index, and how to ask it (``--index-url``, ``--cache-dir``, ``--offline``,
-    ``--refresh``); ``url`` None: ``PIP_INDEX_URL``, else PyPI."""
+    """Which indexes, and how to ask them (``--index-url``, ``--extra-index-url``,
+    ``--find-links``, ``--index-strategy``, ``--cache-dir``, ``--offline``, ``--refresh``);
+    what the flags leave unset comes from pip's and uv's settings
+    (:func:`cudaenv.index.settings.read`), else PyPI. ``settings`` given: exactly those."""
 
     url: str | None = None
+    extra_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    strategy: str | None = None
     cache_dir: Path | None = None
     offline: bool = False
     refresh: bool = False
+    settings: IndexSettings | None = None
+
+    def read_settings(self) -> IndexSettings:
+        """The flags over the user's pip and uv settings (files read now)."""
+        from cudaenv.index import settings
+
+        if self.settings is not None:
+            return self.settings
+        return settings.read(
+            index_url=self.url,
+            extra_index_urls=self.extra_urls,
+            find_links=self.find_links,
+            strategy=self.strategy,
+        )
+
+    def credentials(self) -> Credentials:
+        """The logins for the configured indexes' hosts (URL, netrc, keyring), for the
+        installer."""
+        from cudaenv.index.auth import Credentials
+
+        found = self.read_settings()
+        return Credentials(x.url for x in (*found.indexes, *found.find_links))
 
     def open(self, platform: str | None = None) -> Index:
         """The index client for a target ``platform`` (close it: ``with options.open():``)."""
         from cudaenv.index import Index
 
         return Index(
-            self.url,
+            settings=self.read_settings(),
             cache_dir=self.cache_dir,
             offline=self.offline,
             platform=platform,
@@ -95,17 +124,41 @@ def solve(request: Request, overrides: Overrides, index: IndexOptions) -> Solved
 def check_lock(path: str | Path, index: IndexOptions) -> LockCheck:
     """Every wheel of the lock at ``path`` still on the index with the same sha256, and no
     pinned release since listed as bad. Every page is asked for again: a check must see
-    today's index. The index is the lock's own unless ``index.url`` names another."""
+    today's index. The indexes are the lock's own unless ``index.url`` names another."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv import lock
 
     info = lock.load(path)
     resolution = info.resolution
     know = knowledge_base.load()
-    options = replace(index, url=index.url or resolution.index_url, refresh=True)
+    options = replace(index, settings=_lock_indexes(resolution, index), refresh=True)
     with options.open() as client:
         problems = lock.check_index(resolution, client, know)
     notes = list(resolution.notes if info.missing else ())
     if info.knowledge_version and info.knowledge_version != know.version:
         notes.append(f"made with recipes {info.knowledge_version}; these are {know.version}")
     return LockCheck(problems=tuple(problems), notes=tuple(notes), pins=len(resolution.pins))
+
+
+def _lock_indexes(resolution: Resolution, index: IndexOptions) -> IndexSettings | None:
+    """The indexes a lock's pins came from (each file is looked for on all of them), with the
+    user's find-links locations; None (the user's settings) when ``--index-url`` was given or
+    the lock names no index."""
+    from cudaenv.index.auth import without_auth
+    from cudaenv.index.settings import BEST_MATCH, IndexSettings, Location
+
+    named = [p.index or resolution.index_url for p in resolution.pins if p.index != ""]
+    urls = list(dict.fromkeys(u for u in [resolution.index_url, *named] if u))
+    if index.url or not urls:
+        return None
+    mine = index.read_settings()
+    # The lock holds no credentials: the user's own setting for the same index has them.
+    configured = {without_auth(x.url): x.url for x in mine.indexes}
+    found = [Location(url=configured.get(u, u), origin="the lock", tool="cudaenv") for u in urls]
+    return IndexSettings(
+        default=found[0],
+        extras=tuple(found[1:]),
+        find_links=mine.find_links,
+        strategy=BEST_MATCH,
+        strategy_origin="a lock check looks for each file on every index the lock names",
+    )

@@ -531,6 +531,7 @@ def test_conda_cudaenv_create_from_a_lock_makes_a_named_conda_env(
     facts = json.loads(r.stdout)
     prefix = conda_home / "envs" / "gpu"
     assert (facts["backend"], facts["prefix"], facts["wheels"]) == ("conda", str(prefix), 1)
+    assert facts["installer"] == "uv"  # the uv that comes with cudaenv, into conda envs too
     assert (prefix / "conda-meta").is_dir()
     assert (prefix / "etc/conda/activate.d/cudaenv.sh").is_file()
     assert list(prefix.glob("lib/python*/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12"))

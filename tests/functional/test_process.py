@@ -101,3 +101,30 @@ def test_stop_process_kills_a_child_that_ignores_terminate() -> None:
     stop_process(proc, grace=0.5)
     assert proc.returncode == -signal.SIGKILL  # terminate was ignored; kill was not
     assert gone(proc.pid)
+
+
+def test_the_uv_that_came_with_cudaenv_is_found_without_path(monkeypatch) -> None:
+    """uv is a dependency: its package knows where its binary went, PATH or not."""
+    from pathlib import Path
+
+    import uv
+
+    from cudaenv.process import find_uv
+
+    monkeypatch.setenv("PATH", "")
+    found = find_uv()
+    assert found == Path(uv.find_uv_bin())
+    done = subprocess.run([str(found), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("uv ")
+
+
+def test_an_env_is_passed_to_the_child() -> None:
+    lines: list[str] = []
+    env = {**os.environ, "CUDAENV_PROBE": "seen"}
+    code, _ = run_streaming(
+        [sys.executable, "-c", "import os; print(os.environ['CUDAENV_PROBE'])"],
+        lines.append,
+        by_line=True,
+        env=env,
+    )
+    assert (code, lines) == (0, ["seen"])

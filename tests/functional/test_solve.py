@@ -277,6 +277,7 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
     assert "frameworks (2):" in human.out and "CUDA libraries" in human.out
     assert "stack:   CUDA 12.2, cuDNN 8.9" in human.out
     assert "driver:  ≥ 525.60.13 (runs CUDA ≥ 12.0)" in human.out
+    assert f"from:    {server.url} (" in human.out  # the one index every package came from
     doc = json.loads(cli(*args, "--json").out)
     assert set(doc) == {"packages", "cuda", "cudnn", "python", "driver_floor", "frameworks"}
     assert (doc["cuda"], doc["cudnn"], doc["python"], doc["driver_floor"]) == (
@@ -287,7 +288,8 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
     )
     assert doc["frameworks"] == {"tensorflow": "2.15.1", "spacy": "3.7.5"}
     tf = next(p for p in doc["packages"] if p["name"] == "tensorflow")
-    assert set(tf) == {"name", "version", "wheel", "why"}
+    assert set(tf) == {"name", "version", "wheel", "why", "index"}
+    assert tf["index"] == server.url
     assert set(tf["wheel"]) == {"url", "sha256"} and tf["wheel"]["url"].startswith(server.base)
 
 

@@ -6,6 +6,7 @@ short. See that module's docstring for what is served.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import re
@@ -79,6 +80,8 @@ class IndexHandler(BaseHTTPRequestHandler):
         if len(self.index.requests) >= self.index.max_requests:
             self._send(503, b"request budget of this test server is spent\n")
             return
+        if not self._authorized():
+            return
         failure = self.index._take_failure(path)
         if failure is not None:
             status, drop, retry_after = failure
@@ -92,7 +95,26 @@ class IndexHandler(BaseHTTPRequestHandler):
             return
         self._route(path)
 
+    def _login(self) -> str | None:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        try:
+            return base64.b64decode(header[6:]).decode()
+        except ValueError:
+            return "(not base64)"
+
+    def _authorized(self) -> bool:
+        wanted = self.index.auth
+        if wanted is None or self._login() == f"{wanted[0]}:{wanted[1]}":
+            return True
+        self._send(401, b"login required\n", {"WWW-Authenticate": 'Basic realm="test index"'})
+        return False
+
     def _route(self, path: str) -> None:
+        if path in ("/links", "/links/"):
+            self._send(200, self.index.project_html(None) or b"", {"Content-Type": "text/html"})
+            return
         if path in ("/simple", "/simple/"):
             as_json = self.index.json and _wants_json(self.headers.get("Accept"))
             self._page(self.index.root_page(as_json), as_json)
@@ -102,6 +124,9 @@ class IndexHandler(BaseHTTPRequestHandler):
             self._project(match.group(1), path.endswith("/"))
             return
         match = re.fullmatch(r"/files/([^/]+)", path)
+        if match and self.index.redirect_files:
+            self._send(302, b"", {"Location": f"{self.index.redirect_files}{path}"})
+            return
         if match:
             self._file(match.group(1))
             return
@@ -193,6 +218,7 @@ class IndexHandler(BaseHTTPRequestHandler):
             range=self.headers.get("Range"),
             status=status,
             accept=self.headers.get("Accept"),
+            auth=self._login(),
         )
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:

@@ -15,11 +15,20 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
 - ``GET /files/<filename>.metadata``: the wheel's ``METADATA`` (an sdist's ``PKG-INFO``) when
   ``pep658`` is on, else 404.
 
+- ``GET /links/``: every file on one HTML page of links (what ``--find-links URL`` reads).
+
+``auth = ("user", "password")`` makes every request without that HTTP Basic login answer 401
+(with ``WWW-Authenticate``); the log records the login each request carried (``auth``,
+``"user:password"``). ``redirect_files`` (a base URL such as another server's) answers
+``/files/...`` with a 302 there, as an index whose files live on another host does.
+:meth:`IndexServer.write_static` writes the index as a PEP 503 folder (``file://`` index).
+
 Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
 limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests. The wheel
 directory is read on every request, so tests may add wheels after the server has started. The
-server only binds 127.0.0.1, serves at most ``max_requests`` requests and stops at ``stop()``.
+server binds 127.0.0.1 (or another loopback address given as ``host``, e.g. 127.0.0.2: a host
+of its own for credentials), serves at most ``max_requests`` requests and stops at ``stop()``.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ class LoggedRequest:
     range: str | None
     status: int
     accept: str | None = None
+    auth: str | None = None  # the Basic login the request carried, "user:password"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +120,19 @@ def _requires_python(metadata: bytes) -> str | None:
 class IndexServer:
     """Serve the wheels and sdists in *root* as a simple index at ``http://127.0.0.1:PORT/simple``."""
 
-    def __init__(self, root: Path, *, pep658: bool = True, max_requests: int = 10_000):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        pep658: bool = True,
+        max_requests: int = 10_000,
+        host: str = "127.0.0.1",
+    ):
+        assert host.startswith("127."), "a test index binds a loopback address only"
         self.root = Path(root)
+        self.host = host
+        self.auth: tuple[str, str] | None = None
+        self.redirect_files: str | None = None
         self.pep658 = pep658
         self.json = True
         self.honour_range = True
@@ -129,7 +150,7 @@ class IndexServer:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> IndexServer:
         handler = type("Handler", (IndexHandler,), {"index": self})
-        httpd = _Server(("127.0.0.1", 0), handler)
+        httpd = _Server((self.host, 0), handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, args=(0.02,), name="index-server", daemon=True
@@ -158,7 +179,7 @@ class IndexServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -269,13 +290,15 @@ class IndexServer:
         }
         return json.dumps(body).encode()
 
-    def project_html(self, name: str) -> bytes | None:
-        dists = [d for d in self.dists() if d.name == name]
+    def project_html(self, name: str | None, files: str = "/files/") -> bytes | None:
+        """The PEP 503 page of *name* (None: every file, a find-links page); hrefs start
+        with *files*."""
+        dists = [d for d in self.dists() if name is None or d.name == name]
         if not dists:
             return None
         links = []
         for d in dists:
-            attrs = f'href="/files/{d.filename}#sha256={d.sha256}"'
+            attrs = f'href="{files}{d.filename}#sha256={d.sha256}"'
             if d.requires_python:
                 attrs += f' data-requires-python="{html.escape(d.requires_python)}"'
             if d.filename in self.yanked:
@@ -291,6 +314,20 @@ class IndexServer:
             f"    <h1>Links for {name}</h1>\n" + "\n".join(links) + "\n  </body>\n</html>\n"
         )
         return page.encode()
+
+    def write_static(self, dest: Path) -> Path:
+        """The index as a PEP 503 folder: ``dest/simple/NAME/index.html`` and ``dest/files``;
+        returns ``dest/simple`` (give it as ``file://`` URL)."""
+        import shutil
+
+        (dest / "files").mkdir(parents=True, exist_ok=True)
+        for d in self.dists():
+            shutil.copyfile(d.path, dest / "files" / d.filename)
+        for name in {d.name for d in self.dists()}:
+            page = dest / "simple" / name / "index.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_bytes(self.project_html(name, files="../../files/") or b"")
+        return dest / "simple"
 
     def root_page(self, as_json: bool) -> bytes:
         names = sorted({d.name for d in self.dists()})

@@ -45,11 +45,14 @@ def _pin(name: str, version: str, group: str = "other", why: tuple[str, ...] = (
 @pytest.fixture
 def resolution() -> Resolution:
     return Resolution(
-        pins=(
-            _pin("tensorflow", "2.15.1", "framework", ("tensorflow[and-cuda]==2.15.*",)),
-            _pin("nvidia-cudnn-cu12", "8.9.4.25", "cuda", ("tensorflow[and-cuda]==2.15.1",)),
-            _pin("nvidia-cuda-runtime-cu12", "12.2.140", "cuda", ("tensorflow",)),
-            _pin("numpy", "1.26.4", "other", ("tensorflow==2.15.1", "spacy==3.7.5")),
+        pins=tuple(
+            dataclasses.replace(pin, index=INDEX)
+            for pin in (
+                _pin("tensorflow", "2.15.1", "framework", ("tensorflow[and-cuda]==2.15.*",)),
+                _pin("nvidia-cudnn-cu12", "8.9.4.25", "cuda", ("tensorflow[and-cuda]==2.15.1",)),
+                _pin("nvidia-cuda-runtime-cu12", "12.2.140", "cuda", ("tensorflow",)),
+                _pin("numpy", "1.26.4", "other", ("tensorflow==2.15.1", "spacy==3.7.5")),
+            )
         ),
         target=Target.from_strings("3.11", "manylinux_2_28_x86_64"),
         frameworks=(
@@ -350,7 +353,10 @@ def _with_auth(resolution: Resolution, auth: str) -> Resolution:
 
     def moved(pin: Pin) -> Pin:
         url = pin.wheel.url.replace("https://", f"https://{auth}@", 1)
-        return dataclasses.replace(pin, wheel=dataclasses.replace(pin.wheel, url=url))
+        wheel = dataclasses.replace(pin.wheel, url=url)
+        return dataclasses.replace(
+            pin, wheel=wheel, index=f"https://{auth}@pypi.example:8443/simple"
+        )
 
     return dataclasses.replace(
         resolution,
@@ -374,6 +380,8 @@ def test_no_credentials_are_written_into_the_lock_or_its_exports(
     assert pylock.tool["cudaenv"]["index-url"] == "https://pypi.example:8443/simple"
     urls = [w.url for p in pylock.packages for w in p.wheels or []]
     assert urls == [p.wheel.url for p in resolution.pins]  # the same URLs, less the userinfo
+    read_back = lock.loads(text).resolution.pins
+    assert all(p.index == "https://pypi.example:8443/simple" for p in read_back)
     assert "index: https://pypi.example:8443/simple" in exports
     assert [lock.requirement_line(p) for p in private.pins] == [
         lock.requirement_line(p) for p in resolution.pins
@@ -383,8 +391,9 @@ def test_no_credentials_are_written_into_the_lock_or_its_exports(
 def test_a_lock_read_back_has_the_urls_without_credentials(resolution: Resolution) -> None:
     private = _with_auth(resolution, "alice:s3cr3t")
     read = lock.loads(lock.dumps(private, knowledge_version="k1")).resolution
-    expected = dataclasses.replace(resolution, index_url="https://pypi.example:8443/simple")
-    assert read == expected
+    plain = "https://pypi.example:8443/simple"
+    pins = tuple(dataclasses.replace(p, index=plain) for p in resolution.pins)
+    assert read == dataclasses.replace(resolution, pins=pins, index_url=plain)
     assert lock.dumps(read, knowledge_version="k1") == lock.dumps(private, knowledge_version="k1")
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cudaenv.steps import IndexOptions
 
 __all__ = [
+    "add_index_arguments",
     "add_solver_arguments",
     "default_prefix",
     "index_from_args",
@@ -49,9 +50,7 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         help="target manylinux tag (default: manylinux_2_28 for this machine's architecture, "
         "which older nodes install too; this machine's glibc where that is older)",
     )
-    parser.add_argument(
-        "--index-url", metavar="URL", help="PEP 691/503 index (default: PIP_INDEX_URL, else PyPI)"
-    )
+    add_index_arguments(parser)
     parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
     parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
     parser.add_argument(
@@ -66,6 +65,35 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         help="a CPU-only stack: no CUDA wheels, no CuPy, no driver needed",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where packages come from; what is not given is read from pip's and uv's settings."""
+    parser.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="the default index (else PIP_INDEX_URL, UV_DEFAULT_INDEX, pip.conf, uv.toml, PyPI)",
+    )
+    parser.add_argument(
+        "--extra-index-url",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="another index, searched before the default one (repeatable)",
+    )
+    parser.add_argument(
+        "--find-links",
+        metavar="PATH|URL",
+        action="append",
+        default=[],
+        help="a folder of wheels or an HTML page of links (repeatable)",
+    )
+    parser.add_argument(
+        "--index-strategy",
+        choices=("first-index", "unsafe-best-match"),
+        help="first-index: each project from the first index that has it (uv's default); "
+        "unsafe-best-match: the best version on any index (pip's rule)",
+    )
 
 
 def request_from_args(args: argparse.Namespace) -> Request:
@@ -91,11 +119,18 @@ def overrides_from_args(args: argparse.Namespace) -> Overrides:
 
 
 def index_from_args(args: argparse.Namespace) -> IndexOptions:
-    """``--index-url``, ``--cache-dir``, ``--offline``, ``--refresh``."""
+    """``--index-url``, ``--extra-index-url``, ``--find-links``, ``--index-strategy``,
+    ``--cache-dir``, ``--offline``, ``--refresh``."""
     from cudaenv.steps import IndexOptions
 
     return IndexOptions(
-        url=args.index_url, cache_dir=args.cache_dir, offline=args.offline, refresh=args.refresh
+        url=args.index_url,
+        extra_urls=tuple(getattr(args, "extra_index_url", ())),
+        find_links=tuple(getattr(args, "find_links", ())),
+        strategy=getattr(args, "index_strategy", None),
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        refresh=args.refresh,
     )
 
 

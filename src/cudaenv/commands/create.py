@@ -54,13 +54,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--installer", choices=("auto", "uv", "pip"), default="auto", help="default: uv if found"
     )
-    parser.add_argument(
-        "--find-links",
-        metavar="DIR",
-        type=Path,
-        help="install the locked wheels from this wheelhouse (`cudaenv download`), no index; "
-        "with --offline, no network at all",
-    )
     parser.add_argument("--force", action="store_true", help="replace an existing environment")
     parser.add_argument("--no-smoke", action="store_true", help="skip the smoke test")
     parser.add_argument(
@@ -76,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     prefix = args.prefix if args.name is None else backend.prefix_for_name(args.name)
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
-    source = create.resolve_or_read(
-        _wanted(args), overrides=overrides_from_args(args), index=index_from_args(args)
-    )
+    index = index_from_args(args)
+    source = create.resolve_or_read(_wanted(args), overrides=overrides_from_args(args), index=index)
     for warning in source.warnings:
         render.warn(warning)
     resolution = source.resolution
@@ -94,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         knowledge=source.knowledge,
         lock_file=source.lock_file,
         say=None if as_json else render.line,  # --json: no progress lines
-        wheelhouse=args.find_links,
-        offline=args.offline,
+        wheelhouse=_wheelhouse(args),
+        offline=index.offline,
+        credentials=index.credentials(),
     )
     facts = create.facts(env, resolution, installer)
     if not as_json:
@@ -153,5 +146,22 @@ def _summary(facts: dict[str, Any]) -> None:
             f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
+    for where, count in facts["sources"].items():
+        render.line(f"  from {where}: {count} wheels, installed by {facts['installer']}")
     render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")
     render.line(f"  activate with: {facts['activate']}")
+
+
+def _wheelhouse(args: argparse.Namespace) -> Path | None:
+    """With ``--from``, ``--find-links DIR`` is a wheelhouse (``cudaenv download``): the locked
+    wheels are installed from its files, each hash-checked, with no index. A solve
+    (``--tf``...) reads find-links as a source of wheels instead, and its lock points at them."""
+    links: list[str] = list(getattr(args, "find_links", None) or [])
+    if not args.from_lock or not links:
+        return None
+    if len(links) > 1 or "://" in links[0]:
+        raise UsageError(
+            "with --from, --find-links names one wheelhouse folder",
+            hint="give the folder `cudaenv download LOCK -d DIR` filled: --find-links DIR",
+        )
+    return Path(links[0])

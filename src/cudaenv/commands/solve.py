@@ -20,7 +20,7 @@ from cudaenv.errors import OK
 if TYPE_CHECKING:
     import argparse
 
-    from cudaenv.resolution import Resolution
+    from cudaenv.resolution import Pin, Resolution
 
 NAME = "solve"
 HELP = "resolve TensorFlow/spaCy with their CUDA wheels for this driver and show the pins"
@@ -68,6 +68,7 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
                 "version": str(p.version),
                 "wheel": {"url": p.wheel.url, "sha256": p.wheel.sha256},
                 "why": list(p.why),
+                "index": _index_of(p, resolution),
             }
             for p in resolution.pins
         ],
@@ -81,6 +82,14 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
             if (pin := resolution.pin(f.name)) is not None
         },
     }
+
+
+def _index_of(pin: Pin, resolution: Resolution) -> str | None:
+    """The index a pin came from, without credentials; None for a find-links file."""
+    from cudaenv.index.auth import without_auth
+
+    index = resolution.index_url if pin.index is None else pin.index
+    return without_auth(index) if index else None
 
 
 def summary(resolution: Resolution) -> list[str]:
@@ -102,5 +111,17 @@ def summary(resolution: Resolution) -> list[str]:
         lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.min_cuda})")
     elif resolution.cuda is None and not any(p.group == "cuda" for p in resolution.pins):
         lines.append("stack:   CPU only (no CUDA wheels; no NVIDIA driver needed)")
+    lines += _sources(resolution)
     lines += [f"note:    {n}" for n in resolution.notes]
+    return lines
+
+
+def _sources(resolution: Resolution) -> list[str]:
+    """Where the pins came from: one line per index or find-links, naming the packages of
+    all but the first (the default index)."""
+    sources = resolution.sources()
+    lines = []
+    for n, (where, pins) in enumerate(sources.items()):
+        names = "" if n == 0 else ": " + ", ".join(p.name for p in pins)
+        lines.append(f"from:    {where} ({len(pins)}){names}")
     return lines

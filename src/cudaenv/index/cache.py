@@ -48,6 +48,7 @@ class CachedPage:
     ``digest`` (the body's sha256) names the page for what callers compute from it. A page
     read from disk has ``body=None`` and its ``source`` file until :meth:`content` is called:
     a caller whose answers are warm reads the first line of each page file, never its megabytes.
+    ``missing`` records an index's "no such project" (404/410), with an empty body.
     """
 
     url: str
@@ -59,6 +60,7 @@ class CachedPage:
     max_age: float | None = None
     digest: str = ""
     source: Path | None = field(default=None, repr=False, compare=False)
+    missing: bool = False  # the index answered 404/410: it has no such project
 
     def __post_init__(self) -> None:
         if self.body is None and self.source is None:
@@ -145,6 +147,7 @@ class DiskCache:
             "last_modified": page.last_modified,
             "max_age": page.max_age,
             "digest": page.digest,
+            "missing": page.missing,
         }
         write_atomic(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + body)
 

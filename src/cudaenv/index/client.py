@@ -4,41 +4,64 @@ The solver asks two questions of the index: which files does a project have
 (:meth:`Index.project`) and what does a wheel require (:meth:`Index.metadata`). Both are cached
 in memory for the run and on disk across runs (:mod:`.cache`); ``offline=True`` answers from the
 disk cache alone and makes no request at all. Requests go through one HTTP layer (:mod:`.http`:
-one retry path, counters) shared by a small thread pool (:mod:`.once`), so ``prefetch`` and
-``prefetch_metadata`` overlap network waits while the public API stays synchronous. What fails
-becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback. The
-client knows pages and files, not solves: what the solver derives from a page it keeps itself,
-under :meth:`Index.page_digest`.
+one retry path, counters, credentials from :mod:`.auth`) shared by a small thread pool
+(:mod:`.once`), so ``prefetch`` and ``prefetch_metadata`` overlap network waits while the public
+API stays synchronous. What fails becomes one :class:`~cudaenv.errors.IndexError_` sentence with
+a hint, never a traceback. The client knows pages and files, not solves: what the solver
+derives from a page it keeps itself, under :meth:`Index.page_digest`.
+
+The indexes and find-links locations come from :class:`~cudaenv.index.settings.IndexSettings`
+(the user's pip and uv configuration). With several indexes a project's files are those of the
+first index that has it (``first-index``: extras before the default), or of every index
+(``unsafe-best-match``, pip's rule, the default index first so that it wins ties); files of
+find-links locations join either. Every file records the index it came from.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import hashlib
+import json
+import logging
 import re
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.cache import CachedPage, DiskCache, default_cache_dir, max_age
-from cudaenv.index.http import HINT, MAX_RETRY_AFTER, Http, redacted
+from cudaenv.index.auth import without_auth
+from cudaenv.index.cache import DiskCache, default_cache_dir
+from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
 from cudaenv.index.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page, runs_on
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
 from cudaenv.index.once import Once
+from cudaenv.index.settings import BEST_MATCH, PYPI, IndexSettings
+from cudaenv.index.sources import HttpOptions, Sources
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Iterable
 
+    from cudaenv.index.cache import CachedPage
     from cudaenv.index.http import Transport
 
 __all__ = ["DEFAULT_INDEX_URL", "Index", "ProjectNotFound"]
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
-ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+DEFAULT_INDEX_URL = PYPI
 _PROJECT = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What the indexes say of one project: the pages used (index URL, page) and the files
+    of find-links locations; ``digest`` names all of it."""
+
+    digest: str
+    pages: tuple[tuple[str, CachedPage], ...]
+    flat: tuple[FileLink, ...]
 
 
 class ProjectNotFound(IndexError_):
@@ -46,8 +69,10 @@ class ProjectNotFound(IndexError_):
 
 
 class Index:
-    """A simple-API package index (``PIP_INDEX_URL``, else PyPI), cached in memory and on disk.
+    """Simple-API package indexes and find-links locations, cached in memory and on disk.
 
+    ``Index(url)`` reads that one index; ``Index(settings=...)`` what the settings name;
+    ``Index()`` what the user's pip and uv settings name (:func:`.settings.read`).
     ``requests`` and ``bytes_received`` count HTTP traffic; a warm ``offline`` run makes none.
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
     without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
@@ -64,6 +89,7 @@ class Index:
         self,
         url: str | None = None,
         *,
+        settings: IndexSettings | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         offline: bool = False,
         max_concurrency: int = 16,
@@ -76,12 +102,12 @@ class Index:
         platform: str | None = None,
         revalidate: bool = False,
     ):
-        self.url = (url or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/")
-        if not self.url.startswith(("http://", "https://")):
-            raise IndexError_(
-                f"the index URL {redacted(self.url)!r} is not an http:// or https:// URL",
-                hint="pass --index-url https://host/simple",
-            )
+        if settings is None:
+            from cudaenv.index.settings import read
+
+            settings = IndexSettings.single(url) if url else read()
+        self.settings = settings
+        self.url = settings.default.url.rstrip("/")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.offline = offline
         self.page_ttl = page_ttl
@@ -89,39 +115,56 @@ class Index:
         self.platform = platform
         self._keep = runs_on(platform) if platform else None
         self.max_concurrency = max(1, max_concurrency)
-        self._http = Http(
-            self.url,
-            transport=transport,
-            connections=self.max_concurrency,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_retry_after=max_retry_after,
+        self._sources = Sources(
+            settings,
+            cache_dir=self.cache_dir,
+            offline=offline,
+            page_ttl=page_ttl,
+            revalidate=revalidate,
+            keep=self._keep,
+            http=HttpOptions(
+                transport=transport,
+                connections=self.max_concurrency,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+                max_retry_after=max_retry_after,
+            ),
         )
-        self._cache = DiskCache(self.cache_dir, self.url)
+        self.credentials = self._sources.credentials
         self._once = Once(self.max_concurrency, "cudaenv-index")
-        self._pages: dict[str, CachedPage] = {}
+        self._pages: dict[str, _Found] = {}
+        self._parsed: dict[tuple[str, str], tuple[FileLink, ...]] = {}
         self._links: dict[str, tuple[FileLink, ...]] = {}
         self._metadata: dict[tuple[str, str], CoreMetadata] = {}
+        # METADATA is kept by file name and sha256, the same whichever index served the file
+        self._metadata_cache = DiskCache(self.cache_dir, "")
+
+    @property
+    def identity(self) -> str:
+        """The name of everything that decides this client's answers (its indexes, their
+        order and strategy, its find-links locations): what solver caches are kept under."""
+        return self._sources.identity
 
     # -- counters and lifecycle --------------------------------------------------------------
     @property
     def requests(self) -> int:
         """HTTP requests sent so far (each retry counts)."""
-        return self._http.requests
+        return sum(h.requests for h in self._sources.https())
 
     @property
     def bytes_received(self) -> int:
-        return self._http.bytes_received
+        return sum(h.bytes_received for h in self._sources.https())
 
     @property
     def waited(self) -> float:
         """Seconds spent between tries of failed requests (backoff, ``Retry-After``)."""
-        return self._http.waited
+        return sum(h.waited for h in self._sources.https())
 
     def close(self) -> None:
         self._once.close()
-        self._http.close()
+        for http in self._sources.https():
+            http.close()
 
     def __enter__(self) -> Index:
         return self
@@ -131,19 +174,19 @@ class Index:
 
     # -- project pages -------------------------------------------------------------------------
     def project(self, name: str) -> tuple[FileLink, ...]:
-        """Every file the index lists for *name*, in the index's order."""
+        """Every file the indexes list for *name*: the index's (or indexes') order, then the
+        find-links locations'."""
         key = self._key(name)
-        return self._once.get(self._links, key, lambda: self._parse(key, self._page(key)))
+        return self._once.get(self._links, key, lambda: self._combine(key))
 
     def page_digest(self, name: str) -> str:
-        """The sha256 of *name*'s current page (cached and fresh, revalidated, or fetched): what
-        a caller keys the values it computes from the page by, so that a new page misses them.
-        Cost: the page's first line on a warm cache, not its body."""
-        key = self._key(name)
-        return self._page(key).digest
+        """The sha256 of what the indexes say of *name* now (cached and fresh, revalidated,
+        or fetched): what a caller keys the values it computes from the pages by, so that a
+        change misses them. Cost: the first line of each page on a warm cache, not its body."""
+        return self._page(self._key(name)).digest
 
     def pages_read(self) -> dict[str, str] | None:
-        """Every page this client has read, with its digest; None if any page failed (a
+        """Every project this client has read, with its digest; None if any read failed (a
         missing project, an unreadable page): then the reads describe no complete answer."""
         if self._once.failed(self._pages, self._links):
             return None
@@ -161,52 +204,56 @@ class Index:
             raise IndexError_(f"{name!r} is not a valid project name", hint="check the spelling")
         return key
 
-    def _page(self, name: str) -> CachedPage:
-        """The page of *name* (a canonical name): cached and fresh, revalidated, or fetched."""
-        return self._once.get(self._pages, name, lambda: self._load_page(name))
+    def _page(self, name: str) -> _Found:
+        """What the indexes say of *name* (a canonical name), loaded once per run."""
+        return self._once.get(self._pages, name, lambda: self._load(name))
 
-    def _load_page(self, name: str) -> CachedPage:
-        cached = self._cache.page(name)
-        fresh = cached is not None and not self.revalidate and cached.is_fresh(self.page_ttl)
-        if self.offline or fresh:
-            if cached is None:
-                raise IndexError_(
-                    f"the index page of {name!r} is not in the cache ({self.cache_dir}), "
-                    "and --offline forbids fetching it",
-                    hint="run the same command once without --offline to fill the cache",
-                )
-            return cached
-        headers = {"Accept": ACCEPT, **(cached.validators() if cached else {})}
-        resp = self._http.get(f"{self.url}/{name}/", headers)
-        if resp.status_code == 304 and cached is not None:
-            page = cached.touched()
-        elif resp.status_code == 200:
-            page = CachedPage(
-                url=str(resp.url),
-                content_type=resp.headers.get("Content-Type", ""),
-                body=resp.content,
-                fetched=time.time(),
-                etag=resp.headers.get("ETag"),
-                last_modified=resp.headers.get("Last-Modified"),
-                max_age=max_age(resp.headers.get("Cache-Control")),
-            )
-        elif resp.status_code in (404, 410):
-            raise ProjectNotFound(
-                f"no such project on the package index at {self._http.index_url}: {name}",
-                hint="check the spelling of the package name, or --index-url",
-            )
+    def _load(self, name: str) -> _Found:
+        pages: list[tuple[str, CachedPage]] = []
+        for source in self._sources.indexes:
+            page = source.load(name)
+            if page is None:
+                continue
+            pages.append((source.url, page))
+            if page.body is not None:  # fetched now: an unreadable page is an error now
+                self._parsed[source.url, name] = self._parse(name, page, source.url)
+            if self.settings.strategy != BEST_MATCH:
+                break
+        flat_links = self._sources.flat
+        flat, flat_digest = flat_links.links(name) if flat_links.locations else ((), "")
+        if not pages and not flat:
+            raise self._not_found(name)
+        if len(pages) == 1 and self._sources.single:
+            return _Found(digest=pages[0][1].digest, pages=tuple(pages), flat=flat)
+        summary = [[without_auth(url), page.digest] for url, page in pages]
+        digest = hashlib.sha256(json.dumps([summary, flat_digest]).encode()).hexdigest()
+        return _Found(digest=digest, pages=tuple(pages), flat=flat)
+
+    def _not_found(self, name: str) -> ProjectNotFound:
+        if self._sources.single:
+            where = f"the package index at {redacted(self.url)}"
         else:
-            raise self._http.failure(resp, what=f"the project {name!r}")
-        if resp.status_code == 200 and not _same_page(cached, page):
-            self._links[name] = self._parse(name, page)  # unreadable: an error now, not cached
-        self._cache.put_page(name, page)
-        return page
+            places = [redacted(x.url) for x in (*self.settings.indexes, *self.settings.find_links)]
+            where = "any of the indexes and find-links locations (" + ", ".join(places) + ")"
+        return ProjectNotFound(
+            f"no such project on {where}: {name}",
+            hint="check the spelling of the package name, or --index-url",
+        )
 
-    def _parse(self, name: str, page: CachedPage) -> tuple[FileLink, ...]:
+    def _combine(self, name: str) -> tuple[FileLink, ...]:
+        found = self._page(name)
+        links: list[FileLink] = []
+        for url, page in found.pages:
+            parsed = self._parsed.get((url, name))
+            links += parsed if parsed is not None else self._parse(name, page, url)
+        return (*links, *found.flat)
+
+    def _parse(self, name: str, page: CachedPage, index_url: str) -> tuple[FileLink, ...]:
+        index = without_auth(index_url)
         try:
             if page.content_type.split(";")[0].strip() in (JSON_TYPE, "application/json"):
-                return parse_json_page(page.content(), page.url, self._keep)
-            return parse_html_page(page.content(), page.url, self._keep)
+                return parse_json_page(page.content(), page.url, self._keep, index)
+            return parse_html_page(page.content(), page.url, self._keep, index)
         except OSError as e:
             raise IndexError_(
                 f"the cached index page of {name!r} could not be read: {e}",
@@ -214,30 +261,26 @@ class Index:
             ) from e
         except (ValueError, KeyError, TypeError) as e:
             raise IndexError_(
-                f"the package index at {self._http.index_url} sent an unreadable page for "
+                f"the package index at {redacted(index_url)} sent an unreadable page for "
                 f"{name!r}: {e}",
                 hint=HINT,
             ) from e
 
     # -- metadata ------------------------------------------------------------------------------
     def metadata(self, link: FileLink) -> CoreMetadata:
-        """The core metadata of *link* (a wheel): cache, then PEP 658, then HTTP Range reads."""
+        """The core metadata of *link* (a wheel): cache, then PEP 658, then HTTP Range reads
+        (a file on disk is read directly)."""
         return self._once.get(
             self._metadata,
             (link.filename, link.sha256 or link.url),
-            lambda: fetch_metadata(link, http=self._http, cache=self._cache, offline=self.offline),
+            lambda: fetch_metadata(
+                link,
+                http=self._sources.http_of(link),
+                cache=self._metadata_cache,
+                offline=self.offline,
+            ),
         )
 
     def prefetch_metadata(self, links: Iterable[FileLink], *, wait: bool = True) -> None:
         """Fetch metadata concurrently; failures are raised by :meth:`metadata` later."""
         self._once.spawn((functools.partial(self.metadata, link) for link in links), block=wait)
-
-
-def _same_page(cached: CachedPage | None, page: CachedPage) -> bool:
-    """The index sent again the body it sent before (an index without validators answers a
-    revalidation with 200 and the whole page): it was read then, it need not be read now."""
-    return (
-        cached is not None
-        and cached.digest == page.digest
-        and (cached.url, cached.content_type) == (page.url, page.content_type)
-    )

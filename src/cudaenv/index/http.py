@@ -22,6 +22,7 @@ from datetime import timezone
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
+from cudaenv.index.auth import without_auth
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,15 +30,33 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from cudaenv.index.auth import Credentials, Login
+
     Response: TypeAlias = httpx.Response
     Transport: TypeAlias = httpx.BaseTransport
 
-__all__ = ["HINT", "MAX_RETRY_AFTER", "BodyTooLarge", "Http", "redacted", "retry_after"]
+__all__ = [
+    "HINT",
+    "MAX_RETRY_AFTER",
+    "BodyTooLarge",
+    "CredentialsRefused",
+    "Http",
+    "redacted",
+    "retry_after",
+]
 
 HINT = "check the network connection and --index-url, or use --offline with a warm cache"
 MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
 _CHUNK = 64 * 1024
+_MAX_REDIRECTS = 10
+_REDIRECTS = (301, 302, 303, 307, 308)
 _log = logging.getLogger(__name__)
+
+
+class CredentialsRefused(IndexError_):
+    """A 401 or 403: the index wants a login, or not the one it got."""
+
+    reference = "index-credentials"
 
 
 class BodyTooLarge(Exception):
@@ -63,8 +82,12 @@ class Http:
         retries: int = 3,
         backoff: float = 0.5,
         max_retry_after: float = MAX_RETRY_AFTER,
+        credentials: Credentials | None = None,
     ):
+        from cudaenv.index.auth import Credentials
+
         self.index_url = redacted(index_url)  # for messages: never print a password or token
+        self.credentials = credentials or Credentials([index_url])
         self.retries = max(1, retries)
         self.backoff = backoff
         self.max_retry_after = max_retry_after
@@ -131,9 +154,8 @@ class Http:
         for attempt in range(self.retries):
             if attempt:
                 self._pause(attempt, asked)
-            self._count(requests=1)
             try:
-                resp = client.send(client.build_request("GET", url, headers=headers), stream=stream)
+                resp = self._follow(client, url, headers, stream=stream)
             except httpx.TransportError as e:
                 problem, asked = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__, None
                 continue
@@ -147,6 +169,38 @@ class Http:
             asked = retry_after(resp.headers.get("Retry-After"))
             problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
         raise self.unreachable(f"{problem} (after {self.retries} tries)")
+
+    def _follow(
+        self, client: httpx.Client, url: str, headers: dict[str, str], *, stream: bool
+    ) -> Response:
+        """GET *url*, following redirects, each hop with the login of its own host (none when
+        its host has none); a 401 asks keyring once; a 401 or 403 left is an error."""
+        from urllib.parse import urljoin
+
+        login, asked_keyring = self.credentials.for_url(url), False
+        for _hop in range(_MAX_REDIRECTS + 1):
+            sent = {**headers, **login.header()} if login else headers
+            self._count(requests=1)
+            request = client.build_request("GET", without_auth(url), headers=sent)
+            resp = client.send(request, stream=stream)
+            status = resp.status_code
+            if status in _REDIRECTS and resp.headers.get("Location"):
+                resp.close()
+                url = urljoin(str(resp.url), resp.headers["Location"])
+                login = self.credentials.for_url(url)
+                continue
+            if status == 401 and not asked_keyring:
+                asked_keyring = True
+                found = self.credentials.from_keyring(url)
+                if found is not None and found != login:
+                    resp.close()
+                    login = found
+                    continue
+            if status in (401, 403):
+                resp.close()
+                raise self.refused(resp, url, login)
+            return resp
+        raise self.unreachable(f"more than {_MAX_REDIRECTS} redirects from {redacted(url)}")
 
     def _pause(self, attempt: int, asked: float | None) -> None:
         delay = self.backoff * 2 ** (attempt - 1) if asked is None else asked
@@ -181,6 +235,27 @@ class Http:
             f"could not reach the package index at {self.index_url}: {problem}", hint=HINT
         )
 
+    def refused(self, resp: Response, url: str, login: Login | None) -> CredentialsRefused:
+        """The error for a 401 or 403: the index wants credentials, or not these."""
+        from cudaenv.index.auth import realm
+
+        host = realm(url)[1]
+        answer = f"HTTP {resp.status_code} {resp.reason_phrase}"
+        where = f"the package index at {self.index_url} answered {answer} for {redacted(url)}"
+        if login is not None:
+            return CredentialsRefused(
+                f"{where}: it refused the credentials for {host} from {login.source}",
+                hint=f"correct the login for {host} in {login.source}, or check that this "
+                "account may read the index",
+            )
+        netrc = self.credentials.netrc_path
+        return CredentialsRefused(
+            f"{where}: it wants credentials, and none were found for {host}",
+            hint=f"add the line `machine {host} login USER password TOKEN` to {netrc}, or "
+            f"give them in the URL (--index-url {_with_userinfo(self.index_url)}), or "
+            f"store them with `keyring set {host} USER`",
+        )
+
     def failure(self, resp: Response, *, what: str) -> IndexError_:
         """The error for an answer that is neither the file nor worth a retry (404, 403...)."""
         return IndexError_(
@@ -209,6 +284,12 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _with_userinfo(url: str) -> str:
+    """*url* with ``USER:TOKEN@`` as its userinfo (the form a hint shows)."""
+    scheme, sep, rest = without_auth(url).partition("://")
+    return f"{scheme}{sep}USER:TOKEN@{rest}" if sep else url
+
+
 def redacted(url: str) -> str:
     """*url* with any ``user:password@`` shown as ``***@`` (PIP_INDEX_URL often holds a token)."""
     return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.IGNORECASE)
@@ -221,6 +302,6 @@ def _new_client(transport: Transport | None, connections: int, timeout: float) -
         transport=transport,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        follow_redirects=True,
+        follow_redirects=False,  # followed by Http._follow, each hop with its own login
         headers={"User-Agent": "cudaenv (index client)"},
     )

@@ -43,7 +43,8 @@ class FileLink:
 
     ``yanked`` is ``None`` when not yanked, else the reason (``""`` when none was given).
     ``core_metadata`` is PEP 714's value: ``False``, ``True`` or a ``{"sha256": ...}`` mapping,
-    saying that ``url + ".metadata"`` serves the file's METADATA. ``name``, ``version`` and
+    saying that ``url + ".metadata"`` serves the file's METADATA. ``index`` is the URL of
+    the index whose page listed the file, without credentials. ``name``, ``version`` and
     ``tags`` come from the filename; ``version`` is ``None`` and ``tags`` empty for files that
     are neither wheels nor sdists with a parseable name.
     """
@@ -56,6 +57,7 @@ class FileLink:
     yanked: str | None = None
     upload_time: datetime | None = None
     core_metadata: bool | Mapping[str, str] = field(default=False, hash=False)
+    index: str | None = None  # the index that listed it (None: a find-links location)
     name: NormalizedName | None = field(init=False, default=None)
     version: Version | None = field(init=False, default=None)
     tags: frozenset[Tag] = field(init=False, default=frozenset())
@@ -95,6 +97,7 @@ class FileLink:
             "yanked": self.yanked,
             "upload_time": None if self.upload_time is None else self.upload_time.isoformat(),
             "core_metadata": self.core_metadata,
+            "index": self.index,
         }
 
     @classmethod
@@ -109,6 +112,7 @@ class FileLink:
             yanked=data["yanked"],
             upload_time=_upload_time(data["upload_time"]),
             core_metadata=_core_metadata(data["core_metadata"]),
+            index=data["index"] if isinstance(data.get("index"), str) else None,
         )
 
 
@@ -210,11 +214,15 @@ def runs_on(platform: str) -> Callable[[str], bool]:
 
 
 def parse_json_page(
-    body: bytes | str, page_url: str, keep: Callable[[str], bool] | None = None
+    body: bytes | str,
+    page_url: str,
+    keep: Callable[[str], bool] | None = None,
+    index: str | None = None,
 ) -> tuple[FileLink, ...]:
     """Links of a PEP 691 project page; relative URLs are resolved against *page_url*.
 
-    *keep*, given a filename, says whether to make a link of it (see :func:`runs_on`).
+    *keep*, given a filename, says whether to make a link of it (see :func:`runs_on`);
+    *index* is recorded in every link (the index the page belongs to).
     """
     links = []
     for entry in _json_files(json.loads(body)):
@@ -237,6 +245,7 @@ def parse_json_page(
             yanked=_yanked(entry.get("yanked")),
             upload_time=_upload_time(entry.get("upload-time")),
             core_metadata=_core_metadata(meta),
+            index=index,
         )
         if link is not None:
             links.append(link)
@@ -285,7 +294,9 @@ def _html_core_metadata(attrs: Mapping[str, str | None]) -> bool | Mapping[str, 
     return {algo: digest} if digest else True
 
 
-def _html_link(attrs: Mapping[str, str | None], base: str) -> FileLink | None:
+def _html_link(
+    attrs: Mapping[str, str | None], base: str, index: str | None = None
+) -> FileLink | None:
     href = attrs.get("href")
     if not href:
         return None
@@ -299,16 +310,20 @@ def _html_link(attrs: Mapping[str, str | None], base: str) -> FileLink | None:
         requires_python=_specifiers(attrs.get("data-requires-python")),
         yanked=(attrs.get("data-yanked") or "") if "data-yanked" in attrs else None,
         core_metadata=_html_core_metadata(attrs),
+        index=index,
     )
 
 
 def parse_html_page(
-    body: bytes | str, page_url: str, keep: Callable[[str], bool] | None = None
+    body: bytes | str,
+    page_url: str,
+    keep: Callable[[str], bool] | None = None,
+    index: str | None = None,
 ) -> tuple[FileLink, ...]:
     """Links of a PEP 503 project page (with PEP 592/658/714 data attributes)."""
     parser = _Anchors()
     parser.feed(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
-    links = (_html_link(a, base) for a in parser.anchors)
+    links = (_html_link(a, base, index) for a in parser.anchors)
     return tuple(x for x in links if x is not None and (keep is None or keep(x.filename)))

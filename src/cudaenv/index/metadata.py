@@ -109,11 +109,16 @@ def _specifiers(value: str | None) -> SpecifierSet | None:
     return SpecifierSet(value) if value and value.strip() else None
 
 
-def fetch_metadata(link: FileLink, *, http: Http, cache: DiskCache, offline: bool) -> CoreMetadata:
-    """The link's metadata through the chain; every failure is an :class:`IndexError_`."""
+def fetch_metadata(
+    link: FileLink, *, http: Http | None, cache: DiskCache, offline: bool
+) -> CoreMetadata:
+    """The link's metadata through the chain; every failure is an :class:`IndexError_`.
+    A ``file:`` link (a find-links folder, a ``file://`` index) is read from disk instead."""
     cached = _from_cache(link, cache, offline=offline)
     if cached is not None:
         return cached
+    if http is None or link.url.startswith("file:"):
+        return _parse(link, _from_local(link))
     if offline:
         raise IndexError_(
             f"the metadata of {link.filename} is not in the cache, and --offline forbids "
@@ -192,13 +197,14 @@ def _from_pep658(link: FileLink, http: Http) -> bytes | None:
     return data
 
 
-def _from_wheel(link: FileLink, http: Http) -> bytes:
+def _from_wheel(link: FileLink, http: Http | None) -> bytes:
     if not link.is_wheel:
         raise IndexError_(
             f"{link.filename} is not a wheel; cudaenv reads metadata only from wheels and "
             "never builds source distributions",
             hint="pick a version that publishes wheels for your platform",
         )
+    assert http is not None  # a wheel on disk is read by _from_local
     prefer = link.filename.split("-", 1)[0] + "-"
     with tempfile.TemporaryFile(prefix="cudaenv-wheel-") as spool:
         wheel = _RemoteWheel(link, http, spool)
@@ -209,6 +215,32 @@ def _from_wheel(link: FileLink, http: Http) -> bytes:
     if len(data) > MAX_METADATA:
         raise _too_large(f"the METADATA of {link.filename}", MAX_METADATA)
     return data
+
+
+def _from_local(link: FileLink) -> bytes:
+    """The METADATA of a wheel on disk (``file:`` URL), from its zip directory."""
+    from cudaenv.index.pages import local_path
+
+    path = local_path(link.url)
+    if not link.is_wheel:
+        return _from_wheel(link, None)  # the same "not a wheel" error
+    try:
+        with path.open("rb") as f:
+            size = path.stat().st_size
+
+            def tail(n: int) -> tuple[int, bytes]:
+                f.seek(max(0, size - n))
+                return size, f.read()
+
+            def span(start: int, end: int) -> bytes:
+                f.seek(start)
+                return f.read(end - start)
+
+            return read_member(tail, span, prefer=link.filename.split("-", 1)[0] + "-")
+    except OSError as e:
+        raise IndexError_(f"could not read {path}: {e.strerror or e}") from e
+    except BadWheel as e:
+        raise IndexError_(f"could not read the METADATA of {link.filename}: {e}") from e
 
 
 class _RemoteWheel:

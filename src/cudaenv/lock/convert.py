@@ -10,7 +10,7 @@ A lock that another tool wrote has no such table: it is still read, with the mis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
 
@@ -90,7 +90,8 @@ def to_pylock(resolution: Resolution, *, knowledge_version: str) -> Pylock:
 
 
 def _package(pin: Pin, index_url: str | None) -> Package:
-    """One ``[[packages]]`` entry; its URLs lose any ``user:password@`` (see ``lock.urls``)."""
+    """One ``[[packages]]`` entry, with the index it came from (none for a find-links file);
+    its URLs lose any ``user:password@`` (see ``lock.urls``)."""
     wheel = PackageWheel(
         name=pin.wheel.filename,
         url=without_auth(pin.wheel.url),
@@ -101,10 +102,14 @@ def _package(pin: Pin, index_url: str | None) -> Package:
     return Package(
         name=pin.name,
         version=pin.version,
-        index=without_auth(index_url) if index_url else None,
+        index=without_auth(index) if (index := _index(pin, index_url)) else None,
         wheels=[wheel],
         tool={"cudaenv": encode_pin_tool(pin)},
     )
+
+
+def _index(pin: Pin, index_url: str | None) -> str | None:
+    return index_url if pin.index is None else pin.index
 
 
 def parse_upload_time(text: str | None) -> datetime | None:
@@ -137,12 +142,21 @@ def lock_info(pylock: Pylock, *, target: Target | None = None) -> LockInfo:
         facts = decode_tool(table)
         pins = tuple(_pin(pkg, _only_wheel(pkg), i) for i, pkg in enumerate(pylock.packages))
         return LockInfo(
-            resolution=facts.resolution(pins, _index_of(pylock)),
+            resolution=_unindexed(facts.resolution(pins, _index_of(pylock))),
             created_by=pylock.created_by,
             knowledge_version=facts.knowledge_version,
             cudaenv_version=facts.cudaenv_version,
         )
-    return _foreign(pylock, target or Target.from_strings(None, host_platform()))
+    return _foreign(pylock, target or _running())
+
+
+def _running() -> Target:
+    """The running interpreter as a target: its X.Y, and its full version for markers
+    (uv writes ``requires-python = ">=3.11.7"`` and ``python_full_version`` markers)."""
+    import sys
+
+    version = ".".join(str(n) for n in sys.version_info[:3])
+    return Target.from_strings(None, host_platform()).on_interpreter(version)
 
 
 def _only_wheel(pkg: Package) -> PackageWheel:
@@ -153,6 +167,14 @@ def _only_wheel(pkg: Package) -> PackageWheel:
             hint="a cudaenv lock is made for one target; regenerate it with `cudaenv lock`",
         )
     return (pkg.wheels or ())[0]
+
+
+def _unindexed(resolution: Resolution) -> Resolution:
+    """In a lock that names an index, a package without one came from no index (find-links)."""
+    if not resolution.index_url:
+        return resolution
+    pins = tuple(replace(p, index="") if p.index is None else p for p in resolution.pins)
+    return replace(resolution, pins=pins)
 
 
 def _index_of(pylock: Pylock) -> str | None:
@@ -181,6 +203,7 @@ def _pin(pkg: Package, wheel: PackageWheel, i: int) -> Pin:
         ),
         why=why,
         group=group,
+        index=pkg.index,
     )
 
 
@@ -208,6 +231,7 @@ def _foreign(pylock: Pylock, target: Target) -> LockInfo:
     resolution = Resolution(
         pins=pins, target=target, frameworks=(), index_url=_index_of(pylock), notes=(note,)
     )
+    resolution = _unindexed(resolution)
     return LockInfo(resolution=resolution, created_by=pylock.created_by, missing=_FOREIGN_MISSING)
 
 

@@ -52,8 +52,13 @@ def summary(resolution: Resolution) -> list[str]:
     if r.driver_floor:
         needs = f"needs NVIDIA driver >= {r.driver_floor}"
         out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
-    if r.index_url:
-        out.append(f"index: {without_auth(r.index_url)}")
+    default = without_auth(r.index_url) if r.index_url else None
+    sources = r.sources()
+    for where, pins in sources.items():
+        if where == default:
+            out.append(f"index: {where}" + (f" ({len(pins)})" if len(sources) > 1 else ""))
+        else:
+            out.append(f"from {where}: " + ", ".join(p.name for p in pins))
     return out
 
 

@@ -9,26 +9,14 @@ hashed requirements file and ``environment.yml`` goes through :func:`without_aut
 This is pip's ``remove_auth_from_url`` (the userinfo split at the last ``@`` of the netloc, as
 ``split_auth_from_netloc`` does), not its ``redact_auth_from_url``: a ``****`` left in a lock
 would be sent as a password. uv writes ``uv.lock`` the same way. Installing from a private index
-still works, because installers take credentials at install time, not from the lock: from
-``~/.netrc``, a keyring, or an index URL with credentials in their own settings
-(``PIP_INDEX_URL``, ``UV_INDEX_URL``), which uv applies to every request to the same scheme, host
-and port, and pip to URLs under that index. Wheels on a public index install exactly as before.
+still works, because credentials are found at install time, not in the lock: from the user's
+index settings (``PIP_INDEX_URL`` with ``user:password@``...), netrc or keyring
+(:mod:`cudaenv.index.auth`), and handed to the installer through a private netrc file. The one
+function lives beside the credentials, in :mod:`cudaenv.index.auth`; it is named here too.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from cudaenv.index.auth import without_auth
 
 __all__ = ["without_auth"]
-
-
-def without_auth(url: str) -> str:
-    """``url`` without ``user:password@`` or ``token@``; any other URL unchanged."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # not a URL we can split: nothing to strip that we can find
-        return url
-    _userinfo, at, host = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    return urlunsplit(parts._replace(netloc=host))

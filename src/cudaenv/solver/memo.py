@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 2  # bump when the stored shape changes
+FORMAT = 3  # bump when the stored shape changes
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -48,7 +48,7 @@ def key(request: Request, machine: Machine, knowledge: Knowledge, index: Index) 
         __version__,
         _code_stamp(),
         knowledge.digest,
-        index.url,
+        index.identity,
         index.platform,
         [[f.name, str(f.specifier), f.text] for f in request.frameworks],
         [str(request.target.python), request.target.platform],
@@ -113,6 +113,7 @@ def _dump(r: Resolution) -> dict[str, Any]:
                 ],
                 "why": list(p.why),
                 "group": p.group,
+                "index": p.index,
             }
             for p in r.pins
         ],
@@ -165,4 +166,5 @@ def _pin(data: dict[str, Any]) -> Pin:
         ),
         why=tuple(str(w) for w in data["why"]),
         group=str(data["group"]),
+        index=_text(data.get("index")),
     )

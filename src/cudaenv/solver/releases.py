@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Release", "best_files", "dump", "kind", "load", "load_versions", "versions_kind"]
 
-FORMAT = 1  # bump when Release or FileLink.to_json changes shape
+FORMAT = 2  # bump when Release or FileLink.to_json changes shape
 _LINK_FIELDS = frozenset(
-    "filename url sha256 size requires_python yanked upload_time core_metadata".split()
+    "filename url sha256 size requires_python yanked upload_time core_metadata index".split()
 )
 
 

@@ -97,6 +97,7 @@ def to_resolution(
             wheel=_wheel(c.link, c.name),
             why=_why(result, c.identifier),
             group=group_of(c.name),
+            index=c.link.index or "",
         )
         for c in result.mapping.values()
         if isinstance(c, WheelCandidate)

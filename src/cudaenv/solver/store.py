@@ -4,7 +4,7 @@ A warm solve should not re-read pages that list thousands of files: what the sol
 from a page for one target (the best file of each release, :mod:`.releases`) is kept under the
 page's digest, which the index tells (:meth:`~cudaenv.index.Index.page_digest`), so a changed
 page never answers from a stale derivation. Finished solves are kept under their key
-(:mod:`.memo`). The files live under the index's cache directory, per index URL
+(:mod:`.memo`). The files live under the index's cache directory, per index configuration
 (``derived/<url key>/<kind>/<project>.json``, ``solves/<url key>/<solve key>.json``); the index
 knows nothing of them. Damaged or unreadable files read as absent, and a file that cannot be
 written only makes the next solve slower.
@@ -33,7 +33,7 @@ class Store:
 
     def __init__(self, index: Index):
         self.index = index
-        url_key = hashlib.sha256(index.url.encode()).hexdigest()[:16]
+        url_key = hashlib.sha256(index.identity.encode()).hexdigest()[:16]
         self._derived = index.cache_dir / "derived" / url_key
         self._solves = index.cache_dir / "solves" / url_key
 

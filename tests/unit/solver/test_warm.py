@@ -65,7 +65,8 @@ def test_a_warm_offline_factory_answers_without_reading_the_page(
     expected = [(r.version, r.yanked, r.link) for r in cold.releases(tf)]
     warm = factory_on(solve_server.url, offline=True)
     assert [(r.version, r.yanked, r.link) for r in warm.releases(tf)] == expected
-    assert warm.index._pages[tf].body is None  # only the page file's first line was read
+    ((_url, page),) = warm.index._pages[tf].pages
+    assert page.body is None  # only the page file's first line was read
 
 
 def test_the_target_is_part_of_the_key(solve_server: IndexServer, factory_on) -> None:
