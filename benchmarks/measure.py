@@ -44,6 +44,7 @@ class Measure:
     cpu_s: float
     single_peak_mib: float  # ru_maxrss: the largest process of the tree, exact
     tree_peak_mib: float  # sampled: the largest sum over the tree's live processes
+    load_1m: float = 0.0  # the machine's load average when the run started (others' work too)
 
     @property
     def peak_mib(self) -> float:
@@ -55,6 +56,7 @@ class Measure:
             "cpu_s": round(self.cpu_s, 3),
             "single_peak_mib": round(self.single_peak_mib, 1),
             "tree_peak_mib": round(self.tree_peak_mib, 1),
+            "load_1m": round(self.load_1m, 2),
         }
 
 
@@ -110,6 +112,7 @@ def measure(
     interval: float = 0.02,
 ) -> Measure:
     """Run *cmd* with its stdout and stderr to *log*; measure it and its descendants."""
+    load = os.getloadavg()[0]
     with log.open("wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -129,4 +132,5 @@ def measure(
         cpu_s=usage.ru_utime + usage.ru_stime,
         single_peak_mib=usage.ru_maxrss / 1024,  # KiB on Linux
         tree_peak_mib=sampler.peak / _MIB,
+        load_1m=load,
     )

@@ -19,6 +19,9 @@ removed after the run. How the tools are kept apart from this machine's pip and 
 configuration: see contenders.py. Runs are interleaved (A B C A B C ...) so that drift in the
 network or the machine hits every tool alike; each cell is the median with min-max; CPU is user +
 system seconds of the whole process tree; peak memory is the peak of that tree (see measure.py).
+The JSON keeps every run, with the machine's load average when it started (other work shows there).
+pip keeps in its HTTP cache only what the index allows to be cached: behind an index that sends no
+caching headers its warm rows fetch everything again, like its cold ones.
 """
 
 from __future__ import annotations
