@@ -1,6 +1,7 @@
 """cudaenv, uv and pip side by side on the same request; prints ratios, never asserts them.
 
-    python benchmarks/run.py [--quick] [--repeats N] [--json-out FILE]
+    python benchmarks/run.py [--quick] [--repeats N] [--rows R,R] [--no-pip-install]
+                             [--json-out FILE]
 
 Rows:
   resolve-cold  each tool with its own empty cache: cudaenv solve | uv pip compile | pip --dry-run
@@ -8,13 +9,19 @@ Rows:
                 every page; cudaenv reuses a page for the max-age the index gave it, 600 s on PyPI)
   resolve-warm-refresh  cudaenv solve --refresh (revalidates every page, like uv) | uv pip compile
   resolve-warm-offline  cudaenv solve --offline | uv pip compile --offline (pip has no such mode)
-  install-warm  cudaenv create --no-smoke | uv venv + uv pip install | venv + pip install,
-                all installing the same hashed pins from a warm cache
-Runs are interleaved (A B C A B C ...) so that drift in the network or the machine hits every tool
-alike; each cell is the median with min-max. Peak memory is the largest resident set of any process
-in the tool's process tree (GNU time's %M). Every tool runs as a user runs it: cudaenv by its
-console script, with Python writing bytecode (PYTHONDONTWRITEBYTECODE is dropped: set in some
-sandboxes, it makes every Python tool re-compile its modules on each start).
+  install-warm  cudaenv create --no-smoke --offline | uv venv + uv pip install | venv + pip
+                install, all installing the same hashed pins from a warm cache
+  create-cold   cudaenv create --no-smoke (solve and install, every cache empty) | uv venv + uv pip
+                install | venv + pip install of the same hashed pins, every cache empty
+Cold is cold: each tool gets a new, empty folder for every cache it has (its own cache option,
+UV_CACHE_DIR for the uv cudaenv installs with, XDG_CACHE_HOME for anything else) on every repeat,
+removed after the run. How the tools are kept apart from this machine's pip and uv
+configuration: see contenders.py. Runs are interleaved (A B C A B C ...) so that drift in the
+network or the machine hits every tool alike; each cell is the median with min-max; CPU is user +
+system seconds of the whole process tree; peak memory is the peak of that tree (see measure.py).
+The JSON keeps every run, with the machine's load average when it started (other work shows there).
+pip keeps in its HTTP cache only what the index allows to be cached: behind an index that sends no
+caching headers its warm rows fetch everything again, like its cold ones.
 """
 
 from __future__ import annotations
@@ -24,228 +31,162 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-HERE = Path(__file__).resolve().parent
-PY = sys.executable
-BIN = Path(PY).parent
-UV = shutil.which("uv", path=str(BIN)) or shutil.which("uv") or "uv"
-_SCRIPT = shutil.which("cudaenv", path=str(BIN))
-CUDAENV = [_SCRIPT] if _SCRIPT else [PY, "-m", "cudaenv"]  # the command a user types
-
-# The request (default: TF 2.15 + spaCy 3.7 with their CUDA extras, Python 3.11, linux x86_64).
-TF, SPACY, PYTHON, DRIVER = "2.15", "3.7", "3.11", "535.104.05"
-PLATFORM = "manylinux_2_28_x86_64"
-# The same roots cudaenv's recipes produce for this request (tensorflow 2.15.0 is known-bad: its
-# and-cuda extra pins tensorrt-libs that the index lacks, so every tool is told to skip it).
-# cudaenv's spelling of the request, shared by its solve, lock and create commands.
-REQUEST_ARGS = (
-    "--tf",
-    TF,
-    "--spacy",
-    SPACY,
-    "--python",
-    PYTHON,
-    "--platform",
-    PLATFORM,
-    "--driver",
-    DRIVER,
+from contenders import (
+    CUDAENV,
+    PY,
+    REQUEST,
+    ROOTS,
+    UV,
+    base_env,
+    check_isolation,
+    install_command,
+    lock_command,
+    resolve_command,
 )
-ROOTS = [f"tensorflow[and-cuda]=={TF}.*", "tensorflow!=2.15.0", f"spacy[cuda12x]=={SPACY}.*"]
+from measure import measure
+from report import TOOLS, Cell, Row, render
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from measure import Measure
+
+ROWS = (
+    "resolve-cold",
+    "resolve-warm",
+    "resolve-warm-refresh",
+    "resolve-warm-offline",
+    "install-warm",
+    "create-cold",
+)
+_CACHE = {"cudaenv": "cudaenv", "uv": "uv", "pip": "pip"}  # a tool's own cache, under its root
+MIN_FREE = 20 << 30  # create-cold writes ~10 GB per run: never leave the disk below this
 
 
-@dataclass
-class Cell:
-    seconds: list[float] = field(default_factory=list)
-    rss_mib: list[float] = field(default_factory=list)
-    failures: int = 0
+class Bench:
+    """The work folder, the isolated environment and the runs of one harness invocation."""
 
-    def summary(self) -> dict[str, float | int | None]:
-        if not self.seconds:
-            return {
-                "median_s": None,
-                "min_s": None,
-                "max_s": None,
-                "peak_mib": None,
-                "failures": self.failures,
-            }
+    def __init__(self, work: Path, repeats: int):
+        self.work, self.repeats = work, repeats
+        self.env = base_env(work)
+        (work / "roots.txt").write_text("\n".join(ROOTS) + "\n")
+        (work / "logs").mkdir()
+        self.pins = work / "pins.txt"
+
+    def root(self, kind: str, tool: str) -> Path:
+        """The folder that holds every cache of *tool* for *kind* (``warm`` or a cold run)."""
+        return self.work / f"{kind}-{tool}"
+
+    def tool_env(self, root: Path) -> dict[str, str]:
         return {
-            "median_s": round(statistics.median(self.seconds), 3),
-            "min_s": round(min(self.seconds), 3),
-            "max_s": round(max(self.seconds), 3),
-            "peak_mib": round(max(self.rss_mib), 1),
-            "failures": self.failures,
+            **self.env,
+            "XDG_CACHE_HOME": str(root / "xdg"),
+            "CUDAENV_CACHE_DIR": str(root / "cudaenv-home"),
+            "UV_CACHE_DIR": str(root / "uv"),  # the uv that cudaenv create runs
         }
 
+    def run(self, label: str, cmd: list[str], root: Path) -> Measure:
+        log = self.work / "logs" / f"{label}.log"
+        m = measure(cmd, env=self.tool_env(root), cwd=self.work, log=log)
+        if m.code != 0:
+            tail = log.read_text(errors="replace")[-2000:]
+            sys.stderr.write(f"FAILED ({m.code}): {' '.join(cmd)}\n{tail}\n")
+        return m
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float] | None:
-    """Run ``cmd`` under GNU time; return (wall seconds, peak RSS MiB) or None when it failed."""
-    out = cwd / "time.txt"
-    full = ["/usr/bin/time", "-f", "%e %M", "-o", str(out), *cmd]
-    proc = subprocess.run(full, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(f"FAILED ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}\n")
-        return None
-    wall, kib = out.read_text().split()[-2:]
-    return float(wall), int(kib) / 1024
+    def row(self, name: str, tools: list[str], step: Callable[[str, int], Measure | None]) -> Row:
+        """Each tool in turn, ``repeats`` rounds (interleaved); ``n/a`` for tools left out."""
+        cells = {t: Cell() for t in tools}
+        for n in range(self.repeats):
+            for tool in tools:
+                cells[tool].add(step(tool, n))
+            sys.stderr.write(f"  {name}: round {n + 1}/{self.repeats} done\n")
+        return Row(name, {t: cells.get(t) for t in TOOLS})
 
+    # -- rows ------------------------------------------------------------------------------------
+    def resolve_cold(self, tools: list[str]) -> Row:
+        """New caches every run; the last run's caches become the warm rows' caches (this row
+        runs even when not asked for, then once and untimed, to fill them)."""
 
-def base_env() -> dict[str, str]:
-    """The user's environment minus pip configuration that would point pip at local mirrors."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
+        def step(tool: str, n: int) -> Measure:
+            root = self.root(f"cold{n}", tool)
+            cmd = resolve_command(tool, self.work, root / _CACHE[tool])
+            m = self.run(f"resolve-cold-{tool}-{n}", cmd, root)
+            warm = self.root("warm", tool)
+            shutil.rmtree(warm, ignore_errors=True)
+            if root.exists():
+                root.rename(warm)
+            return m
 
+        return self.row("resolve-cold", tools, step)
 
-def resolve_commands(
-    work: Path, tool: str, cache: Path, *, offline: bool, refresh: bool = False
-) -> list[str]:
-    reqs = work / "roots.txt"
-    if tool == "cudaenv":
-        cmd = [
-            *CUDAENV,
-            "solve",
-            *REQUEST_ARGS,
-            "--cache-dir",
-            str(cache),
-            "--json",
-        ]
-        return [*cmd, *(["--offline"] if offline else []), *(["--refresh"] if refresh else [])]
-    if tool == "uv":
-        cmd = [
-            UV,
-            "pip",
-            "compile",
-            str(reqs),
-            "--python-version",
-            PYTHON,
-            "--python-platform",
-            "x86_64-manylinux_2_28",
-            "--prerelease",
-            "disallow",
-            "--cache-dir",
-            str(cache),
-            "--no-header",
-            "-q",
-            "-o",
-            str(work / "uv-out.txt"),
-        ]
-        return [*cmd, "--offline"] if offline else cmd
-    # pip matches each --platform exactly, so list every manylinux tag the target glibc accepts.
-    plats = [f"manylinux_2_{m}_x86_64" for m in range(28, 4, -1)]
-    plats += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
-    return [
-        PY,
-        "-m",
-        "pip",
-        "install",
-        "--dry-run",
-        "--ignore-installed",
-        "--quiet",
-        "--only-binary=:all:",
-        "--python-version",
-        PYTHON,
-        *(f"--platform={p}" for p in plats),
-        "--target",
-        str(work / "pip-target"),
-        "--report",
-        str(work / "pip-report.json"),
-        "--cache-dir",
-        str(cache),
-        "-r",
-        str(reqs),
-    ]
+    def resolve_warm(self, name: str, tools: list[str]) -> Row:
+        offline, refresh = name.endswith("offline"), name.endswith("refresh")
 
+        def step(tool: str, n: int) -> Measure:
+            root = self.root("warm", tool)
+            cmd = resolve_command(
+                tool, self.work, root / _CACHE[tool], offline=offline, refresh=refresh
+            )
+            return self.run(f"{name}-{tool}-{n}", cmd, root)
 
-def install_commands(work: Path, tool: str, caches: dict[str, Path], n: int) -> list[str]:
-    prefix = work / f"env-{tool}-{n}"
-    hashed = work / "pins.txt"
-    if tool == "cudaenv":
-        return [
-            *CUDAENV,
-            "create",
-            *REQUEST_ARGS,
-            "--cache-dir",
-            str(caches["cudaenv"]),
-            "--offline",
-            "--no-smoke",
-            "--installer",
-            "uv",
-            "-p",
-            str(prefix),
-        ]
-    if tool == "uv":
-        script = (
-            f'"{UV}" venv -q --python {PYTHON} "{prefix}" && "{UV}" pip install -q '
-            f'--python "{prefix}/bin/python" --no-deps --require-hashes -r "{hashed}"'
+        return self.row(name, tools, step)
+
+    def lock(self) -> bool:
+        """The hashed pins uv and pip install (cudaenv's lock of the request)."""
+        root = self.root("warm", "cudaenv")
+        cmd = lock_command(root / _CACHE["cudaenv"], self.pins)
+        done = subprocess.run(
+            cmd, env=self.tool_env(root), capture_output=True, text=True, check=False
         )
-        return ["sh", "-c", script]
-    py = shutil.which(f"python{PYTHON}") or PY
-    script = (
-        f'"{py}" -m venv "{prefix}" && "{prefix}/bin/python" -m pip install -q '
-        f'--cache-dir "{caches["pip"]}" --no-deps --require-hashes -r "{hashed}"'
-    )
-    return ["sh", "-c", script]
+        if done.returncode != 0:
+            sys.stderr.write(f"could not lock the request: {done.stderr[-2000:]}\n")
+        return done.returncode == 0
+
+    def install_warm(self, tools: list[str]) -> Row:
+        """One untimed install per tool fills its cache; then timed installs from it."""
+
+        def install(tool: str, n: int) -> Measure:
+            root, prefix = self.root("warm", tool), self.work / f"env-{tool}-{n}"
+            cmd = install_command(tool, prefix, self.pins, root / _CACHE[tool], offline=True)
+            try:
+                return self.run(f"install-warm-{tool}-{n}", cmd, root)
+            finally:
+                shutil.rmtree(prefix, ignore_errors=True)
+
+        for tool in tools:
+            install(tool, -1)
+        return self.row("install-warm", tools, install)
+
+    def create_cold(self, tools: list[str]) -> Row:
+        def step(tool: str, n: int) -> Measure | None:
+            if shutil.disk_usage(self.work).free < MIN_FREE:
+                sys.stderr.write(f"create-cold: {tool} skipped, under 20 GiB free on the disk\n")
+                return None
+            root = self.root(f"create{n}", tool)
+            cmd = install_command(tool, root / "env", self.pins, root / _CACHE[tool])
+            try:
+                return self.run(f"create-cold-{tool}-{n}", cmd, root)
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+
+        return self.row("create-cold", tools, step)
 
 
-def run_row(
-    name: str, tools: list[str], repeats: int, make_cmd, env_for, work: Path, cleanup=None
-) -> dict[str, Cell]:
-    cells = {t: Cell() for t in tools}
-    for n in range(repeats):
-        for tool in tools:  # interleaved: A B C A B C ...
-            res = timed(make_cmd(tool, n), env_for(tool), work)
-            if res is None:
-                cells[tool].failures += 1
-            else:
-                cells[tool].seconds.append(res[0])
-                cells[tool].rss_mib.append(res[1])
-            if cleanup:
-                cleanup(tool, n)
-        sys.stderr.write(f"  {name}: round {n + 1}/{repeats} done\n")
-    return cells
-
-
-def ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}x" if a and b else "n/a"
-
-
-def render(rows: list[dict]) -> str:
-    head = (
-        "| row | cudaenv s | uv s | pip s | cudaenv/uv | cudaenv/pip | peak MiB "
-        "(cudaenv/uv/pip) |\n|---|---|---|---|---|---|---|"
-    )
-    lines = [head]
-    for r in rows:
-
-        def cell(t: str, r: dict = r) -> str:
-            s = r[t]
-            if s is None:
-                return "–"
-            if s["median_s"] is None:
-                return "failed"
-            return f"{s['median_s']:.2f} ({s['min_s']:.2f}–{s['max_s']:.2f})"
-
-        def median(t: str, r: dict = r) -> float | None:
-            return r[t]["median_s"] if r[t] else None
-
-        peaks = "/".join(str(r[t]["peak_mib"]) if r[t] else "–" for t in ("cudaenv", "uv", "pip"))
-        lines.append(
-            f"| {r['name']} | {cell('cudaenv')} | {cell('uv')} | {cell('pip')} | "
-            f"{ratio(median('cudaenv'), median('uv'))} | "
-            f"{ratio(median('cudaenv'), median('pip'))} | {peaks} |"
-        )
-    return "\n".join(lines)
+_BUNDLED_PIP = "import ensurepip; print('pip', ensurepip.version())"
 
 
 def machine() -> dict[str, object]:
+    """What ran: the machine, its load, and each tool's version (pip's installs run the pip
+    that ``python -m venv`` puts in a new environment, ensurepip's)."""
+    py = shutil.which(f"python{REQUEST['python']}") or PY
+
     def version(cmd: list[str]) -> str:
         p = subprocess.run(cmd, capture_output=True, text=True, check=False)
         return (p.stdout or p.stderr).strip().splitlines()[0] if p.returncode == 0 else "n/a"
@@ -253,119 +194,65 @@ def machine() -> dict[str, object]:
     return {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
         "python": platform.python_version(),
         "uv": version([UV, "--version"]),
         "pip": version([PY, "-m", "pip", "--version"]).split(" from ")[0],
+        "pip_in_new_venvs": version([py, "-c", _BUNDLED_PIP]),
         "cudaenv": version([*CUDAENV, "--version"]),
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="one repeat each, pip resolve once")
-    ap.add_argument("--repeats", type=int, default=None)
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="one repeat of each row")
+    ap.add_argument("--repeats", type=int, default=None, help="rounds per row (default 3)")
+    ap.add_argument("--rows", default=",".join(ROWS), help="rows to run (default: all)")
     ap.add_argument("--skip-install", action="store_true", help="resolve rows only")
+    ap.add_argument(
+        "--no-pip-install", action="store_true", help="pip n/a in install-warm and create-cold"
+    )
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args(argv)
-    repeats = args.repeats or (1 if args.quick else 3)
-    tools = ["cudaenv", "uv", "pip"]
-    rows: list[dict] = []
+    args.rows = [r for r in args.rows.split(",") if r]
+    if unknown := set(args.rows) - set(ROWS):
+        ap.error(f"unknown rows: {', '.join(sorted(unknown))} (known: {', '.join(ROWS)})")
+    if args.skip_install:
+        args.rows = [r for r in args.rows if r.startswith("resolve")]
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    installers = ["cudaenv", "uv"] if args.no_pip_install else list(TOOLS)
     with tempfile.TemporaryDirectory(prefix="cudaenv-bench-") as tmp:
-        work = Path(tmp)
-        (work / "roots.txt").write_text("\n".join(ROOTS) + "\n")
-        env = base_env()
-        caches = {t: work / f"cache-{t}" for t in tools}
-
-        def cold_cmd(tool: str, n: int) -> list[str]:
-            shutil.rmtree(caches[tool], ignore_errors=True)
-            return resolve_commands(work, tool, caches[tool], offline=False)
-
-        def env_for(tool: str) -> dict[str, str]:
-            # cudaenv's installer runs uv: give that uv a cache of its own, apart from uv's row.
-            uv_cache = work / "cache-cudaenv-uv" if tool == "cudaenv" else caches["uv"]
-            return {**env, "UV_CACHE_DIR": str(uv_cache)}
-
-        cells = run_row("resolve-cold", tools, repeats, cold_cmd, env_for, work)
-        rows.append({"name": "resolve-cold", **{t: c.summary() for t, c in cells.items()}})
-        for name, offline, refresh, who in (
-            ("resolve-warm", False, False, tools),
-            ("resolve-warm-refresh", False, True, ["cudaenv", "uv"]),
-            ("resolve-warm-offline", True, False, ["cudaenv", "uv"]),
-        ):
-
-            def warm_cmd(t: str, n: int, offline: bool = offline, refresh: bool = refresh):
-                return resolve_commands(work, t, caches[t], offline=offline, refresh=refresh)
-
-            cells = run_row(name, who, repeats, warm_cmd, env_for, work)
-            summaries = {t: cells[t].summary() if t in cells else None for t in tools}
-            rows.append({"name": name, **summaries})
-        if not args.skip_install:
-            rows.append(install_row(work, tools, repeats, caches, env, env_for))
-    result = {
-        "machine": machine(),
-        "request": {"roots": ROOTS, "python": PYTHON, "platform": PLATFORM, "driver": DRIVER},
-        "rows": rows,
-    }
-    for r in rows:  # flat figures, as the issue's JSON shape asks
-        for t in tools:
-            r[f"{t}_s"] = r[t]["median_s"] if r[t] else None
+        bench = Bench(Path(tmp), args.repeats)
+        check_isolation(bench.env)
+        info = machine()
+        started = time.time()
+        if "resolve-cold" not in args.rows:
+            bench.repeats = 1
+        cold = bench.resolve_cold(list(TOOLS))
+        bench.repeats = args.repeats  # also fills the caches of every later row
+        rows = [cold] if "resolve-cold" in args.rows else []
+        for name in ("resolve-warm", "resolve-warm-refresh", "resolve-warm-offline"):
+            if name in args.rows:
+                tools = list(TOOLS) if name == "resolve-warm" else ["cudaenv", "uv"]
+                rows.append(bench.resolve_warm(name, tools))
+        if {"install-warm", "create-cold"} & set(args.rows) and bench.lock():
+            if "install-warm" in args.rows:
+                rows.append(bench.install_warm(installers))
+            if "create-cold" in args.rows:
+                rows.append(bench.create_cold(installers))
+    info["loadavg_at_end"] = os.getloadavg()
+    info["minutes"] = round((time.time() - started) / 60, 1)
     print(render(rows))
     if args.json_out:
+        result = {"machine": info, "request": {**REQUEST, "roots": ROOTS}, "repeats": args.repeats}
+        result["rows"] = [r.to_json() for r in rows]
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
-
-
-def install_row(
-    work: Path,
-    tools: list[str],
-    repeats: int,
-    caches: dict[str, Path],
-    env: dict[str, str],
-    env_for,
-) -> dict:
-    """Warm every cache with one untimed install of the same pins, then time installs."""
-    prep = subprocess.run(
-        [
-            *CUDAENV,
-            "lock",
-            *REQUEST_ARGS,
-            "--cache-dir",
-            str(caches["cudaenv"]),
-            "--format",
-            "requirements",
-            "-o",
-            str(work / "pins.txt"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if prep.returncode != 0:
-        sys.stderr.write(f"could not lock the request: {prep.stderr[-2000:]}\n")
-        return {"name": "install-warm", **{t: Cell(failures=1).summary() for t in tools}}
-    for tool in tools:  # warm-up, untimed
-        subprocess.run(
-            install_commands(work, tool, caches, -1),
-            env=env_for(tool),
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(work / f"env-{tool}--1", ignore_errors=True)
-
-    def cleanup(tool: str, n: int) -> None:
-        shutil.rmtree(work / f"env-{tool}-{n}", ignore_errors=True)
-
-    cells = run_row(
-        "install-warm",
-        tools,
-        repeats,
-        lambda t, n: install_commands(work, t, caches, n),
-        env_for,
-        work,
-        cleanup,
-    )
-    return {"name": "install-warm", **{t: c.summary() for t, c in cells.items()}}
 
 
 if __name__ == "__main__":
