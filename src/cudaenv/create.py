@@ -199,6 +199,12 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
     return {
         "cuda": str(resolution.cuda) if resolution.cuda else None,
         "cudnn": str(resolution.cudnn) if resolution.cudnn else None,
+        "built_with": (
+            {"cuda": str(resolution.built_cuda), "cudnn": str(resolution.built_cudnn)}
+            if resolution.built_cuda
+            else None
+        ),
+        "stack": resolution.stack_text(),
         "driver_floor": str(floor) if floor else None,
         "prefix": str(env.prefix),
         "backend": env.backend,

@@ -2,11 +2,16 @@
 
 Each stage raises a subclass of :class:`CudaenvError` and translates third-party exceptions at
 its boundary (``raise ... from e``). Only ``cli.execute`` catches them.
+
+A hint is what to do next, and it must work when followed. Where the way out is a change to the
+command or another command, the error carries it as data too (:class:`Remedy`): ``--json``
+prints it, and the tests follow every remedy and require it to succeed.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 __all__ = [
     "BUG",
@@ -20,6 +25,7 @@ __all__ = [
     "InstallError",
     "KnowledgeError",
     "LockError",
+    "Remedy",
     "ResolutionError",
     "SmokeError",
     "UsageError",
@@ -35,23 +41,73 @@ FAILURE = 2
 INTERRUPTED = 130
 
 
+Option = tuple[str, str | None]  # ("--python", "3.11"); ("--pre", None) is a bare flag
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remedy:
+    """One way out of a failure, as text and as data a program can follow.
+
+    ``options`` are set on the command that failed (replacing the same option if it was given;
+    a value of None is a bare flag such as ``--pre``); ``commands`` are whole command lines to
+    run instead, in order (each an argv, ``cudaenv`` first). The text says the same in words.
+    """
+
+    text: str
+    options: tuple[Option, ...] = ()
+    commands: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def use(cls, *options: Option, verb: str = "use") -> Remedy:
+        """``use --tf 2.14`` / ``add --pre``: options of the failed command."""
+        words = " ".join(flag if value is None else f"{flag} {value}" for flag, value in options)
+        return cls(text=f"{verb} {words}", options=tuple(options))
+
+    @classmethod
+    def run(cls, *commands: tuple[str, ...], text: str | None = None) -> Remedy:
+        """Run these commands instead (shown quoted for a POSIX shell)."""
+        import shlex
+
+        shown = " && ".join(shlex.join(c) for c in commands)
+        return cls(text=text or f"run `{shown}`", commands=tuple(commands))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "options": [list(o) for o in self.options],
+            "commands": [list(c) for c in self.commands],
+        }
+
+
 class CudaenvError(Exception):
-    """An expected failure: a message saying what went wrong and a hint saying what to do."""
+    """An expected failure: a message saying what went wrong and a hint saying what to do.
+
+    ``remedies`` are the ways out as data; when no ``hint`` is given it is their texts.
+    """
 
     reference: ClassVar[str] = "cudaenv-error"
 
-    def __init__(self, message: str, *, context: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        context: str | None = None,
+        hint: str | None = None,
+        remedies: tuple[Remedy, ...] = (),
+    ):
         super().__init__(message)
         self.message = message
         self.context = context
-        self.hint = hint
+        self.remedies = remedies
+        self.hint = hint if hint is not None else (", or ".join(r.text for r in remedies) or None)
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "reference": self.reference,
             "message": self.message,
             "context": self.context,
             "hint": self.hint,
+            "remedies": [r.to_dict() for r in self.remedies],
         }
 
 

@@ -201,10 +201,7 @@ class Request:
             if text
         )
         if not fws:
-            raise UsageError(
-                "nothing to solve: no framework was asked for",
-                hint="add --tf VERSION and/or --spacy VERSION, e.g. --tf 2.15 --spacy 3.7",
-            )
+            raise _nothing_asked()
         return cls(
             frameworks=fws,
             target=Target.from_strings(python, platform),
@@ -218,3 +215,16 @@ class Request:
             if f.name == name:
                 return f
         return None
+
+
+def _nothing_asked() -> UsageError:
+    """No framework asked for: the newest line of each that the recipes know, as the way out."""
+    from cudaenv.errors import Remedy
+    from cudaenv.knowledge import load
+
+    know = load()
+    tf = max((t.line for t in know.tensorflow if not t.pre_release_only), default=None)
+    sp = max((s.line for s in know.spacy), default=None)
+    options = [("--tf", str(tf)) if tf else None, ("--spacy", str(sp)) if sp else None]
+    remedies = tuple(Remedy.use(o, verb="add") for o in options if o is not None)
+    return UsageError("nothing to solve: no framework was asked for", remedies=remedies)

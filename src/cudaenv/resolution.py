@@ -55,10 +55,12 @@ class Resolution:
     pins: tuple[Pin, ...]
     target: Target
     frameworks: tuple[FrameworkRequest, ...]
-    cuda: Version | None = None  # CUDA of the stack (from the recipes of the chosen releases)
-    cudnn: Version | None = None
+    cuda: Version | None = None  # CUDA the environment holds: the pinned runtime wheel's
+    cudnn: Version | None = None  # cuDNN the environment holds: the pinned cuDNN wheel's
+    built_cuda: Version | None = None  # what the framework was built with (its recipe line)
+    built_cudnn: Version | None = None
     min_cuda: Version | None = None  # the lowest max-CUDA a driver must report (the __cuda floor)
-    driver_floor: DriverVersion | None = None  # the minimum Linux driver version for min_cuda
+    driver_floor: DriverVersion | None = None  # the lowest driver that runs the pinned stack
     index_url: str | None = None  # the default index
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -82,6 +84,24 @@ class Resolution:
                 key = without_auth(pin.index) if pin.index else default
             found.setdefault(key, []).append(pin)
         return {k: v for k, v in found.items() if v}
+
+    def stack_text(self) -> str | None:
+        """``CUDA 12.9, cuDNN 9.10 (the pinned wheels; TensorFlow 2.21.0 was built with CUDA
+        12.5, cuDNN 9.3)``: what the environment holds, and the build where it differs."""
+        if self.cuda is None:
+            return None
+        held = f"CUDA {self.cuda}" + (f", cuDNN {self.cudnn}" if self.cudnn else "")
+        if self.built_cuda is None or (self.built_cuda, self.built_cudnn) == (
+            self.cuda,
+            self.cudnn,
+        ):
+            return held
+        tf = self.pin("tensorflow")
+        who = f"TensorFlow {tf.version}" if tf is not None else "the framework"
+        built = f"CUDA {self.built_cuda}" + (
+            f", cuDNN {self.built_cudnn}" if self.built_cudnn else ""
+        )
+        return f"{held} (the pinned wheels; {who} was built with {built})"
 
     def grouped(self) -> list[tuple[str, list[Pin]]]:
         """Pins by group, in GROUPS order, each sorted by name."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,14 +19,30 @@ from tests.tools.make_wheel import make_wheel
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-__all__ = ["CASE", "build_index", "serve", "solve_server"]
+__all__ = ["CASE", "HINTS", "build_index", "hints_server", "serve", "solve_server"]
 
 CASE = Path(__file__).resolve().parents[1] / "cases" / "solve" / "index.json"
+# More releases on top of CASE, for the requests whose hints tests follow.
+HINTS = Path(__file__).resolve().parents[1] / "cases" / "hints" / "index.json"
 
 
-def build_index(dest: Path, *, projects: Iterable[str] | None = None) -> Path:
-    """Write the case file's wheels (all projects, or only ``projects``) into ``dest``."""
-    case = json.loads(CASE.read_text())
+def _case(more: Iterable[Path]) -> dict[str, Any]:
+    """CASE with each of ``more`` added: their tags and releases join CASE's."""
+    case: dict[str, Any] = json.loads(CASE.read_text())
+    for path in more:
+        extra = json.loads(path.read_text())
+        case["tags"].update(extra["tags"])
+        for name, releases in extra["projects"].items():
+            case["projects"].setdefault(name, []).extend(releases)
+    return case
+
+
+def build_index(
+    dest: Path, *, projects: Iterable[str] | None = None, more: Iterable[Path] = ()
+) -> Path:
+    """Write the case file's wheels (all projects, or only ``projects``; with the releases of
+    the files ``more``) into ``dest``."""
+    case = _case(more)
     wanted = set(projects) if projects is not None else None
     for name, releases in case["projects"].items():
         if wanted is not None and name not in wanted:
@@ -54,6 +70,16 @@ def serve(dest: Path) -> IndexServer:
 def solve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """The case file's index, built and served once per test module."""
     srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def hints_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """The case file's index with the releases of HINTS, built and served once per module."""
+    srv = serve(build_index(tmp_path_factory.mktemp("hint-wheels"), more=[HINTS]))
     try:
         yield srv
     finally:

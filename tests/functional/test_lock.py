@@ -231,14 +231,14 @@ def test_check_names_a_file_yanked_without_a_reason(cli, tmp_path, locked, local
 def test_check_detects_a_release_the_recipes_now_list_as_bad(
     cli, tmp_path, locked, make_wheel, local_index
 ) -> None:
-    """TF 2.15.0 is listed as bad in recipes/tensorflow.toml (its and-cuda extra is broken)."""
-    tf = pin_for(make_wheel("tensorflow", "2.15.0"), local_index, "framework")
+    """spaCy 3.7.3 is listed in constraints/exclusions.toml (yanked on PyPI)."""
+    spacy = pin_for(make_wheel("spacy", "3.7.3"), local_index, "framework")
     from dataclasses import replace
 
-    path = _write_lock(replace(locked, pins=(tf, *locked.pins)), tmp_path)
+    path = _write_lock(replace(locked, pins=(spacy, *locked.pins)), tmp_path)
     result = _check(cli, path, tmp_path)
     assert result.code == 2
-    assert "tensorflow 2.15.0 is now listed as bad: its and-cuda extra pins tensorrt" in result.out
+    assert "spacy 3.7.3 is now listed as bad: yanked on PyPI: Bug in multiprocessing" in result.out
 
 
 def test_check_of_a_corrupt_lock_names_the_line(cli, tmp_path, locked) -> None:

@@ -140,8 +140,61 @@ def test_old_driver_is_explained(server: IndexServer, tmp_path: Path) -> None:
         run_solve(server.url, tmp_path, tf="2.15", driver="470.82.01")
     assert info.value.explanation.sentence() == (
         "driver 470.82.01 supports CUDA ≤ 11.4; TensorFlow 2.15 needs CUDA ≥ 12.0 "
-        "→ upgrade the driver to ≥ 525.60.13"
+        "→ upgrade the driver to ≥ 525.60.13 (--driver 525.60.13 resolves for it), "
+        "or use --tf 2.14"
     )
+
+
+@pytest.mark.parametrize("driver", ["418.39", "440.33.01"])
+def test_a_driver_older_than_the_table_is_too_old(
+    server: IndexServer, tmp_path: Path, driver: str
+) -> None:
+    """Issue: such a driver was read as "no driver" and got a CUDA 12 stack."""
+    with pytest.raises(ResolutionError) as info:
+        run_solve(server.url, tmp_path, tf="2.15", spacy="3.7", driver=driver)
+    assert info.value.message == (
+        f"driver {driver} is older than every driver in cudaenv's table (CUDA 11.0 needs "
+        "≥ 450.51.05), so it runs no CUDA stack cudaenv knows; TensorFlow 2.15 needs driver "
+        "≥ 525.60.13"
+    )
+    assert "no NVIDIA driver" not in str(info.value.to_dict())
+    assert [r.options for r in info.value.remedies] == [
+        (("--driver", "525.60.13"),),
+        (("--cpu", None),),
+    ]
+
+
+def test_a_detected_driver_older_than_the_table_is_too_old(
+    server: IndexServer, tmp_path: Path, data_dir: Path
+) -> None:
+    """The same driver found by a probe (/proc gives a version and no max CUDA)."""
+    from cudaenv.machine.probes import Host
+
+    root = tmp_path / "root"
+    proc = root / "proc" / "driver" / "nvidia"
+    proc.mkdir(parents=True)
+    (proc / "version").write_bytes((data_dir / "proc" / "proc-version-384.98.txt").read_bytes())
+    host = Host(root=root, path=str(tmp_path / "no-bin"), nvml_names=(), cuda_names=())
+    machine = detect(host=host, driver_to_cuda=knowledge.load().max_cuda_for_driver)
+    assert (str(machine.driver_version), machine.source, machine.too_old) == (
+        "384.98",
+        "proc",
+        True,
+    )
+    request = Request.from_args(tf="2.15", spacy=None, python="3.11", platform=PLATFORM)
+    with pytest.raises(ResolutionError) as info:
+        with Index(server.url, cache_dir=tmp_path, platform=PLATFORM) as index:
+            solve(request, machine, knowledge.load(), index)
+    assert info.value.message.startswith("driver 384.98 is older than every driver")
+    assert info.value.message.endswith("TensorFlow 2.15 needs driver ≥ 525.60.13")
+
+
+def test_no_driver_at_all_still_resolves_and_names_the_floor(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    res = run_solve(server.url, tmp_path, tf="2.15", driver=None)
+    assert str(res.driver_floor) == "525.60.13"
+    assert any(n.startswith("no NVIDIA driver was detected") for n in res.notes)
 
 
 def cli_solve_args(url: str, cache: Path, *request: str) -> tuple[str, ...]:
@@ -177,10 +230,32 @@ def test_unknown_release_lists_known_lines(server: IndexServer, tmp_path: Path) 
 
 def test_known_bad_exact_pin_says_why(server: IndexServer, tmp_path: Path) -> None:
     with pytest.raises(ResolutionError) as info:
-        run_solve(server.url, tmp_path, tf="2.15.0")
-    assert info.value.message.startswith("TensorFlow 2.15.0 cannot be used: its and-cuda extra ")
-    assert "tensorrt-libs==8.6.1" in info.value.message
-    assert info.value.hint.startswith("use --tf 2.15")
+        run_solve(server.url, tmp_path, spacy="3.7.3")
+    assert info.value.message == (
+        "spaCy 3.7.3 cannot be used: yanked on PyPI: Bug in multiprocessing code"
+    )
+    assert info.value.hint == "use --spacy 3.7 (the newest 3.7.x release that works)"
+
+
+def test_an_optional_part_without_a_wheel_is_left_out_with_a_note(
+    server: IndexServer, tmp_path: Path
+) -> None:
+    """TF 2.14.1's and-cuda pins tensorrt==8.5.3.1 (wheels up to cp310): on 3.11 the rest of
+    the extra resolves and TF-TRT is said to be unavailable; on 3.10 TensorRT is pinned."""
+    res = run_solve(server.url, tmp_path, tf="2.14")
+    got = versions(res)
+    assert (got["tensorflow"], got["nvidia-cudnn-cu11"]) == ("2.14.1", "8.7.0.84")
+    assert "tensorrt" not in got
+    assert (
+        "TF-TRT (tf.experimental.tensorrt) is unavailable: tensorrt==8.5.3.1 has no release for "
+        f"Python 3.11 on {PLATFORM}; tensorflow 2.14.1 runs without it (its extra is installed "
+        "without tensorrt==8.5.3.1)"
+    ) in res.notes
+    res310 = run_solve(server.url, tmp_path, tf="2.14", python="3.10")
+    assert versions(res310)["tensorrt"] == "8.5.3.1"
+    assert not [n for n in res310.notes if "TF-TRT" in n]
+    # 2.15.0 pins tensorrt-libs==8.6.1, on no index at all: it resolves too
+    assert versions(run_solve(server.url, tmp_path, tf="2.15.0"))["tensorflow"] == "2.15.0"
 
 
 def test_exact_means_exact_and_line_means_newest(server: IndexServer, tmp_path: Path) -> None:
@@ -279,13 +354,22 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
     assert "driver:  ≥ 525.60.13 (runs CUDA ≥ 12.0)" in human.out
     assert f"from:    {server.url} (" in human.out  # the one index every package came from
     doc = json.loads(cli(*args, "--json").out)
-    assert set(doc) == {"packages", "cuda", "cudnn", "python", "driver_floor", "frameworks"}
+    assert set(doc) == {
+        "packages",
+        "cuda",
+        "cudnn",
+        "built_with",
+        "python",
+        "driver_floor",
+        "frameworks",
+    }
     assert (doc["cuda"], doc["cudnn"], doc["python"], doc["driver_floor"]) == (
         "12.2",
         "8.9",
         "3.11",
         "525.60.13",
     )
+    assert doc["built_with"] == {"cuda": "12.2", "cudnn": "8.9"}
     assert doc["frameworks"] == {"tensorflow": "2.15.1", "spacy": "3.7.5"}
     tf = next(p for p in doc["packages"] if p["name"] == "tensorflow")
     assert set(tf) == {"name", "version", "wheel", "why", "index"}

@@ -273,7 +273,7 @@ def test_in_a_container_without_the_gpu_the_cause_is_the_container(tmp_path: Pat
     )
     f = only(findings(facts(env, [], machine=machine)), "container")
     assert f.severity == "warning"  # no GPU framework installed
-    assert "docker run --gpus all" in f.fix
+    assert "`--gpus all` to the `docker run`" in f.fix and f.run == ()
 
 
 def test_driver_too_old_for_the_tf_line(tmp_path: Path) -> None:
@@ -284,9 +284,12 @@ def test_driver_too_old_for_the_tf_line(tmp_path: Path) -> None:
     )
     older = load().newest_tf_line_for(Version("11.4"))
     assert f.message == "the driver supports CUDA <= 11.4; TensorFlow 2.15 needs CUDA >= 12.0"
-    assert (
-        f.fix == f"upgrade the NVIDIA driver to >= 525.60.13, or `cudaenv create --tf {older.line}`"
+    create = f"cudaenv create --tf {older.line} -p {env.prefix}-cudaenv"
+    assert f.fix == (
+        "upgrade the NVIDIA driver to >= 525.60.13, or make an environment this driver runs: "
+        f"`{create}`"
     )
+    assert f.run == (create,)
 
 
 def test_driver_new_enough_gives_no_driver_finding(tmp_path: Path) -> None:

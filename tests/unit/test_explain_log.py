@@ -178,7 +178,8 @@ def test_libcudart_11_names_cuda_11_the_wheel_its_folder_and_a_tf_line() -> None
     assert "built for CUDA 11" in first.explanation
     assert "nvidia-cuda-runtime-cu11" in first.fix
     assert "site-packages/nvidia/cuda_runtime/lib" in first.fix
-    assert "`cudaenv create --tf 2.14 ...`" in first.fix  # newest final line loading it
+    assert "`cudaenv create --tf 2.14`" in first.fix  # newest final line loading it
+    assert first.run == ("cudaenv create --tf 2.14",)
 
 
 def test_missing_dependency_is_named_not_the_library_that_needs_it() -> None:

@@ -111,14 +111,16 @@ def test_tf_215_wheels_are_the_post1_pins(k):
     assert not any(name.startswith("tensorrt") for name in wheels)
 
 
-def test_known_bad_releases(k):
-    t215 = k.tf_line(V("2.15"))
-    assert "tensorrt-libs" in t215.bad[V("2.15.0")]
-    assert t215.bad_reason(V("2.15.1")) is None
-    t214 = k.tf_line(V("2.14"))
-    assert V("2.14.0") not in t214.bad  # only bad on Python >= 3.11
-    assert "tensorrt" in t214.bad_reason(V("2.14.0"), V("3.11"))
-    assert t214.bad_reason(V("2.14.0"), V("3.10")) is None
+def test_tensorrt_is_optional_not_bad(k):
+    """TF 2.14 and 2.15.0 pin TensorRT wheels that do not exist for the target: TensorRT is
+    optional (only TF-TRT needs it), so those releases are not refused."""
+    t215, t214 = k.tf_line(V("2.15")), k.tf_line(V("2.14"))
+    assert t215.bad_reason(V("2.15.0")) is None
+    assert t214.bad_reason(V("2.14.0"), V("3.11")) is None
+    part = k.optional_part("tensorrt-libs")
+    assert part is not None and part.packages == {"tensorrt", "tensorrt-libs", "tensorrt-bindings"}
+    assert part.feature.startswith("TF-TRT") and part.source.startswith("https://")
+    assert k.optional_part("nvidia-cudnn-cu12") is None
     assert t214.constraints == (Requirement("numpy<2"),)
     assert "LD_LIBRARY_PATH" in k.tf_line(V("2.16")).notes[V("2.16.1")]
     assert k.tf_line(V("2.16")).bad == {}
@@ -388,6 +390,12 @@ def test_other_files_in_the_folders_are_ignored(tmp_path):
          ["tensorflow.toml: lines.\"2.15\".constraints: not a requirement ('numpy<<2')"]),
         (("tensorflow.toml", 'sonames = ["libcudart.so.12", "libcudnn.so.8"]', 'sonames = [""]'),
          ['tensorflow.toml: lines."2.15".sonames: item 0 is not a non-empty string']),
+        (("tensorflow.toml", '"tensorrt-libs"]', '"TensorRT_Libs"]\nwhat = 1'),
+         ["tensorflow.toml: optional.tensorrt.what: unknown field",
+          "tensorflow.toml: optional.tensorrt.packages: 'TensorRT_Libs' is not a normalized "
+          "package name"]),
+        (("tensorflow.toml", 'feature = "TF-TRT"\n', ""),
+         ["tensorflow.toml: optional.tensorrt.feature: missing"]),
         (("spacy.toml", '[lines."3.7"]', '[lines."3.7.5"]'),
          ['spacy.toml: lines."3.7.5": line key is not a major.minor version']),
         (("spacy.toml", "11 = ", "eleven = "),
@@ -455,6 +463,7 @@ def test_newest_tf_line_for_a_driver_and_a_python(k):
     assert newest("11.4") == "2.14" and newest("12.0") == "2.21"  # 2.22: pre-releases only
     assert newest("12.4", "3.13") == "2.21" and newest("12.4", "3.8") == "2.13"
     assert newest("10.2") is None and newest(None, "3.9") == "2.20"
-    # tf 2.14.x and-cuda pins tensorrt 8.5.3.1, which has no wheel for Python 3.11
-    assert newest("11.4", "3.11", ["2.13.1", "2.14.0", "2.14.1"]) == "2.13"
+    # 2.14's and-cuda pins tensorrt 8.5.3.1 (no cp311 wheel), but TensorRT is optional
+    assert newest("11.4", "3.11", ["2.13.1", "2.14.0", "2.14.1"]) == "2.14"
+    assert newest("11.4", "3.11", ["2.13.1", "2.14.0rc1"]) == "2.13"  # no final 2.14 listed
     assert newest("11.4", "3.10", ["2.13.1", "2.14.0", "2.14.1"]) == "2.14"

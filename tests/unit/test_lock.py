@@ -61,6 +61,8 @@ def resolution() -> Resolution:
         ),
         cuda=Version("12.2"),
         cudnn=Version("8.9"),
+        built_cuda=Version("12.2"),
+        built_cudnn=Version("8.9"),
         min_cuda=Version("12.0"),
         driver_floor=DriverVersion.parse("525.60.13"),
         index_url=INDEX,
@@ -304,8 +306,24 @@ def test_driver_below_floor_is_refused(resolution: Resolution) -> None:
     msg = e.value.message
     assert "525.60.13" in msg and "12.0" in msg and "470.82.01" in msg and "11.4" in msg
     # the real recipes: TF 2.14 is the newest line on CUDA 11.x (min CUDA 11.0) for Python 3.11
-    assert "`cudaenv lock --tf 2.14 --spacy '>=3.7,<3.8' --python 3.11 …`" in (e.value.hint or "")
+    upgrade, relock = e.value.remedies
+    assert upgrade.options == (("--driver", "525.60.13"),)
+    assert relock.commands == (
+        (
+            "cudaenv", "lock", "--tf", "2.14", "--spacy", ">=3.7,<3.8", "--python", "3.11",
+            "--platform", "manylinux_2_28_x86_64", "-o", "pylock.toml",
+        ),
+    )  # fmt: skip
+    assert "`cudaenv lock --tf 2.14 --spacy '>=3.7,<3.8' --python 3.11 " in (e.value.hint or "")
     assert isinstance(e.value, LockError)
+
+
+def test_a_driver_too_old_for_every_cuda_is_refused_without_a_relock(
+    resolution: Resolution,
+) -> None:
+    with pytest.raises(lock.LockMismatchError) as e:
+        lock.check_machine(resolution, _machine("418.39", None), platform=HOST)
+    assert [r.options for r in e.value.remedies] == [(("--driver", "525.60.13"),)]
 
 
 def test_max_cuda_override_below_min_cuda_is_refused(resolution: Resolution) -> None:

@@ -279,7 +279,16 @@ def test_driver_older_than_every_known_cuda(tmp_path: Path) -> None:
     o = Overrides.from_env_and_args(driver="384.98", environ={})
     m = detect(o, driver_to_cuda=to_cuda, host=nowhere(tmp_path))
     assert m.max_cuda is None
-    assert "older than every CUDA release cudaenv knows" in m.problems[0]
+    assert m.too_old and m.has_driver  # too old, never "no driver"
+    assert "older than every driver in cudaenv's table" in m.problems[0]
+
+
+def test_no_driver_is_not_too_old(tmp_path: Path) -> None:
+    m = detect(
+        Overrides.from_env_and_args(environ={}), driver_to_cuda=to_cuda, host=nowhere(tmp_path)
+    )
+    assert (m.driver_version, m.max_cuda) == (None, None)
+    assert not m.too_old and not m.has_driver
 
 
 class TestKnowledgeBase:

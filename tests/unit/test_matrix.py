@@ -44,7 +44,10 @@ def test_text_for_one_tf_line(cli, asked, line, cuda, cudnn, driver):
 def test_text_details_list_wheels_and_bad_releases(cli):
     out = cli("matrix", "--tf", "2.15").out
     assert "nvidia-cudnn-cu12==8.9.4.25" in out
-    assert "avoid 2.15.0" in out and "tensorrt-libs" in out
+    assert "avoid" not in out  # 2.15.0's extra pins TensorRT, which is optional
+    out14 = cli("matrix", "--tf", "2.14").out
+    assert row_of(out14, "2.14")[-2:] == ["TF-TRT", "optional"]
+    assert "optional: tensorrt==8.5.3.1, only for TF-TRT (tf.experimental.tensorrt)" in out14
     out12 = cli("matrix", "--tf", "2.12").out
     assert "nvidia-cudnn-cu11==8.6.0.163" in out12
     assert "wheels from cudaenv" in out12
@@ -124,6 +127,9 @@ def test_unknown_line_exits_2_listing_known_lines(cli):
     assert "TensorFlow 9.9 is not in cudaenv's knowledge base" in r.err
     assert "2.12, 2.13" in r.err and "2.21" in r.err
     assert "Traceback" not in r.err
+    newest = str(max(t.line for t in load().tensorflow))
+    assert f"hint: use --tf {newest}" in r.err
+    assert cli("matrix", "--tf", newest).code == 0  # the hint, followed
 
 
 def test_unknown_spacy_line_in_json_mode(cli):
@@ -131,7 +137,8 @@ def test_unknown_spacy_line_in_json_mode(cli):
     assert r.code == 2
     error = json.loads(r.out)["error"]
     assert "spaCy 2.0" in error["message"]
-    assert "3.5, 3.6, 3.7, 3.8" in error["hint"]
+    assert "3.5, 3.6, 3.7, 3.8" in error["context"]
+    assert error["remedies"][0]["options"] == [["--spacy", "3.8"]]
 
 
 def test_not_a_version_exits_2(cli):

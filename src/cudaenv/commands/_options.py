@@ -139,8 +139,10 @@ def default_prefix(prefix: str | None, command: str) -> str:
     command."""
     chosen = prefix or os.environ.get("VIRTUAL_ENV") or os.environ.get("CONDA_PREFIX")
     if not chosen:
+        from cudaenv.doctor.elsewhere import remedies
+
         raise UsageError(
             "which environment? none is active and no prefix was given",
-            hint=f"cudaenv {command} -p PREFIX",
+            remedies=remedies(command),
         )
     return chosen

@@ -141,9 +141,9 @@ def _smoke(env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool)
 
 def _summary(facts: dict[str, Any]) -> None:
     render.line(f"ready: {facts['prefix']} ({facts['backend']}, Python {facts['python']})")
-    if facts["cuda"]:
+    if facts["stack"]:
         render.line(
-            f"  stack: CUDA {facts['cuda']}, cuDNN {facts['cudnn']}; "
+            f"  stack: {facts['stack']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
     for where, count in facts["sources"].items():

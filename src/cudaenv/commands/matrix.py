@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cudaenv import render
-from cudaenv.errors import OK, UsageError
+from cudaenv.errors import OK, Remedy, UsageError
 
 if TYPE_CHECKING:
     import argparse
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from packaging.specifiers import SpecifierSet
 
-    from cudaenv.knowledge import Knowledge, KnownBad, SpacyLine, TfLine
+    from cudaenv.knowledge import Knowledge, KnownBad, OptionalPart, SpacyLine, TfLine
 
 NAME = "matrix"
 HELP = "show the TensorFlow/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver, wheels"
@@ -63,20 +63,19 @@ def _pick(lines: Sequence[Any], asked: Sequence[str], label: str, flag: str) -> 
     if not asked:
         return list(lines)
     known = ", ".join(str(line.line) for line in lines)
-    example = f"{flag} {lines[-1].line}" if lines else flag
+    remedies = (Remedy.use((flag, str(lines[-1].line))),) if lines else ()
     picked = []
     for text in asked:
         try:
             version = Version(text)
         except InvalidVersion as e:
-            raise UsageError(
-                f"{flag} {text!r} is not a version", hint=f"give a line such as {example}"
-            ) from e
+            raise UsageError(f"{flag} {text!r} is not a version", remedies=remedies) from e
         match = next((line for line in lines if line.contains(version)), None)
         if match is None:
             raise UsageError(
                 f"{label} {text} is not in cudaenv's knowledge base",
-                hint=f"known {label} lines: {known}",
+                context=f"known {label} lines: {known}",
+                remedies=remedies,
             )
         if match not in picked:
             picked.append(match)
@@ -151,6 +150,7 @@ def _tf_cells(k: Knowledge, t: TfLine) -> tuple[object, ...]:
         notes.append("pre-release only")
     if t.known_bad:
         notes.append("avoid " + ", ".join(_bad_text(b) for b in t.known_bad))
+    notes += [f"{part.feature.split()[0]} optional" for part, _ in _optional(k, t)]
     return (t.line, t.cuda, t.cudnn, _spec_text(t.python), _min_driver(k, t), wheels,
             "; ".join(notes))  # fmt: skip
 
@@ -163,9 +163,24 @@ def _tf_details(k: Knowledge, t: TfLine) -> None:
         render.line(f"  {wheel}")
     for bad in t.known_bad:
         render.line(f"avoid {_bad_text(bad)}: {bad.reason} ({bad.source})")
+    for part, wheels in _optional(k, t):
+        render.line(
+            f"optional: {', '.join(wheels)}, only for {part.feature}: left out, with a note, "
+            f"where it has no wheel for the target ({part.source})"
+        )
     for version, note in t.notes.items():
         render.line(f"note {version}: {note}")
     render.line(f"source: {t.source}")
+
+
+def _optional(k: Knowledge, t: TfLine) -> list[tuple[OptionalPart, list[str]]]:
+    """The optional parts of the line's extra, each with the wheels of it the extra pins."""
+    out: dict[str, tuple[OptionalPart, list[str]]] = {}
+    for wheel in t.wheels:
+        part = k.optional_part(wheel.name)
+        if part is not None:
+            out.setdefault(part.name, (part, []))[1].append(str(wheel))
+    return list(out.values())
 
 
 def _bad_text(bad: KnownBad) -> str:

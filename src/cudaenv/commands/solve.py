@@ -72,8 +72,9 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
             }
             for p in resolution.pins
         ],
-        "cuda": None if resolution.cuda is None else str(resolution.cuda),
-        "cudnn": None if resolution.cudnn is None else str(resolution.cudnn),
+        "cuda": _text(resolution.cuda),
+        "cudnn": _text(resolution.cudnn),
+        "built_with": _built_with(resolution),
         "python": str(resolution.target.python),
         "driver_floor": None if floor is None else str(floor),
         "frameworks": {
@@ -92,6 +93,17 @@ def _index_of(pin: Pin, resolution: Resolution) -> str | None:
     return without_auth(index) if index else None
 
 
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _built_with(resolution: Resolution) -> dict[str, str | None] | None:
+    """What the framework was built with (``cuda``/``cudnn`` are what the pins hold)."""
+    if resolution.built_cuda is None:
+        return None
+    return {"cuda": _text(resolution.built_cuda), "cudnn": _text(resolution.built_cudnn)}
+
+
 def summary(resolution: Resolution) -> list[str]:
     """Pins by group, then the stack's CUDA/cuDNN and the driver it needs."""
     lines: list[str] = []
@@ -104,8 +116,7 @@ def summary(resolution: Resolution) -> list[str]:
     target = resolution.target
     lines.append(f"target:  Python {target.python}, {target.platform}")
     if resolution.cuda is not None:
-        cudnn = f", cuDNN {resolution.cudnn}" if resolution.cudnn is not None else ""
-        lines.append(f"stack:   CUDA {resolution.cuda}{cudnn}")
+        lines.append(f"stack:   {resolution.stack_text()}")
     if resolution.driver_floor is not None:
         driver = resolution.driver_floor
         lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.min_cuda})")

@@ -86,8 +86,19 @@ class Diagnosis:
 
 def env_for_python(python: Path) -> Env:
     """The environment a bare interpreter belongs to (its prefix and site-packages)."""
+    from cudaenv.doctor.elsewhere import MIN_PYTHON, python_version, remedies
     from cudaenv.envs.base import Env
 
+    version = python_version(python)
+    if version is None or version < MIN_PYTHON:
+        what = (
+            "not a Python interpreter" if version is None else f"Python {version[0]}.{version[1]}"
+        )
+        raise EnvError(
+            f"{python} is {what}: cudaenv diagnoses an environment by running its own Python, "
+            f"which must be {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer",
+            remedies=remedies("doctor", skip=python),
+        )
     code = "import json,site,sys;print(json.dumps([sys.prefix,site.getsitepackages()]))"
     try:
         out = subprocess.run(
@@ -96,8 +107,8 @@ def env_for_python(python: Path) -> Env:
         prefix, sites = json.loads(out)
     except (OSError, subprocess.SubprocessError, ValueError) as e:
         raise EnvError(
-            f"{python} is not a Python interpreter that cudaenv can run",
-            hint="give the path of the environment's python (e.g. PREFIX/bin/python)",
+            f"{python} runs but does not say where its environment is",
+            remedies=remedies("doctor", skip=python),
         ) from e
     site = next((Path(s) for s in sites if s.endswith("site-packages")), Path(sites[0]))
     backend = "conda" if (Path(prefix) / "conda-meta").is_dir() else "venv"

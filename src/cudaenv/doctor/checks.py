@@ -3,14 +3,16 @@
 Each check reads :class:`Facts` (the probe's report, the copies of every library on disk, the
 machine, the recipes) and returns findings. A finding names one of the five causes
 (``version-mismatch``, ``several-installs``, ``driver``, ``library-path``, ``container``; ``none``
-for plain information), a severity, a message and a fix that is a command. Nothing here runs a
-process or touches the network, so each check is tested on fixture layouts.
+for plain information), a severity, a message and a fix: commands that run as written (``run``),
+or an action on the machine (install the driver, start the container with GPUs). Nothing here
+runs a process or touches the network, so each check is tested on fixture layouts.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 from typing import TYPE_CHECKING
 
 from cudaenv.doctor.facts import Facts, Finding
@@ -36,7 +38,7 @@ def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
     if wheel and lib.path is not None and lib.path.resolve() != wheel[0].resolve():
         where = next((w for w, p in places if p.resolve() == lib.path.resolve()), "the system")
         return [
-            Finding.of(
+            Finding.command(
                 "several-installs",
                 "error",
                 f"{lib.soname} loads from {lib.path} (found through {where}), not from "
@@ -61,8 +63,9 @@ def _not_loaded(facts: Facts, lib: LibraryCheck) -> Finding:
     """A library that is nowhere in the env's wheels: another CUDA major, or just missing."""
     severity: Severity = "error" if lib.soname in facts.required else "warning"
     other = _same_library_other_version(facts, lib.soname)
-    wheels = facts.sonames.get(lib.soname, ())
-    fix = facts.install_fix(wheels[0]) if wheels else "install the CUDA library that provides it"
+    wheel = facts.wheel_for(lib.soname)
+    fix = facts.install_fix(wheel) if wheel else "install the CUDA library that provides it"
+    run = (fix,) if wheel else ()
     if other:
         return Finding.of(
             "version-mismatch",
@@ -70,12 +73,14 @@ def _not_loaded(facts: Facts, lib: LibraryCheck) -> Finding:
             f"{lib.soname} is needed but this environment has {other} instead: "
             "a CUDA major version other than the one the framework was built for",
             fix,
+            run,
         )
     return Finding.of(
         "library-path",
         severity,
         f"{lib.soname} is not installed anywhere the loader looks ({lib.error})",
         fix,
+        run,
     )
 
 
@@ -106,7 +111,9 @@ def _off_path(facts: Facts) -> list[Finding]:
         where = "" if len(folders) > 1 else f" ({folders[0]})"
         why = _OFF_PATH[severity]
         out.append(
-            Finding.of("library-path", severity, f"{names}{where}: {why}", facts.path_fix(*folders))
+            Finding.command(
+                "library-path", severity, f"{names}{where}: {why}", facts.path_fix(*folders)
+            )
         )
     return out
 
@@ -143,7 +150,8 @@ def driver(facts: Facts) -> list[Finding]:
                 "container",
                 severity,
                 "; ".join(container),
-                "docker run --gpus all ... (install the NVIDIA Container Toolkit on the host)",
+                "add `--gpus all` to the `docker run` that starts this container (the NVIDIA "
+                "Container Toolkit must be installed on the host)",
             )
         ]
     if not drv.loaded:
@@ -166,7 +174,8 @@ def driver(facts: Facts) -> list[Finding]:
         ]
     if line is not None and need is not None and drv.max_cuda is not None and drv.max_cuda < need:
         older = k.newest_tf_line_for(drv.max_cuda, facts.report.python)
-        alt = f", or `cudaenv create --tf {older.line}`" if older is not None else ""
+        create = facts.create_fix(str(older.line)) if older is not None else None
+        alt = f", or make an environment this driver runs: `{create}`" if create else ""
         return [
             Finding.of(
                 "driver",
@@ -174,6 +183,7 @@ def driver(facts: Facts) -> list[Finding]:
                 f"the driver supports CUDA <= {drv.max_cuda}; TensorFlow "
                 f"{line.line} needs CUDA >= {need}",
                 f"upgrade the NVIDIA driver to{at_least}{alt}",
+                (create,) if create else (),
             )
         ]
     return []
@@ -194,13 +204,13 @@ def versions(facts: Facts) -> list[Finding]:
     majors = _cuda_major_wheels(facts.dists)
     if majors and cuda.major not in majors:
         out.append(
-            Finding.of(
+            Finding.command(
                 "version-mismatch",
                 "error",
                 f"TensorFlow {line.line} was built for CUDA {cuda} but the "
                 f"environment's CUDA runtime wheels are for CUDA "
                 f"{', '.join(map(str, sorted(majors)))}",
-                f"cudaenv create --tf {line.line} ...",
+                facts.create_fix(str(line.line)),
             )
         )
     cudnn = (tf.cudnn if tf else None) or line.cudnn
@@ -209,7 +219,7 @@ def versions(facts: Facts) -> list[Finding]:
             have.major != cudnn.major or have.release[:2] < cudnn.release[:2]
         ):
             out.append(
-                Finding.of(
+                Finding.command(
                     "version-mismatch",
                     "error",
                     f"TensorFlow {line.line} was built with cuDNN {cudnn}; "
@@ -221,7 +231,7 @@ def versions(facts: Facts) -> list[Finding]:
         installed = facts.dists.get(req.name)
         if installed is not None and not req.specifier.contains(installed, prereleases=True):
             out.append(
-                Finding.of(
+                Finding.command(
                     "version-mismatch",
                     "error",
                     f"TensorFlow {line.line} needs {req}; "
@@ -235,26 +245,33 @@ def versions(facts: Facts) -> list[Finding]:
 def activation(facts: Facts) -> list[Finding]:
     lock = facts.env.prefix / "pylock.toml"
     made = f"; locked in {lock}" if lock.is_file() else ""
-    if facts.activation is not None:
+    activate = facts.activate_command()
+    if activate is not None:
         return [
             Finding.of(
                 "none",
                 "info",
                 f"cudaenv's activation is installed ({facts.activation}){made}",
-                "activate the environment before use",
+                f"activate the environment before use: `{activate}`",
+                (activate,),
             )
         ]
-    if any(facts.env.site_packages.glob("nvidia/*/lib")):
-        return [
-            Finding.of(
-                "library-path",
-                "info",
-                "this environment has NVIDIA wheels but not cudaenv's activation:"
-                " nothing puts their lib folders on LD_LIBRARY_PATH",
-                "cudaenv create --from pylock.toml ... (or set LD_LIBRARY_PATH)",
-            )
-        ]
-    return []
+    folders = sorted(facts.env.site_packages.glob("nvidia/*/lib"))
+    if not folders:
+        return []
+    fix = facts.path_fix(*folders)
+    if lock.is_file():  # cudaenv's own lock: a new environment from it gets the activation
+        where = shlex.quote(f"{facts.env.prefix}-cudaenv")
+        fix = f"cudaenv create --from {shlex.quote(str(lock))} -p {where}"
+    return [
+        Finding.command(
+            "library-path",
+            "info",
+            "this environment has NVIDIA wheels but not cudaenv's activation:"
+            " nothing puts their lib folders on LD_LIBRARY_PATH",
+            fix,
+        )
+    ]
 
 
 def framework_log(facts: Facts) -> list[Finding]:
@@ -270,15 +287,18 @@ def framework_log(facts: Facts) -> list[Finding]:
                     "error",
                     f"TensorFlow printed: {line.line.strip()[:200]} — {line.explanation}",
                     line.fix,
+                    line.run,
                 )
             )
     if tf and tf.error:
+        reinstall = facts.install_fix("--force-reinstall", "tensorflow")
         out.append(
             Finding.of(
                 "version-mismatch",
                 "error",
                 f"TensorFlow does not import: {tf.error}",
-                f"cudaenv explain: paste the error; or {facts.install_fix('tensorflow')}",
+                f"`cudaenv explain -` explains the error pasted into it; or reinstall: {reinstall}",
+                (reinstall,),
             )
         )
     return out

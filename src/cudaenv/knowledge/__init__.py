@@ -45,6 +45,7 @@ from cudaenv.knowledge.lines import (
     JaxLine,
     KnownBad,
     NumpyLimit,
+    OptionalPart,
     SpacyLine,
     TfLine,
     TorchLine,
@@ -66,6 +67,7 @@ __all__ = [
     "Knowledge",
     "KnownBad",
     "NumpyLimit",
+    "OptionalPart",
     "SpacyLine",
     "TfLine",
     "ToolkitDriver",
@@ -81,7 +83,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # .../cudaenv
 # The files read, whether each sits in recipes/ (True) or constraints/, and its top-level keys.
 # recipes/log_lines.toml is read by its own loader, :mod:`cudaenv.knowledge.loglines`.
 _FILES = {
-    "tensorflow.toml": (True, {"meta", "lines"}),
+    "tensorflow.toml": (True, {"meta", "lines", "optional"}),
     "spacy.toml": (True, {"meta", "lines"}),
     "cupy.toml": (True, {"meta", "lines"}),
     "torch.toml": (True, {"meta", "lines"}),
@@ -155,6 +157,7 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
         compat_rules=_rows(
             problems, "compat_rules.toml", docs["compat_rules.toml"], "rule", compat_rule
         ),
+        optional=_tables(problems, "tensorflow.toml", docs["tensorflow.toml"], "optional"),
     )
     _check_unique(problems, knowledge)
     if problems.items:
@@ -199,6 +202,19 @@ def _lines(
     table = Row(problems, name, "", doc).get("lines", dict, "a table", required=True) or {}
     built = (build(Row(problems, name, "lines", {}).child(k, v), k) for k, v in table.items())
     return tuple(sorted((b for b in built if b is not None), key=attrgetter(order)))
+
+
+def _tables(
+    problems: Problems, name: str, doc: dict[str, Any] | None, key: str
+) -> tuple[OptionalPart, ...]:
+    """The ``[optional.NAME]`` tables of a recipe file (none is fine)."""
+    if doc is None:
+        return ()
+    table = Row(problems, name, "", doc).get(key, dict, "a table", required=False) or {}
+    built = (
+        schema.optional_part(Row(problems, name, key, {}).child(k, v), k) for k, v in table.items()
+    )
+    return tuple(b for b in built if b is not None)
 
 
 def _rows(

@@ -25,6 +25,7 @@ __all__ = [
     "JaxLine",
     "KnownBad",
     "NumpyLimit",
+    "OptionalPart",
     "SpacyLine",
     "TfLine",
     "TorchLine",
@@ -120,6 +121,23 @@ class TfLine:
             if entry.version == version and entry.applies(python):
                 return entry.reason
         return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptionalPart:
+    """Requirements of a CUDA extra that only an optional feature needs (TensorRT: TF-TRT).
+
+    Where one of them has no release with a file for the target, the rest of the extra is
+    resolved without them and the feature is said to be unavailable: the framework still runs.
+    """
+
+    name: str  # the table key, "tensorrt"
+    packages: frozenset[NormalizedName]
+    feature: str  # what is lost without them: "TF-TRT (tf.experimental.tensorrt)"
+    source: str
+
+    def covers(self, name: str) -> bool:
+        return name in self.packages
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

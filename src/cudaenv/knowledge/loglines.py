@@ -55,6 +55,7 @@ class LogRule:
     explanation: str
     fix: str
     source: str
+    run: tuple[str, ...] = ()  # the fix's commands, runnable as written (templates)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,7 @@ class LogLine:
     fix: str
     source: str
     phase: str = ""
+    run: tuple[str, ...] = ()  # shell commands the fix names, runnable as written
 
     @classmethod
     def unknown(cls, line: str, *, phase: str = "") -> LogLine:
@@ -87,7 +89,7 @@ class LogLine:
             phase=phase,
         )
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | list[str]]:
         return {
             "line": self.line,
             "phase": self.phase,
@@ -96,6 +98,7 @@ class LogLine:
             "cause": self.cause,
             "explanation": self.explanation,
             "fix": self.fix,
+            "run": list(self.run),
             "source": self.source,
         }
 
@@ -146,6 +149,7 @@ class LogRules:
             fix=rule.fix.format_map(values),
             source=rule.source,
             phase=phase,
+            run=tuple(cmd.format_map(values) for cmd in rule.run),
         )
 
     def wheel_dir(self, soname: str) -> str | None:
@@ -157,7 +161,12 @@ class LogRules:
         return f"nvidia/{component}/lib"
 
     def _fields(self, found: re.Match[str], tf_lines: TfLines) -> _Fields:
+        """The pattern's groups and what is derived from them; a soname no TensorFlow line
+        loads (CUDA 10 from an old TF) gets the newest line, so a command stays concrete."""
         values = _Fields()
+        newest = max(
+            (v for lines in tf_lines.values() for v in lines), key=_line_key, default="<TF line>"
+        )
         for name, value in found.groupdict().items():
             if value is None:
                 continue
@@ -166,8 +175,12 @@ class LogRules:
                 values[f"{name}_wheel"] = " or ".join(self.sonames[value])
                 values[f"{name}_dir"] = self.wheel_dir(value) or "its lib folder"
             lines = list(tf_lines.get(value, ()))
-            values[f"{name}_tf"] = lines[-1] if lines else "<TF line>"
+            values[f"{name}_tf"] = lines[-1] if lines else newest
         return values
+
+
+def _line_key(line: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in line.split(".") if p.isdigit())
 
 
 @functools.cache

@@ -17,6 +17,10 @@ from cudaenv.knowledge.loglines import CAUSES, VERDICTS, LogRule
 __all__ = ["table"]
 
 _FIELDS = ("id", "pattern", "verdict", "cause", "explanation", "fix", "source")
+_OPTIONAL = ("run",)
+# What a fix must not say: a hint is a command or flag that works as written (PREFIX, `...`,
+# <TF line>, DRIVER_VERSION, cupy-cudaXXx and pythonX.Y are for a person to fill in).
+_PLACEHOLDER = re.compile(r"\.\.\.|…|\bPREFIX\b|<[A-Za-z][A-Za-z .-]*>|\b[A-Z]+_VERSION\b|XXx|X\.Y")
 _DERIVED = ("wheel", "dir", "tf")
 _SONAME = re.compile(r"^lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)*$")
 _WHEEL = re.compile(r"^nvidia-[a-z0-9-]+-cu[0-9]+$")
@@ -62,7 +66,7 @@ def _rule(row: object, where: str, errors: list[str]) -> LogRule | None:
         errors.append(f"{where}: must be a table")
         return None
     before = len(errors)
-    errors += [f"{where}.{k}: unknown field" for k in row if k not in _FIELDS]
+    errors += [f"{where}.{k}: unknown field" for k in row if k not in (*_FIELDS, *_OPTIONAL)]
     for key in _FIELDS:
         if not isinstance(row.get(key), str) or not row[key].strip():
             errors.append(f"{where}.{key}: missing or not a non-empty string")
@@ -72,6 +76,9 @@ def _rule(row: object, where: str, errors: list[str]) -> LogRule | None:
     _check_values(row, pattern, where, errors)
     if len(errors) > before or pattern is None:
         return None
+    run = _run(row.get("run", []), pattern, where, errors)
+    if len(errors) > before:
+        return None
     return LogRule(
         id=row["id"],
         pattern=pattern,
@@ -80,7 +87,25 @@ def _rule(row: object, where: str, errors: list[str]) -> LogRule | None:
         explanation=row["explanation"],
         fix=row["fix"],
         source=row["source"],
+        run=run,
     )
+
+
+def _run(value: object, pattern: re.Pattern[str], where: str, errors: list[str]) -> tuple[str, ...]:
+    """``run``: the fix's commands, each a non-empty template runnable as written."""
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        errors.append(f"{where}.run: must be a list of non-empty strings (shell commands)")
+        return ()
+    for i, command in enumerate(value):
+        _check_template(command, pattern, f"{where}.run[{i}]", errors)
+        _check_concrete(command, f"{where}.run[{i}]", errors)
+    return tuple(value)
+
+
+def _check_concrete(text: str, where: str, errors: list[str]) -> None:
+    found = _PLACEHOLDER.search(text)
+    if found:
+        errors.append(f"{where}: {found.group(0)!r} is a placeholder; name the command as it runs")
 
 
 def _check_values(
@@ -95,6 +120,7 @@ def _check_values(
     if pattern is not None:
         for key in ("explanation", "fix"):
             _check_template(row[key], pattern, f"{where}.{key}", errors)
+    _check_concrete(row["fix"], f"{where}.fix", errors)
 
 
 def _compile(text: str, where: str, errors: list[str]) -> re.Pattern[str] | None:

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 
     from cudaenv.driver import DriverVersion
     from cudaenv.knowledge.compat import CompatRule
-    from cudaenv.knowledge.lines import CupyLine, JaxLine, SpacyLine, TfLine, TorchLine
+    from cudaenv.knowledge.lines import (
+        CupyLine,
+        JaxLine,
+        OptionalPart,
+        SpacyLine,
+        TfLine,
+        TorchLine,
+    )
 
 __all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
 
@@ -82,6 +89,7 @@ class Knowledge:
     torch: tuple[TorchLine, ...] = ()
     jax: tuple[JaxLine, ...] = ()
     compat_rules: tuple[CompatRule, ...] = ()
+    optional: tuple[OptionalPart, ...] = ()  # parts of a CUDA extra only a feature needs
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
@@ -118,6 +126,11 @@ class Knowledge:
         ]
         return max(fits, key=lambda t: t.line, default=None)
 
+    def optional_part(self, name: str) -> OptionalPart | None:
+        """The optional part of a CUDA extra that package ``name`` belongs to (tensorrt)."""
+        wanted = canonicalize_name(name)
+        return next((o for o in self.optional if o.covers(wanted)), None)
+
     def spacy_line(self, version: Version) -> SpacyLine | None:
         """The line a spaCy release belongs to (3.7.5 -> line 3.7), if known."""
         return next((s for s in self.spacy if s.contains(version)), None)
@@ -135,13 +148,37 @@ class Knowledge:
         floor = self.floor_for(cuda)
         return floor.driver if floor else None
 
+    def toolkit_driver(self, cuda: Version) -> DriverVersion | None:
+        """The driver NVIDIA's toolkit table names for ``cuda``'s GA release (12.9 -> 575.51.03):
+        the driver that runs every feature of that CUDA. Only major.minor of ``cuda`` counts."""
+        rows = [t.driver for t in self.toolkit if t.cuda.release == _major_minor(cuda)]
+        return min(rows, default=None)
+
+    def runtime_floor(
+        self, wheel: str, version: Version
+    ) -> tuple[DriverVersion | None, str | None]:
+        """The lowest driver that runs CUDA runtime wheel ``wheel`` at ``version``, and the id of
+        the rule that says so: under a ``floor`` rule (minor-version compatibility), the floor
+        of the wheel's CUDA major (12.9.79 -> 525.60.13); else the toolkit's own driver."""
+        name = canonicalize_name(wheel)
+        rule = next((r for r in self.rules_for(name) if r.effect == "floor"), None)
+        if rule is not None:
+            return self.min_driver_for(version), rule.id
+        return self.toolkit_driver(version), None
+
     def max_cuda_for_driver(self, driver: DriverVersion) -> Version | None:
         """Newest CUDA major.minor whose toolkit minimum driver is <= ``driver``.
 
-        535.104.05 -> 12.2, 470.82.01 -> 11.4, 550.54.15 -> 12.4; None below every known row.
+        535.104.05 -> 12.2, 470.82.01 -> 11.4, 550.54.15 -> 12.4. None below every row (418.39):
+        such a driver is known but too old, it runs none of the CUDA releases cudaenv knows
+        (:attr:`cudaenv.machine.Machine.too_old`); never read None as "no driver".
         """
         fits = [t.cuda for t in self.toolkit if t.driver <= driver]
         return max(fits, default=None)
+
+    def oldest_toolkit(self) -> ToolkitDriver | None:
+        """The oldest row of the driver table: below its driver, no CUDA cudaenv knows runs."""
+        return min(self.toolkit, key=lambda t: t.driver, default=None)
 
     def excluded(self, name: str, version: Version) -> str | None:
         """The reason a release is globally known-bad, or None."""
@@ -185,3 +222,7 @@ class Knowledge:
     def caveats_for(self, name: str) -> tuple[CompatRule, ...]:
         """The limits NVIDIA states for wheel ``name``, to repeat when a pin of it is relaxed."""
         return tuple(r for r in self.rules_for(name) if r.effect == "caveat")
+
+
+def _major_minor(version: Version) -> tuple[int, int]:
+    return (version.major, version.minor)

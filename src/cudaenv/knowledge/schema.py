@@ -18,6 +18,7 @@ from cudaenv.knowledge.lines import (
     FrozenMap,
     KnownBad,
     NumpyLimit,
+    OptionalPart,
     SpacyLine,
     TfLine,
     same_line,
@@ -32,6 +33,7 @@ __all__ = [
     "driver_floor",
     "exclusion",
     "line_key",
+    "optional_part",
     "spacy_line",
     "tf_line",
     "toolkit_driver",
@@ -160,6 +162,20 @@ def _notes(row: Row, line: Version | None) -> FrozenMap[Version, str]:
         if text is not None and source is not None:
             out[version] = text
     return FrozenMap(out)
+
+
+def optional_part(row: Row, key: str) -> OptionalPart | None:
+    """Build one ``[optional.NAME]`` table of tensorflow.toml."""
+    row.only({"packages", "feature", "source"})
+    packages = row.strings("packages", required=True)
+    for name in packages:
+        if canonicalize_name(name) != name:
+            row.fail("packages", f"{name!r} is not a normalized package name")
+    feature, source = row.text("feature"), row.source()
+    if not row.ok or feature is None or source is None:
+        return None
+    names = frozenset(canonicalize_name(n) for n in packages)
+    return OptionalPart(name=key, packages=names, feature=feature, source=source)
 
 
 def spacy_line(row: Row, key: str) -> SpacyLine | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from cudaenv.errors import CudaenvError, LockError
+from cudaenv.errors import CudaenvError, LockError, Remedy
 from cudaenv.request import Target, host_platform
 
 if TYPE_CHECKING:
@@ -112,8 +112,7 @@ def _check_driver(
     if too_old:
         raise LockMismatchError(
             f"this lock needs {needs}; this machine has {_has(machine)}",
-            hint="upgrade the driver, or make a lock for this machine with "
-            + _relock(resolution, machine, knowledge),
+            remedies=_remedies(resolution, machine, knowledge),
         )
     return ()
 
@@ -132,19 +131,63 @@ def _has(machine: Machine) -> str:
     return f"{machine.driver_version} ({cuda})" if machine.driver_version else cuda
 
 
-def _relock(resolution: Resolution, machine: Machine, knowledge: Knowledge | None) -> str:
-    flags = []
+def _remedies(
+    resolution: Resolution, machine: Machine, knowledge: Knowledge | None
+) -> tuple[Remedy, ...]:
+    """Upgrade the driver (``--driver FLOOR`` checks the lock against it), or make a lock for
+    this machine: the same frameworks with the newest TensorFlow line its driver runs."""
+    out = []
+    if resolution.driver_floor is not None:
+        floor = str(resolution.driver_floor)
+        out.append(
+            Remedy(
+                text=f"upgrade the driver to ≥ {floor} (--driver {floor} checks the lock "
+                "against it)",
+                options=(("--driver", floor),),
+            )
+        )
+    relock = _relock(resolution, machine, knowledge)
+    if relock is not None:
+        out.append(
+            Remedy.run(
+                relock,
+                text=f"make a lock for this machine: `{shlex.join(relock)}`, then create from it",
+            )
+        )
+    return tuple(out)
+
+
+def _relock(
+    resolution: Resolution, machine: Machine, knowledge: Knowledge | None
+) -> tuple[str, ...] | None:
+    """``cudaenv lock`` for the lock's frameworks, target and index on this machine."""
+    from cudaenv.index import DEFAULT_INDEX_URL
+
+    argv = ["cudaenv", "lock"]
     for f in resolution.frameworks:
         if f.name == "tensorflow":
-            flags.append(f"--tf {_newest_tf(resolution.target, machine, knowledge) or 'VERSION'}")
+            line = _newest_tf(resolution, machine, knowledge)
+            if line is None:
+                return None
+            argv += ["--tf", line]
         else:
-            flags.append(f"{_FLAGS.get(f.name, '--' + f.name)} {shlex.quote(f.text)}")
-    flags.append(f"--python {resolution.target.python}")
-    return f"`cudaenv lock {' '.join(flags)} …` (`cudaenv matrix` lists what each release needs)"
+            argv += [_FLAGS.get(f.name, "--" + f.name), f.text]
+    target = resolution.target
+    argv += ["--python", str(target.python), "--platform", target.platform]
+    if resolution.index_url and resolution.index_url.rstrip("/") != DEFAULT_INDEX_URL.rstrip("/"):
+        argv += ["--index-url", resolution.index_url]
+    if machine.source == "override":  # resolve for the machine the user named, as they did
+        given = ("--driver", str(machine.driver_version)) if machine.driver_version else None
+        given = given or (("--cuda", str(machine.max_cuda)) if machine.max_cuda else None)
+        argv += list(given or ())
+    return (*argv, "-o", "pylock.toml")
 
 
-def _newest_tf(target: Target, machine: Machine, knowledge: Knowledge | None) -> str | None:
-    """The newest released TensorFlow line this machine's driver and the target Python run."""
+def _newest_tf(resolution: Resolution, machine: Machine, knowledge: Knowledge | None) -> str | None:
+    """The newest released TensorFlow line this machine's driver and the target Python run,
+    beside the lock's other frameworks (none for a driver too old for every CUDA)."""
+    if machine.too_old:
+        return None
     if knowledge is None:
         try:
             from cudaenv.knowledge import load
@@ -152,13 +195,12 @@ def _newest_tf(target: Target, machine: Machine, knowledge: Knowledge | None) ->
             knowledge = load()
         except CudaenvError:
             return None
-    max_cuda = machine.max_cuda
-    if max_cuda is None and machine.driver_version is not None:
-        max_cuda = knowledge.max_cuda_for_driver(machine.driver_version)
-    if max_cuda is None:
-        return None
-    line = knowledge.newest_tf_line_for(max_cuda, target.python)
-    return None if line is None else str(line.line)
+    from cudaenv.request import Request
+    from cudaenv.solver.alternatives import newest_tf
+
+    request = Request(frameworks=resolution.frameworks, target=resolution.target)
+    line = newest_tf(knowledge, request, {}, max_cuda=machine.max_cuda)
+    return None if line is None else str(line)
 
 
 def check_index(resolution: Resolution, index: Index, knowledge: Knowledge) -> list[str]:

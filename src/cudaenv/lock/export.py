@@ -48,7 +48,7 @@ def summary(resolution: Resolution) -> list[str]:
     if r.frameworks:
         out.append("frameworks: " + ", ".join(f"{f.name} {f.specifier}" for f in r.frameworks))
     if r.cuda:
-        out.append(f"stack: CUDA {r.cuda}" + (f", cuDNN {r.cudnn}" if r.cudnn else ""))
+        out.append(f"stack: {r.stack_text()}")
     if r.driver_floor:
         needs = f"needs NVIDIA driver >= {r.driver_floor}"
         out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))

@@ -1,8 +1,10 @@
 """The ``[tool.cudaenv]`` tables: cudaenv's facts that PEP 751 has no key for.
 
-Top level: the frameworks asked for, the CUDA and cuDNN of the stack, ``min-cuda``, the
-``driver-floor`` (written the way NVIDIA writes driver versions, ``525.60.13``), the target, the
-index, the recipes version and the cudaenv version. Per package: the pin's group and why.
+Top level: the frameworks asked for, the CUDA and cuDNN the environment holds (``cuda``,
+``cudnn``: the pinned wheels'), what TensorFlow was built with (``built-with-cuda``,
+``built-with-cudnn``), ``min-cuda``, the ``driver-floor`` (written the way NVIDIA writes driver
+versions, ``525.60.13``), the target, the index, the recipes version and the cudaenv version.
+Per package: the pin's group and why.
 Decoding collects nothing and guesses nothing: a wrong value is a :class:`LockError` whose context
 is the dotted key (``tool.cudaenv.min-cuda``), like ``PylockValidationError.context``.
 """
@@ -51,6 +53,8 @@ def encode_tool(
         "platform": r.target.platform,
         "cuda": _str(r.cuda),
         "cudnn": _str(r.cudnn),
+        "built-with-cuda": _str(r.built_cuda),
+        "built-with-cudnn": _str(r.built_cudnn),
         "min-cuda": _str(r.min_cuda),
         "driver-floor": _str(r.driver_floor),
         "index-url": without_auth(r.index_url) if r.index_url else None,
@@ -78,6 +82,8 @@ class ToolFacts:
     frameworks: tuple[FrameworkRequest, ...]
     cuda: Version | None
     cudnn: Version | None
+    built_cuda: Version | None
+    built_cudnn: Version | None
     min_cuda: Version | None
     driver_floor: DriverVersion | None
     index_url: str | None
@@ -92,6 +98,8 @@ class ToolFacts:
             frameworks=self.frameworks,
             cuda=self.cuda,
             cudnn=self.cudnn,
+            built_cuda=self.built_cuda,
+            built_cudnn=self.built_cudnn,
             min_cuda=self.min_cuda,
             driver_floor=self.driver_floor,
             index_url=self.index_url or fallback_index,
@@ -108,6 +116,8 @@ def decode_tool(table: Mapping[str, Any]) -> ToolFacts:
         ),
         cuda=_version(table, "cuda"),
         cudnn=_version(table, "cudnn"),
+        built_cuda=_version(table, "built-with-cuda"),
+        built_cudnn=_version(table, "built-with-cudnn"),
         min_cuda=_version(table, "min-cuda"),
         driver_floor=_driver(table, "driver-floor"),
         index_url=_get(table, "index-url", str),

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cudaenv.errors import UsageError
+from cudaenv.errors import Remedy, UsageError
 from cudaenv.machine.container import NO_GPU_IN_CONTAINER, container_hints
 from cudaenv.machine.parse import parse_cuda_version, parse_driver_version
 from cudaenv.machine.probes import PROBES, Host, absent_reasons
@@ -92,7 +92,11 @@ def _check(value: str | None, parse: Callable[[str], object], what: str, like: s
     try:
         parse(value)
     except ProbeError:
-        raise UsageError(f"{what} {value!r} is not valid", hint=f"give {like}") from None
+        if not what.startswith("--"):
+            raise UsageError(f"{what} {value!r} is not valid", hint=f"give {like}") from None
+        kind, _, example = like.rpartition(": ")  # "an NVIDIA driver version: 535.104.05"
+        remedy = Remedy(text=f"give {kind}, such as {what} {example}", options=((what, example),))
+        raise UsageError(f"{what} {value!r} is not valid", remedies=(remedy,)) from None
 
 
 def detect(
@@ -201,8 +205,8 @@ def _machine(
         max_cuda = driver_to_cuda(info.driver_version)
         if max_cuda is None:
             problems.append(
-                f"driver {info.driver_version} is older than every CUDA release cudaenv knows "
-                "(or not a desktop/server driver): its max CUDA is unknown"
+                f"driver {info.driver_version} is older than every driver in cudaenv's table "
+                "(or not a desktop/server driver): it runs none of the CUDA releases cudaenv knows"
             )
     if source in ("nvml", "nvidia-smi") and not info.gpus:
         problems.append(f"the driver answered but lists no GPU ({source})")

@@ -81,6 +81,17 @@ class Machine:
     problems: tuple[str, ...] = ()
     container: tuple[str, ...] = ()
 
+    @property
+    def has_driver(self) -> bool:
+        """A driver was found or given (``False``: none at all, resolve with no ``__cuda``)."""
+        return self.driver_version is not None or self.max_cuda is not None
+
+    @property
+    def too_old(self) -> bool:
+        """The driver is known but older than every row of the driver table, so its max CUDA
+        is below every CUDA release cudaenv knows: it runs no GPU stack. Never "no driver"."""
+        return self.driver_version is not None and self.max_cuda is None
+
     def to_dict(self) -> dict[str, Any]:
         """The ``cudaenv detect --json`` document (exactly these keys)."""
         return {

@@ -6,13 +6,17 @@ resolvelib does the search through one thin adapter (:mod:`.provider`); the mach
 virtual packages (``__cuda`` at the driver's max CUDA, ``__python`` at the target), the recipes
 as requirements (:mod:`.recipes`), the index through the factory (:mod:`.factory`). When no set
 of releases works, :mod:`.explain` turns resolvelib's causes into one sentence and a way out,
-raised as :class:`~cudaenv.errors.ResolutionError`; an index that cannot be reached raises the
-index client's :class:`~cudaenv.errors.IndexError_` unchanged. Nothing here prints: progress
-goes to ``on_event`` as :class:`.reporter.SolveEvent` values.
+raised as :class:`~cudaenv.errors.ResolutionError` with only the ways out that resolve when
+followed (:mod:`.remedies`); an index that cannot be reached raises the index client's
+:class:`~cudaenv.errors.IndexError_` unchanged. A framework asked for by line gets the newest
+release of it that works (:mod:`.newest`). Nothing here prints: progress goes to ``on_event``
+as :class:`.reporter.SolveEvent` values.
 """
 
 from __future__ import annotations
 
+import functools
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import ResolutionError
@@ -20,11 +24,14 @@ from cudaenv.errors import ResolutionError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from packaging.version import Version
+
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
-    from cudaenv.request import Request
+    from cudaenv.request import FrameworkRequest, Request
     from cudaenv.resolution import Resolution
+    from cudaenv.solver.factory import Factory
     from cudaenv.solver.reporter import SolveEvent
 
 __all__ = ["MAX_ROUNDS", "solve"]
@@ -46,15 +53,36 @@ def solve(
 
     Cost: the index pages of every project in the result and the METADATA of every release
     tried (cached on disk; a warm ``offline`` index makes no request). The same request over
-    unchanged pages is answered from the last solve (:mod:`.memo`).
+    unchanged pages is answered from the last solve (:mod:`.memo`). A failed solve also tries
+    each way out it offers, so it costs a solve per hint.
     """
+    from cudaenv.solver import remedies
+
+    try:
+        return _solve(request, machine, knowledge, index, on_event)
+    except ResolutionError as err:
+
+        def attempt(req: Request, mach: Machine) -> Resolution:
+            return _solve(req, mach, knowledge, index, None)
+
+        raise remedies.verified(err, attempt, request, machine, knowledge) from None
+
+
+def _solve(
+    request: Request,
+    machine: Machine,
+    knowledge: Knowledge,
+    index: Index,
+    on_event: Callable[[SolveEvent], None] | None,
+) -> Resolution:
+    """One solve, remembered: the search, then the newest release of each line that works."""
     from cudaenv.solver import memo
 
     solve_key = memo.key(request, machine, knowledge, index)
     known = memo.recall(index, solve_key) if solve_key else None
     if known is not None:
         return known
-    resolution = _search(request, machine, knowledge, index, on_event)
+    resolution = _search(request, machine, knowledge, index, on_event, newest=True)
     if solve_key:
         memo.keep(index, solve_key, resolution)
     return resolution
@@ -66,16 +94,20 @@ def _search(
     knowledge: Knowledge,
     index: Index,
     on_event: Callable[[SolveEvent], None] | None,
+    *,
+    newest: bool = False,
 ) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
-    from cudaenv.solver import explain, recipes
+    from cudaenv.solver import explain, recipes, uncurated
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.provider import Provider
     from cudaenv.solver.reporter import EventReporter
     from cudaenv.solver.result import to_resolution
 
-    factory = Factory(request, machine, knowledge, index)
+    extended = uncurated.extend(knowledge, request, index)
+    factory = Factory(request, machine, extended.knowledge, index, uncurated=extended.unknown)
+    knowledge = extended.knowledge
     try:
         plan = recipes.plan(factory)
         factory.restrict(plan.constraints)
@@ -85,8 +117,8 @@ def _search(
         try:
             result = resolver.resolve(plan.roots, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as e:
-            tf = factory.versions("tensorflow") if request.framework("tensorflow") else ()
-            why = explain.explain(e.causes, machine, knowledge, request, tf_releases=tf)
+            listed = {str(fw.name): factory.versions(fw.name) for fw in request.frameworks}
+            why = explain.explain(e.causes, machine, knowledge, request, releases=listed)
             raise explain.as_error(why) from None
         except ResolutionTooDeep:
             raise ResolutionError(
@@ -94,6 +126,33 @@ def _search(
                 "without end",
                 hint="pin --tf/--spacy to exact releases to narrow the search",
             ) from None
-        return to_resolution(result, request, machine, knowledge, index.url)
+        resolution = to_resolution(
+            result, request, machine, knowledge, index.url, factory.unavailable
+        )
+        resolution = replace(resolution, notes=(*extended.notes, *resolution.notes))
+        if not newest:
+            return resolution
+        return _newest(resolution, request, machine, knowledge, index, factory)
     finally:
         factory.close()
+
+
+def _newest(
+    resolution: Resolution,
+    request: Request,
+    machine: Machine,
+    knowledge: Knowledge,
+    index: Index,
+    factory: Factory,
+) -> Resolution:
+    from cudaenv.solver.newest import prefer_newest, usable_newer
+
+    def newer(fw: FrameworkRequest, picked: Version) -> list[Version]:
+        releases = [(r.version, r.yanked) for r in factory.releases(fw.name)]
+        refused = functools.partial(factory.refused, fw.name)
+        return usable_newer(fw, picked, releases, refused, pre=request.pre)
+
+    def attempt(req: Request) -> Resolution:
+        return _search(req, machine, knowledge, index, None)
+
+    return prefer_newest(resolution, request, attempt, newer)

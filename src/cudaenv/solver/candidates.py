@@ -6,8 +6,9 @@
 - :class:`ExtrasCandidate`: ``tensorflow[and-cuda]`` at one release. As in pip, it depends on
   exactly its base release (``tensorflow==2.15.1``) plus what the extras add, so the extras
   and the base can never disagree on the version.
-- :class:`VirtualCandidate`: ``__cuda`` (the machine's max CUDA; ``None`` when no driver was
-  detected and none was given, which satisfies any ``__cuda`` requirement) and ``__python``.
+- :class:`VirtualCandidate`: ``__cuda`` (the machine's max CUDA, :func:`cuda_version`; ``None``
+  when no driver was detected and none was given, which satisfies any ``__cuda`` requirement)
+  and ``__python``.
 
 Candidates are frozen values, hashable by what they are; the factory that answers their
 dependencies is carried along but is not part of their identity.
@@ -18,19 +19,39 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from packaging.version import Version
+
 from cudaenv.solver.requirements import ExplicitRequirement, identifier_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from packaging.utils import NormalizedName
-    from packaging.version import Version
 
     from cudaenv.index import FileLink
+    from cudaenv.machine import Machine
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.requirements import Requirement
 
-__all__ = ["Candidate", "ExtrasCandidate", "VirtualCandidate", "WheelCandidate"]
+__all__ = [
+    "NO_CUDA",
+    "Candidate",
+    "ExtrasCandidate",
+    "VirtualCandidate",
+    "WheelCandidate",
+    "cuda_version",
+]
+
+# The __cuda of a driver older than every row of the driver table: it meets no CUDA floor.
+NO_CUDA = Version("0")
+
+
+def cuda_version(machine: Machine) -> Version | None:
+    """The version of ``__cuda`` for ``machine``: its max CUDA; :data:`NO_CUDA` for a driver too
+    old for every CUDA cudaenv knows; None (meets every floor) only when there is no driver."""
+    if machine.too_old:
+        return NO_CUDA
+    return machine.max_cuda
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,12 +5,15 @@ machine, the knowledge base and the request, and returns an :class:`Explanation`
 fetches nothing and prints nothing. It takes the most actionable cause first, as pip handles
 Requires-Python first:
 
-1. the driver: a ``__cuda`` requirement above the machine's max CUDA; the way out is the
-   driver floor for that CUDA (``constraints/cuda_driver.toml``) or the newest TensorFlow line
-   whose ``__cuda`` floor the driver meets;
-2. Python: a ``__python`` requirement the target misses; the way out is the newest Python the
-   requirement allows (or a TensorFlow line that has wheels for the target);
-3. package against package, naming both sides.
+1. the driver: a ``__cuda`` requirement above the machine's max CUDA (or a driver older than
+   every row of the driver table); the way out is the driver floor for that CUDA
+   (``constraints/cuda_driver.toml``) or the newest TensorFlow line the driver runs;
+2. Python: a ``__python`` requirement the target misses; the way out is the newest Python every
+   framework asked for supports, or a line of the framework that has wheels for the target;
+3. package against package, naming both sides; the way out is another line.
+
+Every way out is a :class:`~cudaenv.errors.Remedy`: options of the same command, with values
+(:mod:`.alternatives` proposes them). The solver tries each before it is shown (:mod:`.remedies`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from cudaenv.errors import ResolutionError
+from cudaenv.errors import Remedy, ResolutionError
 from cudaenv.knowledge import spec_text
-from cudaenv.solver.requirements import CUDA, PYTHON
+from cudaenv.solver import alternatives
+from cudaenv.solver.candidates import cuda_version
+from cudaenv.solver.requirements import CUDA, PYTHON, admits
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -32,26 +37,19 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import FrameworkRequest, Request
+    from cudaenv.solver.alternatives import Releases
 
-__all__ = ["Explanation", "Hint", "as_error", "explain", "unknown_release"]
+__all__ = [
+    "Explanation",
+    "as_error",
+    "explain",
+    "unknown_release",
+    "upgrade_driver",
+]
 
-# Pythons a hint may name, newest first: the range cudaenv's recipes span, with room to grow.
-_PYTHONS = tuple(Version(f"3.{minor}") for minor in range(20, 5, -1))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hint:
-    """One way out: ``upgrade-driver`` (value: the driver), ``option`` (value: ``--tf 2.14``)."""
-
-    kind: str
-    value: str
-
-    def __str__(self) -> str:
-        if self.kind == "upgrade-driver":
-            return f"upgrade the driver to ≥ {self.value}"
-        if self.kind == "option":
-            return f"use {self.value}"
-        return self.value
+_FLAGS = {"tensorflow": "--tf", "spacy": "--spacy"}
+# Pythons proposed, newest first; the solver keeps the first that resolves (:mod:`.remedies`).
+_PYTHON_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,10 +58,10 @@ class Explanation:
 
     headline: str
     reasons: tuple[str, ...] = ()
-    hints: tuple[Hint, ...] = ()
+    hints: tuple[Remedy, ...] = ()
 
     def hint_text(self) -> str | None:
-        return ", or ".join(str(h) for h in self.hints) or None
+        return ", or ".join(h.text for h in self.hints) or None
 
     def sentence(self) -> str:
         """``headline → hint, or hint``: the explanation in one line."""
@@ -72,11 +70,11 @@ class Explanation:
 
 
 def as_error(explanation: Explanation) -> ResolutionError:
-    """The CLI's error for an explanation (message, context, hint); keeps the value on it."""
+    """The CLI's error for an explanation (message, context, remedies); keeps the value on it."""
     err = ResolutionError(
         explanation.headline,
         context="\n".join(explanation.reasons) or None,
-        hint=explanation.hint_text(),
+        remedies=explanation.hints,
     )
     err.explanation = explanation  # type: ignore[attr-defined]
     return err
@@ -88,19 +86,33 @@ def explain(
     knowledge: Knowledge,
     request: Request,
     *,
-    tf_releases: Sequence[Version] = (),
+    releases: Releases | None = None,
 ) -> Explanation:
     """The most actionable reason the causes cannot all hold, and what to do about it.
 
-    ``tf_releases`` (the TensorFlow versions on the index, if known) lets a hint skip a line
-    whose every release is known-bad on the target (2.14 on Python 3.11: tensorrt pins).
+    ``releases`` (the versions the index lists, by project) lets a hint skip a line with no
+    final release on the index.
     """
-    fits = knowledge.newest_tf_line_for(machine.max_cuda, request.target.python, tf_releases)
-    line = None if fits is None else fits.line
+    found = releases or {}
     return (
-        _driver(causes, machine, knowledge, request, line)
-        or _python(causes, request, line)
-        or _packages(causes, request)
+        _driver(causes, machine, knowledge, request, found)
+        or _python(causes, machine, knowledge, request, found)
+        or _packages(causes, machine, knowledge, request, found)
+    )
+
+
+def upgrade_driver(machine: Machine, knowledge: Knowledge, floor: Version) -> Remedy | None:
+    """The way out of "driver too old" for a stack that needs CUDA ``floor``: the driver to
+    install, with the option that resolves for it now (``--cuda`` where only that was given)."""
+    needed = knowledge.min_driver_for(floor)
+    if needed is None:
+        return None
+    if machine.source == "override" and machine.driver_version is None:
+        return Remedy.use(("--cuda", f"{floor.major}.{floor.minor}"))
+    text = str(needed)
+    return Remedy(
+        text=f"upgrade the driver to ≥ {text} (--driver {text} resolves for it)",
+        options=(("--driver", text),),
     )
 
 
@@ -124,23 +136,39 @@ def _driver(
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
-    line: Version | None,
+    releases: Releases,
 ) -> Explanation | None:
-    unmet = _unmet(causes, CUDA, machine.max_cuda)
+    unmet = _unmet(causes, CUDA, cuda_version(machine))
     if not unmet:
         return None
     worst = max(unmet, key=lambda c: c.requirement.floor or Version("0"))
-    floor = worst.requirement.floor
-    driver = f"driver {machine.driver_version}" if machine.driver_version else "the driver"
-    hints = []
-    if floor is not None and (needed := knowledge.min_driver_for(floor)) is not None:
-        hints.append(Hint(kind="upgrade-driver", value=str(needed)))
-    if line is not None and request.framework("tensorflow") is not None:
-        hints.append(Hint(kind="option", value=f"--tf {line}"))
+    floor: Version = worst.requirement.floor or Version("0")
+    hints = [h for h in [upgrade_driver(machine, knowledge, floor)] if h is not None]
+    line = None
+    if request.framework("tensorflow") is not None and not machine.too_old:
+        line = alternatives.newest_tf(knowledge, request, releases, max_cuda=machine.max_cuda)
+    if line is not None:
+        hints.append(Remedy.use(("--tf", str(line))))
+    if machine.too_old:
+        hints.append(Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"))
     return Explanation(
-        headline=f"{driver} supports CUDA ≤ {machine.max_cuda}; {_who(worst)} needs CUDA ≥ {floor}",
+        headline=_driver_headline(machine, knowledge, _who(worst), floor),
         reasons=_reasons(unmet),
         hints=tuple(hints),
+    )
+
+
+def _driver_headline(machine: Machine, knowledge: Knowledge, who: str, floor: Version) -> str:
+    driver = f"driver {machine.driver_version}" if machine.driver_version else "the driver"
+    if not machine.too_old:
+        return f"{driver} supports CUDA ≤ {machine.max_cuda}; {who} needs CUDA ≥ {floor}"
+    oldest = knowledge.oldest_toolkit()
+    table = f" (CUDA {oldest.cuda} needs ≥ {oldest.driver})" if oldest else ""
+    needed = knowledge.min_driver_for(floor)
+    need = f"driver ≥ {needed}" if needed else f"CUDA ≥ {floor}"
+    return (
+        f"{driver} is older than every driver in cudaenv's table{table}, so it runs no CUDA "
+        f"stack cudaenv knows; {who} needs {need}"
     )
 
 
@@ -151,25 +179,56 @@ def _reasons(unmet: Sequence[Any]) -> tuple[str, ...]:
     return tuple(f"{_who(c)} needs {c.requirement.format_for_error()}" for c in unmet)
 
 
-def _python(causes: Collection[Any], request: Request, line: Version | None) -> Explanation | None:
+def _python(
+    causes: Collection[Any],
+    machine: Machine,
+    knowledge: Knowledge,
+    request: Request,
+    releases: Releases,
+) -> Explanation | None:
     python = request.target.python
     unmet = _unmet(causes, PYTHON, python)
     if not unmet:
         return None
     cause = unmet[0]
     spec: SpecifierSet = cause.requirement.specifier
+    who = _who(cause)
     verb = "has no wheels for" if cause.parent is None else "does not support"
     hints = []
-    newest = next((p for p in _PYTHONS if spec.contains(p)), None)
-    if newest is not None:
-        hints.append(Hint(kind="option", value=f"--python {newest}"))
-    if cause.parent is None and _who(cause).startswith("TensorFlow") and line is not None:
-        hints.append(Hint(kind="option", value=f"--tf {line}"))
+    for newest in alternatives.pythons(knowledge, request, releases, spec)[:_PYTHON_TRIES]:
+        hints.append(Remedy.use(("--python", str(newest))))
+    if cause.parent is None:  # a framework line the user asked for: another line may have wheels
+        hints += _other_line(who, machine, knowledge, request, releases)
     return Explanation(
-        headline=f"{_who(cause)} {verb} Python {python}: it supports {spec_text(spec)}",
+        headline=f"{who} {verb} Python {python}: it supports {spec_text(spec)}",
         reasons=_reasons(unmet),
         hints=tuple(hints),
     )
+
+
+def _other_line(
+    who: str, machine: Machine, knowledge: Knowledge, request: Request, releases: Releases
+) -> list[Remedy]:
+    """``--tf``/``--spacy`` with the newest line of the framework named by ``who`` that runs
+    on the target beside the rest of the request."""
+    if who.startswith("TensorFlow"):
+        tf = alternatives.newest_tf(knowledge, request, releases, max_cuda=machine.max_cuda)
+        return [Remedy.use(("--tf", str(tf)))] if tf is not None else []
+    if who.startswith("spaCy"):
+        major = _tf_cuda_major(knowledge, request, releases)
+        sp = alternatives.newest_spacy(knowledge, request, releases, cuda_major=major)
+        return [Remedy.use(("--spacy", str(sp)))] if sp is not None else []
+    return []
+
+
+def _tf_cuda_major(knowledge: Knowledge, request: Request, releases: Releases) -> int | None:
+    """The CUDA major of the newest TensorFlow line asked for (None: TensorFlow not asked)."""
+    fw = request.framework("tensorflow")
+    if fw is None:
+        return None
+    versions = [v for v in releases.get("tensorflow", ()) if admits(fw.specifier, v, pre=True)]
+    lines = [t for t in knowledge.tensorflow if any(t.contains(v) for v in versions)]
+    return max(lines, key=lambda t: t.line).cuda_major if lines else None
 
 
 def _side(cause: Any, others: int) -> str:
@@ -192,30 +251,88 @@ def _sides(causes: Collection[Any]) -> list[str]:
     return list(dict.fromkeys(_side(c, n - 1) for c, n in picked))
 
 
-def _packages(causes: Collection[Any], request: Request) -> Explanation:
+def _packages(
+    causes: Collection[Any],
+    machine: Machine,
+    knowledge: Knowledge,
+    request: Request,
+    releases: Releases,
+) -> Explanation:
     sides = _sides(causes)
     target = f"Python {request.target.python} on {request.target.platform}"
+    hints = tuple(other_lines(machine, knowledge, request, releases))
     if len(sides) == 1:
         return Explanation(
             headline=f"no release fits: {sides[0]}, and none is available for {target}",
-            hints=(Hint(kind="text", value="check the version, --python and --platform"),),
+            hints=hints,
         )
     return Explanation(
         headline=f"these requirements conflict: {sides[0]}, but {sides[1]}",
         reasons=tuple(sides) if len(sides) > 2 else (),
-        hints=(Hint(kind="text", value="relax --tf/--spacy (see `cudaenv matrix`)"),),
+        hints=hints,
     )
 
 
-def unknown_release(fw: FrameworkRequest, known: Sequence[Any], label: str) -> Explanation:
-    """``--tf 9.9``: no release of a line the recipes know matches; list the known lines."""
-    flag = "--tf" if fw.name == "tensorflow" else f"--{fw.name}"
+def other_lines(
+    machine: Machine, knowledge: Knowledge, request: Request, releases: Releases
+) -> list[Remedy]:
+    """For each framework asked for, the newest other line that fits the machine and target
+    (a proposal: the solver keeps those that resolve)."""
+    out: list[Remedy] = []
+    tf = alternatives.newest_tf(knowledge, request, releases, max_cuda=machine.max_cuda)
+    asked_tf = request.framework("tensorflow")
+    if asked_tf is not None and tf is not None and not _asks_line(asked_tf, tf):
+        out.append(Remedy.use(("--tf", str(tf))))
+    asked_sp = request.framework("spacy")
+    major = _tf_cuda_major(knowledge, request, releases)
+    sp = alternatives.newest_spacy(knowledge, request, releases, cuda_major=major)
+    if asked_sp is not None and sp is not None and not _asks_line(asked_sp, sp):
+        out.append(Remedy.use(("--spacy", str(sp))))
+    for python in alternatives.pythons(knowledge, request, releases)[:_PYTHON_TRIES]:
+        out.append(Remedy.use(("--python", str(python))))
+    return out
+
+
+def _asks_line(fw: FrameworkRequest, line: Version) -> bool:
+    return fw.specifier.contains(Version(f"{line}.0"), prereleases=True)
+
+
+def unknown_release(
+    fw: FrameworkRequest,
+    known: Sequence[Any],
+    label: str,
+    *,
+    versions: Sequence[Version] = (),
+    newest_line: Version | None = None,
+    uncurated: str | None = None,
+) -> Explanation:
+    """``--tf 9.9``: no release the index lists is in a line the recipes know. ``--tf 2.22``
+    while the index has only 2.22.0rc0: say so, and that ``--pre`` takes it. A new release
+    whose metadata cannot say what it needs: ``uncurated`` says why.
+
+    ``versions`` are the releases the index lists; ``newest_line`` the line to offer instead.
+    """
+    flag = _FLAGS.get(fw.name, f"--{fw.name}")
     lines = [
         f"{k.line}{' (pre-release only)' if getattr(k, 'pre_release_only', False) else ''}"
         for k in known
     ]
-    final = [k.line for k in known if not getattr(k, "pre_release_only", False)]
-    hints = (Hint(kind="option", value=f"{flag} {max(final)}"),) if final else ()
+    hints = (Remedy.use((flag, str(newest_line))),) if newest_line is not None else ()
+    pre = sorted(v for v in versions if v.is_prerelease and admits(fw.specifier, v, pre=True))
+    if pre:
+        return Explanation(
+            headline=f"{label} {fw.text} has only pre-releases so far "
+            f"({', '.join(str(v) for v in pre[-3:])})",
+            reasons=(f"pre-releases are picked only when asked for ({flag} {fw.text} --pre)",),
+            hints=(Remedy.use(("--pre", None), verb="add"), *hints),
+        )
+    if uncurated is not None:
+        return Explanation(
+            headline=f"{uncurated}, so cudaenv cannot tell what it needs from CUDA "
+            "(its recipes do not know this line yet)",
+            reasons=(f"known {label} lines: {', '.join(lines)}",),
+            hints=hints,
+        )
     return Explanation(
         headline=f"{label} {fw.text} is not a release cudaenv knows",
         reasons=(f"known {label} lines: {', '.join(lines)}",),

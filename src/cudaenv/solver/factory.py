@@ -23,8 +23,14 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import ResolutionError
+from cudaenv.index import ProjectNotFound
 from cudaenv.solver import recipes, releases
-from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
+from cudaenv.solver.candidates import (
+    ExtrasCandidate,
+    VirtualCandidate,
+    WheelCandidate,
+    cuda_version,
+)
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,
@@ -50,6 +56,8 @@ if TYPE_CHECKING:
     from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
 
+    Unavailable = tuple[str, tuple[str, ...], tuple[str, ...]]
+
 __all__ = ["AHEAD", "Factory"]
 
 AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts rejecting
@@ -58,8 +66,18 @@ AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts
 class Factory:
     """Builds candidates and requirements for one solve; not shared between solves."""
 
-    def __init__(self, request: Request, machine: Machine, knowledge: Knowledge, index: Index):
+    def __init__(
+        self,
+        request: Request,
+        machine: Machine,
+        knowledge: Knowledge,
+        index: Index,
+        *,
+        uncurated: Mapping[str, str] | None = None,
+    ):
         self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
+        # framework -> why its releases newer than the recipes could not be read from metadata
+        self.uncurated: Mapping[str, str] = uncurated or {}
         self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
         self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
@@ -71,6 +89,8 @@ class Factory:
         self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
         self._extra_deps: dict[tuple[WheelCandidate, frozenset[str]], tuple[Requirement, ...]] = {}
         self._warmed: set[Requirement] = set()
+        # (name, version) -> the optional parts left out of its extra: (part, missing, left out)
+        self.unavailable: dict[tuple[str, Version], tuple[Unavailable, ...]] = {}
         self._by_object: dict[int, tuple[object, Any]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
@@ -197,7 +217,7 @@ class Factory:
 
     def virtual(self, identifier: str) -> VirtualCandidate:
         if identifier == CUDA:
-            return VirtualCandidate(name=CUDA, version=self.machine.max_cuda)
+            return VirtualCandidate(name=CUDA, version=cuda_version(self.machine))
         if identifier == PYTHON:
             return VirtualCandidate(name=PYTHON, version=self.python)
         raise ResolutionError(f"unknown virtual package {identifier!r}")  # a bug in the recipes
@@ -227,13 +247,43 @@ class Factory:
         if key not in self._extra_deps:
             meta = self.index.metadata(base.link)
             parent = ExtrasCandidate(base=base, extras=extras)
-            self._extra_deps[key] = tuple(
+            reqs = [
                 self._requirement(r, parent)
                 for r in meta.requires_dist
                 if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
-            )
+            ]
+            self._extra_deps[key] = tuple(self._without_unavailable(base, reqs))
             self.warm(self._extra_deps[key])
         return list(self._extra_deps[key])
+
+    def _without_unavailable(
+        self, base: WheelCandidate, reqs: list[SpecifierRequirement]
+    ) -> list[SpecifierRequirement]:
+        """``reqs`` less each optional part (recipes' ``[optional.*]``) that has a requirement
+        with no candidate for the target; what was left out is kept in :attr:`unavailable`.
+        Cost: the pages of the optional packages."""
+        left_out: dict[str, list[SpecifierRequirement]] = {}
+        for req in reqs:
+            part = self.knowledge.optional_part(req.name)
+            if part is not None:
+                left_out.setdefault(part.name, []).append(req)
+        said = []
+        for name, part_reqs in list(left_out.items()):
+            missing = [r.format_for_error() for r in part_reqs if not self._has_candidate(r)]
+            if missing:
+                said.append((name, tuple(missing), tuple(r.format_for_error() for r in part_reqs)))
+            else:
+                del left_out[name]
+        if said:
+            self.unavailable[(base.name, base.version)] = tuple(said)
+        dropped = {id(r) for rs in left_out.values() for r in rs}
+        return [r for r in reqs if id(r) not in dropped]
+
+    def _has_candidate(self, req: SpecifierRequirement) -> bool:
+        try:
+            return next(self.find_candidates(req.identifier, [req], ())(), None) is not None
+        except ProjectNotFound:
+            return False
 
     def applies(self, req: Pep508, extra: str) -> bool:
         return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})

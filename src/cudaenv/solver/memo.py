@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 3  # bump when the stored shape changes
+FORMAT = 4  # bump when the stored shape changes
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -126,7 +126,7 @@ def _dump(r: Resolution) -> dict[str, Any]:
     }
 
 
-_VERSIONS = ("cuda", "cudnn", "min_cuda")
+_VERSIONS = ("cuda", "cudnn", "built_cuda", "built_cudnn", "min_cuda")
 
 
 def _resolution(data: dict[str, Any]) -> Resolution:

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.errors import ResolutionError
-from cudaenv.solver import explain
+from cudaenv.errors import Remedy, ResolutionError
+from cudaenv.solver import alternatives, explain
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,
@@ -157,10 +157,20 @@ def _lines(
     label, _flag = _FLAGS[fw.name]
     _check_exact(factory, fw)
     pre = factory.request.pre
-    versions = [v for v in factory.versions(fw.name) if admits(fw.specifier, v, pre=pre)]
+    listed = factory.versions(fw.name)
+    versions = [v for v in listed if admits(fw.specifier, v, pre=pre)]
     found = tuple(line for line in known if any(line.contains(v) for v in versions))
     if not found:
-        raise explain.as_error(explain.unknown_release(fw, known, label))
+        newest = _newest_line(factory, fw.name)
+        why = explain.unknown_release(
+            fw,
+            known,
+            label,
+            versions=listed,
+            newest_line=newest,
+            uncurated=factory.uncurated.get(fw.name),
+        )
+        raise explain.as_error(why)
     fits = tuple(line for line in found if line.python.contains(factory.python))
     if fits:
         _check_usable(factory, fw, [v for v in versions if any(ln.contains(v) for ln in fits)])
@@ -172,23 +182,34 @@ def _lines(
     return found
 
 
+def _newest_line(factory: Factory, name: str) -> Version | None:
+    """The newest line of ``name`` that fits this machine, target and the rest of the request."""
+    request, knowledge, releases = factory.request, factory.knowledge, _listed(factory)
+    if name == TENSORFLOW:
+        max_cuda = factory.machine.max_cuda
+        return alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
+    return alternatives.newest_spacy(knowledge, request, releases, cuda_major=None)
+
+
+def _listed(factory: Factory) -> dict[str, tuple[Version, ...]]:
+    """The versions the index lists for each framework asked for (pages already read)."""
+    return {str(fw.name): factory.versions(fw.name) for fw in factory.request.frameworks}
+
+
 def _check_usable(factory: Factory, fw: FrameworkRequest, versions: Sequence[Version]) -> None:
-    """Every release asked for is known-bad here (TF 2.14 on Python 3.11): say why, not
-    "no release fits"."""
+    """Every release asked for is known-bad here: say why, not "no release fits"."""
     reasons = [factory.refused(fw.name, v) for v in versions]
     if not versions or not all(reasons):
         return
     label, _flag = _FLAGS[fw.name]
     listed = ", ".join(str(v) for v in sorted(versions))
+    hints = explain.other_lines(
+        factory.machine, factory.knowledge, factory.request, _listed(factory)
+    )
     raise explain.as_error(
         explain.Explanation(
             headline=f"{label} {listed} cannot be used on Python {factory.python}: {reasons[0]}",
-            hints=(
-                explain.Hint(
-                    kind="text",
-                    value="use another --python or --tf/--spacy line (see `cudaenv matrix`)",
-                ),
-            ),
+            hints=tuple(hints),
         )
     )
 
@@ -204,9 +225,9 @@ def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
         explain.Explanation(
             headline=f"{label} {version} cannot be used: {reason}",
             hints=(
-                explain.Hint(
-                    kind="option",
-                    value=f"{flag} {line}, which picks the newest {line}.x release that works",
+                Remedy(
+                    text=f"use {flag} {line} (the newest {line}.x release that works)",
+                    options=((flag, line),),
                 ),
             ),
         )
@@ -273,22 +294,37 @@ def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], tf_lines: Sequence
     """TensorFlow's CUDA major if asked for; else the driver's, capped by spaCy's extras."""
     offered = {m for line in lines for m in line.gpu_extras}
     if not offered:
-        raise ResolutionError(
-            f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes",
-            hint="use a newer --spacy (see `cudaenv matrix`)",
-        )
+        raise _no_extra(factory, f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes")
     if tf_lines:
         major = max(tf_lines, key=lambda t: t.line).cuda_major
         if major not in offered:
-            raise ResolutionError(
+            raise _no_extra(
+                factory,
                 f"spaCy {lines[-1].line} has no GPU extra for CUDA {major}, the CUDA of "
                 f"TensorFlow {max(t.line for t in tf_lines)}",
-                hint="use a newer --spacy (see `cudaenv matrix`)",
+                major,
             )
         return major
     max_cuda = factory.machine.max_cuda
     want = max_cuda.major if max_cuda is not None else DEFAULT_CUDA_MAJOR
     return max((m for m in offered if m <= want), default=min(offered))
+
+
+def _no_extra(factory: Factory, headline: str, major: int | None = None) -> ResolutionError:
+    """spaCy cannot reach the GPU beside this request: a spaCy line that can, a TensorFlow line
+    whose CUDA this spaCy has an extra for, or the CPU."""
+    request, knowledge, releases = factory.request, factory.knowledge, _listed(factory)
+    hints = []
+    sp = alternatives.newest_spacy(knowledge, request, releases, cuda_major=major)
+    if sp is not None:
+        hints.append(Remedy.use(("--spacy", str(sp))))
+    if major is not None:
+        max_cuda = factory.machine.max_cuda
+        tf = alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
+        if tf is not None:
+            hints.append(Remedy.use(("--tf", str(tf))))
+    hints.append(Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"))
+    return explain.as_error(explain.Explanation(headline=headline, hints=tuple(hints)))
 
 
 def _extra_serves(

@@ -2,9 +2,9 @@
 
 Pins are the wheel candidates (extras and virtual candidates are bookkeeping); each says who
 asked for it (``why``), taken from the resolver's criteria, with an extras candidate's own
-parents standing in for it. The stack's facts come from the recipes: CUDA and cuDNN of the
-TensorFlow line, or for spaCy alone the CUDA runtime wheel that was pinned; ``min_cuda`` is the
-highest ``__cuda`` floor any requirement set, and ``driver_floor`` the driver that runs it.
+parents standing in for it. The stack's facts come from the pins (:mod:`.stack`): the CUDA and
+cuDNN the environment holds, what TensorFlow was built with, and the driver that runs them;
+``min_cuda`` is the highest ``__cuda`` floor any requirement set.
 """
 
 from __future__ import annotations
@@ -12,19 +12,26 @@ from __future__ import annotations
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
-from packaging.version import Version
-
 from cudaenv.errors import ResolutionError
 from cudaenv.resolution import Pin, Resolution, WheelFile
 from cudaenv.solver.candidates import ExtrasCandidate, WheelCandidate
 from cudaenv.solver.requirements import CUDA
+from cudaenv.solver.stack import Stack, stack_of
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from packaging.version import Version
+
     from cudaenv.driver import DriverVersion
     from cudaenv.index import FileLink
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
+
+    Unavailable = Mapping[
+        tuple[str, Version], tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    ]
 
 __all__ = ["FRAMEWORKS", "group_of", "to_resolution"]
 
@@ -67,29 +74,16 @@ def _why(result: Any, identifier: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _major_minor(pin: Pin | None) -> Version | None:
-    return Version(f"{pin.version.major}.{pin.version.minor}") if pin else None
-
-
-def _stack(pins: list[Pin], knowledge: Knowledge) -> tuple[Version | None, Version | None]:
-    """CUDA and cuDNN of the stack: the TF line's, else the pinned NVIDIA wheels' (the CUDA
-    runtime wheel, else NVRTC)."""
-    tf = next((p for p in pins if p.name == "tensorflow"), None)
-    line = knowledge.tf_line(tf.version) if tf else None
-    if line is not None:
-        return line.cuda, line.cudnn
-    # CUDA 11 CuPy loads no cudart wheel: NVRTC, which it needs, has the same version.
-    runtime = next((p for p in pins if p.name.startswith("nvidia-cuda-runtime")), None) or next(
-        (p for p in pins if p.name.startswith("nvidia-cuda-nvrtc")), None
-    )
-    cudnn = next((p for p in pins if p.name.startswith("nvidia-cudnn")), None)
-    return _major_minor(runtime), _major_minor(cudnn)
-
-
 def to_resolution(
-    result: Any, request: Request, machine: Machine, knowledge: Knowledge, index_url: str
+    result: Any,
+    request: Request,
+    machine: Machine,
+    knowledge: Knowledge,
+    index_url: str,
+    unavailable: Unavailable | None = None,
 ) -> Resolution:
-    """The pinned set with its facts; ``notes`` say what the user should know."""
+    """The pinned set with its facts; ``notes`` say what the user should know, among them the
+    optional parts left out of a pinned release's extra (``unavailable``, from the factory)."""
     pins = [
         Pin(
             name=c.name,
@@ -107,19 +101,42 @@ def to_resolution(
         [r.floor for r, _ in result.criteria[CUDA].information] if CUDA in result.criteria else []
     )
     min_cuda = max((f for f in floors if f is not None), default=None)
-    driver_floor = knowledge.min_driver_for(min_cuda) if min_cuda else None
-    cuda, cudnn = _stack(pins, knowledge) if request.gpu else (None, None)
+    stack = stack_of(pins, knowledge, min_cuda) if request.gpu else Stack()
+    driver_floor = stack.driver_floor
     return Resolution(
         pins=tuple(pins),
         target=request.target,
         frameworks=request.frameworks,
-        cuda=cuda,
-        cudnn=cudnn,
+        cuda=stack.cuda,
+        cudnn=stack.cudnn,
+        built_cuda=stack.built_cuda,
+        built_cudnn=stack.built_cudnn,
         min_cuda=min_cuda,
         driver_floor=driver_floor,
         index_url=index_url,
-        notes=_notes(pins, machine, knowledge, min_cuda, driver_floor),
+        notes=_notes(pins, machine, knowledge, min_cuda, driver_floor)
+        + stack.notes(machine, knowledge)
+        + _unavailable(pins, request, knowledge, unavailable or {}),
     )
+
+
+def _unavailable(
+    pins: list[Pin], request: Request, knowledge: Knowledge, unavailable: Unavailable
+) -> tuple[str, ...]:
+    """ "TF-TRT is unavailable: tensorrt==8.5.3.1 has no release for ...", per pinned release."""
+    target = f"Python {request.target.python} on {request.target.platform}"
+    out = []
+    for pin in pins:
+        for name, missing, left_out in unavailable.get((pin.name, pin.version), ()):
+            part = knowledge.optional_part(name) or knowledge.optional_part(left_out[0])
+            feature = part.feature if part is not None else name
+            verb = "has" if len(missing) == 1 else "have"
+            out.append(
+                f"{feature} is unavailable: {', '.join(missing)} {verb} no release for "
+                f"{target}; {pin.name} {pin.version} runs without it (its extra is installed "
+                f"without {', '.join(left_out)})"
+            )
+    return tuple(out)
 
 
 def _notes(
@@ -130,7 +147,7 @@ def _notes(
     driver_floor: DriverVersion | None,
 ) -> tuple[str, ...]:
     notes = []
-    if machine.max_cuda is None and min_cuda is not None:
+    if not machine.has_driver and min_cuda is not None:
         floor = str(driver_floor) if driver_floor else "unknown"
         notes.append(
             f"no NVIDIA driver was detected: this stack needs a driver ≥ {floor} "

@@ -92,9 +92,10 @@ def test_requires_python_of_the_file_counts(make_factory) -> None:
 
 def test_newest_first_without_prereleases_or_refused(make_factory) -> None:
     f = make_factory()
-    # 2.15.2rc0: a pre-release; 2.15.0: known-bad (its and-cuda extra cannot be installed)
-    assert found(f, spec("tensorflow", "==2.15.*")) == ["2.15.1", "2.15.0.post1"]
-    assert f.refused(TF, Version("2.15.0")).startswith("its and-cuda extra pins tensorrt-libs")
+    # 2.15.2rc0: a pre-release. 2.15.0 is a candidate: its extra's TensorRT pins are optional
+    assert found(f, spec("tensorflow", "==2.15.*")) == ["2.15.1", "2.15.0.post1", "2.15.0"]
+    assert f.refused(TF, Version("2.15.0")) is None
+    assert f.refused(canonicalize_name("spacy"), Version("3.7.3")).startswith("yanked on PyPI")
 
 
 def test_prereleases_with_pre_or_an_exact_pin(make_factory) -> None:
