@@ -320,6 +320,19 @@ def _lock_cli(cli, index, tmp_path: Path, *extra: str, url: str | None = None):
 
 
 @pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("pylock", "pylock.toml"), ("requirements", "requirements.txt")]
+)
+def test_lock_output_into_a_folder_that_does_not_exist_makes_it(
+    cli, tmp_path, tf_index, fmt, name
+) -> None:
+    path = tmp_path / "new dir" / "locks" / name
+    result = _lock_cli(cli, tf_index, tmp_path, "--format", fmt, "-o", str(path))
+    assert result.code == 0, result.err
+    assert path.is_file() and "tensorflow" in path.read_text()
+
+
+@pytest.mark.skipif(PY != "3.11", reason="the TF 2.15 recipe supports Python 3.9-3.11")
 @pytest.mark.skipif(not UV.exists(), reason="uv is not installed next to this Python")
 def test_lock_command_writes_a_lock_that_checks_and_installs(cli, tmp_path, tf_index) -> None:
     path = tmp_path / "pylock.toml"

@@ -169,10 +169,33 @@ def test_write_is_atomic_and_read_back(tmp_path, resolution: Resolution) -> None
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_write_into_missing_folder_fails_cleanly(tmp_path, resolution: Resolution) -> None:
-    with pytest.raises(LockError, match="cannot write"):
-        lock.write(resolution, tmp_path / "nope" / "pylock.toml", knowledge_version="k1")
-    assert list(tmp_path.iterdir()) == []
+def test_write_makes_the_missing_folders(tmp_path, resolution: Resolution) -> None:
+    path = tmp_path / "new dir" / "gpu" / "pylock.toml"
+    lock.write(resolution, path, knowledge_version="k1")
+    assert lock.read(path) == resolution
+    assert [p.name for p in path.parent.iterdir()] == ["pylock.toml"]
+
+
+def test_a_folder_that_cannot_be_made_fails_cleanly(tmp_path, resolution: Resolution) -> None:
+    (tmp_path / "a file").write_text("in the way")
+    with pytest.raises(LockError, match="cannot write") as e:
+        lock.write(resolution, tmp_path / "a file" / "sub" / "pylock.toml", knowledge_version="k")
+    assert "-o" in (e.value.hint or "")
+    assert [p.name for p in tmp_path.iterdir()] == ["a file"]
+
+
+def test_a_failed_write_removes_the_folders_it_made(
+    tmp_path, resolution: Resolution, monkeypatch
+) -> None:
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(LockError, match="No space left on device"):
+        lock.write(resolution, tmp_path / "kept" / "new" / "pylock.toml", knowledge_version="k")
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 def test_inconsistent_wheel_is_refused_before_writing(resolution: Resolution) -> None:

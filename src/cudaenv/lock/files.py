@@ -3,11 +3,13 @@
 Every failure to read is one :class:`LockError` naming the file: bad TOML with its line, a
 structurally invalid lock with packaging's dotted context, or a cudaenv table that does not parse.
 Writing goes to a temporary file in the same folder and is renamed over the target, so a reader
-never sees half a lock and a failed write leaves the old lock as it was.
+never sees half a lock and a failed write leaves the old lock as it was. Missing folders on the
+way are made (``-o locks/gpu/pylock.toml``), and removed again if the write fails.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -40,10 +42,13 @@ def write(resolution: Resolution, path: Path | str, *, knowledge_version: str) -
 
 
 def write_text(text: str, path: Path | str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
+    making the folders that lead to it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    made: list[Path] = []
     try:
+        _make_folders(path.parent, made)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # honours the umask
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
@@ -51,16 +56,34 @@ def write_text(text: str, path: Path | str) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        _undo(tmp, made)
         raise LockError(f"cannot write {path}: {e.strerror or e}", hint=_writable_hint(path)) from e
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _undo(tmp, made)
         raise
     return path
 
 
+def _make_folders(folder: Path, made: list[Path]) -> None:
+    """Make ``folder`` and its missing parents, each put first in ``made`` once made."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for each in reversed(missing):
+        each.mkdir()
+        made.insert(0, each)
+
+
+def _undo(tmp: Path, made: list[Path]) -> None:
+    with contextlib.suppress(OSError):  # absent, or its folder could not be made
+        tmp.unlink()
+    for folder in made:  # innermost first; only what this write made, and only if empty
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
 def _writable_hint(path: Path) -> str:
-    return f"check that {path.parent} exists and is writable, or choose another -o path"
+    return f"check that {path.parent} can be written to, or choose another -o path"
 
 
 def is_valid_lock_name(path: Path | str) -> bool:
