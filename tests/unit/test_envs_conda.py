@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from cudaenv.envs.conda import (
     find_tool,
     prefix_for_name,
 )
+from cudaenv.envs.conda_failure import create_failure
 from cudaenv.errors import EnvError, UsageError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "conda"
@@ -396,3 +398,55 @@ def test_ctrl_c_during_create_stops_the_tool_and_removes_the_prefix(
     assert not prefix.exists()
     with pytest.raises(ProcessLookupError):  # the tool was stopped (and reaped), not orphaned
         os.kill(int(pid_file.read_text()), 0)
+
+
+# --- why `create` failed: conda's own words first --------------------------------------------
+
+
+def _captured(stem: str) -> subprocess.CompletedProcess[str]:
+    """A failed ``conda create`` as conda 26.7.1 wrote it (tests/data/conda/create-*)."""
+    out, err = ((DATA / f"{stem}.{s}").read_text() for s in ("stdout", "stderr"))
+    return subprocess.CompletedProcess(["conda", "create"], 1, out, err)
+
+
+@pytest.mark.parametrize(
+    ("stem", "message", "hint"),
+    [
+        (
+            "create-no-libmamba",
+            "`conda create` failed (exit 1): solver backend (libmamba) is not installed",
+            "set CONDA_SOLVER=classic, or install conda-libmamba-solver",
+        ),
+        (
+            "create-not-found",
+            "`conda create` failed (exit 1): The following packages are not available from "
+            "current channels:",
+            "name a channel that has them with --channel, or choose another --python",
+        ),
+        (
+            "create-bad-channel",
+            "`conda create` failed (exit 1): HTTP 404 UNAVAILABLE OR INVALID for channel "
+            "nochannel <file:///srv/conda/nochannel>",
+            "check the channel and the network, or name another with --channel",
+        ),
+    ],
+)
+def test_a_failed_conda_create_says_condas_reason_first(stem, message, hint):
+    err = create_failure("conda", _captured(stem))
+    assert (err.message, err.hint) == (message, hint)
+    assert err.context  # conda's whole message stays beside it
+
+
+def test_a_mamba_failure_names_its_error_line():
+    done = subprocess.CompletedProcess(
+        ["micromamba"],
+        1,
+        "",
+        "info     libmamba Parsing MatchSpec python=3.99\n"
+        "error    libmamba Could not solve for environment specs\n"
+        "    - nothing provides requested python 3.99**\n",
+    )
+    err = create_failure("micromamba", done)
+    assert err.message == (
+        "`micromamba create` failed (exit 1): Could not solve for environment specs"
+    )

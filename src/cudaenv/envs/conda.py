@@ -23,6 +23,7 @@ from subprocess import PIPE
 from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv.envs.base import Env, EnvBackend
+from cudaenv.envs.conda_failure import create_failure, output_tail
 from cudaenv.errors import EnvError, UsageError
 from cudaenv.process import stop_process
 
@@ -103,7 +104,7 @@ class CondaTool:
         if done.returncode != 0:
             raise EnvError(
                 f"`{self.kind} info --json` failed (exit {done.returncode})",
-                context=_tail(done),
+                context=output_tail(done),
                 hint=f"check that {self.kind} works: run `{self.kind} info`",
             )
         return CondaInfo.from_json(done.stdout)
@@ -125,10 +126,6 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
             stop_process(proc, grace=10)
             raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-
-def _tail(done: subprocess.CompletedProcess[str]) -> str | None:
-    return ((done.stderr or "") + (done.stdout or "")).strip()[-2000:] or None
 
 
 def _running_conda() -> tuple[str, ...] | None:
@@ -258,12 +255,7 @@ class CondaBackend(EnvBackend):
         cmd = self.command(prefix, python_version)
         done = _run(cmd)
         if done.returncode != 0:
-            raise EnvError(
-                f"`{self.tool.kind} create` failed (exit {done.returncode})",
-                context=_tail(done),
-                hint="check the channels (`conda config --show channels`), or name one with "
-                "--channel; offline, the packages must be in the package cache",
-            )
+            raise create_failure(self.tool.kind, done)
         return _open(prefix, self.name)
 
     def prefix_for_name(self, name: str) -> Path:
@@ -277,7 +269,7 @@ def _open(prefix: Path, backend: str) -> Env:
     if done is None or done.returncode != 0 or not done.stdout.strip():
         raise EnvError(
             f"the conda environment at {prefix} has no working Python",
-            context=_tail(done) if done is not None else None,
+            context=output_tail(done) if done is not None else None,
             hint="check that the channels provide a `python` package for this platform",
         )
     site = Path(done.stdout.strip())
