@@ -1,0 +1,39 @@
+"""``cudaenv completion bash|zsh|fish``: print a shell completion script for cudaenv.
+
+The script is generated from this very parser (:mod:`cudaenv.completion`), so every command
+and option completes, with the choices it takes and file names where it names a file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cudaenv import render
+from cudaenv.errors import OK
+
+if TYPE_CHECKING:
+    import argparse
+
+NAME = "completion"
+HELP = "print a shell completion script (bash, zsh or fish)"
+ORDER = 90
+EXAMPLES = (
+    "completion bash > ~/.local/share/bash-completion/completions/cudaenv",
+    "completion zsh > ~/.zfunc/_cudaenv",
+    "completion fish > ~/.config/fish/completions/cudaenv.fish",
+)
+
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from cudaenv.completion import SHELLS
+
+    parser.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cudaenv.completion import script
+
+    render.line(script(args.shell, args._parser).rstrip("\n"))
+    return OK
