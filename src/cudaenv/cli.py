@@ -1,7 +1,15 @@
 """Command line: parse, call, render. Shared by ``cudaenv`` and the ``conda cudaenv`` plugin.
 
 Subcommands live in :mod:`cudaenv.commands`, one module each, discovered here so that adding a
-command never edits this file. Command modules import their heavy dependencies inside ``run``.
+command never edits this file. Command modules import their heavy dependencies inside ``run``;
+each ends its ``--help`` with its ``EXAMPLES``. ``-v`` and ``-q`` are taken before the command
+and after it, as pip and uv take them.
+
+Under conda (``conda cudaenv``), conda reads the parsed arguments itself before it calls
+:func:`execute`: every argument whose name is one of conda's settings (``prefix``, ``name``,
+``json``, ``verbosity``, ``quiet``, ``offline``, ``channel``, ``force``...) is read by conda as
+that setting, so each holds a plain string, number or flag of the type conda's setting has, and
+``-v`` counts into conda's own ``verbosity``.
 """
 
 from __future__ import annotations
@@ -9,7 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cudaenv import __version__, commands, render
 from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, CudaenvError
@@ -37,15 +45,50 @@ def configure_parser(parser: argparse.ArgumentParser, *, host: str = "cudaenv") 
     conda environment and the conda backend is the default.
     """
     parser.add_argument("--version", action="version", version=f"cudaenv {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show tracebacks and debug output"
-    )
+    _output_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    prog = "conda cudaenv" if host == "conda" else "cudaenv"
     for mod in _command_modules():
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(
+            mod.NAME,
+            help=mod.HELP,
+            description=mod.HELP,
+            epilog=_examples(getattr(mod, "EXAMPLES", ()), prog),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.configure(p)
+        _output_options(p, top=False)  # after the command too
         p.set_defaults(_run=mod.run)
     parser.set_defaults(_parser=parser, host=host)
+
+
+def _output_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-v`` (repeatable; conda's ``verbosity``) and ``-q``. Not given after a command, they
+    set nothing (argparse would otherwise overwrite the top's ``cudaenv -v solve``)."""
+    unset: Any = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="count",
+        default=0 if unset is None else unset,
+        help="debug output (requests, solver decisions, the installer's own lines) and "
+        "tracebacks; -vv adds the HTTP client's",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=False if unset is None else unset,
+        help="no progress and no step lines: results, warnings and errors only",
+    )
+
+
+def _examples(examples: Sequence[str], prog: str) -> str | None:
+    """The ``examples:`` block that ends a command's ``--help``."""
+    if not examples:
+        return None
+    return "examples:\n" + "\n".join(f"  {prog} {e}" for e in examples)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -54,6 +97,11 @@ def execute(args: argparse.Namespace) -> int:
     if run is None:
         render.usage(args._parser)
         return FAILURE
+    render.configure(
+        verbosity=int(getattr(args, "verbosity", 0) or 0),
+        quiet=bool(getattr(args, "quiet", False)),
+        as_json=bool(getattr(args, "json", False)),
+    )
     try:
         code = _outcome(run, args)
         render.flush()  # a reader that went away shows here, not in Python's exit
@@ -70,7 +118,7 @@ def _outcome(run: Callable[[argparse.Namespace], int | None], args: argparse.Nam
         raise
     except CudaenvError as err:
         render.error(err, as_json=bool(getattr(args, "json", False)))
-        if getattr(args, "verbose", False):
+        if getattr(args, "verbosity", 0):
             render.trace()
         return FAILURE
     except KeyboardInterrupt:

@@ -6,12 +6,14 @@ into the new prefix (``PREFIX/pylock.toml``, where ``doctor`` and ``lock`` find 
 installer reads that file back, and the activation scripts are written, all inside the
 backend's create transaction, so any failure or Ctrl-C removes the half-made environment.
 ``commands/create.py`` parses the options, calls these and renders what they return; the
-smoke test then runs on the finished environment.
+smoke test then runs on the finished environment. Each step is told to a
+:class:`~cudaenv.progress.Progress` when the caller passes one (the terminal's status line).
 """
 
 from __future__ import annotations
 
 import shlex
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
+    from cudaenv.progress import Progress
     from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
     from cudaenv.steps import IndexOptions
@@ -53,16 +56,22 @@ class Source:
     warnings: tuple[str, ...] = ()
 
 
-def resolve_or_read(wanted: Request | Path, *, overrides: Overrides, index: IndexOptions) -> Source:
+def resolve_or_read(
+    wanted: Request | Path,
+    *,
+    overrides: Overrides,
+    index: IndexOptions,
+    progress: Progress | None = None,
+) -> Source:
     """A solve of the request, or the lock file at that path checked against this machine."""
     from cudaenv import lock, steps
     from cudaenv.request import Request
 
     if isinstance(wanted, Request):
-        solved = steps.solve(wanted, overrides, index)
+        solved = steps.solve(wanted, overrides, index, progress=progress)
         return Source(resolution=solved.resolution, knowledge=solved.knowledge)
     resolution = lock.read(wanted)
-    machine = steps.detect(overrides)
+    machine = steps.detect(overrides, progress=progress)
     warnings = tuple(lock.check_machine(resolution, machine))
     return Source(resolution=resolution, lock_file=wanted, warnings=warnings)
 
@@ -94,29 +103,36 @@ def materialize(
     wheelhouse: Path | None = None,
     offline: bool = False,
     credentials: Credentials | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
     The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
     the installer reads it back from there: what is installed is what the lock says (a lock
     from another tool is read for the new environment's own interpreter, whose full version
-    its markers may name). ``say`` gets a line of progress after each step.
+    its markers may name). ``say`` gets a line after each step (what was done: packages,
+    size, seconds); ``progress`` is told each step as it starts.
     ``wheelhouse``: install the locked wheels from that folder (each checked against the
     lock's sha256 before anything is made), with no index; ``offline`` and ``credentials``
     go to the installer (``offline``: it makes no request at all).
     """
     from cudaenv import activation, lock
     from cudaenv.install import install
+    from cudaenv.progress import Progress, size_text
 
     say = say or _quiet
+    progress = progress or Progress()
     checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
     # read now: the lock may be the one inside the environment --force replaces
     copied = lock_file.read_bytes() if lock_file is not None else None
+    progress.step(f"creating the {backend.name} environment at {prefix}")
     with backend.creating(prefix, resolution.target.python, force=force) as env:
+        progress.step("writing the lock")
         say(f"created {backend.name} environment at {env.prefix}")
         written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
         locked = lock.read(written, target=_target_of(env, resolution))
         wanted = _same_pins(locked, checked) if checked is not None else locked
+        started = time.monotonic()
         used = install(
             wanted,
             env,
@@ -124,10 +140,19 @@ def materialize(
             offline=offline,
             find_links=wheelhouse,
             credentials=credentials,
+            progress=progress,
         )
+        seconds = time.monotonic() - started
+        size = sum(p.wheel.size or 0 for p in locked.pins)
+        weight = f" ({size_text(size)})" if size else ""
         where = f" from {wheelhouse}" if wheelhouse is not None else ""
-        say(f"installed {len(locked.pins)} locked wheels{where} with {used}")
+        progress.step("writing the activation scripts")
+        say(
+            f"installed {len(locked.pins)} locked wheels{weight}{where} with {used} "
+            f"in {seconds:.1f} s"
+        )
         activation.write(env, _lines(locked, knowledge))
+    progress.done()
     return env, used
 
 

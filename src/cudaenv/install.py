@@ -12,10 +12,12 @@ temporary folder, removed afterwards) that ``NETRC`` names; uv and pip both read
 download the wheels again), so an offline install with pip is refused unless every wheel is a
 file on this machine.
 
-The installer's output goes to the terminal through :func:`cudaenv.render.passthrough` (from a
-pseudo-terminal when stderr is one, so its progress bars draw as usual) and its tail is kept to
-explain a failure. A failure raises :class:`~cudaenv.errors.InstallError`; the caller rolls the
-environment back.
+The installer writes to a pipe, so it draws no progress bars of its own (uv's are drawn for an
+80-column terminal and garble in a wider one): its lines tell the step it is at
+(:func:`phase_of`), which goes to cudaenv's status line, and are shown as they come only with
+``-v`` (:func:`cudaenv.render.detail`); uv's line per package (``+ name==1.0 (from URL)``) is
+replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure.
+A failure raises :class:`~cudaenv.errors.InstallError`; the caller rolls the environment back.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
     from cudaenv.index.auth import Credentials
+    from cudaenv.progress import Progress
     from cudaenv.resolution import Resolution
 
-__all__ = ["INSTALLERS", "install", "installer_command"]
+__all__ = ["INSTALLERS", "install", "installer_command", "phase_of"]
 
 INSTALLERS = ("auto", "uv", "pip")
 
@@ -85,24 +88,31 @@ def install(
     offline: bool = False,
     find_links: Path | None = None,
     credentials: Credentials | None = None,
+    progress: Progress | None = None,
 ) -> str:
     """Install the pins of ``resolution`` into ``env``; return the installer used (uv or pip).
 
-    ``on_output`` receives the installer's output line by line; without it the output goes to
-    the terminal as the installer wrote it. ``offline`` and ``find_links``: see
-    :func:`installer_command` (the pins of a wheelhouse point at its files:
-    :func:`cudaenv.wheelhouse.local`). ``credentials``: the logins for the wheels' hosts
-    (see the module's docstring). Cost: the download and unpack of every wheel.
+    ``on_output`` receives the installer's output line by line (by default: shown with
+    ``-v``); ``progress`` is told the step the installer is at. ``offline`` and
+    ``find_links``: see :func:`installer_command` (the pins of a wheelhouse point at its
+    files: :func:`cudaenv.wheelhouse.local`). ``credentials``: the logins for the wheels'
+    hosts (see the module's docstring). Cost: the download and unpack of every wheel.
     """
+    from cudaenv.progress import size_text
+
     with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements_txt(resolution))
         used, cmd = installer_command(installer, env, req, offline=offline, find_links=find_links)
+        if progress is not None:
+            size = sum(p.wheel.size or 0 for p in resolution.pins)
+            weight = f" ({size_text(size)})" if size else ""
+            progress.step(f"installing {len(resolution.pins)} wheels{weight} with {used}")
         if used == "pip":
             _refuse_offline_pip(resolution, offline)
             _ensure_pip(env)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
-        code, tail = _run(cmd, on_output, child_env)
+        code, tail = _run(cmd, on_output or render.detail, progress, child_env)
     if code != 0:
         raise _failure(used, code, tail, resolution, offline=offline)
     return used
@@ -150,17 +160,43 @@ def _ensure_pip(env: Env) -> None:
 
 def _run(
     cmd: list[str],
-    on_output: Callable[[str], None] | None,
+    on_output: Callable[[str], None],
+    progress: Progress | None,
     env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run ``cmd``, pass its output on, return (exit code, last 64 KiB of output)."""
+    """Run ``cmd``, pass its lines on, return (exit code, last 64 KiB of output)."""
+
+    def each(line: str) -> None:
+        if progress is not None and (phase := phase_of(line)) is not None:
+            progress.detail(phase)
+        on_output(line)
+
     try:
-        if on_output is not None:
-            return run_streaming(cmd, on_output, by_line=True, env=env)
-        terminal = render.stderr_is_terminal()
-        return run_streaming(cmd, render.passthrough, terminal=terminal, env=env)
+        return run_streaming(cmd, each, by_line=True, env=env)
     except OSError as e:
         raise InstallError(f"could not run {cmd[0]}: {e.strerror or e}") from e
+
+
+# What uv and pip print on a pipe as they go -> the step they are at.
+_PHASES = (
+    (re.compile(r"^Resolved \d+ packages?"), "downloading"),
+    (re.compile(r"^Prepared \d+ packages?"), "unpacking into the environment"),
+    (re.compile(r"^Installed \d+ packages?"), "done"),
+    (re.compile(r"^Collecting ([^\s@]+)"), "collecting {0}"),
+    (
+        re.compile(r"^\s*Downloading \S*?([^/\s-]+-[^/\s-]+)[^/\s]*\.whl \((.+)\)"),
+        "downloading {0} ({1})",
+    ),
+    (re.compile(r"^Installing collected packages"), "unpacking into the environment"),
+)
+
+
+def phase_of(line: str) -> str | None:
+    """The step an installer's output line announces, None for any other line."""
+    for pattern, phase in _PHASES:
+        if m := pattern.match(line):
+            return phase.format(*m.groups())
+    return None
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

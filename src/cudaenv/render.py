@@ -1,45 +1,178 @@
 """The only cudaenv module that writes to the terminal: lines, tables, JSON, warnings, errors,
-crashes, and the output of the tools cudaenv runs (the installer's progress bars). argparse
-prints ``--help``, ``--version`` and usage errors itself; every other child's output is
-captured.
+crashes, debug output (``-v``), and the live status line of a long step. argparse prints
+``--help``, ``--version`` and usage errors itself; every child's output is captured.
 
 Keeping output here lets ``cli.py`` stay "parse, call, render", makes both hosts (the
-``cudaenv`` command and ``conda cudaenv``) print identical text, and keeps the rule in one
+``cudaenv`` command and ``conda cudaenv``) print identical text, and keeps the rules in one
 place: stdout carries what a command reports (under ``--json``, only the JSON); warnings,
-errors and the installer's output go to stderr.
+errors, debug lines and the status line go to stderr. The status line (:func:`activity`) is
+drawn only when stderr is a terminal, and never with ``--json`` or ``-q``: a pipe gets no
+progress chatter. It is redrawn several times a second, so a terminal never stays silent
+during a long step, and every other write clears it first and draws it again after, so lines
+never mix with it. It is hand-made (a carriage return and an erase-line sequence), which every
+terminal of the last decades understands; rich would be a dependency for one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import shutil
 import sys
+import threading
 import traceback
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
+
+from cudaenv.progress import Progress
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from cudaenv.errors import CudaenvError
 
 __all__ = [
+    "TICK",
+    "activity",
+    "configure",
     "crash",
+    "detail",
     "discard_stdout",
     "emit_json",
     "error",
     "flush",
+    "info",
     "interrupted",
     "line",
-    "passthrough",
     "progress",
     "progress_end",
-    "stderr_is_terminal",
     "table",
     "trace",
     "usage",
     "warn",
 ]
+
+TICK = 0.25  # seconds between redraws of the status line
+_CLEAR = "\r\x1b[2K"  # back to column 0, erase the line
+_SPIN = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+@dataclass(slots=True)
+class _Settings:
+    verbosity: int = 0
+    quiet: bool = False
+    as_json: bool = False
+    ticker: _Ticker | None = None  # the status line being drawn
+
+
+_settings = _Settings()
+_lock = threading.RLock()
+
+
+def configure(*, verbosity: int = 0, quiet: bool = False, as_json: bool = False) -> None:
+    """The output options of the command about to run (``-v``, ``-q``, ``--json``), and
+    logging to match: ``-v`` shows cudaenv's debug lines (requests, solver decisions), ``-vv``
+    also the HTTP client's."""
+    _settings.verbosity, _settings.quiet, _settings.as_json = verbosity, quiet, as_json
+    _configure_logging(verbosity)
+
+
+def _live() -> bool:
+    """Whether a status line may be drawn: stderr is a terminal, no --json, no -q."""
+    if _settings.quiet or _settings.as_json or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # closed
+        return False
+
+
+@contextlib.contextmanager
+def activity() -> Iterator[Progress]:
+    """A :class:`~cudaenv.progress.Progress` for the steps of a long command; on a terminal a
+    status line shows it until the block ends (then it is erased). Nested: the outer one."""
+    if _settings.ticker is not None:
+        yield _settings.ticker.progress
+        return
+    progress = Progress()
+    if not _live():
+        yield progress
+        return
+    ticker = _Ticker(progress)
+    _settings.ticker = ticker
+    ticker.start()
+    try:
+        yield progress
+    finally:
+        ticker.stop()
+        _settings.ticker = None
+
+
+class _Ticker(threading.Thread):
+    """Redraws the status line every :data:`TICK` seconds while a step runs."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(name="cudaenv-status", daemon=True)
+        self.progress = progress
+        self.shown = False
+        self._done = threading.Event()
+        self._frame = 0
+
+    def run(self) -> None:
+        while not self._done.wait(TICK):
+            with _lock:
+                self.draw()
+
+    def draw(self) -> None:
+        text = self.progress.text()
+        if not text:
+            return
+        self._frame += 1
+        spin = _SPIN if (sys.stderr.encoding or "").lower().startswith("utf") else "|/-\\"
+        shown = f"{spin[self._frame % len(spin)]} {text}"[: max(_columns() - 1, 10)]
+        _raw(sys.stderr, f"{_CLEAR}{shown}")
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            _raw(sys.stderr, _CLEAR)
+            self.shown = False
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        with _lock:
+            self.clear()
+
+
+def _columns() -> int:
+    """The width of the terminal stderr is on (a longer line would wrap and stay behind)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size().columns
+
+
+def _raw(stream: TextIO, text: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # a terminal that went away
+        stream.write(text)
+        stream.flush()
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Write ``text`` (whole lines) to ``stream``, around the status line if one is drawn."""
+    with _lock:
+        ticker = _settings.ticker
+        if ticker is None:
+            stream.write(text)
+            return
+        ticker.clear()
+        stream.write(text)
+        stream.flush()
+        ticker.draw()
 
 
 def _out(stream: TextIO | None) -> TextIO:
@@ -48,17 +181,45 @@ def _out(stream: TextIO | None) -> TextIO:
 
 def line(text: str = "", *, stream: TextIO | None = None) -> None:
     """Print one line of human-readable output to stdout."""
-    print(text, file=_out(stream))
+    _write(_out(stream), f"{text}\n")
+
+
+def info(text: str) -> None:
+    """A line that says what was done (``created ...``, ``installed ...``), on stdout; none
+    with ``-q`` or ``--json``."""
+    if not (_settings.quiet or _settings.as_json):
+        line(text)
+
+
+def progress(text: str) -> None:
+    """A count a command keeps itself (``download``, ``verify``), drawn in place on a
+    terminal's stderr like the status line; nothing on a pipe, with ``--json`` or ``-q``."""
+    if _live():
+        with _lock:
+            _raw(sys.stderr, f"{_CLEAR}{text[: max(_columns() - 1, 10)]}")
+
+
+def progress_end() -> None:
+    """Erase the line :func:`progress` drew (the summary that follows prints as usual)."""
+    if _live():
+        with _lock:
+            _raw(sys.stderr, _CLEAR)
+
+
+def detail(text: str) -> None:
+    """A line for ``-v`` only (the installer's own output), on stderr."""
+    if _settings.verbosity > 0:
+        _write(sys.stderr, f"{text}\n")
 
 
 def warn(text: str) -> None:
     """Print a warning to stderr, where it does not mix with machine-readable output."""
-    print(f"warning: {text}", file=sys.stderr)
+    _write(sys.stderr, f"warning: {text}\n")
 
 
 def emit_json(obj: Any, *, stream: TextIO | None = None) -> None:
     """Print ``obj`` as indented JSON (sorted keys, so output is stable for diffs)."""
-    print(json.dumps(obj, indent=2, sort_keys=True, default=str), file=_out(stream))
+    _write(_out(stream), json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def table(
@@ -70,23 +231,12 @@ def table(
     """Print a plain left-aligned table; plain text copies cleanly into issues and chats."""
     cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    out = _out(stream)
+    lines = []
     for n, row in enumerate(cells):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
-            print("  ".join("-" * w for w in widths), file=out)
-
-
-def passthrough(text: str) -> None:
-    """Another program's output as it wrote it (the installer's progress bars included), on
-    stderr: it is progress, never part of the result on stdout."""
-    sys.stderr.write(text)
-    sys.stderr.flush()
-
-
-def stderr_is_terminal() -> bool:
-    """Whether :func:`passthrough` reaches a terminal (then a tool may draw progress bars)."""
-    return sys.stderr.isatty()
+            lines.append("  ".join("-" * w for w in widths))
+    _write(_out(stream), "".join(f"{x}\n" for x in lines))
 
 
 def usage(parser: argparse.ArgumentParser) -> None:
@@ -99,30 +249,60 @@ def error(err: CudaenvError, *, as_json: bool = False) -> None:
     if as_json:
         emit_json({"error": err.to_dict()})
         return
-    print(f"error: {err.message}", file=sys.stderr)
+    text = f"error: {err.message}\n"
     if err.context:
-        print(f"  {err.context}", file=sys.stderr)
+        text += f"  {err.context}\n"
     if err.hint:
-        print(f"hint: {err.hint}", file=sys.stderr)
+        text += f"hint: {err.hint}\n"
+    _write(sys.stderr, text)
 
 
 def trace() -> None:
     """The traceback of the exception being handled, on stderr (``--verbose``)."""
-    traceback.print_exc(file=sys.stderr)
+    _write(sys.stderr, traceback.format_exc())
 
 
 def interrupted() -> None:
     """Ctrl-C: everything half-made has been removed by the time this prints."""
-    print("interrupted: nothing half-made was left behind", file=sys.stderr)
+    _write(sys.stderr, "interrupted: nothing half-made was left behind\n")
 
 
 def crash() -> None:
     """A bug: the traceback, and a sentence saying it is one."""
     trace()
-    print(
-        "cudaenv crashed: this is a bug, please report it with the traceback above",
-        file=sys.stderr,
+    _write(
+        sys.stderr, "cudaenv crashed: this is a bug, please report it with the traceback above\n"
     )
+
+
+class _Handler(logging.Handler):
+    """Log records as lines on stderr, around the status line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _write(sys.stderr, self.format(record) + "\n")
+        except (OSError, ValueError):
+            self.handleError(record)
+
+
+_handler = _Handler()
+_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
+def _configure_logging(verbosity: int) -> None:
+    """cudaenv's loggers at debug level with ``-v``; the HTTP client's (httpx, httpcore) with
+    ``-vv``. Records go through :class:`_Handler` only, never also to a host's handlers."""
+    levels = {
+        "cudaenv": logging.DEBUG if verbosity >= 1 else logging.WARNING,
+        "httpx": logging.DEBUG if verbosity >= 2 else logging.WARNING,
+        "httpcore": logging.DEBUG if verbosity >= 2 else logging.WARNING,
+    }
+    for name, level in levels.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = False
+        if _handler not in logger.handlers:
+            logger.addHandler(_handler)
 
 
 def flush() -> None:
@@ -135,18 +315,3 @@ def discard_stdout() -> None:
     """The reader of stdout went away (``cudaenv matrix | head``): send the rest nowhere, so
     that Python's flush at exit does not fail on the closed pipe."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def progress(text: str) -> None:
-    """One line of progress, redrawn in place on a terminal's stderr; nothing on a pipe (a log
-    or ``--json`` reader gets no chatter)."""
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\x1b[2K" + text)
-        sys.stderr.flush()
-
-
-def progress_end() -> None:
-    """Clear the progress line (the summary that follows is printed as usual)."""
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\x1b[2K")
-        sys.stderr.flush()

@@ -5,7 +5,8 @@ a lock against the index.
 --from`` the same detection. The command modules parse options into values
 (:class:`~cudaenv.request.Request`, :class:`~cudaenv.machine.Overrides`,
 :class:`IndexOptions`) and call these; the knowledge base, the machine and the index client
-are made here, below the CLI, and nothing here prints.
+are made here, below the CLI, and nothing here prints: what a step is doing goes to a
+:class:`~cudaenv.progress.Progress` when the caller passes one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from cudaenv.index.settings import IndexSettings
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine, Overrides
+    from cudaenv.progress import Progress
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
 
@@ -99,40 +101,62 @@ class LockCheck:
         return not self.problems
 
 
-def detect(overrides: Overrides, knowledge: Knowledge | None = None) -> Machine:
+def detect(
+    overrides: Overrides, knowledge: Knowledge | None = None, *, progress: Progress | None = None
+) -> Machine:
     """This machine (or the overrides), its driver mapped to CUDA by the knowledge base."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv.machine import detect as detect_machine
 
+    if progress is not None:
+        progress.step("detecting the NVIDIA driver")
     know = knowledge if knowledge is not None else knowledge_base.load()
     return detect_machine(overrides, driver_to_cuda=know.max_cuda_for_driver)
 
 
-def solve(request: Request, overrides: Overrides, index: IndexOptions) -> Solved:
+def solve(
+    request: Request,
+    overrides: Overrides,
+    index: IndexOptions,
+    *,
+    progress: Progress | None = None,
+) -> Solved:
     """Detect, then solve ``request`` for this machine on the index. Cost: see
     :func:`cudaenv.solver.solve`."""
     from cudaenv import knowledge as knowledge_base
+    from cudaenv.index.http import redacted
+    from cudaenv.progress import SolveWatch
     from cudaenv.solver import solve as solve_request
 
     know = knowledge_base.load()
-    machine = detect(overrides, know)
+    machine = detect(overrides, know, progress=progress)
     with index.open(request.target.platform) as client:
-        resolution = solve_request(request, machine, know, client)
+        watch = SolveWatch(client, redacted(client.url))
+        if progress is not None:
+            progress.step("solving", watch=watch.text)
+        resolution = solve_request(request, machine, know, client, on_event=watch.on_event)
     return Solved(resolution=resolution, machine=machine, knowledge=know)
 
 
-def check_lock(path: str | Path, index: IndexOptions) -> LockCheck:
+def check_lock(
+    path: str | Path, index: IndexOptions, *, progress: Progress | None = None
+) -> LockCheck:
     """Every wheel of the lock at ``path`` still on the index with the same sha256, and no
     pinned release since listed as bad. Every page is asked for again: a check must see
     today's index. The indexes are the lock's own unless ``index.url`` names another."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv import lock
+    from cudaenv.index.http import redacted
+    from cudaenv.progress import SolveWatch
 
     info = lock.load(path)
     resolution = info.resolution
     know = knowledge_base.load()
     options = replace(index, settings=_lock_indexes(resolution, index), refresh=True)
     with options.open() as client:
+        if progress is not None:
+            watch = SolveWatch(client, redacted(client.url))
+            progress.step(f"checking {len(resolution.pins)} locked wheels", watch=watch.text)
         problems = lock.check_index(resolution, client, know)
     notes = list(resolution.notes if info.missing else ())
     if info.knowledge_version and info.knowledge_version != know.version:

@@ -184,7 +184,7 @@ def test_conda_hands_the_command_a_namespace_that_says_conda(conda_cli, probe_co
     assert code == 0, err
     (args,) = probe_command
     assert args.host == "conda"
-    assert args.verbose is False
+    assert (args.verbosity, args.quiet) == (0, False)
     assert args.fail is False
 
 
@@ -233,12 +233,54 @@ def test_importing_the_plugin_module_imports_no_cudaenv_cli():
     assert not imported & {"resolvelib", "httpx", "cudaenv.cli", "cudaenv.commands"}
 
 
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_this_condas_settings_are_the_ones_the_contract_tests_use():
+    """tests/unit/test_conda_contract.py checks cudaenv's arguments against a capture of
+    conda's settings; this conda must agree with it (else refresh the capture from it)."""
+    import dataclasses
+
+    from conda.base.context import Context
+    from conda.cli.conda_argparse import generate_pre_parser
+    from conda.plugins.types import CondaSubcommand
+
+    captured = json.loads((ROOT / "tests/data/conda/settings.json").read_text())
+    kinds = {"PrimitiveParameter": "primitive", "SequenceParameter": "sequence"}
+    live = []
+    for loader in Context._parameter_loaders.values():
+        kind = kinds.get(type(loader.type).__name__, "map")
+        element = getattr(loader.type, "_element_type", None)
+        named = element.__name__ if kind == "primitive" and isinstance(element, type) else None
+        live.append({"names": sorted(loader._names), "kind": kind, "type": named})
+    assert sorted(live, key=lambda r: r["names"]) == captured["settings"]
+    pre = sorted(a.dest for a in generate_pre_parser(add_help=False)._actions)
+    assert pre == captured["pre_parser"]
+    fields = dataclasses.fields(CondaSubcommand)
+    required = sorted(
+        f.name
+        for f in fields
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    assert required == captured["subcommand_fields"]["required"]
+    assert sorted(f.name for f in fields) == sorted(
+        captured["subcommand_fields"]["required"] + captured["subcommand_fields"]["optional"]
+    )
+
+
 # --- with conda, through the installed entry point -----------------------------------------
 
 
-def _conda(*argv: str) -> subprocess.CompletedProcess[str]:
+def _conda(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conda", *argv], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "conda", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
+        timeout=600,
     )
 
 
@@ -535,9 +577,119 @@ def test_conda_cudaenv_create_from_a_lock_makes_a_named_conda_env(
     assert (prefix / "conda-meta").is_dir()
     assert (prefix / "etc/conda/activate.d/cudaenv.sh").is_file()
     assert list(prefix.glob("lib/python*/site-packages/nvidia/cuda_runtime/lib/libcudart.so.12"))
+    smoke = json.loads(_conda("cudaenv", "smoke", "-n", "gpu", "--quick", "--json").stdout)
+    assert [lib["soname"] for lib in smoke["libraries"] if lib["loaded"]] == ["libcudart.so.12"]
+    doctor = json.loads(_conda("cudaenv", "doctor", "-n", "gpu", "--json").stdout)
+    assert doctor["prefix"] == str(prefix)
     again = _conda(*argv)
     assert again.returncode == 2
     assert "already exists" in again.stderr and "--force" in again.stderr
     base = _conda("cudaenv", "create", "--from", str(lock), "-n", "base", "--no-smoke")
     assert base.returncode == 2 and "base environment" in base.stderr
     assert not (conda_home / "envs" / "base").exists()
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+@pytest.mark.skipif(
+    importlib.util.find_spec("conda_libmamba_solver") is not None,
+    reason="conda-libmamba-solver is installed here: conda's default solver works",
+)
+def test_a_conda_without_its_default_solver_is_named_and_the_hint_works(
+    channel, conda_home, nvidia_wheel, monkeypatch
+):
+    from cudaenv.lock import write
+
+    lock = write(
+        _nvidia_resolution(nvidia_wheel), conda_home / "pylock.toml", knowledge_version="test"
+    )
+    argv = ["cudaenv", "create", "--from", str(lock), "-n", "gpu", "-c", channel, "--no-smoke"]
+    monkeypatch.delenv("CONDA_SOLVER")  # conda's default: libmamba, not installed here
+    r = _conda(*argv)
+    assert r.returncode == 2
+    first, *rest = r.stderr.splitlines()
+    assert first == (
+        "error: `conda create` failed (exit 1): solver backend (libmamba) is not installed"
+    )
+    assert "hint: set CONDA_SOLVER=classic, or install conda-libmamba-solver" in rest
+    assert not (conda_home / "envs" / "gpu").exists()
+    monkeypatch.setenv("CONDA_SOLVER", "classic")  # the hint, followed
+    assert _conda(*argv).returncode == 0
+
+
+# --- with conda: every command through conda's own parser ----------------------------------
+# conda parses `conda cudaenv ...` and reads the Namespace itself (prefix, name, verbosity...)
+# before cudaenv runs: each command, with -p and -n where it takes them, must get through that.
+
+SOLVE = ("--tf", "2.15", "--spacy", "3.7", "--driver", "535.104.05", "--python", "3.11",
+         "--platform", "manylinux_2_28_x86_64")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def solve_index():
+    if not HAS_CONDA:
+        pytest.skip(NO_CONDA)
+    import tempfile
+
+    from tests.functional.solve_index import build_index, serve
+
+    with tempfile.TemporaryDirectory(prefix="cudaenv-solve-wheels-") as tmp:
+        server = serve(build_index(Path(tmp)))
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def _json(r: subprocess.CompletedProcess[str]) -> dict:
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+@pytest.mark.parametrize("where", [("-v", "detect"), ("detect", "-v"), ("detect", "-q")])
+def test_output_options_before_or_after_the_command_pass_condas_reading(registered, where):
+    """`-v` once had a `verbose` next to conda's `verbosity`: conda refused the command."""
+    r = _conda("cudaenv", *where, "--json")
+    assert "driver_version" in _json(r)
+    assert "MultipleKeysError" not in r.stderr
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_the_commands_without_an_environment_run_under_conda(registered, solve_index, tmp_path):
+    index = ("--index-url", solve_index.url, "--cache-dir", str(tmp_path / "cache"))
+    log = tmp_path / "tf.log"
+    log.write_text("Could not find cuda drivers on your machine, GPU will not be used.\n")
+    assert _json(_conda("cudaenv", "matrix", "--tf", "2.15", "--json"))["tensorflow"]
+    assert _json(_conda("cudaenv", "explain", str(log), "--json"))["lines"]
+    solved = _json(_conda("cudaenv", "solve", *SOLVE, *index, "--json"))
+    assert solved["frameworks"] == {"tensorflow": "2.15.1", "spacy": solved["frameworks"]["spacy"]}
+    out = tmp_path / "new dir" / "pylock.toml"
+    locked = _json(_conda("cudaenv", "lock", *SOLVE, *index, "-o", str(out), "--json"))
+    assert locked["written"] == str(out) and out.is_file()
+    script = _conda("cudaenv", "completion", "bash")
+    assert script.returncode == 0 and "complete " in script.stdout
+
+
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_create_with_a_prefix_and_a_name_then_smoke_and_doctor_under_conda(
+    registered, conda_home, solve_index, tmp_path
+):
+    """The crash of the issue: `conda cudaenv create --tf 2.15 --spacy 3.7 -p PATH --backend
+    venv` (conda read the Path-typed prefix as a string: AttributeError in conda)."""
+    index = ("--index-url", solve_index.url, "--cache-dir", str(tmp_path / "cache"))
+    prefix = tmp_path / "tf env"
+    argv = ("cudaenv", "create", *SOLVE, *index, "--backend", "venv", "--no-smoke", "--json")
+    r = _conda(*argv, "-p", str(prefix))
+    assert "AttributeError" not in r.stderr
+    facts = _json(r)
+    assert (facts["prefix"], facts["backend"]) == (str(prefix), "venv")
+    named = _json(_conda(*argv, "-n", "named", cwd=tmp_path))  # venv: ./NAME
+    assert named["prefix"] == str(tmp_path / "named")
+    smoke = _conda("cudaenv", "smoke", "-p", str(prefix), "--quick", "--json")
+    assert json.loads(smoke.stdout)["verdict"], smoke.stderr[-2000:]
+    doctor = _conda("cudaenv", "doctor", "-p", str(prefix), "--json")
+    assert json.loads(doctor.stdout)["prefix"] == str(prefix), doctor.stderr[-2000:]

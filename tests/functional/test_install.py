@@ -6,7 +6,6 @@ URL and sha256 the lock would, so what is checked is exactly what a user's insta
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from dataclasses import replace
 
@@ -112,35 +111,51 @@ def test_auto_prefers_uv_beside_our_interpreter(venv, tmp_path):
     ]
 
 
-TTY_PROBE = """
-import os, pty, subprocess, sys
-reader, writer = pty.openpty()
-child = subprocess.Popen(
-    [sys.executable, "-c", "from cudaenv.install import _run; import sys; "
-     "code, tail = _run([sys.executable, '-c', 'import sys; print(sys.stdout.isatty(), "
-     "sys.stderr.isatty())'], None); print('TAIL', tail.split())"],
-    stdin=writer, stdout=subprocess.PIPE, stderr=writer,
-)
-os.close(writer)
-out = child.communicate(timeout=60)[0].decode()
-seen = b""
-while True:
-    try:
-        data = os.read(reader, 4096)
-    except OSError:
-        break
-    if not data:
-        break
-    seen += data
-print(out.strip())
-print("TERMINAL", seen.decode().split())
-"""
+class Steps:
+    """A Progress that records each step and detail it is told (the status line's input)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def step(self, text: str, *, watch: object = None) -> None:
+        self.seen.append(f"step {text}")
+
+    def detail(self, text: str) -> None:
+        self.seen.append(f"detail {text}")
 
 
-def test_installer_sees_a_terminal_when_we_have_one():
-    """Progress bars draw only on a terminal: with stderr on one, the installer gets a pty."""
-    done = subprocess.run(
-        [sys.executable, "-c", TTY_PROBE], check=True, capture_output=True, text=True, timeout=90
-    )
-    assert "TAIL ['True', 'True']" in done.stdout  # the installer saw a terminal
-    assert "TERMINAL ['True', 'True']" in done.stdout  # and its output reached ours
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_installer_writes_to_a_pipe_and_its_steps_reach_progress(venv, stack, installer):
+    """No progress bars of the installer's own (they garble); its lines give the steps."""
+    lines: list[str] = []
+    steps = Steps()
+    install(resolution_of(*stack), venv, installer=installer, on_output=lines.append,
+            progress=steps)  # type: ignore[arg-type]  # fmt: skip
+    assert steps.seen[0].startswith("step installing 3 wheels (") and installer in steps.seen[0]
+    details = [s for s in steps.seen if s.startswith("detail ")]
+    if installer == "uv":
+        assert details == ["detail downloading", "detail unpacking into the environment",
+                           "detail done"]  # fmt: skip
+        assert any(line.startswith(" + app==1.0 (from ") for line in lines)
+    else:
+        assert "detail unpacking into the environment" in details
+        assert any(d.startswith("detail collecting ") for d in details)
+    assert not any("\x1b[" in line or "\r" in line for line in lines), "no bars drawn"
+
+
+@pytest.mark.parametrize(
+    ("line", "phase"),
+    [
+        ("Resolved 87 packages in 1.20s", "downloading"),
+        ("Prepared 87 packages in 31.4s", "unpacking into the environment"),
+        ("Installed 87 packages in 2.1s", "done"),
+        (" + tensorflow==2.15.1 (from https://files.example/tensorflow.whl)", None),
+        ("Collecting tensorflow@ https://h/p/tensorflow-2.15.1-cp311.whl (from -r r.txt (line 4))",
+         "collecting tensorflow"),
+        ("  Downloading https://h/p/tensorflow-2.15.1-cp311-cp311-manylinux.whl (475.2 MB)",
+         "downloading tensorflow-2.15.1 (475.2 MB)"),
+        ("Installing collected packages: tensorflow", "unpacking into the environment"),
+    ],
+)  # fmt: skip
+def test_phase_of_reads_uv_and_pip_lines(line, phase):
+    assert install_module.phase_of(line) == phase

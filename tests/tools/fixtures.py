@@ -17,7 +17,8 @@ Loaded for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``.
   ``.json`` (default True) offers PEP 691 JSON; ``.honour_range`` (default True);
   ``.page_cache_control`` (default ``"max-age=0"``) is sent with project pages;
   ``.fail(n, status=500, drop=False, path="", retry_after=None)`` makes the next n requests
-  fail (``retry_after``: the ``Retry-After`` header sent with them);
+  fail (``retry_after``: the ``Retry-After`` header sent with them); ``.stall(seconds,
+  path="")`` makes every request under ``path`` wait that long before its answer;
   ``.yank(filename, reason="")``. Wheels may be added to ``wheel_dir`` after it has started.
 """
 

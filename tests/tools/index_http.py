@@ -10,6 +10,7 @@ import base64
 import email.utils
 import hashlib
 import re
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -93,6 +94,9 @@ class IndexHandler(BaseHTTPRequestHandler):
             headers = {} if retry_after is None else {"Retry-After": retry_after}
             self._send(status, b"injected failure\n", headers)
             return
+        stall = self.index._stall_for(path)
+        if stall:
+            time.sleep(stall)  # a slow index: the answer comes, late
         self._route(path)
 
     def _login(self) -> str | None:

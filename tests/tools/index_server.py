@@ -25,7 +25,8 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
 
 Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
-limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests. The wheel
+limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests;
+:meth:`IndexServer.stall` makes requests wait before their answer (a slow index). The wheel
 directory is read on every request, so tests may add wheels after the server has started. The
 server binds 127.0.0.1 (or another loopback address given as ``host``, e.g. 127.0.0.2: a host
 of its own for credentials), serves at most ``max_requests`` requests and stops at ``stop()``.
@@ -142,6 +143,7 @@ class IndexServer:
         self.requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}
         self._failures: list[tuple[int, bool, str, str | None]] = []
+        self._stalls: list[tuple[str, float]] = []
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float, int], _Dist] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -203,6 +205,16 @@ class IndexServer:
         sent as the ``Retry-After`` header (seconds, or an HTTP date)."""
         with self._lock:
             self._failures += [(status, drop, path, retry_after)] * count
+
+    def stall(self, seconds: float, *, path: str = "") -> None:
+        """Make every request whose path starts with *path* wait *seconds* before it is
+        answered (a slow index or mirror); ``stall(0)`` ends all stalls."""
+        with self._lock:
+            self._stalls = [(path, seconds)] if seconds else []
+
+    def _stall_for(self, path: str) -> float:
+        with self._lock:
+            return next((s for prefix, s in self._stalls if path.startswith(prefix)), 0.0)
 
     def yank(self, filename: str, reason: str = "") -> None:
         self.yanked[filename] = reason

@@ -65,3 +65,38 @@ def test_verbose_adds_the_traceback_to_an_expected_failure(cli, tmp_path, verbos
     assert f"error: cannot read {tmp_path / 'absent.log'}" in r.err
     assert "hint: cudaenv explain FILE, or - for stdin" in r.err
     assert ("Traceback" in r.err) is verbose
+
+
+COMMANDS = [m.NAME for m in cli_module._command_modules()]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help_of_each_command_ends_with_two_or_three_examples_that_parse(cli, name):
+    import shlex
+
+    r = cli(name, "--help")
+    assert r.code == 0
+    head, _, tail = r.out.rstrip("\n").rpartition("\nexamples:\n")
+    assert head, r.out
+    examples = tail.splitlines()
+    assert 2 <= len(examples) <= 3, examples
+    parser = argparse.ArgumentParser(prog="cudaenv")
+    cli_module.configure_parser(parser)
+    for example in examples:
+        assert example.startswith(f"  cudaenv {name}"), example
+        words = shlex.split(example)[1:]
+        words = words[: next((i for i, w in enumerate(words) if w in "<>|"), len(words))]
+        assert parser.parse_args(words).command == name, example
+
+
+def test_under_conda_the_examples_say_conda_cudaenv():
+    parser = argparse.ArgumentParser(prog="conda cudaenv")
+    cli_module.configure_parser(parser, host="conda")
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert "\n  conda cudaenv create --tf 2.15" in sub.choices["create"].format_help()
+
+
+@pytest.mark.parametrize("argv", [["-q", "matrix"], ["matrix", "-q"], ["matrix", "--quiet"]])
+def test_quiet_is_taken_before_and_after_the_command(cli, argv):
+    r = cli(*argv, "--tf", "2.15")
+    assert r.code == 0 and "2.15" in r.out

@@ -3,9 +3,10 @@
 ``solve``, ``lock`` and ``create`` take the solver options (:func:`add_solver_arguments`) and
 turn them into the same :class:`~cudaenv.request.Request`, :class:`~cudaenv.machine.Overrides`
 and :class:`~cudaenv.steps.IndexOptions`; ``smoke`` and ``doctor`` find the environment the
-same way (:func:`default_prefix`). Values only: the machine, the knowledge base and the index
-client are made below the CLI (:mod:`cudaenv.steps`). The leading underscore keeps this module
-out of the command list.
+same way (:func:`add_env_arguments`, :func:`env_prefix`). Paths stay strings here: under
+``conda cudaenv``, conda itself reads ``prefix`` and ``name`` as strings. Values only: the
+machine, the knowledge base and the index client are made below the CLI (:mod:`cudaenv.steps`).
+The leading underscore keeps this module out of the command list.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ if TYPE_CHECKING:
     from cudaenv.steps import IndexOptions
 
 __all__ = [
+    "add_env_arguments",
     "add_index_arguments",
     "add_solver_arguments",
     "default_prefix",
+    "env_prefix",
     "index_from_args",
     "overrides_from_args",
     "request_from_args",
@@ -51,7 +54,7 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         "which older nodes install too; this machine's glibc where that is older)",
     )
     add_index_arguments(parser)
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
+    parser.add_argument("--cache-dir", metavar="DIR", help="HTTP cache folder")
     parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
     parser.add_argument(
         "--refresh",
@@ -123,15 +126,40 @@ def index_from_args(args: argparse.Namespace) -> IndexOptions:
     ``--cache-dir``, ``--offline``, ``--refresh``."""
     from cudaenv.steps import IndexOptions
 
+    cache_dir = Path(args.cache_dir) if args.cache_dir else None
     return IndexOptions(
         url=args.index_url,
         extra_urls=tuple(getattr(args, "extra_index_url", ())),
         find_links=tuple(getattr(args, "find_links", ())),
         strategy=getattr(args, "index_strategy", None),
-        cache_dir=args.cache_dir,
+        cache_dir=cache_dir,
         offline=args.offline,
         refresh=args.refresh,
     )
+
+
+def add_env_arguments(where: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+    """``-p PREFIX`` or ``-n NAME``: an existing environment (``smoke``, ``doctor``)."""
+    where.add_argument(
+        "-p", "--prefix", metavar="PREFIX", help="the environment (default: the active one)"
+    )
+    where.add_argument(
+        "-n",
+        "--name",
+        metavar="NAME",
+        help="the environment by name: ./NAME (cudaenv), a conda environment (conda cudaenv)",
+    )
+
+
+def env_prefix(args: argparse.Namespace, command: str) -> str:
+    """The environment of ``-n NAME`` (where ``create -n NAME`` makes it: ./NAME, or conda's
+    envs folder under ``conda cudaenv``), else :func:`default_prefix`."""
+    if getattr(args, "name", None):
+        from cudaenv.envs import find_backend
+
+        backend = find_backend("conda" if getattr(args, "host", "") == "conda" else "venv")
+        return str(backend.prefix_for_name(args.name))
+    return default_prefix(args.prefix, command)
 
 
 def default_prefix(prefix: str | None, command: str) -> str:

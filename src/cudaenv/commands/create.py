@@ -26,13 +26,19 @@ if TYPE_CHECKING:
     import argparse
 
     from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.progress import Progress
     from cudaenv.request import Request
 
 NAME = "create"
 HELP = "make an environment where TensorFlow/spaCy use the GPU (solve, lock, install, activate)"
 ORDER = 40
+EXAMPLES = (
+    "create --tf 2.15 --spacy 3.7",
+    "create --from pylock.toml -p ./gpu-env",
+    "create --tf 2.12 --python 3.10 -n tf212 --backend conda",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 BACKEND_NAMES = ("venv", "conda", "mamba", "micromamba")
 
@@ -43,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--from", dest="from_lock", metavar="PYLOCK", help="install this lock instead of solving"
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("-p", "--prefix", type=Path, help="where to make the environment")
+    # a string, not a Path: under ``conda cudaenv`` conda reads ``prefix`` and ``name`` itself
+    where.add_argument("-p", "--prefix", metavar="PREFIX", help="where to make the environment")
     where.add_argument("-n", "--name", help="environment name (venv: ./NAME; conda: envs dir)")
     parser.add_argument(
         "--backend", choices=BACKEND_NAMES, help="venv (default) or a conda-like tool"
@@ -62,15 +69,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with render.activity() as progress:
+        return _run(args, progress)
+
+
+def _run(args: argparse.Namespace, progress: Progress) -> int:
     from cudaenv import create
     from cudaenv.envs.base import check_prefix
 
     backend = _backend(args)
-    prefix = args.prefix if args.name is None else backend.prefix_for_name(args.name)
+    name_prefix = None if args.name is None else backend.prefix_for_name(args.name)
+    prefix = Path(args.prefix) if args.prefix is not None else name_prefix
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
     index = index_from_args(args)
-    source = create.resolve_or_read(_wanted(args), overrides=overrides_from_args(args), index=index)
+    source = create.resolve_or_read(
+        _wanted(args), overrides=overrides_from_args(args), index=index, progress=progress
+    )
     for warning in source.warnings:
         render.warn(warning)
     resolution = source.resolution
@@ -85,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         knowledge=source.knowledge,
         lock_file=source.lock_file,
-        say=None if as_json else render.line,  # --json: no progress lines
+        say=render.info,  # none with --json or -q
+        progress=progress,
         wheelhouse=_wheelhouse(args),
         offline=index.offline,
         credentials=index.credentials(),
@@ -97,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         if as_json:
             render.emit_json({**facts, "smoke": None})
         return OK
-    return _smoke(env, facts, as_json=as_json, require_gpu=args.require_gpu)
+    return _smoke(env, facts, as_json=as_json, require_gpu=args.require_gpu, progress=progress)
 
 
 def _backend(args: argparse.Namespace) -> EnvBackend:
@@ -121,13 +137,15 @@ def _wanted(args: argparse.Namespace) -> Request | Path:
     return Path(args.from_lock)
 
 
-def _smoke(env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool) -> int:
+def _smoke(
+    env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool, progress: Progress
+) -> int:
     """Run the smoke test on the finished environment (a failure here leaves it in place)."""
     from cudaenv import smoke
 
-    if not as_json:
-        render.line("running the smoke test inside the new environment ...")
-    report = smoke.run(env)
+    render.info("running the smoke test inside the new environment ...")
+    report = smoke.run(env, progress=progress)
+    progress.done()
     code: int = report.exit_code(require_gpu=require_gpu)
     if as_json:
         render.emit_json({**facts, "smoke": report.to_json()})

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 NAME = "detect"
 HELP = "show the NVIDIA driver, the newest CUDA it supports, and the GPUs"
 ORDER = 10
+EXAMPLES = ("detect", "detect --json", "detect --driver 535.104.05")
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "summary"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run", "summary"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cudaenv import steps
 
-    machine = steps.detect(overrides_from_args(args))
+    with render.activity() as progress:
+        machine = steps.detect(overrides_from_args(args), progress=progress)
     if args.json:
         render.emit_json(machine.to_dict())
     else:

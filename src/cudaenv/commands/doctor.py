@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv import render
-from cudaenv.commands._options import default_prefix
+from cudaenv.commands._options import add_env_arguments, env_prefix
 from cudaenv.errors import FAILURE, OK
 
 if TYPE_CHECKING:
@@ -21,13 +21,14 @@ if TYPE_CHECKING:
 NAME = "doctor"
 HELP = "diagnose an environment: CUDA libraries, copies, driver, versions, activation"
 ORDER = 70
+EXAMPLES = ("doctor -p ./tf215-spacy37", "doctor --python /usr/bin/python3", "doctor --json")
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("-p", "--prefix", metavar="PREFIX", help="the environment's folder")
+    add_env_arguments(where)
     where.add_argument("--python", metavar="PATH", help="the environment's python interpreter")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -39,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if args.python:
         env = env_for_python(Path(args.python))
     else:
-        env = open_env(default_prefix(args.prefix, NAME))
-    diagnosis = diagnose(env)
+        env = open_env(env_prefix(args, NAME))
+    with render.activity() as progress:
+        progress.step(f"examining {env.prefix} (its Python imports TensorFlow and spaCy)")
+        diagnosis = diagnose(env)
     if args.json:
         render.emit_json(diagnosis.to_json())
     else:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 NAME = "explain"
 HELP = "explain TensorFlow / spaCy / CuPy log lines (a file, or - for stdin)"
 ORDER = 75
+EXAMPLES = ("explain train.log", "explain - < train.log", "explain train.log --json")
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "read_text", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "read_text", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -29,8 +29,13 @@ if TYPE_CHECKING:
 NAME = "lock"
 HELP = "solve and write a pylock.toml (PEP 751) or an export; or --check an existing lock"
 ORDER = 30
+EXAMPLES = (
+    "lock --tf 2.15 --spacy 3.7 -o pylock.toml",
+    "lock --tf 2.15 --format requirements -o locks/requirements.txt",
+    "lock --check pylock.toml",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 FORMATS = {"pylock": "pylock.toml", "requirements": "requirements.txt", "environment.yml": None}
 
@@ -85,7 +90,10 @@ def _lock(args: argparse.Namespace) -> int:
 
     out = _output(args)  # refuse a bad name before the (slow) solve
     request = request_from_args(args)
-    solved = steps.solve(request, overrides_from_args(args), index_from_args(args))
+    with render.activity() as progress:
+        solved = steps.solve(
+            request, overrides_from_args(args), index_from_args(args), progress=progress
+        )
     resolution = solved.resolution
     text = _render(resolution, args.format, solved.knowledge.version)
     if out == "-":
@@ -127,7 +135,8 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
 def _check(args: argparse.Namespace) -> int:
     from cudaenv import steps
 
-    check = steps.check_lock(args.check, index_from_args(args))
+    with render.activity() as progress:
+        check = steps.check_lock(args.check, index_from_args(args), progress=progress)
     if args.json:
         render.emit_json(
             {

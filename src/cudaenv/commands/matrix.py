@@ -24,8 +24,18 @@ if TYPE_CHECKING:
 NAME = "matrix"
 HELP = "show the TensorFlow/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver, wheels"
 ORDER = 20
+EXAMPLES = ("matrix", "matrix --tf 2.15 --spacy 3.7", "matrix --tf 2.12 --json")
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "spacy_rows", "tf_rows"]
+__all__ = [
+    "EXAMPLES",
+    "HELP",
+    "NAME",
+    "ORDER",
+    "configure",
+    "run",
+    "spacy_rows",
+    "tf_rows",
+]
 
 # Lower bounds before upper bounds, so ">=3.9,<3.12" reads the way people write it.
 

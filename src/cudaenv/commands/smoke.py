@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cudaenv import render
-from cudaenv.commands._options import default_prefix
+from cudaenv.commands._options import add_env_arguments, env_prefix
 from cudaenv.commands._reports import show_smoke
 from cudaenv.errors import SmokeError
 
@@ -21,14 +21,13 @@ if TYPE_CHECKING:
 NAME = "smoke"
 HELP = "check that TensorFlow and spaCy really use the GPU in an environment (and why not)"
 ORDER = 60
+EXAMPLES = ("smoke -p ./tf215-spacy37", "smoke --quick --require-gpu", "smoke -p ./env --json")
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-p", "--prefix", metavar="PREFIX", help="the environment (default: the active one)"
-    )
+    add_env_arguments(parser.add_mutually_exclusive_group())
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--require-gpu", action="store_true", help="exit 2 unless a GPU is really used"
@@ -42,8 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cudaenv import smoke
 
-    prefix = default_prefix(args.prefix, NAME)
-    report = smoke.run(prefix, quick=args.quick, timeout=args.timeout)
+    prefix = env_prefix(args, NAME)
+    with render.activity() as progress:
+        report = smoke.run(prefix, quick=args.quick, timeout=args.timeout, progress=progress)
     if args.json:
         render.emit_json(report.to_json())
     else:

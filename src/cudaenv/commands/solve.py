@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 NAME = "solve"
 HELP = "resolve TensorFlow/spaCy with their CUDA wheels for this driver and show the pins"
 ORDER = 25
+EXAMPLES = (
+    "solve --tf 2.15 --spacy 3.7",
+    "solve --tf 2.12 --driver 470.82.01 --python 3.10 --json",
+    "solve --spacy 3.8 --cpu",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run", "summary", "to_json"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run", "summary", "to_json"]
 
 _HEADINGS = {"framework": "frameworks", "cuda": "CUDA libraries", "other": "other packages"}
 
@@ -46,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from cudaenv import steps
 
     request = request_from_args(args)
-    solved = steps.solve(request, overrides_from_args(args), index_from_args(args))
+    with render.activity() as progress:
+        solved = steps.solve(
+            request, overrides_from_args(args), index_from_args(args), progress=progress
+        )
     resolution, machine = solved.resolution, solved.machine
     if args.json:
         render.emit_json(to_json(resolution))

@@ -16,7 +16,7 @@ there alone, on the first request); :mod:`.links` reads pages into :class:`FileL
 from __future__ import annotations
 
 from cudaenv.index.cache import write_atomic
-from cudaenv.index.client import DEFAULT_INDEX_URL, Index, ProjectNotFound
+from cudaenv.index.client import DEFAULT_INDEX_URL, Index, IndexActivity, ProjectNotFound
 from cudaenv.index.links import FileLink
 from cudaenv.index.metadata import CoreMetadata
 
@@ -25,6 +25,7 @@ __all__ = [
     "CoreMetadata",
     "FileLink",
     "Index",
+    "IndexActivity",
     "ProjectNotFound",
     "write_atomic",
 ]

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from cudaenv.index.cache import CachedPage
     from cudaenv.index.http import Transport
 
-__all__ = ["DEFAULT_INDEX_URL", "Index", "ProjectNotFound"]
+__all__ = ["DEFAULT_INDEX_URL", "Index", "IndexActivity", "ProjectNotFound"]
 
 DEFAULT_INDEX_URL = PYPI
 _PROJECT = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
@@ -66,6 +66,20 @@ class _Found:
 
 class ProjectNotFound(IndexError_):
     reference = "project-not-found"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexActivity:
+    """What the client has done so far, for a status line: pages and METADATA read (from the
+    cache or the index), requests sent, seconds spent between retries, and the request in
+    flight longest (``slowest``, its URL without credentials) with its seconds so far."""
+
+    pages: int
+    metadata: int
+    requests: int
+    waited: float
+    slowest: str | None = None
+    slowest_seconds: float = 0.0
 
 
 class Index:
@@ -160,6 +174,19 @@ class Index:
     def waited(self) -> float:
         """Seconds spent between tries of failed requests (backoff, ``Retry-After``)."""
         return sum(h.waited for h in self._sources.https())
+
+    def activity(self) -> IndexActivity:
+        """The counters of this run and the slowest request in flight (cheap: no I/O)."""
+        flying = [f for f in (h.slowest() for h in self._sources.https()) if f is not None]
+        slowest = max(flying, key=lambda f: f[1], default=None)
+        return IndexActivity(
+            pages=len(self._pages),
+            metadata=len(self._metadata),
+            requests=self.requests,
+            waited=self.waited,
+            slowest=slowest[0] if slowest else None,
+            slowest_seconds=slowest[1] if slowest else 0.0,
+        )
 
     def close(self) -> None:
         self._once.close()

@@ -5,7 +5,9 @@ Project pages, PEP 658 ``.metadata`` files and Range reads of wheels all go thro
 exponential backoff, or after the ``Retry-After`` the server asked for (seconds or an HTTP date,
 at most :data:`MAX_RETRY_AFTER`: a wait of minutes is better reported than sat through). What is
 left becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback.
-Requests, bytes received and seconds waited are counted, from any number of threads.
+Requests, bytes received and seconds waited are counted, from any number of threads, and the
+requests in flight are known (:meth:`Http.slowest`), so that a status line can name the one a
+slow index keeps waiting.
 
 httpx is imported in this module alone, and only on the first request: a warm or ``--offline``
 solve sends none and never pays the tenth of a second httpx takes to import and set up TLS.
@@ -14,6 +16,7 @@ solve sends none and never pays the tenth of a second httpx takes to import and 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import threading
@@ -97,6 +100,8 @@ class Http:
         self._bytes = 0
         self._waited = 0.0
         self._lock = threading.Lock()
+        self._flying: dict[int, tuple[str, float]] = {}  # token -> (URL, monotonic start)
+        self._tokens = itertools.count()
 
     # -- counters and lifecycle ------------------------------------------------------------------
     @property
@@ -112,6 +117,27 @@ class Http:
     def waited(self) -> float:
         """Seconds spent waiting between tries (backoff and ``Retry-After``)."""
         return self._waited
+
+    def slowest(self) -> tuple[str, float] | None:
+        """The request in flight longest (retries and body included): its URL, without
+        credentials, and the seconds it has taken so far; None when none is."""
+        with self._lock:
+            if not self._flying:
+                return None
+            url, started = min(self._flying.values(), key=lambda f: f[1])
+        return url, time.monotonic() - started
+
+    @contextlib.contextmanager
+    def _in_flight(self, url: str) -> Iterator[None]:
+        token = next(self._tokens)
+        started = time.monotonic()
+        with self._lock:
+            self._flying[token] = (redacted(url), started)
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._flying[token]
 
     def close(self) -> None:
         with self._lock:
@@ -133,17 +159,19 @@ class Http:
     # -- requests --------------------------------------------------------------------------------
     def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
         """The response, body read, for any status below 500 but 429."""
-        return self._send(url, headers or {}, what=redacted(url), stream=False)
+        with self._in_flight(url):
+            return self._send(url, headers or {}, what=redacted(url), stream=False)
 
     @contextlib.contextmanager
     def stream(self, url: str, headers: dict[str, str], *, what: str) -> Iterator[Response]:
         """The response, body not read yet (see :meth:`chunks`), for any status below 500 but
         429; closed on leaving. *what* names the file in messages."""
-        resp = self._send(url, headers, what=what, stream=True)
-        try:
-            yield resp
-        finally:
-            resp.close()
+        with self._in_flight(url):
+            resp = self._send(url, headers, what=what, stream=True)
+            try:
+                yield resp
+            finally:
+                resp.close()
 
     def _send(self, url: str, headers: dict[str, str], *, what: str, stream: bool) -> Response:
         """The one retry path: transport errors, 429 and 5xx are tried again."""
@@ -154,6 +182,7 @@ class Http:
         for attempt in range(self.retries):
             if attempt:
                 self._pause(attempt, asked)
+            sent = time.monotonic()
             try:
                 resp = self._follow(client, url, headers, stream=stream)
             except httpx.TransportError as e:
@@ -163,6 +192,8 @@ class Http:
                 raise self.unreachable(f"{type(e).__name__}: {e}") from e
             if not stream:
                 self._count(received=len(resp.content))
+            spent = time.monotonic() - sent
+            _log.debug("GET %s -> %d in %.2f s", what, resp.status_code, spent)
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp
             resp.close()

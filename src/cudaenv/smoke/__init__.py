@@ -12,6 +12,7 @@ wheels ship.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,11 +27,12 @@ from packaging.version import InvalidVersion, Version
 from cudaenv.errors import SmokeError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from cudaenv.envs.base import Env
     from cudaenv.knowledge import CupyLine, Knowledge, TfLine
     from cudaenv.knowledge.loglines import LogRules
+    from cudaenv.progress import Progress
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = [
@@ -113,16 +115,27 @@ def run_probe(
     quick: bool = False,
     bench: bool = True,
     timeout: int = 900,
+    on_phase: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the probe with ``python`` under ``environ``; return its JSON document."""
+    """Run the probe with ``python`` under ``environ``; return its JSON document.
+    ``on_phase`` gets each step as it starts ("TensorFlow: importing")."""
+    from cudaenv.smoke.phases import PROGRESS_FD, PhasePipe
+
     cmd = [str(python), str(PROBE), *(f"--soname={s}" for s in sonames)]
     cmd += ["--quick"] if quick else []
     cmd += [] if bench else ["--no-bench"]
     cmd += ["--timeout", str(max(timeout - 30, 30))]
+    env = {k: v for k, v in environ.items() if k != PROGRESS_FD}
     try:
-        done = subprocess.run(
-            cmd, env=dict(environ), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        with contextlib.ExitStack() as stack:
+            fds: tuple[int, ...] = ()
+            if on_phase is not None:
+                fds = (stack.enter_context(PhasePipe(on_phase)).fd,)
+                env[PROGRESS_FD] = str(fds[0])
+            done = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+                pass_fds=fds,
+            )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SmokeError(f"the probe could not run with {python}: {e}") from e
     try:
@@ -170,11 +183,12 @@ def probe(
     quick: bool = False,
     bench: bool = True,
     timeout: int = 900,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Probed:
     """Installed frameworks -> their recipe lines -> sonames -> the probe -> the judged report.
 
     ``activated``: under the variables cudaenv's activation sets on top of ``environ`` (smoke),
-    or under ``environ`` as it is (doctor).
+    or under ``environ`` as it is (doctor). ``on_phase``: see :func:`run_probe`.
     """
     from cudaenv.knowledge.loglines import load_log_rules
     from cudaenv.smoke.report import SmokeReport
@@ -185,7 +199,9 @@ def probe(
     if activated:
         environ = activated_environ(env, lines, environ)
     sonames = probe_sonames(env, lines, rules.sonames)
-    data = run_probe(env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout)
+    data = run_probe(
+        env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout, on_phase=on_phase
+    )
     report = SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines_by_soname(knowledge))
     return Probed(report=report, dists=dists, lines=lines, sonames=tuple(sonames), rules=rules)
 
@@ -196,16 +212,29 @@ def run(
     quick: bool = False,
     require_gpu: bool = False,
     timeout: int = 900,
+    progress: Progress | None = None,
 ) -> SmokeReport:
     """Probe the environment under its activation and return the judged report.
 
     ``require_gpu`` does not change the report, only what callers do with it
     (:meth:`SmokeReport.exit_code`). Cost: starts the env's Python three to five times (TF and
     spaCy each in a child process); minutes for a full benchmark, seconds with ``quick``.
+    ``progress`` is told each step of the probe.
     """
     from cudaenv.knowledge import load as load_knowledge
 
     del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides
     env = open_env(env_or_prefix)
-    done = probe(env, load_knowledge(), os.environ, activated=True, quick=quick, timeout=timeout)
+    if progress is not None:
+        progress.step(f"smoke test in {env.prefix}")
+    on_phase = progress.detail if progress is not None else None
+    done = probe(
+        env,
+        load_knowledge(),
+        os.environ,
+        activated=True,
+        quick=quick,
+        timeout=timeout,
+        on_phase=on_phase,
+    )
     return done.report

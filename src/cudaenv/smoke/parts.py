@@ -21,10 +21,19 @@ PHASE = "@@cudaenv-phase "
 PARTS = ("tensorflow", "spacy", "together")
 
 
+PROGRESS_FD = "CUDAENV_PROGRESS_FD"  # cudaenv.smoke.phases reads the phases written there
+
+
 def _phase(name):
     sys.stdout.flush()
     sys.stderr.write(PHASE + name + "\n")
     sys.stderr.flush()
+    fd = os.environ.get(PROGRESS_FD, "")
+    if fd.isdigit():  # cudaenv's status line, when it passed a pipe
+        try:
+            os.write(int(fd), ("phase " + name + "\n").encode())
+        except OSError:
+            pass
 
 
 def _timed(fn, repeats=3):

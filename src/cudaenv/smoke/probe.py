@@ -23,6 +23,7 @@ import sys
 # Markers written by parts.py; keep them equal there.
 RESULT = "@@cudaenv-result "
 PHASE = "@@cudaenv-phase "
+PROGRESS_FD = "CUDAENV_PROGRESS_FD"  # cudaenv.smoke.phases reads the steps written there
 PARTS = ("tensorflow", "spacy", "together")
 TF_VMODULE = "dso_loader=2,cuda_dso_loader=2,cudart_stub=2,cuda_diagnostics=2,gpu_device=2"
 RTLD_DI_LINKMAP = 2
@@ -160,6 +161,25 @@ def environment():
     }
 
 
+def progress(kind, name):
+    """Tell cudaenv which step starts (``part NAME``), on the pipe it passed, if it did."""
+    fd = os.environ.get(PROGRESS_FD, "")
+    if fd.isdigit():
+        try:
+            os.write(int(fd), (kind + " " + name + "\n").encode())
+        except OSError:
+            pass
+
+
+def _progress_fds():
+    """The progress pipe, for the children to inherit (none if it is not open here)."""
+    fd = os.environ.get(PROGRESS_FD, "")
+    try:
+        return (int(fd),) if fd.isdigit() and os.fstat(int(fd)) else ()
+    except OSError:
+        return ()
+
+
 # --- parts, each in a child process -----------------------------------------------------
 
 
@@ -175,8 +195,16 @@ def child(part, args, extra=()):
     parts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parts.py")
     cmd = [sys.executable, parts, "--part", part, *extra]
     cmd += (["--quick"] if args.quick else []) + ([] if args.bench else ["--no-bench"])
+    progress("part", part + ("-gpu" if part == "spacy" and "--gpu" in extra else ""))
     try:
-        done = subprocess.run(cmd, env=env, capture_output=True, timeout=args.timeout, check=False)
+        done = subprocess.run(
+            cmd,
+            env=env,
+            capture_output=True,
+            timeout=args.timeout,
+            check=False,
+            pass_fds=_progress_fds(),
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout} s", "log": []}
     return parse_child(
@@ -237,13 +265,15 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    progress("part", "driver")
     report = {
         "probe": 1,
         "environment": environment(),
         "distributions": distributions(),
         "driver": driver(),
-        "libraries": [load(s) for s in args.soname],
     }
+    progress("part", "libraries")
+    report["libraries"] = [load(s) for s in args.soname]
     gpu_possible = bool(report["driver"]["devices"])
     report.update(frameworks(args, gpu_possible))
     sys.stdout.write(json.dumps(report) + "\n")

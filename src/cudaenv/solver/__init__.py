@@ -16,6 +16,7 @@ as :class:`.reporter.SolveEvent` values.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ __all__ = ["MAX_ROUNDS", "solve"]
 # resolvelib's unit of work; TF + spaCy solves take a few hundred rounds. A search this long is
 # a backtracking storm: stopping with a message beats running for an hour.
 MAX_ROUNDS = 20_000
+_log = logging.getLogger(__name__)
 
 
 def solve(
@@ -81,6 +83,7 @@ def _solve(
     solve_key = memo.key(request, machine, knowledge, index)
     known = memo.recall(index, solve_key) if solve_key else None
     if known is not None:
+        _log.debug("the same request over unchanged pages: the remembered solve answers")
         return known
     resolution = _search(request, machine, knowledge, index, on_event, newest=True)
     if solve_key:

@@ -2,11 +2,13 @@
 
 The CLI (through ``render``) or a test decides what to do with a :class:`SolveEvent`; with no
 callback the events are dropped. Kinds: ``start``, ``pin`` (a candidate chosen), ``reject`` (a
-candidate dropped for a conflict), ``backtrack`` (the causes of a conflict), ``end``.
+candidate dropped for a conflict), ``backtrack`` (the causes of a conflict), ``end``. Each
+decision is also logged at debug level (``cudaenv -v`` shows it).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
 __all__ = ["EventReporter", "SolveEvent"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,17 +44,20 @@ class EventReporter(BaseReporter):  # type: ignore[type-arg]
         self._emit(SolveEvent(kind="start"))
 
     def pinning(self, candidate: Any) -> None:
+        _log.debug("pin %s %s", candidate.identifier, candidate.version)
         self._emit(
             SolveEvent(kind="pin", identifier=candidate.identifier, version=candidate.version)
         )
 
     def rejecting_candidate(self, criterion: Any, candidate: Any) -> None:
+        _log.debug("reject %s %s", candidate.identifier, candidate.version)
         self._emit(
             SolveEvent(kind="reject", identifier=candidate.identifier, version=candidate.version)
         )
 
     def resolving_conflicts(self, causes: Collection[Any]) -> None:
         detail = ", ".join(sorted({c.requirement.format_for_error() for c in causes}))
+        _log.debug("backtrack: conflict between %s", detail)
         self._emit(SolveEvent(kind="backtrack", detail=detail))
 
     def ending(self, state: Any) -> None:
