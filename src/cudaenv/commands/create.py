@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
     from cudaenv.envs.base import check_prefix
 
     backend = _backend(args)
+    progress.step(f"checking where the {backend.name} environment goes")  # conda: `conda info`
     name_prefix = None if args.name is None else backend.prefix_for_name(args.name)
     prefix = Path(args.prefix) if args.prefix is not None else name_prefix
     if prefix is not None:

@@ -37,11 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from cudaenv.doctor import diagnose, env_for_python
     from cudaenv.smoke import open_env
 
-    if args.python:
-        env = env_for_python(Path(args.python))
-    else:
-        env = open_env(env_prefix(args, NAME))
     with render.activity() as progress:
+        progress.step("finding the environment")  # -n under conda: `conda info`
+        if args.python:
+            env = env_for_python(Path(args.python))
+        else:
+            env = open_env(env_prefix(args, NAME))
         progress.step(f"examining {env.prefix} (its Python imports TensorFlow and spaCy)")
         diagnosis = diagnose(env)
     if args.json:

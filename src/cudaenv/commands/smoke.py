@@ -41,8 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cudaenv import smoke
 
-    prefix = env_prefix(args, NAME)
     with render.activity() as progress:
+        progress.step("finding the environment")  # -n under conda: `conda info`
+        prefix = env_prefix(args, NAME)
         report = smoke.run(prefix, quick=args.quick, timeout=args.timeout, progress=progress)
     if args.json:
         render.emit_json(report.to_json())
