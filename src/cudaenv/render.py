@@ -151,9 +151,10 @@ class _Ticker(threading.Thread):
 def _columns() -> int:
     """The width of the terminal stderr is on (a longer line would wrap and stay behind)."""
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError, AttributeError):
-        return shutil.get_terminal_size().columns
+        columns = 0
+    return columns if columns > 0 else shutil.get_terminal_size().columns  # size unset: 80
 
 
 def _raw(stream: TextIO, text: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from packaging.version import Version
@@ -16,9 +17,13 @@ from cudaenv import install as install_module
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.errors import InstallError
 from cudaenv.install import install
+from cudaenv.progress import Progress
 from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 from tests.tools.pins import pin_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PY = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
 
@@ -111,16 +116,19 @@ def test_auto_prefers_uv_beside_our_interpreter(venv, tmp_path):
     ]
 
 
-class Steps:
-    """A Progress that records each step and detail it is told (the status line's input)."""
+class Steps(Progress):
+    """A Progress that also records each step and detail it is told (the status line's input)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
 
-    def step(self, text: str, *, watch: object = None) -> None:
+    def step(self, text: str, *, watch: Callable[[], str] | None = None) -> None:
+        super().step(text, watch=watch)
         self.seen.append(f"step {text}")
 
     def detail(self, text: str) -> None:
+        super().detail(text)
         self.seen.append(f"detail {text}")
 
 
@@ -130,7 +138,7 @@ def test_the_installer_writes_to_a_pipe_and_its_steps_reach_progress(venv, stack
     lines: list[str] = []
     steps = Steps()
     install(resolution_of(*stack), venv, installer=installer, on_output=lines.append,
-            progress=steps)  # type: ignore[arg-type]  # fmt: skip
+            progress=steps)  # fmt: skip
     assert steps.seen[0].startswith("step installing 3 wheels (") and installer in steps.seen[0]
     details = [s for s in steps.seen if s.startswith("detail ")]
     if installer == "uv":
