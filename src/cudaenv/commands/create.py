@@ -144,8 +144,7 @@ def _smoke(
     """Run the smoke test on the finished environment (a failure here leaves it in place)."""
     from cudaenv import smoke
 
-    render.info("running the smoke test inside the new environment ...")
-    report = smoke.run(env, progress=progress)
+    report = smoke.run(env, progress=progress)  # the status line says so, on a terminal
     progress.done()
     code: int = report.exit_code(require_gpu=require_gpu)
     if as_json:
