@@ -693,3 +693,19 @@ def test_create_with_a_prefix_and_a_name_then_smoke_and_doctor_under_conda(
     assert json.loads(smoke.stdout)["verdict"], smoke.stderr[-2000:]
     doctor = _conda("cudaenv", "doctor", "-p", str(prefix), "--json")
     assert json.loads(doctor.stdout)["prefix"] == str(prefix), doctor.stderr[-2000:]
+    verified = _conda("cudaenv", "verify", "-p", str(prefix), "--json")
+    verdict = json.loads(verified.stdout)  # every file as locked; no driver on this machine
+    assert verified.returncode == 2 and verdict["added"] == [], verified.stderr[-2000:]
+    assert [d["kind"] for d in verdict["differences"]] == ["driver"]
+    ran = _conda(
+        "cudaenv", "run", "-p", str(prefix), "--", "python", "-c", "import sys; print(sys.prefix)"
+    )
+    assert (ran.returncode, ran.stdout.strip()) == (0, str(prefix)), ran.stderr[-2000:]
+    wheels = tmp_path / "wheel house"
+    fetched = _conda(
+        "cudaenv", "download", str(prefix / "pylock.toml"), "-d", str(wheels), "--json"
+    )
+    assert _json(fetched)["wheels"] == facts["wheels"]
+    argv = ("cudaenv", "kernel", "-p", str(prefix), "--prefix", str(tmp_path / "jupyter"))
+    kernel = _conda(*argv, "--name", "my kernel")  # conda reads neither as its own
+    assert kernel.returncode == 2 and "ipykernel is not installed" in kernel.stderr, kernel.stderr

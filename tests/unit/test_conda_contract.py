@@ -44,13 +44,19 @@ def _value(action: argparse.Action) -> str:
 def _argvs(name: str, parser: argparse.ArgumentParser) -> list[list[str]]:
     """The command with its positionals, then with every option set, once per choice in each
     group of options that exclude each other (``-p``, ``-n``, ``--python``)."""
-    base = [name] + [_value(a) for a in parser._actions if not a.option_strings]
+    base = [name]
+    for action in parser._actions:
+        if action.required and action.option_strings:
+            base += [action.option_strings[-1], _value(action)]
+    base += [_value(a) for a in parser._actions if not a.option_strings]
     grouped = [g._group_actions for g in parser._mutually_exclusive_groups]
     alone = {id(a) for g in grouped for a in g}
     options: list[str] = []
     for action in parser._actions:
         if not action.option_strings or id(action) in alone or action.dest == "help":
             continue
+        if action.required:
+            continue  # already in base
         flag = action.option_strings[-1]
         takes = action.nargs != 0 and not isinstance(action, argparse._CountAction)
         options += [flag, _value(action)] if takes else [flag]
@@ -109,6 +115,14 @@ def test_no_conda_setting_is_named_twice(name, argv):
     keys = set(_parse(argv)) | set(CONDA["pre_parser"])
     for row in CONDA["settings"]:
         assert len(keys & set(row["names"])) <= 1, (row["names"], sorted(keys))
+
+
+def test_only_an_environment_is_called_name():
+    """conda checks ``name`` as a conda environment's name (``conda cudaenv kernel --name 'My
+    kernel'`` was refused: "Environment names cannot contain ' '"), so only the commands whose
+    ``-n NAME`` names an environment may use that dest."""
+    having = {n for n, p in commands().items() if any(a.dest == "name" for a in p._actions)}
+    assert having == {"create", "smoke", "doctor"}
 
 
 def test_every_argument_parses_to_a_plain_value():

@@ -23,17 +23,20 @@ if TYPE_CHECKING:
 NAME = "download"
 HELP = "fetch every wheel of a lock into a folder (a wheelhouse for offline installs)"
 ORDER = 45
+EXAMPLES = (
+    "download pylock.toml -d wheelhouse",
+    "download ./tf215-spacy37/pylock.toml -d /mnt/shared/wheels -j 8",
+    "download pylock.toml -d wheelhouse --json",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from cudaenv.wheelhouse import DEFAULT_JOBS
 
-    parser.add_argument("lock", metavar="LOCK", type=Path, help="the pylock.toml to fetch")
-    parser.add_argument(
-        "-d", "--dest", required=True, type=Path, metavar="DIR", help="the wheelhouse folder"
-    )
+    parser.add_argument("lock", metavar="LOCK", help="the pylock.toml to fetch")
+    parser.add_argument("-d", "--dest", required=True, metavar="DIR", help="the wheelhouse folder")
     parser.add_argument(
         "-j",
         "--jobs",
@@ -50,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
     show = None if args.json else _progress
     try:
-        house = wheelhouse.download_lock(args.lock, args.dest, jobs=args.jobs, on_progress=show)
+        house = wheelhouse.download_lock(
+            Path(args.lock), Path(args.dest), jobs=args.jobs, on_progress=show
+        )
     except KeyboardInterrupt:
         if show is not None:
             render.progress_end()
@@ -62,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
         if show is not None:
             render.progress_end()
     if args.json:
-        render.emit_json(_facts(house, args.lock))
+        render.emit_json(_facts(house, Path(args.lock)))
     else:
-        _summary(house, args.lock)
+        _summary(house, Path(args.lock))
     return OK
 
 

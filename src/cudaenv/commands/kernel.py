@@ -25,22 +25,29 @@ if TYPE_CHECKING:
 NAME = "kernel"
 HELP = "register an environment as a Jupyter kernel that runs with its activation"
 ORDER = 60
+EXAMPLES = (
+    "kernel -p ./tf215-spacy37",
+    "kernel -p ./tf215-spacy37 --install-ipykernel --display-name 'TF 2.15 (GPU)'",
+    "kernel -p ./tf215-spacy37 --prefix /opt/jupyterhub",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-p", "--env", dest="env", metavar="ENV", help="the environment (default: the active one)"
     )
-    parser.add_argument("--name", help="kernel name (default: from ENV's folder name)")
+    parser.add_argument(  # not dest "name": under conda, that is a conda environment's name
+        "--name", dest="kernel_name", help="kernel name (default: from ENV's folder name)"
+    )
     parser.add_argument("--display-name", help="name shown in Jupyter")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--user", action="store_true", help="the user's Jupyter data folder (the default)"
     )
     where.add_argument(
-        "--prefix", type=Path, metavar="P", help="under P/share/jupyter/kernels (a Jupyter env)"
+        "--prefix", metavar="P", help="under P/share/jupyter/kernels (a Jupyter env)"
     )
     parser.add_argument(
         "--install-ipykernel",
@@ -49,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--force", action="store_true", help="replace a kernel of that name")
     parser.add_argument("--index-url", metavar="URL", help="index (default: ENV's lock's)")
-    parser.add_argument("--cache-dir", metavar="DIR", type=Path, help="HTTP cache folder")
+    parser.add_argument("--cache-dir", metavar="DIR", help="HTTP cache folder")
     parser.add_argument("--offline", action="store_true", help="use the cache only, no network")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -60,13 +67,13 @@ def run(args: argparse.Namespace) -> int:
 
     env = Env.from_prefix(Path(default_prefix(args.env, "kernel")))
     added = _ensure_ipykernel(env, args)
-    name = args.name or kernel.default_name(env)
+    name = args.kernel_name or kernel.default_name(env)
     display = args.display_name or f"Python {env.site_packages.parent.name[6:]} ({env.prefix.name})"
     folder = kernel.register(
         env,
         name=name,
         display_name=display,
-        where=kernel.kernels_dir(args.prefix),
+        where=kernel.kernels_dir(Path(args.prefix) if args.prefix else None),
         force=args.force,
     )
     if args.json:
@@ -98,7 +105,8 @@ def _ensure_ipykernel(env: Env, args: argparse.Namespace) -> list[str]:
     from cudaenv.add import add
     from cudaenv.steps import IndexOptions
 
-    options = IndexOptions(url=args.index_url, cache_dir=args.cache_dir, offline=args.offline)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else None
+    options = IndexOptions(url=args.index_url, cache_dir=cache_dir, offline=args.offline)
     say = None if args.json else render.line
     return [f"{p.name} {p.version}" for p in add(env, ["ipykernel"], index=options, say=say)]
 
@@ -107,7 +115,7 @@ def _again(env: Env, args: argparse.Namespace) -> str:
     """This command as given, with ``--install-ipykernel``."""
     words = ["cudaenv", "kernel", "-p", str(env.prefix)]
     for flag, value in (
-        ("--name", args.name),
+        ("--name", args.kernel_name),
         ("--display-name", args.display_name),
         ("--prefix", args.prefix),
         ("--index-url", args.index_url),

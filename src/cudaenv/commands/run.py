@@ -18,8 +18,12 @@ from cudaenv.errors import UsageError
 NAME = "run"
 HELP = "run a command with an environment's activation applied (scripts, cron, Slurm)"
 ORDER = 55
+EXAMPLES = (
+    "run -p ./tf215-spacy37 -- python train.py",
+    "run -p ./tf215-spacy37 -- python -c 'import tensorflow as tf; print(tf.__version__)'",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

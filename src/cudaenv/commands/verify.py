@@ -25,14 +25,18 @@ if TYPE_CHECKING:
 NAME = "verify"
 HELP = "check that an environment matches its lock exactly (packages, files, driver floor)"
 ORDER = 65
+EXAMPLES = (
+    "verify -p ./tf215-spacy37",
+    "verify -p ./tf215-spacy37 --lock team/pylock.toml --json",
+)
 
-__all__ = ["HELP", "NAME", "ORDER", "configure", "run"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--prefix", help="the environment (default: the active one)")
     parser.add_argument(
-        "--lock", type=Path, metavar="FILE", help="the lock to compare with (default: ENV's own)"
+        "--lock", metavar="FILE", help="the lock to compare with (default: ENV's own)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -41,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from cudaenv import verify
 
     prefix = Path(default_prefix(args.prefix, "verify"))
-    lock_file = args.lock or prefix / verify.LOCK_NAME
+    lock = Path(args.lock) if args.lock else None
+    lock_file = lock or prefix / verify.LOCK_NAME
     show = None if args.json else _progress
     try:
-        verdict = verify.check(prefix, args.lock, on_progress=show)
+        verdict = verify.check(prefix, lock, on_progress=show)
     finally:
         if show is not None:
             render.progress_end()
