@@ -38,7 +38,7 @@ def commands(host: str = "conda") -> dict[str, argparse.ArgumentParser]:
 def _value(action: argparse.Action) -> str:
     if action.choices:
         return str(next(iter(action.choices)))
-    return "1" if action.type is int else "/tmp/a path/with spaces"
+    return "1" if action.type is int else "/srv/a path/with spaces"
 
 
 def _argvs(name: str, parser: argparse.ArgumentParser) -> list[list[str]]:

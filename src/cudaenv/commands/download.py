@@ -25,7 +25,7 @@ HELP = "fetch every wheel of a lock into a folder (a wheelhouse for offline inst
 ORDER = 45
 EXAMPLES = (
     "download pylock.toml -d wheelhouse",
-    "download ./tf215-spacy37/pylock.toml -d /mnt/shared/wheels -j 8",
+    "download ./tf215-spacy37/pylock.toml -d /srv/wheels -j 8",
     "download pylock.toml -d wheelhouse --json",
 )
 
