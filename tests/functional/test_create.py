@@ -185,10 +185,10 @@ def test_force_replaces_an_existing_env(cli, tmp_path, pins):
     lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
     prefix = tmp_path / "env"
     VenvBackend(with_pip=False).create(prefix, PY)
-    (prefix / "old.txt").write_text("old")
+    (prefix / "bin" / "old.txt").write_text("old")
     result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--force", "--no-smoke")
     assert result.code == 0, result.err
-    assert not (prefix / "old.txt").exists()
+    assert not (prefix / "bin" / "old.txt").exists()
     assert (prefix / "pylock.toml").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "pylock.toml", "wheels"]
     assert f". {prefix}/bin/activate" in result.out

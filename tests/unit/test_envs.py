@@ -103,7 +103,7 @@ def test_existing_prefix_refused_and_untouched(tmp_path: Path):
 def test_force_replaces_and_failed_force_puts_old_back(tmp_path: Path):
     prefix = tmp_path / "env"
     Scripted().create(prefix, PY)
-    (prefix / "pyvenv.cfg").write_text("old")
+    (prefix / "bin" / "old").write_text("old")
     before = snapshot(prefix)
 
     def fail():
@@ -115,14 +115,14 @@ def test_force_replaces_and_failed_force_puts_old_back(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"], "no backup left behind"
 
     Scripted().create(prefix, PY, force=True)
-    assert not (prefix / "pyvenv.cfg").exists()
+    assert not (prefix / "bin" / "old").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"]
 
 
 def test_force_never_deletes_a_folder_that_is_not_an_env(tmp_path: Path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "thesis.tex").write_text("years of work")
-    with pytest.raises(EnvError, match="not a Python environment"):
+    with pytest.raises(EnvError, match="not made by cudaenv"):
         check_prefix(tmp_path / "docs", force=True)
     assert (tmp_path / "docs" / "thesis.tex").read_text() == "years of work"
 

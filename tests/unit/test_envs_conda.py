@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from cudaenv.envs import INCOMPLETE_MARKER
+from cudaenv.envs import INCOMPLETE_MARKER, MARKER
 from cudaenv.envs.conda import (
     DEFAULT_CHANNELS,
     CondaBackend,
@@ -355,14 +355,24 @@ def test_force_replaces_a_conda_env_and_keeps_it_if_the_new_one_fails(
 ):
     prefix = tmp_path / "env"
     MicromambaBackend().create(prefix, HERE)
-    (prefix / "mine.txt").write_text("keep me")
+    (prefix / "conda-meta" / "mine.json").write_text("keep me")
     monkeypatch.setenv("FAKE_TOOL_MODE", "fail")
     with pytest.raises(EnvError):
         MicromambaBackend().create(prefix, HERE, force=True)
-    assert (prefix / "mine.txt").read_text() == "keep me"
+    assert (prefix / "conda-meta" / "mine.json").read_text() == "keep me"
     monkeypatch.setenv("FAKE_TOOL_MODE", "ok")
     MicromambaBackend().create(prefix, HERE, force=True)
-    assert not (prefix / "mine.txt").exists()
+    assert not (prefix / "conda-meta" / "mine.json").exists()
+
+
+def test_force_never_replaces_a_conda_env_the_tool_made_without_cudaenv(micromamba, tmp_path):
+    prefix = tmp_path / "env"
+    MicromambaBackend().create(prefix, HERE)
+    (prefix / MARKER).unlink()  # as `micromamba create -p env` alone leaves it
+    before = sorted(str(p) for p in prefix.rglob("*"))
+    with pytest.raises(EnvError, match="not made by cudaenv"):
+        MicromambaBackend().create(prefix, HERE, force=True)
+    assert sorted(str(p) for p in prefix.rglob("*")) == before
 
 
 def test_backends_differ_only_by_tool_name():

@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from cudaenv.envs.base import INCOMPLETE_MARKER, Env, EnvBackend, Terminated
+from cudaenv.envs.base import INCOMPLETE_MARKER, MARKER, Env, EnvBackend, Terminated
 from cudaenv.errors import UsageError
 
 __all__ = [
     "BACKENDS",
     "INCOMPLETE_MARKER",
+    "MARKER",
     "Env",
     "EnvBackend",
     "Terminated",

@@ -9,8 +9,10 @@ A venv cannot be built elsewhere and renamed into place (its scripts embed absol
 is built at the final path behind a marker file, ``.cudaenv-incomplete``, removed only when the
 whole environment is ready. :meth:`EnvBackend.creating` keeps the transaction open while the caller
 installs and writes activation, so a failure in those steps rolls back the environment too.
-``--force`` moves the old environment aside (a rename in the same folder) and puts it back if the
-new one fails, so an existing environment is never lost to a failed replacement.
+When it is finished, cudaenv's own marker ``.cudaenv`` is written into it: ``--force`` replaces
+only prefixes that carry it (:mod:`cudaenv.envs.prefix` says exactly which). ``--force`` moves the
+old environment aside (a rename in the same folder) and puts it back if the new one fails, so an
+existing environment is never lost to a failed replacement.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from cudaenv.envs.prefix import INCOMPLETE_MARKER, MARKER, check_prefix, write_marker
 from cudaenv.errors import EnvError, UsageError
 
 if TYPE_CHECKING:
@@ -33,9 +36,8 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-__all__ = ["INCOMPLETE_MARKER", "Env", "EnvBackend", "Terminated", "check_prefix", "looks_like_env"]
+__all__ = ["INCOMPLETE_MARKER", "MARKER", "Env", "EnvBackend", "Terminated", "check_prefix"]
 
-INCOMPLETE_MARKER = ".cudaenv-incomplete"
 _MARKER_TEXT = (
     "cudaenv is still creating this environment, or was stopped before it finished.\n"
     "It is not usable: remove this folder, or run `cudaenv create --force` again.\n"
@@ -82,14 +84,6 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: treated like Ctrl-C so that the same rollback runs."""
 
 
-def looks_like_env(path: Path) -> bool:
-    """Whether ``path`` is a folder that ``--force`` may replace: an environment, or empty."""
-    if not path.is_dir() or path.is_symlink():
-        return False
-    markers = ("pyvenv.cfg", "conda-meta", INCOMPLETE_MARKER)
-    return any((path / m).exists() for m in markers) or not any(path.iterdir())
-
-
 class EnvBackend(abc.ABC):
     """Base class of environment backends; subclasses implement :meth:`perform_create` only."""
 
@@ -118,7 +112,8 @@ class EnvBackend(abc.ABC):
         """Create the environment and keep the transaction open for the ``with`` body.
 
         If the body (install, activation, smoke) raises, or Ctrl-C/SIGTERM arrives, everything
-        made is removed and a replaced environment is put back; on success the marker goes.
+        made is removed and a replaced environment is put back; on success cudaenv's marker is
+        written and the in-progress marker goes.
         """
         prefix = Path(os.path.abspath(prefix))
         check_prefix(prefix, force=force)
@@ -128,6 +123,7 @@ class EnvBackend(abc.ABC):
             env = self._perform(prefix, python_version)
             tx.mark()
             yield env
+            write_marker(prefix, self.name)  # last: cudaenv made it, and it is finished
 
     def _perform(self, prefix: Path, python_version: Version) -> Env:
         try:
@@ -142,28 +138,6 @@ class EnvBackend(abc.ABC):
     def perform_create(self, prefix: Path, python_version: Version) -> Env:
         """Build an empty environment at ``prefix`` (which may already exist, empty but for
         the marker, unless ``makes_own_directory``). Raise :class:`EnvError` on failure."""
-
-
-def check_prefix(prefix: Path, *, force: bool) -> None:
-    """Refuse what must not be touched, before anything is touched."""
-    for bad in (":", "\n"):
-        if bad in str(prefix):
-            raise UsageError(
-                f"the prefix {str(prefix)!r} contains {bad!r}",
-                hint="LD_LIBRARY_PATH cannot hold such a folder; choose another prefix",
-            )
-    if not (prefix.exists() or prefix.is_symlink()):
-        return
-    if not force:
-        raise EnvError(
-            f"{prefix} already exists; an existing environment is never changed without --force",
-            hint="choose another prefix or name, or add --force to replace it",
-        )
-    if not looks_like_env(prefix) or prefix in (Path.home(), Path.cwd(), Path("/")):
-        raise EnvError(
-            f"{prefix} exists and is not a Python environment; cudaenv will not delete it",
-            hint="choose another prefix; --force only replaces environments or empty folders",
-        )
 
 
 class _Transaction:

@@ -1,0 +1,141 @@
+"""--force replaces only what cudaenv made, and never deletes a file an environment does not hold.
+
+Real venvs (stdlib ``venv``, and ones ``cudaenv create`` made), a real lock of wheels served on
+127.0.0.1, and the real CLI. The case of the environment cudaenv itself runs from starts a real
+``python -m cudaenv`` with that environment's own interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cudaenv import lock
+from cudaenv.envs import INCOMPLETE_MARKER, MARKER
+from tests.functional.test_install import pin_for, resolution_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def lock_file(tmp_path, make_nvidia_wheel, local_index) -> Path:
+    wheel = make_nvidia_wheel("nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"])
+    resolution = resolution_of(pin_for(wheel, local_index))
+    return lock.write(resolution, tmp_path / "pylock.toml", knowledge_version="t")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in root.rglob("*")
+        if not p.is_symlink()
+    }
+
+
+def create(cli, lock_file: Path, prefix: Path, *more: str):
+    return cli("create", "--from", str(lock_file), "-p", str(prefix), "--no-smoke", *more)
+
+
+def test_force_never_replaces_a_venv_cudaenv_did_not_make(cli, tmp_path, lock_file):
+    proj = tmp_path / "proj"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(proj)], check=True)
+    (proj / "src").mkdir()
+    (proj / "src" / "important.py").write_text("x\n")
+    before = tree(proj)
+    result = create(cli, lock_file, proj, "--force")
+    assert result.code == 2, result.err
+    assert "was not made by cudaenv" in result.err
+    assert "Traceback" not in result.err
+    assert tree(proj) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj", "pylock.toml", "wheels"]
+
+
+def test_force_replaces_an_env_cudaenv_made_and_it_carries_the_marker(cli, tmp_path, lock_file):
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    assert (prefix / MARKER).is_file()
+    (prefix / "bin" / "old-script").write_text("made inside the env's own folders")
+    again = create(cli, lock_file, prefix, "--force")
+    assert again.code == 0, again.err
+    assert not (prefix / "bin" / "old-script").exists()
+    assert (prefix / MARKER).is_file()
+    assert not (prefix / INCOMPLETE_MARKER).exists()
+
+
+def test_force_refuses_an_env_holding_the_users_files_and_names_them(cli, tmp_path, lock_file):
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    (prefix / "src").mkdir()
+    (prefix / "src" / "x.py").write_text("mine\n")
+    (prefix / "notes.txt").write_text("mine too\n")
+    before = tree(prefix)
+    result = create(cli, lock_file, prefix, "--force")
+    assert result.code == 2
+    assert "notes.txt, src" in result.err
+    assert tree(prefix) == before
+    # The hint says to move them out; doing so lets --force go ahead.
+    assert "move them out" in result.err
+    (prefix / "src").rename(tmp_path / "src")
+    (prefix / "notes.txt").rename(tmp_path / "notes.txt")
+    again = create(cli, lock_file, prefix, "--force")
+    assert again.code == 0, again.err
+    assert (tmp_path / "src" / "x.py").read_text() == "mine\n"
+
+
+def test_force_replaces_a_half_made_env_and_an_empty_folder(cli, tmp_path, lock_file):
+    half = tmp_path / "half"
+    (half / "bin").mkdir(parents=True)
+    (half / INCOMPLETE_MARKER).write_text("stopped")
+    assert create(cli, lock_file, half, "--force").code == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert create(cli, lock_file, empty, "--force").code == 0
+    assert (half / MARKER).is_file() and (empty / MARKER).is_file()
+
+
+def test_a_marker_that_is_not_cudaenvs_is_refused(cli, tmp_path, lock_file):
+    prefix = tmp_path / "env"
+    prefix.mkdir()
+    (prefix / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (prefix / MARKER).write_text('{"created-by": "someone else", "entries": []}')
+    (prefix / "data.csv").write_text("1,2\n")
+    before = tree(prefix)
+    result = create(cli, lock_file, prefix, "--force")
+    assert result.code == 2
+    assert tree(prefix) == before
+
+
+def run_from(env: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m cudaenv ARGV`` with the interpreter of ``env`` (sys.prefix is ``env``)."""
+    import packaging
+
+    import cudaenv
+
+    paths = {str(Path(m.__file__).resolve().parents[1]) for m in (cudaenv, packaging)}
+    return subprocess.run(
+        [str(env / "bin" / "python"), "-m", "cudaenv", *argv],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sorted(paths))},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("made_by_cudaenv", [True, False])
+def test_force_on_the_env_cudaenv_runs_from_is_refused(cli, tmp_path, lock_file, made_by_cudaenv):
+    env = tmp_path / "running"
+    if made_by_cudaenv:
+        assert create(cli, lock_file, env).code == 0
+    else:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    before = tree(env)
+    done = run_from(env, "create", "--from", str(lock_file), "-p", str(env), "--force")
+    assert done.returncode == 2, done.stderr
+    assert "cudaenv is running from" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert tree(env) == before
