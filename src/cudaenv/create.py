@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,14 +63,18 @@ def resolve_or_read(
     index: IndexOptions,
     progress: Progress | None = None,
 ) -> Source:
-    """A solve of the request, or the lock file at that path checked against this machine."""
+    """A solve of the request, or the lock file at that path: closed (every locked package's
+    requirements in it; else NotClosedError) and checked against this machine."""
     from cudaenv import lock, steps
     from cudaenv.request import Request
 
     if isinstance(wanted, Request):
         solved = steps.solve(wanted, overrides, index, progress=progress)
         return Source(resolution=solved.resolution, knowledge=solved.knowledge)
-    resolution = lock.read(wanted)
+    resolution = lock.read(wanted)  # a lock that records its edges is checked closed here
+    if any(p.dependencies is None for p in resolution.pins):  # one that does not: by METADATA
+        with replace(index, url=index.url or resolution.index_url).open() as client:
+            lock.check_requirements(resolution, client, source=str(wanted))
     machine = steps.detect(overrides, progress=progress)
     warnings = tuple(lock.check_machine(resolution, machine))
     return Source(resolution=resolution, lock_file=wanted, warnings=warnings)

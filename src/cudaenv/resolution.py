@@ -46,6 +46,9 @@ class Pin:
     # The index it came from, without credentials; "" for none (a find-links file); None when
     # not recorded (then it is the resolution's index_url).
     index: str | None = None
+    # The pins this one needs for the target (extras in use included), as the solver linked
+    # them; None when unknown (a lock another tool wrote without PEP 751 ``dependencies``).
+    dependencies: tuple[NormalizedName, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

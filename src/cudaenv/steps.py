@@ -139,11 +139,19 @@ def solve(
 
 
 def check_lock(
-    path: str | Path, index: IndexOptions, *, progress: Progress | None = None
+    path: str | Path,
+    index: IndexOptions,
+    *,
+    progress: Progress | None = None,
+    overrides: Overrides | None = None,
+    python: str | None = None,
+    platform: str | None = None,
 ) -> LockCheck:
-    """Every wheel of the lock at ``path`` still on the index with the same sha256, and no
-    pinned release since listed as bad. Every page is asked for again: a check must see
-    today's index. The indexes are the lock's own unless ``index.url`` names another."""
+    """The lock at ``path`` is closed (every locked package's requirements in it; else
+    NotClosedError), every wheel is still on the index with the same sha256, no pinned release
+    has since been listed as bad, and it fits the driver (``overrides``), Python and platform a
+    user gave. Every page is asked for again: a check must see today's index. The indexes are
+    the lock's own unless ``index.url`` names another."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv import lock
     from cudaenv.index.http import redacted
@@ -158,6 +166,9 @@ def check_lock(
             watch = SolveWatch(client, redacted(client.url))
             progress.step(f"checking {len(resolution.pins)} locked wheels", watch=watch.text)
         problems = lock.check_index(resolution, client, know)
+        if not problems:  # the METADATA of files gone from the index cannot tell
+            lock.check_requirements(resolution, client, source=str(path))
+    problems += _given(resolution, know, overrides, python, platform)
     notes = list(resolution.notes if info.missing else ())
     if info.knowledge_version and info.knowledge_version != know.version:
         notes.append(f"made with recipes {info.knowledge_version}; these are {know.version}")
@@ -185,4 +196,27 @@ def _lock_indexes(resolution: Resolution, index: IndexOptions) -> IndexSettings 
         find_links=mine.find_links,
         strategy=BEST_MATCH,
         strategy_origin="a lock check looks for each file on every index the lock names",
+    )
+
+
+def _given(
+    resolution: Resolution,
+    know: Knowledge,
+    overrides: Overrides | None,
+    python: str | None,
+    platform: str | None,
+) -> list[str]:
+    """``lock --check --driver/--cuda`` (or CONDA_OVERRIDE_CUDA), ``--python``, ``--platform``."""
+    from cudaenv import lock
+    from cudaenv.request import Target
+
+    given = (overrides.driver, overrides.cuda, overrides.conda_override_cuda) if overrides else ()
+    machine = detect(overrides, know) if overrides and any(x is not None for x in given) else None
+    target = Target.from_strings(python, platform)  # bad values: UsageError
+    return lock.check_given(
+        resolution,
+        machine=machine,
+        python=target.python if python else None,
+        platform=target.platform if platform else None,
+        knowledge=know,
     )

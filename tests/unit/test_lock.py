@@ -24,7 +24,13 @@ from cudaenv.resolution import Pin, Resolution, WheelFile
 INDEX = "https://pypi.org/simple"
 
 
-def _pin(name: str, version: str, group: str = "other", why: tuple[str, ...] = ()) -> Pin:
+def _pin(
+    name: str,
+    version: str,
+    group: str = "other",
+    why: tuple[str, ...] = (),
+    needs: tuple[str, ...] | None = (),
+) -> Pin:
     fname = f"{name.replace('-', '_')}-{version}-py3-none-manylinux_2_17_x86_64.whl"
     digest = (name.encode().hex() * 64)[:64]
     return Pin(
@@ -39,6 +45,7 @@ def _pin(name: str, version: str, group: str = "other", why: tuple[str, ...] = (
         ),
         why=why,
         group=group,
+        dependencies=None if needs is None else tuple(canonicalize_name(n) for n in needs),
     )
 
 
@@ -48,7 +55,13 @@ def resolution() -> Resolution:
         pins=tuple(
             dataclasses.replace(pin, index=INDEX)
             for pin in (
-                _pin("tensorflow", "2.15.1", "framework", ("tensorflow[and-cuda]==2.15.*",)),
+                _pin(
+                    "tensorflow",
+                    "2.15.1",
+                    "framework",
+                    ("tensorflow[and-cuda]==2.15.*",),
+                    ("nvidia-cudnn-cu12", "nvidia-cuda-runtime-cu12", "numpy"),
+                ),
                 _pin("nvidia-cudnn-cu12", "8.9.4.25", "cuda", ("tensorflow[and-cuda]==2.15.1",)),
                 _pin("nvidia-cuda-runtime-cu12", "12.2.140", "cuda", ("tensorflow",)),
                 _pin("numpy", "1.26.4", "other", ("tensorflow==2.15.1", "spacy==3.7.5")),
@@ -129,6 +142,7 @@ def test_round_trip_cpu_only_without_stack_facts() -> None:
         name=bare.name,
         version=bare.version,
         wheel=WheelFile(filename=bare.wheel.filename, url=bare.wheel.url, sha256="ab" * 32),
+        dependencies=(),
     )
     r = Resolution(
         pins=(_pin("spacy", "3.7.5", "framework"), bare),

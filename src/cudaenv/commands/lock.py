@@ -2,9 +2,10 @@
 
 ``cudaenv lock --tf 2.15 -o pylock.toml`` is detect -> solve -> lock; ``--format requirements``
 or ``--format environment.yml`` writes an export of the same resolution instead.
-``cudaenv lock --check pylock.toml`` asks whether a lock still holds: every wheel still on the
-index with the same sha256, no pinned release since listed as bad by the recipes. It exits 0 when
-the lock is valid and 2 with what changed.
+``cudaenv lock --check pylock.toml`` asks whether a lock still holds: closed (every locked
+package's requirements in the lock), every wheel still on the index with the same sha256, no
+pinned release since listed as bad by the recipes, and fit for the ``--driver``/``--cuda``,
+``--python`` and ``--platform`` given. It exits 0 when the lock is valid and 2 with what is wrong.
 """
 
 from __future__ import annotations
@@ -136,7 +137,14 @@ def _check(args: argparse.Namespace) -> int:
     from cudaenv import steps
 
     with render.activity() as progress:
-        check = steps.check_lock(args.check, index_from_args(args), progress=progress)
+        check = steps.check_lock(
+            args.check,
+            index_from_args(args),
+            progress=progress,
+            overrides=overrides_from_args(args),
+            python=args.python,
+            platform=args.platform,
+        )
     if args.json:
         render.emit_json(
             {

@@ -7,13 +7,15 @@ solve -> lock -> install(lock) and ``create --from`` is install(lock): one path.
 
 Modules: ``convert`` (Resolution <-> Pylock), ``tool`` (the ``[tool.cudaenv]`` tables), ``files``
 (atomic write, read with clear errors), ``export`` (hashed requirements, environment.yml),
-``checks`` (against this machine, and against the index and recipes), ``urls`` (no
+``checks`` (against this machine, and against the index and recipes), ``closure`` (every
+locked package's requirements are in the lock), ``urls`` (no
 ``user:password@`` of a private index is ever written into a lock or an export).
 """
 
 from __future__ import annotations
 
-from cudaenv.lock.checks import LockMismatchError, check_index, check_machine
+from cudaenv.lock.checks import LockMismatchError, check_given, check_index, check_machine
+from cudaenv.lock.closure import NotClosedError, check_references, check_requirements
 from cudaenv.lock.convert import (
     CREATED_BY,
     LOCK_VERSION,
@@ -31,8 +33,12 @@ __all__ = [
     "LOCK_VERSION",
     "LockInfo",
     "LockMismatchError",
+    "NotClosedError",
+    "check_given",
     "check_index",
     "check_machine",
+    "check_references",
+    "check_requirements",
     "dumps",
     "environment_yml",
     "from_pylock",

@@ -19,12 +19,14 @@ from cudaenv.errors import CudaenvError, LockError, Remedy
 from cudaenv.request import Target, host_platform
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.resolution import Pin, Resolution
 
-__all__ = ["LockMismatchError", "check_index", "check_machine"]
+__all__ = ["LockMismatchError", "check_given", "check_index", "check_machine"]
 
 _FLAGS = {"tensorflow": "--tf", "spacy": "--spacy"}
 
@@ -53,6 +55,32 @@ def check_machine(
     if python is not None:
         _check_python(resolution.target, python)
     return _check_driver(resolution, machine, knowledge)
+
+
+def check_given(
+    resolution: Resolution,
+    *,
+    machine: Machine | None = None,
+    python: Version | None = None,
+    platform: str | None = None,
+    knowledge: Knowledge | None = None,
+) -> list[str]:
+    """What the lock cannot do for the driver (``machine``), Python or platform a user gave
+    (``lock --check --driver/--cuda/--python/--platform``), as problem lines."""
+    steps: list[Callable[[], object]] = []
+    if platform is not None:
+        steps.append(lambda: _check_platform(resolution.target, platform))
+    if python is not None:
+        steps.append(lambda: _check_python(resolution.target, python))
+    if machine is not None:
+        steps.append(lambda: _check_driver(resolution, machine, knowledge))
+    problems = []
+    for step in steps:
+        try:
+            step()
+        except LockMismatchError as e:
+            problems.append(e.message)
+    return problems
 
 
 def _check_python(target: Target, python: Version) -> None:

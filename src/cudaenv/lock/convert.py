@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from packaging.markers import Marker
 from packaging.pylock import (
@@ -23,6 +23,7 @@ from packaging.pylock import (
     PylockValidationError,
 )
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import __version__
@@ -33,7 +34,10 @@ from cudaenv.request import Target, host_platform
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from packaging.markers import Environment
+    from packaging.utils import NormalizedName
 
 __all__ = ["CREATED_BY", "LOCK_VERSION", "LockInfo", "from_pylock", "lock_info", "to_pylock"]
 
@@ -99,9 +103,11 @@ def _package(pin: Pin, index_url: str | None) -> Package:
         upload_time=parse_upload_time(pin.wheel.upload_time),
         hashes={"sha256": pin.wheel.sha256},
     )
+    needs = pin.dependencies
     return Package(
         name=pin.name,
         version=pin.version,
+        dependencies=None if needs is None else [{"name": n} for n in needs],
         index=without_auth(index) if (index := _index(pin, index_url)) else None,
         wheels=[wheel],
         tool={"cudaenv": encode_pin_tool(pin)},
@@ -138,9 +144,16 @@ def from_pylock(pylock: Pylock, *, target: Target | None = None) -> Resolution:
 def lock_info(pylock: Pylock, *, target: Target | None = None) -> LockInfo:
     """Read a validated Pylock: exactly, if cudaenv wrote it; by PEP 751 selection otherwise."""
     table = (pylock.tool or {}).get("cudaenv")
+    if pylock.created_by == CREATED_BY and not (isinstance(table, dict) and table):
+        raise LockError(
+            "it says it was written by cudaenv, but its [tool.cudaenv] table is missing: "
+            "the file was cut short or edited",
+            hint="restore the whole file, or make a new lock with `cudaenv lock`",
+        )
     if isinstance(table, dict) and table:
         facts = decode_tool(table)
-        pins = tuple(_pin(pkg, _only_wheel(pkg), i) for i, pkg in enumerate(pylock.packages))
+        edges = _records_edges(pylock)
+        pins = tuple(_pin(pkg, _only_wheel(pkg), i, edges) for i, pkg in enumerate(pylock.packages))
         return LockInfo(
             resolution=_unindexed(facts.resolution(pins, _index_of(pylock))),
             created_by=pylock.created_by,
@@ -182,7 +195,13 @@ def _index_of(pylock: Pylock) -> str | None:
     return indexes.pop() if len(indexes) == 1 else None
 
 
-def _pin(pkg: Package, wheel: PackageWheel, i: int) -> Pin:
+def _records_edges(pylock: Pylock) -> bool:
+    """Whether the lock records PEP 751 ``dependencies``: then a package without the key has
+    none (the spec's own example leaves it out for those), else nothing is known."""
+    return any(pkg.dependencies is not None for pkg in pylock.packages)
+
+
+def _pin(pkg: Package, wheel: PackageWheel, i: int, edges: bool) -> Pin:
     sha256 = (wheel.hashes or {}).get("sha256")
     if not sha256 or not wheel.url:
         raise LockError(
@@ -191,6 +210,7 @@ def _pin(pkg: Package, wheel: PackageWheel, i: int) -> Pin:
             hint="cudaenv installs wheels by URL and sha256 only; regenerate the lock",
         )
     group, why = pin_tool(pkg.tool, pkg.name)
+    needs = pkg.dependencies if pkg.dependencies is not None or not edges else ()
     return Pin(
         name=pkg.name,
         version=pkg.version or Version("0"),  # packaging checked it against the wheel's name
@@ -204,7 +224,20 @@ def _pin(pkg: Package, wheel: PackageWheel, i: int) -> Pin:
         why=why,
         group=group,
         index=pkg.index,
+        dependencies=None if needs is None else _names(needs, i),
     )
+
+
+def _names(refs: Sequence[Mapping[str, Any]], i: int) -> tuple[NormalizedName, ...]:
+    """The names PEP 751 ``dependencies`` entries refer to (check_references matched them)."""
+    names = [ref.get("name") for ref in refs]
+    if not all(isinstance(n, str) for n in names):
+        raise LockError(
+            "a dependencies entry has no name",
+            context=f"packages[{i}].dependencies",
+            hint="regenerate the lock with `cudaenv lock`",
+        )
+    return tuple(dict.fromkeys(canonicalize_name(str(n)) for n in names))
 
 
 def _foreign(pylock: Pylock, target: Target) -> LockInfo:
@@ -223,7 +256,8 @@ def _foreign(pylock: Pylock, target: Target) -> LockInfo:
             f"this lock (by {pylock.created_by}) has no wheel for: {', '.join(not_wheels)}",
             hint="cudaenv installs locked wheels only; make a lock with `cudaenv lock`",
         )
-    pins = tuple(_pin(pkg, dist, i) for i, (pkg, dist) in enumerate(chosen))  # type: ignore[arg-type]
+    edges = _records_edges(pylock)
+    pins = tuple(_pin(pkg, dist, i, edges) for i, (pkg, dist) in enumerate(chosen))  # type: ignore[arg-type]
     note = (
         f"not written by cudaenv (created-by = {pylock.created_by!r}, no [tool.cudaenv]): "
         f"unknown are {', '.join(_FOREIGN_MISSING)}, so the driver is not checked"

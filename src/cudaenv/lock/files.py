@@ -20,6 +20,7 @@ from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
 
 from cudaenv._toml import tomllib
 from cudaenv.errors import LockError
+from cudaenv.lock.closure import check_references
 from cudaenv.lock.convert import LockInfo, lock_info, to_pylock
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def loads(text: str, *, source: str = "<lock>", target: Target | None = None) ->
             context=f"at {e.context}" if e.context else None,
             hint=_REGENERATE,
         ) from e
+    check_references(pylock, source)  # a lock cut short is not a lock
     try:
         return lock_info(pylock, target=target)
     except LockError as e:

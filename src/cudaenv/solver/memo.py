@@ -27,6 +27,8 @@ from cudaenv.resolution import Pin, Resolution, WheelFile
 from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
+    from packaging.utils import NormalizedName
+
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 4  # bump when the stored shape changes
+FORMAT = 5  # bump when the stored shape changes (5: pins carry their dependencies)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -114,6 +116,7 @@ def _dump(r: Resolution) -> dict[str, Any]:
                 "why": list(p.why),
                 "group": p.group,
                 "index": p.index,
+                "dependencies": None if p.dependencies is None else list(p.dependencies),
             }
             for p in r.pins
         ],
@@ -167,4 +170,13 @@ def _pin(data: dict[str, Any]) -> Pin:
         why=tuple(str(w) for w in data["why"]),
         group=str(data["group"]),
         index=_text(data.get("index")),
+        dependencies=_names(data["dependencies"]),
     )
+
+
+def _names(value: object) -> tuple[NormalizedName, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError("not a list of names")
+    return tuple(canonicalize_name(str(n)) for n in value)

@@ -2,9 +2,11 @@
 
 Pins are the wheel candidates (extras and virtual candidates are bookkeeping); each says who
 asked for it (``why``), taken from the resolver's criteria, with an extras candidate's own
-parents standing in for it. The stack's facts come from the pins (:mod:`.stack`): the CUDA and
-cuDNN the environment holds, what TensorFlow was built with, and the driver that runs them;
-``min_cuda`` is the highest ``__cuda`` floor any requirement set.
+parents standing in for it, and which pins it needs (``dependencies``, from the resolver's
+graph: the lock records them, so that a lock cut short is known for what it is). The stack's
+facts come from the pins (:mod:`.stack`): the CUDA and cuDNN the environment holds, what
+TensorFlow was built with, and the driver that runs them; ``min_cuda`` is the highest ``__cuda``
+floor any requirement set.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cudaenv.solver.stack import Stack, stack_of
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from packaging.utils import NormalizedName
     from packaging.version import Version
 
     from cudaenv.driver import DriverVersion
@@ -74,6 +77,23 @@ def _why(result: Any, identifier: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _dependencies(result: Any) -> dict[NormalizedName, set[NormalizedName]]:
+    """project -> the projects it needs, from the resolver's graph: an extras candidate's
+    edges count for its project (``tensorflow[and-cuda]`` for ``tensorflow``), and virtual
+    packages (``__cuda``, ``__python``) are no pins."""
+    needs: dict[NormalizedName, set[NormalizedName]] = {}
+    for key in result.graph:
+        parent = result.mapping.get(key) if key is not None else None
+        project = getattr(parent, "project", None)
+        if project is None:
+            continue
+        for child in result.graph.iter_children(key):
+            dep = getattr(result.mapping.get(child), "project", None)
+            if dep is not None and dep != project:
+                needs.setdefault(project, set()).add(dep)
+    return needs
+
+
 def to_resolution(
     result: Any,
     request: Request,
@@ -84,6 +104,7 @@ def to_resolution(
 ) -> Resolution:
     """The pinned set with its facts; ``notes`` say what the user should know, among them the
     optional parts left out of a pinned release's extra (``unavailable``, from the factory)."""
+    needs = _dependencies(result)
     pins = [
         Pin(
             name=c.name,
@@ -92,6 +113,7 @@ def to_resolution(
             why=_why(result, c.identifier),
             group=group_of(c.name),
             index=c.link.index or "",
+            dependencies=tuple(sorted(needs.get(c.name, ()))),
         )
         for c in result.mapping.values()
         if isinstance(c, WheelCandidate)
