@@ -61,7 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--installer", choices=("auto", "uv", "pip"), default="auto", help="default: uv if found"
     )
-    parser.add_argument("--force", action="store_true", help="replace an existing environment")
+    parser.add_argument(
+        "--force", action="store_true", help="replace an environment cudaenv made (nothing else)"
+    )
     parser.add_argument("--no-smoke", action="store_true", help="skip the smoke test")
     parser.add_argument(
         "--require-gpu", action="store_true", help="exit 2 if the smoke test finds no GPU in use"
