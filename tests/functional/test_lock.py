@@ -34,8 +34,10 @@ FAKE_SHA = "0" * 64
 UPLOADED = "2024-05-01T10:00:00+00:00"
 
 
-def pin_for(wheel: Path, index, group: str) -> Pin:
-    return tools_pin_for(wheel, index, group, upload_time=UPLOADED, why=("test",))
+def pin_for(wheel: Path, index, group: str, needs: tuple[str, ...] = ()) -> Pin:
+    return tools_pin_for(
+        wheel, index, group, upload_time=UPLOADED, why=("test",), dependencies=needs
+    )
 
 
 @pytest.fixture
@@ -49,7 +51,10 @@ def locked(make_wheel, make_nvidia_wheel, local_index) -> Resolution:
         files={"gpuapp/__init__.py": b"VERSION = '1.0'\n"},
     )
     return Resolution(
-        pins=(pin_for(app, local_index, "framework"), pin_for(runtime, local_index, "cuda")),
+        pins=(
+            pin_for(app, local_index, "framework", ("nvidia-cuda-runtime-cu12",)),
+            pin_for(runtime, local_index, "cuda"),
+        ),
         target=Target.from_strings(PY, "manylinux_2_17_x86_64"),
         frameworks=(FrameworkRequest.from_string("tensorflow", "2.15"),),
         cuda=Version("12.2"),

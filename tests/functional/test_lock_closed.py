@@ -244,8 +244,9 @@ def test_a_pin_outside_a_requirements_range_is_refused(cli, tmp_path, app_index,
 
     old = make_wheel("lib", "0.9")
     wheels = {w.name.split("-")[0]: w for w in app_index.root.glob("*.whl")}
-    pins = [pin_for(wheels[n], app_index) for n in ("app", "speedups", "patch")]
-    pins.append(pin_for(old, app_index))
+    names = ("app", "speedups", "patch")
+    pins = [pin_for(wheels[n], app_index, dependencies=None) for n in names]
+    pins.append(pin_for(old, app_index, dependencies=None))
     resolution = replace(resolution_of(*pins), index_url=app_index.url)
     path = lock.write(resolution, tmp_path / "pylock.toml", knowledge_version="t")
     result = check(cli, path, tmp_path)

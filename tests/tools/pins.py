@@ -26,8 +26,12 @@ def pin_for(
     *,
     upload_time: str | None = None,
     why: tuple[str, ...] = (),
+    dependencies: tuple[str, ...] | None = (),
 ) -> Pin:
-    """*wheel* as served by *index*, hashed; ``group`` defaults to "cuda" for NVIDIA wheels."""
+    """*wheel* as served by *index*, hashed; ``group`` defaults to "cuda" for NVIDIA wheels.
+
+    ``dependencies`` are the pins it needs as a lock records them (default: none; None: not
+    recorded, so that reading the lock asks the wheels' METADATA)."""
     name, version = wheel.name.split("-")[:2]
     return Pin(
         name=canonicalize_name(name),
@@ -41,4 +45,5 @@ def pin_for(
         ),
         why=why,
         group=group or ("cuda" if name.startswith("nvidia") else "other"),
+        dependencies=None if dependencies is None else tuple(map(canonicalize_name, dependencies)),
     )

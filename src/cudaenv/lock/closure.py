@@ -105,24 +105,21 @@ def check_requirements(resolution: Resolution, index: Index, *, source: str) -> 
 
 
 def _metadata(pins: list[Pin], index: Index) -> dict[NormalizedName, CoreMetadata]:
-    links = {pin.name: _link(pin, index) for pin in pins}
+    links = {pin.name: _link(pin) for pin in pins}
     index.prefetch_metadata(links.values())
     return {name: index.metadata(link) for name, link in links.items()}
 
 
-def _link(pin: Pin, index: Index) -> FileLink:
-    """The index's own entry for the pinned file (it says whether PEP 658 serves METADATA),
-    else the lock's URL and hash (METADATA then comes by range reads of the wheel)."""
-    from cudaenv.index import FileLink, ProjectNotFound
+def _link(pin: Pin) -> FileLink:
+    """The locked file as the index client reads METADATA: PEP 658's ``URL.metadata`` first,
+    else range reads of the wheel itself. Only the lock's URLs are asked, so a lock whose
+    files are on another host than the default index needs no page from that index."""
+    from cudaenv.index import FileLink
 
-    try:
-        for link in index.project(pin.name):
-            if link.filename == pin.wheel.filename and link.sha256 == pin.wheel.sha256:
-                return link
-    except ProjectNotFound:
-        pass
     w = pin.wheel
-    return FileLink(filename=w.filename, url=w.url, sha256=w.sha256, size=w.size)
+    return FileLink(
+        filename=w.filename, url=w.url, sha256=w.sha256, size=w.size, core_metadata=True
+    )
 
 
 def _unmet(resolution: Resolution, metadata: Mapping[NormalizedName, CoreMetadata]) -> list[str]:
