@@ -6,19 +6,14 @@ On the PEP 751 spec's own example lock (``tests/data/pylock``) and on edits of i
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from packaging.pylock import Pylock
 
 from cudaenv import lock
+from cudaenv._toml import tomllib
 from cudaenv.lock import NotClosedError, check_references
 from cudaenv.request import Target
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 @pytest.fixture
