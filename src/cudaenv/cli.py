@@ -19,8 +19,8 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any
 
-from cudaenv import __version__, commands, render
-from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, CudaenvError
+from cudaenv import __version__, commands, interrupts, render
+from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, TERMINATED, CudaenvError, Terminated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -92,7 +92,9 @@ def _examples(examples: Sequence[str], prog: str) -> str | None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    """Run the chosen subcommand; the one place that turns failures into exit codes."""
+    """Run the chosen subcommand; the one place that turns failures into exit codes. SIGTERM
+    unwinds like Ctrl-C, and on every exit the children cudaenv started are stopped and its
+    temporary files removed."""
     run = getattr(args, "_run", None)
     if run is None:
         render.usage(args._parser)
@@ -102,12 +104,15 @@ def execute(args: argparse.Namespace) -> int:
         quiet=bool(getattr(args, "quiet", False)),
         as_json=bool(getattr(args, "json", False)),
     )
-    try:
-        code = _outcome(run, args)
-        render.flush()  # a reader that went away shows here, not in Python's exit
-    except BrokenPipeError:  # the reader went away (`cudaenv matrix | head`): not our failure
-        render.discard_stdout()
-        return OK
+    with interrupts.sigterm_raises():
+        try:
+            code = _outcome(run, args)
+            render.flush()  # a reader that went away shows here, not in Python's exit
+        except BrokenPipeError:  # the reader went away (`cudaenv matrix | head`): not our failure
+            render.discard_stdout()
+            return OK
+        finally:
+            interrupts.clean_up()
     return code
 
 
@@ -121,19 +126,26 @@ def _outcome(run: Callable[[argparse.Namespace], int | None], args: argparse.Nam
         if getattr(args, "verbosity", 0):
             render.trace()
         return FAILURE
-    except KeyboardInterrupt:
-        render.interrupted()
-        return INTERRUPTED
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
+        terminated = isinstance(stop, Terminated)
+        render.interrupted(terminated=terminated)
+        return TERMINATED if terminated else INTERRUPTED
     except Exception:  # a bug: say so, with the traceback, and exit 1
         render.crash()
         return BUG
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``cudaenv`` command; ``argv`` None: this process's own arguments, and then a run
+    stopped by a signal ends the process at once after cleaning up (in-process callers, who
+    pass ``argv``, get the exit code back)."""
     parser = argparse.ArgumentParser(
         prog="cudaenv",
         description="Python environments where TensorFlow and spaCy really use the NVIDIA GPU.",
     )
     configure_parser(parser)
     args = parser.parse_args(argv)
-    return execute(args)
+    code = execute(args)
+    if argv is None and code in (INTERRUPTED, TERMINATED):
+        interrupts.leave(code)  # no waiting for threads a server holds
+    return code

@@ -184,10 +184,10 @@ def _same_pins(locked: Resolution, checked: Resolution) -> Resolution:
 
 def _target_of(env: Env, resolution: Resolution) -> Target:
     """The lock's target, on the environment's own interpreter (its full version)."""
-    import subprocess
+    from cudaenv import process
 
     probe = [str(env.python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]
-    done = subprocess.run(probe, capture_output=True, text=True, check=False)
+    done = process.run(probe, text=True)
     version = done.stdout.strip()
     return resolution.target.on_interpreter(version) if done.returncode == 0 else resolution.target
 

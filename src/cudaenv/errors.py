@@ -18,6 +18,7 @@ __all__ = [
     "FAILURE",
     "INTERRUPTED",
     "OK",
+    "TERMINATED",
     "CudaenvError",
     "DetectError",
     "EnvError",
@@ -28,6 +29,7 @@ __all__ = [
     "Remedy",
     "ResolutionError",
     "SmokeError",
+    "Terminated",
     "UsageError",
     "WheelhouseError",
 ]
@@ -38,7 +40,13 @@ __all__ = [
 OK = 0
 BUG = 1
 FAILURE = 2
-INTERRUPTED = 130
+INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2, as a shell reports a process the signal ended
+TERMINATED = 143  # SIGTERM: 128 + 15
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (cudaenv.interrupts raises it): unwound like Ctrl-C, so that the same
+    rollbacks run; the CLI exits :data:`TERMINATED`."""
 
 
 Option = tuple[str, str | None]  # ("--python", "3.11"); ("--pre", None) is a bare flag

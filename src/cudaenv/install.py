@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
+from cudaenv import process, render
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
 from cudaenv.process import find_uv, run_streaming
@@ -146,10 +145,10 @@ def _with_netrc(
 
 def _ensure_pip(env: Env) -> None:
     probe = [str(env.python), "-m", "pip", "--version"]
-    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+    if process.run(probe).returncode == 0:
         return
     boot = [str(env.python), "-m", "ensurepip", "--default-pip"]
-    done = subprocess.run(boot, capture_output=True, text=True, check=False)
+    done = process.run(boot, text=True)
     if done.returncode != 0:
         raise InstallError(
             f"the environment at {env.prefix} has no pip and ensurepip failed",

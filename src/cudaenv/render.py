@@ -263,9 +263,10 @@ def trace() -> None:
     _write(sys.stderr, traceback.format_exc())
 
 
-def interrupted() -> None:
-    """Ctrl-C: everything half-made has been removed by the time this prints."""
-    _write(sys.stderr, "interrupted: nothing half-made was left behind\n")
+def interrupted(*, terminated: bool = False) -> None:
+    """Ctrl-C or SIGTERM: everything half-made has been removed by the time this prints."""
+    what = "terminated" if terminated else "interrupted"
+    _write(sys.stderr, f"{what}: nothing half-made was left behind\n")
 
 
 def crash() -> None:
@@ -310,6 +311,14 @@ def flush() -> None:
     """Write out what stdout still buffers (when it is a pipe), so that a reader that went
     away is seen here, where the CLI handles it, not in Python's exit."""
     sys.stdout.flush()
+
+
+def flush_all() -> None:
+    """Write out what stdout and stderr buffer, as the process is about to end at once (a
+    reader that went away is no longer anyone's concern)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
 
 
 def discard_stdout() -> None:

@@ -19,7 +19,9 @@ Loaded for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``.
   ``.fail(n, status=500, drop=False, path="", retry_after=None)`` makes the next n requests
   fail (``retry_after``: the ``Retry-After`` header sent with them); ``.stall(seconds,
   path="")`` makes every request under ``path`` wait that long before its answer;
-  ``.yank(filename, reason="")``. Wheels may be added to ``wheel_dir`` after it has started.
+  ``.hold(path)`` holds later requests under ``path`` unanswered until the server stops
+  (``.held`` is set once one is held); ``.yank(filename, reason="")``. Wheels may be added to
+  ``wheel_dir`` after it has started.
 """
 
 from __future__ import annotations

@@ -83,6 +83,7 @@ class IndexHandler(BaseHTTPRequestHandler):
             return
         if not self._authorized():
             return
+        self.index._hold(path)
         failure = self.index._take_failure(path)
         if failure is not None:
             status, drop, retry_after = failure

@@ -26,7 +26,8 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
 Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
 limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests;
-:meth:`IndexServer.stall` makes requests wait before their answer (a slow index). The wheel
+:meth:`IndexServer.stall` makes requests wait before their answer (a slow index), and
+:meth:`IndexServer.hold` holds them unanswered (a client stuck mid-request). The wheel
 directory is read on every request, so tests may add wheels after the server has started. The
 server binds 127.0.0.1 (or another loopback address given as ``host``, e.g. 127.0.0.2: a host
 of its own for credentials), serves at most ``max_requests`` requests and stops at ``stop()``.
@@ -144,6 +145,9 @@ class IndexServer:
         self.yanked: dict[str, str] = {}
         self._failures: list[tuple[int, bool, str, str | None]] = []
         self._stalls: list[tuple[str, float]] = []
+        self._holds: list[str] = []
+        self.held = threading.Event()  # set once a request is held by hold()
+        self._release = threading.Event()
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float, int], _Dist] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -161,6 +165,7 @@ class IndexServer:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -215,6 +220,19 @@ class IndexServer:
     def _stall_for(self, path: str) -> float:
         with self._lock:
             return next((s for prefix, s in self._stalls if path.startswith(prefix)), 0.0)
+
+    def hold(self, path: str) -> None:
+        """Hold every later request whose path starts with *path*, unanswered, until
+        :meth:`stop`: a client is then stuck mid-request (:attr:`held` is set)."""
+        with self._lock:
+            self._holds.append(path)
+
+    def _hold(self, path: str) -> None:
+        with self._lock:
+            held = any(path.startswith(p) for p in self._holds)
+        if held:
+            self.held.set()
+            self._release.wait(300)
 
     def yank(self, filename: str, reason: str = "") -> None:
         self.yanked[filename] = reason

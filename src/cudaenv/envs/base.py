@@ -21,18 +21,16 @@ import abc
 import contextlib
 import os
 import shutil
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv.envs.prefix import INCOMPLETE_MARKER, MARKER, check_prefix, write_marker
-from cudaenv.errors import EnvError, UsageError
+from cudaenv.errors import EnvError, Terminated, UsageError
+from cudaenv.interrupts import signals_ignored, sigterm_raises
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from types import FrameType
 
     from packaging.version import Version
 
@@ -80,10 +78,6 @@ class Env:
         return cls(prefix=prefix, python=python, site_packages=sites[-1], backend=backend)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: treated like Ctrl-C so that the same rollback runs."""
-
-
 class EnvBackend(abc.ABC):
     """Base class of environment backends; subclasses implement :meth:`perform_create` only."""
 
@@ -117,7 +111,7 @@ class EnvBackend(abc.ABC):
         """
         prefix = Path(os.path.abspath(prefix))
         check_prefix(prefix, force=force)
-        with _Transaction(prefix) as tx, _sigterm_raises():
+        with _Transaction(prefix) as tx, sigterm_raises():
             if not self.makes_own_directory:
                 tx.make_prefix()
             env = self._perform(prefix, python_version)
@@ -164,7 +158,7 @@ class _Transaction:
         (self.prefix / INCOMPLETE_MARKER).write_text(_MARKER_TEXT)
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        with _signals_ignored():
+        with signals_ignored():
             if exc is None:
                 (self.prefix / INCOMPLETE_MARKER).unlink(missing_ok=True)
                 if self.backup is not None:
@@ -186,38 +180,3 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _in_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` so that ``with`` blocks roll back."""
-    if not _in_main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """A second Ctrl-C or SIGTERM must not stop a rollback halfway."""
-    if not _in_main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

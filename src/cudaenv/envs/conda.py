@@ -14,20 +14,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from shutil import which
-from subprocess import PIPE
 from typing import TYPE_CHECKING, ClassVar
 
+from cudaenv import process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.envs.conda_failure import create_failure, output_tail
 from cudaenv.errors import EnvError, UsageError
-from cudaenv.process import stop_process
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Callable, Mapping, Sequence
 
     from packaging.version import Version
@@ -111,21 +110,15 @@ class CondaTool:
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd``, output captured; on Ctrl-C stop and reap it so the rollback never races it."""
+    """Run ``cmd``, output captured, in a process group of its own; on Ctrl-C or SIGTERM the
+    group is stopped and reaped first, so that the rollback never races it."""
     try:  # errors="replace": a message in another encoding must not become a traceback
-        proc = subprocess.Popen(cmd, stdout=PIPE, stderr=PIPE, errors="replace")
+        return process.run(cmd, errors="replace", grace=10)
     except OSError as e:
         raise EnvError(
             f"could not run {cmd[0]}: {e.strerror or e}",
             hint="check CONDA_EXE / MAMBA_EXE, or that the tool is on PATH",
         ) from e
-    with proc:
-        try:
-            out, err = proc.communicate()
-        except BaseException:
-            stop_process(proc, grace=10)
-            raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _running_conda() -> tuple[str, ...] | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from shutil import which
 from typing import TYPE_CHECKING, ClassVar
 
+from cudaenv import process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.errors import EnvError
 from cudaenv.process import find_uv
@@ -57,7 +58,7 @@ def _candidates(minor: str) -> Iterator[str]:
 
 def _output(cmd: list[str]) -> str | None:
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        done = process.run(cmd, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -99,7 +100,7 @@ def _bundled_pip(interpreter: Path) -> tuple[Path, Path] | None:
 def _install_bundled_pip(bundled: tuple[Path, Path], python: Path) -> None:
     uv, wheel = bundled
     cmd = [str(uv), "pip", "install", "-q", "--offline", "--no-deps", "--python", str(python)]
-    done = subprocess.run([*cmd, str(wheel)], capture_output=True, text=True, check=False)
+    done = process.run([*cmd, str(wheel)], text=True)
     if done.returncode != 0:
         raise EnvError(
             f"installing pip into the new environment failed (exit {done.returncode})",
@@ -123,7 +124,7 @@ class VenvBackend(EnvBackend):
         cmd = [str(interpreter), "-m", "venv", "--prompt", safe_prompt(prefix.name)]
         if not self.with_pip or bundled is not None:
             cmd.append("--without-pip")
-        done = subprocess.run([*cmd, str(prefix)], capture_output=True, text=True, check=False)
+        done = process.run([*cmd, str(prefix)], text=True)
         if done.returncode != 0:
             raise EnvError(
                 f"`{interpreter} -m venv` failed (exit {done.returncode})",

@@ -6,8 +6,8 @@ on the first line, so that a caller who keyed what it computed by the digest rea
 not the page's megabytes. METADATA is stored forever under (filename, sha256), or (filename,
 URL) when the index gave no hash: a file with that hash never changes, and index file URLs are
 immutable. Writes are atomic (:func:`write_atomic`: temporary file + rename) so that concurrent
-cudaenv runs never read half a file, and a cache that cannot be written is not an error, only
-slower.
+cudaenv runs never read half a file, no temporary file is left by a run that was stopped, and a
+cache that cannot be written is not an error, only slower.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cudaenv import tmpfiles
 
 if TYPE_CHECKING:
     from cudaenv.index.links import FileLink
@@ -188,15 +189,13 @@ class DiskCache:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write *data* to *path* by a rename, so that no reader sees half of it; a failure is
     logged, not raised (a cache that cannot be written is only slower). Also used for the
-    files other layers keep beside this cache."""
-    tmp = None
+    files other layers keep beside this cache. The temporary file never outlives the call,
+    nor the process (:mod:`cudaenv.tmpfiles`), whatever stops it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
+        with tmpfiles.temporary(path.parent, ".tmp-") as (fd, tmp), os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+            f.close()
+            os.replace(tmp, path)
     except OSError as e:
         _log.debug("could not write the cache file %s: %s", path, e)
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)

@@ -188,16 +188,17 @@ class Index:
             slowest_seconds=slowest[1] if slowest else 0.0,
         )
 
-    def close(self) -> None:
-        self._once.close()
+    def close(self, *, wait: bool = True) -> None:
+        """Close the client; ``wait=False`` leaves loads in progress behind (see Once.close)."""
+        self._once.close(wait=wait)
         for http in self._sources.https():
             http.close()
 
     def __enter__(self) -> Index:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(wait=exc_type is None)  # Ctrl-C or a failure: do not wait for a stalled page
 
     # -- project pages -------------------------------------------------------------------------
     def project(self, name: str) -> tuple[FileLink, ...]:

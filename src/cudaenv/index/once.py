@@ -73,11 +73,13 @@ class Once:
         if block:
             wait(futures)
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the pool; ``wait=False`` (the caller is failing or interrupted) does not wait
+        for loads in progress, which may be held by a server that never answers."""
         with self._guard:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def _quietly(job: Callable[[], object]) -> None:

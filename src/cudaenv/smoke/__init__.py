@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from cudaenv import process
 from cudaenv.errors import SmokeError
 
 if TYPE_CHECKING:
@@ -132,10 +133,7 @@ def run_probe(
             if on_phase is not None:
                 fds = (stack.enter_context(PhasePipe(on_phase)).fd,)
                 env[PROGRESS_FD] = str(fds[0])
-            done = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-                pass_fds=fds,
-            )  # fmt: skip
+            done = process.run(cmd, env=env, text=True, timeout=timeout, pass_fds=fds)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise SmokeError(f"the probe could not run with {python}: {e}") from e
     try:

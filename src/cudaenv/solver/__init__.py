@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -137,7 +138,7 @@ def _search(
             return resolution
         return _newest(resolution, request, machine, knowledge, index, factory)
     finally:
-        factory.close()
+        factory.close(wait=sys.exc_info()[0] is None)
 
 
 def _newest(

@@ -95,8 +95,10 @@ class Factory:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)  # none touches a closed index
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the lookahead; ``wait`` (the solve succeeded): until no job touches the index.
+        A failed or interrupted solve does not wait for pages a server may never send."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def restrict(self, constraints: Mapping[NormalizedName, SpecifierSet]) -> None:
         """Narrow projects' candidates to these specifiers too (never adds a project)."""
