@@ -6,14 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+import time
+from pathlib import Path
 
 import pytest
 
-from cudaenv.process import TAIL_BYTES, run_streaming, stop_process
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from cudaenv.process import TAIL_BYTES, run, run_streaming, start, stop_children, stop_process
 
 
 def child(code: str) -> list[str]:
@@ -128,3 +126,47 @@ def test_an_env_is_passed_to_the_child() -> None:
         env=env,
     )
     assert (code, lines) == (0, ["seen"])
+
+
+# --- process groups: what a child starts dies with it ------------------------------------------
+
+_GRANDCHILD = (
+    "import subprocess, sys, time\n"
+    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+    "open(sys.argv[1], 'w').write(str(p.pid))\n"
+    "time.sleep(60)\n"
+)
+
+
+def _pid_when_written(path: Path) -> int:
+    deadline = time.monotonic() + 30
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline, "the grandchild never started"
+        time.sleep(0.02)
+    return int(path.read_text())
+
+
+def _reaped_or_orphaned_zombie(pid: int) -> bool:
+    """Gone, or a zombie whose parent (the child we stopped) is gone too."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+def test_a_timeout_stops_the_childs_children_too(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild"
+    with pytest.raises(subprocess.TimeoutExpired):
+        run([*child(_GRANDCHILD), str(pid_file)], timeout=3, grace=1)
+    grandchild = _pid_when_written(pid_file)
+    assert _reaped_or_orphaned_zombie(grandchild)
+
+
+def test_stop_children_stops_every_group_still_running(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild"
+    proc = start([*child(_GRANDCHILD), str(pid_file)])
+    grandchild = _pid_when_written(pid_file)
+    stop_children(grace=1)
+    assert proc.returncode is not None, "the child was reaped"
+    assert _reaped_or_orphaned_zombie(grandchild)
