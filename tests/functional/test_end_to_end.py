@@ -1,7 +1,9 @@
 """The whole flow, as a new user runs it, with real TensorFlow and spaCy from the real index.
 
-Two environments of several GB each (they share one uv wheel cache, so a second run downloads
-nothing) and the seed's warning, reproduced and then fixed:
+Environments of several GB each, made on the one test cache's file system and removed as soon
+as their tests are done (tests/tools/bigenv.py: one uv wheel cache, so a second run downloads
+nothing, every wheel installed by URL as cudaenv installs it, hardlinked from the cache), and
+the seed's warning, reproduced and then fixed:
 
 * TF 2.12 + spaCy 3.7 for driver 470.82.01 (CUDA 11.4): TF 2.12 takes CUDA 11 from cu11 wheels and
   finds them only through LD_LIBRARY_PATH. Installed the usual way, `import tensorflow` prints
@@ -13,20 +15,25 @@ nothing) and the seed's warning, reproduced and then fixed:
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 from packaging.version import Version
 
+from cudaenv import lock
 from cudaenv.envs.venv import find_python
 from cudaenv.process import find_uv
+from tests.tools.bigenv import big_dir, environ
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = [pytest.mark.bigenv, pytest.mark.network]
 
-UV_CACHE = Path.home() / ".cache" / "cudaenv-tests" / "uv"
 SEED_WARNING = "Could not find cuda drivers on your machine"
 TF212_SONAMES = (
     "libcudart.so.11.0",
@@ -38,13 +45,6 @@ TF212_SONAMES = (
     "libcusolver.so.11",
     "libcusparse.so.11",
 )
-
-
-def environ() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "VIRTUAL_ENV")}
-    env["UV_CACHE_DIR"] = str(UV_CACHE)
-    env["CUDAENV_CACHE_DIR"] = str(UV_CACHE.parent / "index")
-    return env
 
 
 def cudaenv(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
@@ -74,8 +74,12 @@ def in_env(
 
 
 @pytest.fixture(scope="module")
-def tf212(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    prefix = tmp_path_factory.mktemp("e2e") / "tf 212"  # a space in the path, on purpose
+def tf212() -> Iterator[Path]:
+    with big_dir("e2e-tf212") as folder:
+        yield _create_tf212(folder / "tf 212")  # a space in the path, on purpose
+
+
+def _create_tf212(prefix: Path) -> Path:
     r = cudaenv(
         "create",
         "--tf",
@@ -94,30 +98,30 @@ def tf212(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return prefix
 
 
-def test_tf212_usual_way_prints_the_seed_warning(tmp_path: Path) -> None:
+def test_tf212_usual_way_prints_the_seed_warning(tf212: Path, tmp_path: Path) -> None:
+    """TensorFlow 2.12.1 and the CUDA 11 runtime wheel in a plain venv, as `pip install
+    tensorflow==2.12.1 nvidia-cuda-runtime-cu11` makes it: the same files as the cudaenv lock
+    pins (by URL, so the cache holds them once), without cudaenv's extra CUDA 11 wheels."""
     uv = find_uv()
     assert uv is not None, "uv comes with the test extra"
-    venv = tmp_path / "usual"
+    locked = lock.read(tf212 / "pylock.toml")
+    usual = [p for p in locked.pins if not p.name.startswith("nvidia-") or "runtime" in p.name]
+    req = tmp_path / "requirements.txt"
+    req.write_text(lock.requirements_txt(replace(locked, pins=tuple(usual))))
     python = find_python(Version("3.11"))
-    subprocess.run(
-        [str(uv), "venv", "-q", "--python", str(python), str(venv)], check=True, env=environ()
-    )
-    subprocess.run(
-        [
-            str(uv),
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(venv / "bin" / "python"),
-            "tensorflow==2.12.1",
-            "nvidia-cuda-runtime-cu11==11.8.89",
-        ],
-        check=True,
-        env=environ(),
-        timeout=1800,
-    )
-    r = in_env(venv, '"$1/bin/python" -c "import tensorflow"', activate=False)
+    with big_dir("e2e-usual") as folder:
+        venv = folder / "usual"
+        subprocess.run(
+            [str(uv), "venv", "-q", "--python", str(python), str(venv)], check=True, env=environ()
+        )
+        install = [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+        subprocess.run(
+            [*install, "--no-deps", "--require-hashes", "-r", str(req)],
+            check=True,
+            env=environ(),
+            timeout=1800,
+        )
+        r = in_env(venv, '"$1/bin/python" -c "import tensorflow"', activate=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert SEED_WARNING in r.stderr
 
@@ -153,8 +157,12 @@ def test_tf212_env_keeps_its_lock_and_smoke_passes_on_cpu(tf212: Path) -> None:
     assert data["verdict"] == "cpu-only"
 
 
-def test_tf215_spacy37_create_smoke_and_require_gpu(tmp_path: Path) -> None:
-    prefix = tmp_path / "tf215"
+def test_tf215_spacy37_create_smoke_and_require_gpu() -> None:
+    with big_dir("e2e-tf215") as folder:
+        _tf215(folder / "tf215")
+
+
+def _tf215(prefix: Path) -> None:
     r = cudaenv(
         "create",
         "--tf",

@@ -17,8 +17,8 @@ import pytest
 from cudaenv import smoke
 from cudaenv.envs.base import Env
 from cudaenv.process import find_uv
+from tests.tools.bigenv import big_dir, environ, requirements
 
-UV_CACHE = Path.home() / ".cache" / "cudaenv-tests" / "uv"
 PYENV = Path.home() / ".pyenv" / "versions"
 
 
@@ -32,8 +32,7 @@ def uv_install(env: Env, *args: str, timeout: int = 300) -> None:
     if uv is None:
         pytest.skip("needs uv (installed with cudaenv's test extra)")
     cmd = [str(uv), "pip", "install", "-q", "--python", str(env.python), *args]
-    environ = {**os.environ, "UV_CACHE_DIR": str(UV_CACHE)}
-    subprocess.run(cmd, check=True, env=environ, timeout=timeout)
+    subprocess.run(cmd, check=True, env=environ(), timeout=timeout)
 
 
 @pytest.fixture
@@ -176,11 +175,20 @@ def test_spacy_37_on_a_real_gpu(cli, venv: Env) -> None:
 
 @pytest.mark.bigenv
 @pytest.mark.network
-def test_real_tensorflow_and_cuda_on_a_machine_without_a_driver(cli, venv: Env) -> None:
-    """Real TF 2.15.1 with its and-cuda wheels (~3 GB, shared uv cache): every CUDA library
-    loads by soname from the wheels under activation; TF's own log, captured per phase, says
-    the driver is missing; the verdict is cpu-only with that reason, exit 0."""
-    uv_install(venv, "tensorflow[and-cuda]==2.15.1", "numpy<2", timeout=1800)
+def test_real_tensorflow_and_cuda_on_a_machine_without_a_driver(cli, tmp_path: Path) -> None:
+    """Real TF 2.15.1 with its and-cuda wheels (~3 GB, the shared test cache; installed by URL
+    from a cudaenv lock, as cudaenv installs them, into a venv cudaenv did not make): every CUDA
+    library loads by soname from the wheels under activation; TF's own log, captured per phase,
+    says the driver is missing; the verdict is cpu-only with that reason, exit 0."""
+    req = tmp_path / "requirements.txt"
+    req.write_text(requirements("--tf", "2.15", "--driver", "535.104.05", "--python", "3.11"))
+    with big_dir("smoke-tf215") as folder:
+        venv = make_venv(folder / "env with space")
+        uv_install(venv, "--no-deps", "--require-hashes", "-r", str(req), timeout=1800)
+        _check_real_tensorflow(cli, venv)
+
+
+def _check_real_tensorflow(cli, venv: Env) -> None:
     result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json")
     data = json.loads(result.out)
     assert result.code == 0, data["problems"]

@@ -32,6 +32,7 @@ from cudaenv.envs.conda import (
 )
 from cudaenv.envs.conda_failure import create_failure
 from cudaenv.errors import EnvError, UsageError
+from tests.tools.signals import sigint_raises
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "conda"
 HERE = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
@@ -403,7 +404,7 @@ def test_ctrl_c_during_create_stops_the_tool_and_removes_the_prefix(
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
+    with sigint_raises(), pytest.raises(KeyboardInterrupt):
         MicromambaBackend().create(prefix, HERE)
     assert not prefix.exists()
     with pytest.raises(ProcessLookupError):  # the tool was stopped (and reaped), not orphaned
