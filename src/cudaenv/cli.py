@@ -19,8 +19,17 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any
 
-from cudaenv import __version__, commands, interrupts, render
-from cudaenv.errors import BUG, FAILURE, INTERRUPTED, OK, TERMINATED, CudaenvError, Terminated
+from cudaenv import __version__, commands, interrupts, oserrors, render
+from cudaenv.errors import (
+    BUG,
+    FAILURE,
+    INTERRUPTED,
+    OK,
+    TERMINATED,
+    CudaenvError,
+    FilesystemError,
+    Terminated,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -122,10 +131,12 @@ def _outcome(run: Callable[[argparse.Namespace], int | None], args: argparse.Nam
     except BrokenPipeError:
         raise
     except CudaenvError as err:
-        render.error(err, as_json=bool(getattr(args, "json", False)))
-        if getattr(args, "verbosity", 0):
-            render.trace()
-        return FAILURE
+        return _failed(err, args)
+    except OSError as err:  # the file system refused where no stage expected it: not a bug
+        if not (oserrors.is_refusal(err) and isinstance(err.filename, str)):
+            render.crash()
+            return BUG
+        return _failed(oserrors.explain(err, err.filename, doing="use", cls=FilesystemError), args)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
         terminated = isinstance(stop, Terminated)
         render.interrupted(terminated=terminated)
@@ -133,6 +144,13 @@ def _outcome(run: Callable[[argparse.Namespace], int | None], args: argparse.Nam
     except Exception:  # a bug: say so, with the traceback, and exit 1
         render.crash()
         return BUG
+
+
+def _failed(err: CudaenvError, args: argparse.Namespace) -> int:
+    render.error(err, as_json=bool(getattr(args, "json", False)))
+    if getattr(args, "verbosity", 0):
+        render.trace()
+    return FAILURE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

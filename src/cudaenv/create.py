@@ -201,7 +201,7 @@ def _write_lock(
         path.write_bytes(copied)
         return path
     version = (knowledge.version if knowledge is not None else "") or "unknown"
-    return lock.write(resolution, path, knowledge_version=version)
+    return lock.write(resolution, path, knowledge_version=version, flag="-p PATH")
 
 
 def _lines(resolution: Resolution, knowledge: Knowledge | None) -> tuple[TfLine, ...]:

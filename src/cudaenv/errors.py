@@ -22,6 +22,7 @@ __all__ = [
     "CudaenvError",
     "DetectError",
     "EnvError",
+    "FilesystemError",
     "IndexError_",
     "InstallError",
     "KnowledgeError",
@@ -145,6 +146,12 @@ class LockError(CudaenvError):
 
 class EnvError(CudaenvError):
     reference = "environment-failed"
+
+
+class FilesystemError(CudaenvError):
+    """The file system refused a path (full, read-only, denied, not a folder): see oserrors."""
+
+    reference = "filesystem-refused"
 
 
 class InstallError(CudaenvError):

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import process, render
+from cudaenv import oserrors, process, render
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
 from cudaenv.process import find_uv, run_streaming
@@ -113,7 +113,7 @@ def install(
         child_env = _with_netrc(Path(tmp), resolution, credentials)
         code, tail = _run(cmd, on_output or render.detail, progress, child_env)
     if code != 0:
-        raise _failure(used, code, tail, resolution, offline=offline)
+        raise _failure(used, code, tail, resolution, env, offline=offline)
     return used
 
 
@@ -150,7 +150,7 @@ def _ensure_pip(env: Env) -> None:
     boot = [str(env.python), "-m", "ensurepip", "--default-pip"]
     done = process.run(boot, text=True)
     if done.returncode != 0:
-        raise InstallError(
+        raise _refused(done.stderr, env) or InstallError(
             f"the environment at {env.prefix} has no pip and ensurepip failed",
             context=done.stderr.strip()[-2000:] or None,
             hint="use --installer uv",
@@ -208,11 +208,20 @@ _HASH_WORDS = re.compile(
 
 
 def _failure(
-    used: str, code: int, tail: str, resolution: Resolution, *, offline: bool = False
+    used: str,
+    code: int,
+    tail: str,
+    resolution: Resolution,
+    env: Env,
+    *,
+    offline: bool = False,
 ) -> InstallError:
     text = _ANSI.sub("", tail)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     context = "\n".join(lines[-15:]) or None
+    refused = _refused(text, env)
+    if refused is not None:
+        return refused
     if offline and _OFFLINE_WORDS.search(text):
         return InstallError(
             f"{used} could not install offline: locked wheels are not in its cache",
@@ -233,6 +242,13 @@ def _failure(
         context=context,
         hint="the environment was removed; fix the cause above and run the command again",
     )
+
+
+def _refused(output: str, env: Env) -> InstallError | None:
+    """The file system's refusal (disk full, read-only, ...) the installer's output reports:
+    in the environment, or in the installer's download cache."""
+    doing = "install the locked wheels into"
+    return oserrors.from_output(output, env.prefix, doing=doing, flag="-p PATH", cls=InstallError)
 
 
 def _named(text: str, resolution: Resolution) -> list[str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from cudaenv import oserrors
 from cudaenv.envs.prefix import INCOMPLETE_MARKER, MARKER, check_prefix, write_marker
 from cudaenv.errors import EnvError, Terminated, UsageError
 from cudaenv.interrupts import signals_ignored, sigterm_raises
@@ -110,23 +111,31 @@ class EnvBackend(abc.ABC):
         written and the in-progress marker goes.
         """
         prefix = Path(os.path.abspath(prefix))
-        check_prefix(prefix, force=force)
-        with _Transaction(prefix) as tx, sigterm_raises():
+        try:
+            check_prefix(prefix, force=force)
+            with _Transaction(prefix) as tx, sigterm_raises():
+                env = self._make(tx, prefix, python_version)
+                yield env
+                write_marker(prefix, self.name)  # last: cudaenv made it, and it is finished
+        except OSError as e:  # the file system refused, in the body (install, activation) too
+            if not oserrors.is_refusal(e):
+                raise
+            raise self._refused(e, prefix) from e
+
+    def _make(self, tx: _Transaction, prefix: Path, python_version: Version) -> Env:
+        """The prefix, the environment in it, the marker; any OSError is the file system's."""
+        try:
             if not self.makes_own_directory:
                 tx.make_prefix()
-            env = self._perform(prefix, python_version)
+            env = self.perform_create(prefix, python_version)
             tx.mark()
-            yield env
-            write_marker(prefix, self.name)  # last: cudaenv made it, and it is finished
-
-    def _perform(self, prefix: Path, python_version: Version) -> Env:
-        try:
-            return self.perform_create(prefix, python_version)
         except OSError as e:
-            raise EnvError(
-                f"could not create the {self.name} environment at {prefix}: {e.strerror or e}",
-                hint="check that the folder is writable and the disk has room",
-            ) from e
+            raise self._refused(e, prefix) from e
+        return env
+
+    def _refused(self, err: OSError, prefix: Path) -> EnvError:
+        doing = f"create the {self.name} environment at"
+        return oserrors.explain(err, prefix, doing=doing, flag="-p PATH", cls=EnvError)
 
     @abc.abstractmethod
     def perform_create(self, prefix: Path, python_version: Version) -> Env:

@@ -20,7 +20,7 @@ from pathlib import Path
 from shutil import which
 from typing import TYPE_CHECKING, ClassVar
 
-from cudaenv import process
+from cudaenv import oserrors, process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.envs.conda_failure import create_failure, output_tail
 from cudaenv.errors import EnvError, UsageError
@@ -248,7 +248,15 @@ class CondaBackend(EnvBackend):
         cmd = self.command(prefix, python_version)
         done = _run(cmd)
         if done.returncode != 0:
-            raise create_failure(self.tool.kind, done)
+            doing = f"create the {self.name} environment at"
+            refused = oserrors.from_output(
+                f"{done.stderr or ''}\n{done.stdout or ''}",
+                prefix,
+                doing=doing,
+                flag="-p PATH",
+                cls=EnvError,
+            )
+            raise refused or create_failure(self.tool.kind, done)
         return _open(prefix, self.name)
 
     def prefix_for_name(self, name: str) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 from shutil import which
 from typing import TYPE_CHECKING, ClassVar
 
-from cudaenv import process
+from cudaenv import oserrors, process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.errors import EnvError
 from cudaenv.process import find_uv
@@ -102,11 +102,18 @@ def _install_bundled_pip(bundled: tuple[Path, Path], python: Path) -> None:
     cmd = [str(uv), "pip", "install", "-q", "--offline", "--no-deps", "--python", str(python)]
     done = process.run([*cmd, str(wheel)], text=True)
     if done.returncode != 0:
-        raise EnvError(
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        raise _refused(output, python.parent.parent) or EnvError(
             f"installing pip into the new environment failed (exit {done.returncode})",
-            context=(done.stderr or done.stdout).strip()[-2000:] or None,
+            context=output or None,
             hint="retry with --installer pip, or report this with the output above",
         )
+
+
+def _refused(output: str, prefix: Path) -> EnvError | None:
+    """The file system's refusal (disk full, read-only, ...) that a tool's output reports."""
+    doing = "create the venv environment at"
+    return oserrors.from_output(output, prefix, doing=doing, flag="-p PATH", cls=EnvError)
 
 
 class VenvBackend(EnvBackend):
@@ -126,9 +133,10 @@ class VenvBackend(EnvBackend):
             cmd.append("--without-pip")
         done = process.run([*cmd, str(prefix)], text=True)
         if done.returncode != 0:
-            raise EnvError(
+            output = (done.stderr or done.stdout).strip()[-2000:]
+            raise _refused(output, prefix) or EnvError(
                 f"`{interpreter} -m venv` failed (exit {done.returncode})",
-                context=(done.stderr or done.stdout).strip()[-2000:] or None,
+                context=output or None,
                 hint="on Debian/Ubuntu install the python3-venv package for this Python",
             )
         python = prefix / "bin" / "python"

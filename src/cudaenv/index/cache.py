@@ -22,12 +22,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import tmpfiles
+from cudaenv import oserrors, tmpfiles
+from cudaenv.errors import FilesystemError
 
 if TYPE_CHECKING:
     from cudaenv.index.links import FileLink
 
-__all__ = ["CachedPage", "DiskCache", "default_cache_dir", "max_age", "write_atomic"]
+__all__ = [
+    "CachedPage",
+    "DiskCache",
+    "check_cache_dir",
+    "default_cache_dir",
+    "max_age",
+    "write_atomic",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -40,6 +48,22 @@ def default_cache_dir() -> Path:
 
         root = platformdirs.user_cache_dir("cudaenv", appauthor=False)
     return Path(root) / "index"
+
+
+def check_cache_dir(path: Path, *, given: bool) -> None:
+    """A cache folder the user gave (``--cache-dir``: ``given``, or ``CUDAENV_CACHE_DIR``) must
+    be a folder, or one that can be made; else FilesystemError. One that cannot be written to
+    is still read: nothing new is kept. The platform's default folder is not checked."""
+    flag = "--cache-dir DIR" if given else None
+    if flag is None and os.environ.get("CUDAENV_CACHE_DIR"):
+        flag = "CUDAENV_CACHE_DIR=DIR"
+    if flag is None or path.is_dir():
+        return
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        doing = "use the cache folder"
+        raise oserrors.explain(e, path, doing=doing, flag=flag, cls=FilesystemError) from e
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

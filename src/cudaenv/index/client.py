@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
 from cudaenv.index.auth import without_auth
-from cudaenv.index.cache import DiskCache, default_cache_dir
+from cudaenv.index.cache import DiskCache, check_cache_dir, default_cache_dir
 from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
 from cudaenv.index.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page, runs_on
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
@@ -123,6 +123,7 @@ class Index:
         self.settings = settings
         self.url = settings.default.url.rstrip("/")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        check_cache_dir(self.cache_dir, given=cache_dir is not None)
         self.offline = offline
         self.page_ttl = page_ttl
         self.revalidate = revalidate

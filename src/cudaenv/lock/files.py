@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import tomli_w
 from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
 
+from cudaenv import oserrors
 from cudaenv._toml import tomllib
 from cudaenv.errors import LockError
 from cudaenv.lock.closure import check_references
@@ -37,14 +38,18 @@ def dumps(resolution: Resolution, *, knowledge_version: str) -> str:
     return tomli_w.dumps(to_pylock(resolution, knowledge_version=knowledge_version).to_dict())
 
 
-def write(resolution: Resolution, path: Path | str, *, knowledge_version: str) -> Path:
+def write(
+    resolution: Resolution, path: Path | str, *, knowledge_version: str, flag: str = "-o PATH"
+) -> Path:
     """Write the lock of ``resolution`` to ``path`` atomically; returns the path written."""
-    return write_text(dumps(resolution, knowledge_version=knowledge_version), path)
+    return write_text(dumps(resolution, knowledge_version=knowledge_version), path, flag=flag)
 
 
-def write_text(text: str, path: Path | str) -> Path:
+def write_text(text: str, path: Path | str, *, flag: str = "-o PATH") -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename,
-    making the folders that lead to it."""
+    making the folders that lead to it. The file system's refusal is a LockError whose hint
+    fits it (``flag`` chooses another path); neither the temporary file nor a folder made for
+    it stays."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     made: list[Path] = []
@@ -58,7 +63,7 @@ def write_text(text: str, path: Path | str) -> Path:
         os.replace(tmp, path)
     except OSError as e:
         _undo(tmp, made)
-        raise LockError(f"cannot write {path}: {e.strerror or e}", hint=_writable_hint(path)) from e
+        raise oserrors.explain(e, path, doing="write", flag=flag, cls=LockError) from e
     except BaseException:
         _undo(tmp, made)
         raise
@@ -83,10 +88,6 @@ def _undo(tmp: Path, made: list[Path]) -> None:
             break
 
 
-def _writable_hint(path: Path) -> str:
-    return f"check that {path.parent} can be written to, or choose another -o path"
-
-
 def is_valid_lock_name(path: Path | str) -> bool:
     """PEP 751 names: ``pylock.toml`` or ``pylock.NAME.toml`` (installers look for these)."""
     return is_valid_pylock_path(Path(path))
@@ -104,7 +105,9 @@ def load(path: Path | str, *, target: Target | None = None) -> LockInfo:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise LockError(f"no lock file at {path}", hint="make one with `cudaenv lock`") from e
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise oserrors.explain(e, path, doing="read", cls=LockError) from e
+    except UnicodeDecodeError as e:
         raise LockError(f"cannot read {path}: {e}", hint=_REGENERATE) from e
     return loads(text, source=str(path), target=target)
 
