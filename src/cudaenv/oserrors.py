@@ -140,7 +140,8 @@ def _hint(number: int | None, path: Path, folder: Path, other: str | None) -> st
             f"it){alternative + ' on another disk' if other else ''}"
         )
     if number == errno.EROFS:
-        return f"{folder} is on a read-only file system{alternative} on a writable one"
+        choose = other or "choose a folder"
+        return f"{folder} is on a read-only file system: {choose} on a writable one"
     if number in _DENIED:
         return (
             f"you may not write there (`ls -ld {folder}` shows who may): fix its permissions"

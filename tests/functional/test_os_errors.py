@@ -196,3 +196,21 @@ def test_a_full_download_cache_names_its_own_disk(tmp_path, lock_file):
     expected_failure(done, "No space left on device", f"the disk holding {cache}")
     assert "-p PATH" not in done.stderr, "the environment's path is not the one to change"
     assert not prefix.exists()
+
+
+@pytest.mark.parametrize("where", ["/proc/cudaenv-test/wheels", "file"])
+def test_download_into_a_folder_that_cannot_be(tmp_path, lock_file, where):
+    (tmp_path / "file").write_text("a file\n")
+    dest = Path(where) if where.startswith("/") else tmp_path / where / "wheels"
+    done = cudaenv("download", str(lock_file), "-d", str(dest))
+    expected_failure(done, str(dest), "-d DIR")
+
+
+@MOUNTS
+@pytest.mark.parametrize(("options", "says"), [("ro", "read-only"), ("nr_inodes=3", "free space")])
+def test_download_onto_a_refusing_file_system(tmp_path, lock_file, options, says):
+    disk = tmp_path / "disk"
+    done = cudaenv(
+        "download", str(lock_file), "-d", str(disk / "wheels"), mount=f"size=1m,{options}", at=disk
+    )
+    expected_failure(done, str(disk / "wheels"), says, "-d DIR")

@@ -21,7 +21,7 @@ def _error(number: int, filename: str) -> OSError:
         (errno.ENOSPC, "is full: free space there (`df -h {folder}` shows it), or choose "
          "another with -p PATH on another disk"),
         (errno.EDQUOT, "is over your quota"),
-        (errno.EROFS, "{folder} is on a read-only file system, or choose another with -p PATH "
+        (errno.EROFS, "{folder} is on a read-only file system: choose another with -p PATH "
          "on a writable one"),
         (errno.EACCES, "you may not write there (`ls -ld {folder}` shows who may)"),
         (errno.EPERM, "fix its permissions, or choose another with -p PATH in a folder you own"),

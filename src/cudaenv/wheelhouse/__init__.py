@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from cudaenv import oserrors
 from cudaenv.errors import WheelhouseError
 from cudaenv.wheelhouse.fetch import Fetched, Stopped, fetch, sha256_of
 
@@ -126,7 +127,10 @@ def download(
 ) -> Wheelhouse:
     """Fetch every wheel of ``resolution`` into ``directory`` (made if missing), ``jobs`` at a
     time; copy ``lock_file`` beside them. Cost: the bytes of every wheel not already there."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _refused(e, directory) from e
     started = time.monotonic()
     tally = _Tally(resolution.pins, on_progress or _quiet)
     stop = threading.Event()
@@ -140,13 +144,20 @@ def download(
         futures = [pool.submit(one, pin) for pin in resolution.pins]
         try:
             wheels = tuple(f.result() for f in futures)
-        except BaseException:  # Ctrl-C or a failed wheel: stop the others, keep their .part
+        except BaseException as e:  # Ctrl-C or a failed wheel: stop the others, keep their .part
             stop.set()
             for f in futures:
                 f.cancel()
+            if isinstance(e, OSError) and oserrors.is_refusal(e):  # disk full, read-only, ...
+                raise _refused(e, directory) from e
             raise
     if lock_file is not None:
-        _copy_lock(lock_file, directory)
+        try:
+            _copy_lock(lock_file, directory)
+        except OSError as e:
+            if not oserrors.is_refusal(e):
+                raise
+            raise _refused(e, directory) from e
     return Wheelhouse(directory=directory, wheels=wheels, seconds=time.monotonic() - started)
 
 
@@ -181,6 +192,12 @@ def _origin(resolution: Resolution) -> str:
     """Where the wheels come from, for messages, when the lock names no index."""
     urls = [p.wheel.url for p in resolution.pins]
     return urls[0].rsplit("/", 1)[0] if urls else "the index"
+
+
+def _refused(err: OSError, directory: Path) -> WheelhouseError:
+    """The file system refused the wheelhouse folder: its path and a hint for the errno."""
+    doing = "download into"
+    return oserrors.explain(err, directory, doing=doing, flag="-d DIR", cls=WheelhouseError)
 
 
 def _copy_lock(lock_file: Path, directory: Path) -> None:
