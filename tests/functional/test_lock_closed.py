@@ -252,3 +252,15 @@ def test_a_pin_outside_a_requirements_range_is_refused(cli, tmp_path, app_index,
     result = check(cli, path, tmp_path)
     assert result.code == 2
     assert "app 1.0 requires lib[fast]>=1, the lock has lib 0.9" in result.err
+
+
+@TF_PY
+def test_check_honours_python_and_platform(cli, tmp_path, tf_index):
+    path = lock_tf(cli, tf_index, tmp_path)
+    for flag, value, says in (
+        ("--python", "3.12", "this lock is for Python 3.11"),
+        ("--platform", "manylinux_2_17_aarch64", "this lock needs glibc ≥ 2.28 on x86_64"),
+    ):
+        result = check(cli, path, tmp_path, flag, value, "--json")
+        assert result.code == 2, result.out
+        assert any(p.startswith(says) for p in json.loads(result.out)["problems"]), result.out

@@ -69,7 +69,7 @@ def check_given(
     (``lock --check --driver/--cuda/--python/--platform``), as problem lines."""
     steps: list[Callable[[], object]] = []
     if platform is not None:
-        steps.append(lambda: _check_platform(resolution.target, platform))
+        steps.append(lambda: _check_platform(resolution, platform))
     if python is not None:
         steps.append(lambda: _check_python(resolution.target, python))
     if machine is not None:
