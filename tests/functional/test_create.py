@@ -164,7 +164,8 @@ def test_signal_while_installing_leaves_no_prefix(tmp_path, pins, stalling_serve
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "CUDAENV_DRIVER": "550.54.15"},
+        # a cache of its own: uv must ask the stalling server, not find the wheels cached
+        env={**os.environ, "CUDAENV_DRIVER": "550.54.15", "UV_CACHE_DIR": str(tmp_path / "uv")},
     )
     try:
         while not handler.hit.wait(0.2):
