@@ -81,9 +81,10 @@ def resolve_or_read(
 
 
 def default_name(resolution: Resolution) -> str:
-    """``tf215``, ``spacy37`` or ``tf215-spacy37`` from the pinned framework releases."""
+    """``tf215``, ``spacy37``, ``tf218-torch27`` ... from the pinned framework releases."""
     parts = []
-    for name, short in (("tensorflow", "tf"), ("spacy", "spacy")):
+    shorts = (("tensorflow", "tf"), ("torch", "torch"), ("jax", "jax"), ("spacy", "spacy"))
+    for name, short in shorts:
         pin = resolution.pin(name)
         if pin is not None:
             parts.append(f"{short}{pin.version.major}{pin.version.minor}")
@@ -244,4 +245,5 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),
+        "relaxed": [x.text() for x in resolution.relaxed],
     }

@@ -21,11 +21,34 @@ from cudaenv.errors import UsageError
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
 
-__all__ = ["FrameworkRequest", "Request", "Target", "default_platform", "host_platform"]
+__all__ = [
+    "FRAMEWORK_ORDER",
+    "FrameworkRequest",
+    "Request",
+    "Target",
+    "default_platform",
+    "host_platform",
+]
 
 _MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 _LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
-_FRAMEWORK_ALIASES = {"tf": "tensorflow", "tensorflow": "tensorflow", "spacy": "spacy"}
+_FRAMEWORK_ALIASES = {
+    "tf": "tensorflow",
+    "tensorflow": "tensorflow",
+    "spacy": "spacy",
+    "torch": "torch",
+    "pytorch": "torch",
+    "jax": "jax",
+}
+# What a hint shows for each framework: a line, a release, the two ends of a range.
+_EXAMPLES = {
+    "tensorflow": ("2.15", "2.15.1", "2.15", "2.17"),
+    "torch": ("2.7", "2.7.1", "2.7", "2.9"),
+    "jax": ("0.7", "0.7.2", "0.7", "0.9"),
+    "spacy": ("3.7", "3.7.5", "3.7", "3.9"),
+}
+# The order frameworks are solved and listed in: the ones that pin their CUDA wheels first.
+FRAMEWORK_ORDER = ("tensorflow", "torch", "jax", "spacy")
 
 
 def host_platform() -> str:
@@ -161,10 +184,11 @@ class FrameworkRequest:
             else:
                 spec = SpecifierSet(raw)
         except (InvalidVersion, InvalidSpecifier) as e:
+            line, exact, low, high = _EXAMPLES.get(name, _EXAMPLES["tensorflow"])
             raise UsageError(
                 f"{text!r} is not a {name} version",
-                hint="give a release line such as 2.15, an exact release such as 2.15.1, "
-                "or a specifier such as '>=2.15,<2.17' (see `cudaenv matrix`)",
+                hint=f"give a release line such as {line}, an exact release such as {exact}, "
+                f"or a specifier such as '>={low},<{high}' (see `cudaenv matrix`)",
             ) from e
         return cls(name=name, specifier=spec, text=raw)
 
@@ -194,11 +218,14 @@ class Request:
         pre: bool = False,
         allow_sdist: bool = False,
         gpu: bool = True,
+        torch: str | None = None,
+        jax: str | None = None,
     ) -> Request:
+        asked = {"tensorflow": tf, "torch": torch, "jax": jax, "spacy": spacy}
         fws = tuple(
             FrameworkRequest.from_string(name, text)
-            for name, text in (("tensorflow", tf), ("spacy", spacy))
-            if text
+            for name in FRAMEWORK_ORDER
+            if (text := asked[name])
         )
         if not fws:
             raise _nothing_asked()

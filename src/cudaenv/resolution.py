@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from cudaenv.driver import DriverVersion
     from cudaenv.request import FrameworkRequest, Target
 
-__all__ = ["GROUPS", "Pin", "Resolution", "WheelFile"]
+__all__ = ["GROUPS", "Pin", "Relaxation", "Resolution", "WheelFile"]
 
 # How pins are grouped in tables: frameworks first, then the CUDA libraries, then the rest.
 GROUPS = ("framework", "cuda", "other")
@@ -52,6 +52,24 @@ class Pin:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Relaxation:
+    """A framework's exact pin on an NVIDIA wheel, met by a newer release of the same major
+    because an NVIDIA compatibility rule allows it (``constraints/compat_rules.toml``)."""
+
+    package: NormalizedName  # nvidia-cudnn-cu12
+    pinned: Version  # what the framework pins: 9.3.0.75
+    chosen: Version  # what the environment holds: 9.5.1.17
+    by: str  # who pinned it: tensorflow[and-cuda]==2.18.1
+    rule: str  # the rule's id: cudnn-minor-backward
+    source: str = ""  # the rule's source (NVIDIA's document)
+
+    def text(self) -> str:
+        """``nvidia-cudnn-cu12 ==9.3.0.75 (tensorflow[and-cuda]==2.18.1) -> 9.5.1.17 under
+        cudnn-minor-backward``"""
+        return f"{self.package} =={self.pinned} ({self.by}) -> {self.chosen} under {self.rule}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resolution:
     """A fully pinned set for one target, with what the stack needs from the driver."""
 
@@ -66,6 +84,7 @@ class Resolution:
     driver_floor: DriverVersion | None = None  # the lowest driver that runs the pinned stack
     index_url: str | None = None  # the default index
     notes: tuple[str, ...] = field(default_factory=tuple)
+    relaxed: tuple[Relaxation, ...] = ()  # frameworks' pins met by a newer release
 
     def pin(self, name: str) -> Pin | None:
         for p in self.pins:

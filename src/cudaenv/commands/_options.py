@@ -43,6 +43,8 @@ def add_solver_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="TensorFlow: 2.15 (newest 2.15.x that works), 2.15.1 (exactly) or a specifier",
     )
+    parser.add_argument("--torch", metavar="VERSION", help="PyTorch: 2.7, 2.7.1 or a specifier")
+    parser.add_argument("--jax", metavar="VERSION", help="JAX: 0.7, 0.7.2 or a specifier")
     parser.add_argument("--spacy", metavar="VERSION", help="spaCy: 3.7, 3.7.5 or a specifier")
     parser.add_argument("--driver", metavar="VERSION", help="resolve for this NVIDIA driver")
     parser.add_argument("--cuda", metavar="VERSION", help="resolve for this max CUDA (12.4)")
@@ -100,11 +102,14 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> Request:
-    """``--tf``, ``--spacy``, the target and the solver switches; bad input is a UsageError."""
+    """``--tf``, ``--torch``, ``--jax``, ``--spacy``, the target and the solver switches; bad
+    input is a UsageError."""
     from cudaenv.request import Request
 
     return Request.from_args(
         tf=args.tf,
+        torch=args.torch,
+        jax=args.jax,
         spacy=args.spacy,
         python=args.python,
         platform=args.platform,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from cudaenv.request import Request
 
 NAME = "create"
-HELP = "make an environment where TensorFlow/spaCy use the GPU (solve, lock, install, activate)"
+HELP = "make an environment where TensorFlow/PyTorch/JAX/spaCy use the GPU (solve ... smoke)"
 ORDER = 40
 EXAMPLES = (
     "create --tf 2.15 --spacy 3.7",
@@ -129,13 +129,14 @@ def _backend(args: argparse.Namespace) -> EnvBackend:
 
 
 def _wanted(args: argparse.Namespace) -> Request | Path:
-    """The lock of ``--from``, else the request of ``--tf``/``--spacy`` (not both)."""
+    """The lock of ``--from``, else the request of ``--tf``/``--torch``/``--jax``/``--spacy``
+    (not both)."""
     if not args.from_lock:
         return request_from_args(args)
-    if args.tf or args.spacy:
+    if args.tf or args.torch or args.jax or args.spacy:
         raise UsageError(
-            "--from installs a lock; --tf/--spacy ask for a new solve",
-            hint="give either --from PYLOCK or --tf/--spacy, not both",
+            "--from installs a lock; --tf/--torch/--jax/--spacy ask for a new solve",
+            hint="give either --from PYLOCK or the frameworks, not both",
         )
     return Path(args.from_lock)
 
@@ -166,6 +167,8 @@ def _summary(facts: dict[str, Any]) -> None:
             f"  stack: {facts['stack']}; "
             f"needs an NVIDIA driver >= {facts['driver_floor']} to use the GPU"
         )
+    for relaxed in facts["relaxed"]:
+        render.line(f"  relaxed: {relaxed}")
     for where, count in facts["sources"].items():
         render.line(f"  from {where}: {count} wheels, installed by {facts['installer']}")
     render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")

@@ -63,9 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.check:
-        if args.tf or args.spacy or args.output:
+        if args.tf or args.torch or args.jax or args.spacy or args.output:
             raise UsageError(
-                "--check reads an existing lock; it takes no --tf, --spacy or -o",
+                "--check reads an existing lock; it takes no --tf, --torch, --jax, --spacy or -o",
                 hint=f"run `cudaenv lock --check {args.check}` alone, or make a new lock "
                 "without --check",
             )

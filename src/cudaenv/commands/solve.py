@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from cudaenv.resolution import Pin, Resolution
 
 NAME = "solve"
-HELP = "resolve TensorFlow/spaCy with their CUDA wheels for this driver and show the pins"
+HELP = "resolve TensorFlow/PyTorch/JAX/spaCy with their CUDA wheels for this driver; show the pins"
 ORDER = 25
 EXAMPLES = (
     "solve --tf 2.15 --spacy 3.7",
@@ -90,6 +90,17 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
             for f in resolution.frameworks
             if (pin := resolution.pin(f.name)) is not None
         },
+        "relaxed": [
+            {
+                "package": x.package,
+                "pinned": str(x.pinned),
+                "chosen": str(x.chosen),
+                "by": x.by,
+                "rule": x.rule,
+                "source": x.source,
+            }
+            for x in resolution.relaxed
+        ],
     }
 
 
@@ -132,6 +143,7 @@ def summary(resolution: Resolution) -> list[str]:
         lines.append("stack:   CPU only (no CUDA wheels; no NVIDIA driver needed)")
     lines += _sources(resolution)
     lines += [f"note:    {n}" for n in resolution.notes]
+    lines += [f"relaxed: {x.text()}" for x in resolution.relaxed]
     return lines
 
 

@@ -52,6 +52,7 @@ def summary(resolution: Resolution) -> list[str]:
     if r.driver_floor:
         needs = f"needs NVIDIA driver >= {r.driver_floor}"
         out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
+    out += [f"relaxed: {x.text()}" for x in r.relaxed]
     default = without_auth(r.index_url) if r.index_url else None
     sources = r.sources()
     for where, pins in sources.items():

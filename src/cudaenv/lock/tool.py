@@ -3,8 +3,10 @@
 Top level: the frameworks asked for, the CUDA and cuDNN the environment holds (``cuda``,
 ``cudnn``: the pinned wheels'), what TensorFlow was built with (``built-with-cuda``,
 ``built-with-cudnn``), ``min-cuda``, the ``driver-floor`` (written the way NVIDIA writes driver
-versions, ``525.60.13``), the target, the index, the recipes version and the cudaenv version.
-Per package: the pin's group and why.
+versions, ``525.60.13``), the target, the index, the recipes version and the cudaenv version,
+and ``relaxed``: each framework's exact pin on an NVIDIA wheel that the lock meets with a newer
+release of its major, with the NVIDIA rule that allows it (``[[tool.cudaenv.relaxed]]``:
+package, pinned, chosen, by, rule, source). Per package: the pin's group and why.
 Decoding collects nothing and guesses nothing: a wrong value is a :class:`LockError` whose context
 is the dotted key (``tool.cudaenv.min-cuda``), like ``PylockValidationError.context``.
 """
@@ -22,7 +24,7 @@ from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError, UsageError
 from cudaenv.lock.urls import without_auth
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import GROUPS, Resolution
+from cudaenv.resolution import GROUPS, Relaxation, Resolution
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -62,6 +64,18 @@ def encode_tool(
         "frameworks": [
             {"name": f.name, "specifier": str(f.specifier), "text": f.text} for f in r.frameworks
         ],
+        "relaxed": [
+            {
+                "package": x.package,
+                "pinned": str(x.pinned),
+                "chosen": str(x.chosen),
+                "by": x.by,
+                "rule": x.rule,
+                "source": x.source,
+            }
+            for x in r.relaxed
+        ]
+        or None,
     }
     return {k: v for k, v in table.items() if v is not None}
 
@@ -90,6 +104,7 @@ class ToolFacts:
     notes: tuple[str, ...]
     knowledge_version: str | None
     cudaenv_version: str | None
+    relaxed: tuple[Relaxation, ...] = ()
 
     def resolution(self, pins: tuple[Pin, ...], fallback_index: str | None) -> Resolution:
         return Resolution(
@@ -104,6 +119,7 @@ class ToolFacts:
             driver_floor=self.driver_floor,
             index_url=self.index_url or fallback_index,
             notes=self.notes,
+            relaxed=self.relaxed,
         )
 
 
@@ -124,6 +140,7 @@ def decode_tool(table: Mapping[str, Any]) -> ToolFacts:
         notes=tuple(_strings(table, "notes")),
         knowledge_version=_get(table, "knowledge-version", str),
         cudaenv_version=_get(table, "cudaenv-version", str),
+        relaxed=tuple(_relaxation(x, i) for i, x in enumerate(_get(table, "relaxed", list) or [])),
     )
 
 
@@ -169,6 +186,24 @@ def _framework(item: object, i: int) -> FrameworkRequest:
         raise _bad(f"{ctx}.specifier", f"{spec!r} is not a version specifier") from e
     text = _get(item, "text", str, context=ctx) or spec
     return FrameworkRequest(name=canonicalize_name(name), specifier=specifier, text=text)
+
+
+def _relaxation(item: object, i: int) -> Relaxation:
+    ctx = f"tool.cudaenv.relaxed[{i}]"
+    if not isinstance(item, dict):
+        raise _bad(ctx, "not a table")
+    text = {k: _get(item, k, str, context=ctx) for k in ("package", "by", "rule", "source")}
+    pinned, chosen = (_get(item, k, str, context=ctx) for k in ("pinned", "chosen"))
+    if not text["package"] or not text["by"] or not text["rule"] or not pinned or not chosen:
+        raise _bad(ctx, "package, pinned, chosen, by and rule are required")
+    return Relaxation(
+        package=canonicalize_name(text["package"]),
+        pinned=_parse(pinned, Version, f"{ctx}.pinned"),
+        chosen=_parse(chosen, Version, f"{ctx}.chosen"),
+        by=text["by"],
+        rule=text["rule"],
+        source=text["source"] or "",
+    )
 
 
 def _version(table: Mapping[str, Any], key: str) -> Version | None:

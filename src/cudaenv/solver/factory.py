@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 
 from cudaenv.errors import ResolutionError
 from cudaenv.index import ProjectNotFound
-from cudaenv.solver import recipes, releases
+from cudaenv.solver import recipes, relax, releases
 from cudaenv.solver.candidates import (
     ExtrasCandidate,
     VirtualCandidate,
@@ -84,6 +84,7 @@ class Factory:
         self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
         self._env = request.target.marker_environment()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
+        self.cuda_major: int | None = None  # the stack's, once the plan chose it
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
         self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
         self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
@@ -152,8 +153,9 @@ class Factory:
         return hit[1]
 
     def refused(self, name: NormalizedName, version: Version) -> str | None:
-        """Why cudaenv never picks this release (recipe ``bad``, exclusions, unknown line)."""
-        return recipes.refused(self.knowledge, self.request, name, version)
+        """Why cudaenv never picks this release (recipe ``bad``, exclusions, unknown line,
+        another CUDA major than the stack's)."""
+        return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
     # -- candidates ----------------------------------------------------------------------------
     def find_candidates(
@@ -196,9 +198,12 @@ class Factory:
         self, name: NormalizedName, extras: frozenset[NormalizedName], reqs: Sequence[Requirement]
     ) -> Iterator[Candidate]:
         pinned = {v for r in reqs if (v := getattr(r, "exact", None)) is not None}
+        relaxed = {v for r in reqs if (v := getattr(r, "relaxed", None)) is not None}
+        pinned |= relaxed
         pre = self.request.pre or any(r.specifier.prereleases for r in reqs)
         limit = self.constraints.get(name)
-        for rel in self.releases(name):
+        found = self.releases(name)
+        for rel in relax.pinned_first(found, relaxed) if relaxed else found:
             v = rel.version
             if v not in pinned and ((v.is_prerelease and not pre) or rel.yanked):
                 continue
@@ -290,14 +295,19 @@ class Factory:
     def applies(self, req: Pep508, extra: str) -> bool:
         return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})
 
-    def _requirement(self, req: Pep508, parent: object) -> SpecifierRequirement:
+    def _requirement(self, req: Pep508, parent: Candidate) -> SpecifierRequirement:
+        """One Requires-Dist line of ``parent``; a framework's exact pin on an NVIDIA wheel is
+        relaxed within its major where NVIDIA's rules allow (:mod:`.relax`)."""
         if req.url:
             raise ResolutionError(
                 f"{parent} depends on {req.name} at a URL ({req.url})",
                 hint="cudaenv resolves from the package index only",
             )
         extras = frozenset(canonicalize_name(e) for e in req.extras)
-        return SpecifierRequirement.from_requirement(req, extras, origin=str(parent))
+        made = SpecifierRequirement.from_requirement(req, extras, origin=str(parent))
+        if not self.request.gpu:
+            return made
+        return relax.relax(made, parent.project, self.knowledge)
 
     # -- lookahead -----------------------------------------------------------------------------
     def warm(self, reqs: Iterable[Requirement]) -> None:

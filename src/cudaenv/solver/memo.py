@@ -23,7 +23,7 @@ from cudaenv import __version__
 from cudaenv.driver import DriverVersion
 from cudaenv.errors import IndexError_
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.resolution import Pin, Relaxation, Resolution, WheelFile
 from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
@@ -126,6 +126,9 @@ def _dump(r: Resolution) -> dict[str, Any]:
         "driver_floor": _text(r.driver_floor),
         "index_url": r.index_url,
         "notes": list(r.notes),
+        "relaxed": [
+            [x.package, str(x.pinned), str(x.chosen), x.by, x.rule, x.source] for x in r.relaxed
+        ],
     }
 
 
@@ -149,7 +152,20 @@ def _resolution(data: dict[str, Any]) -> Resolution:
         driver_floor=None if (floor := data["driver_floor"]) is None else DriverVersion(floor),
         index_url=_text(data["index_url"]),
         notes=tuple(str(n) for n in data["notes"]),
+        relaxed=tuple(_relaxation(x) for x in data["relaxed"]),
         **versions,
+    )
+
+
+def _relaxation(data: list[Any]) -> Relaxation:
+    package, pinned, chosen, by, rule, source = data
+    return Relaxation(
+        package=canonicalize_name(package),
+        pinned=Version(pinned),
+        chosen=Version(chosen),
+        by=str(by),
+        rule=str(rule),
+        source=str(source),
     )
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LABELS", "prefer_newest", "usable_newer"]
 
-LABELS = {"tensorflow": "TensorFlow", "spacy": "spaCy"}
+LABELS = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "spacy": "spaCy"}
 
 
 def usable_newer(

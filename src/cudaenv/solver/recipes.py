@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import Remedy, ResolutionError
-from cudaenv.solver import alternatives, explain
+from cudaenv.solver import alternatives, explain, frameworks, majors
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from cudaenv.request import FrameworkRequest, Request
     from cudaenv.solver.candidates import Candidate, WheelCandidate
     from cudaenv.solver.factory import Factory
+    from cudaenv.solver.majors import StackMajor
     from cudaenv.solver.requirements import Requirement
 
     Limits = Mapping[NormalizedName, SpecifierSet]  # constraints: narrow, never add
@@ -59,7 +60,7 @@ TENSORFLOW = canonicalize_name("tensorflow")
 SPACY = canonicalize_name("spacy")
 # spaCy alone with no driver detected and none given: resolve for the current CUDA major.
 DEFAULT_CUDA_MAJOR = 12
-_FLAGS = {TENSORFLOW: ("TensorFlow", "--tf"), SPACY: ("spaCy", "--spacy")}
+_FLAGS = {name: (majors.LABELS[name], majors.FLAGS[name]) for name in majors.LABELS}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,8 +83,15 @@ def _merge(into: dict[NormalizedName, SpecifierSet], reqs: Sequence[Pep508]) -> 
         into[name] = into[name] & r.specifier if name in into else r.specifier
 
 
-def refused(knowledge: Knowledge, request: Request, name: str, version: Version) -> str | None:
-    """Why cudaenv never picks ``name`` ``version`` for this request, or None."""
+def refused(
+    knowledge: Knowledge,
+    request: Request,
+    name: NormalizedName,
+    version: Version,
+    major: int | None = None,
+) -> str | None:
+    """Why cudaenv never picks ``name`` ``version`` for this request, or None; ``major`` is the
+    stack's CUDA major, when one was chosen (:func:`.majors.choose`)."""
     reason = knowledge.excluded(name, version)
     if reason or not request.gpu:
         return reason
@@ -91,7 +99,14 @@ def refused(knowledge: Knowledge, request: Request, name: str, version: Version)
         line = knowledge.tf_line(version)
         if line is None:
             return "cudaenv's recipes do not know which CUDA this release needs"
+        if major is not None and line.cuda_major != major:
+            return (
+                f"TensorFlow {line.line} is built for CUDA {line.cuda_major}, and this "
+                f"environment's CUDA stack is CUDA {major} (one CUDA major per environment)"
+            )
         return line.bad_reason(version, request.target.python)
+    if name in (frameworks.TORCH, frameworks.JAX):
+        return frameworks.refused(knowledge, name, version, major)
     if name == SPACY and knowledge.spacy_line(version) is None:
         return "cudaenv's recipes do not know how this release reaches the GPU"
     return None
@@ -100,8 +115,10 @@ def refused(knowledge: Knowledge, request: Request, name: str, version: Version)
 def release_requirements(
     knowledge: Knowledge, request: Request, cand: WheelCandidate
 ) -> list[Requirement]:
-    """What the recipes add to one release: a TF line's ``__cuda`` floor and cu11 pins; what a
-    spaCy line imports but does not declare (click), on the GPU or not."""
+    """What the recipes add to one release: a TF or PyTorch line's ``__cuda`` floor, TF's cu11
+    pins; what a spaCy line imports but does not declare (click), on the GPU or not."""
+    if cand.name == frameworks.TORCH:
+        return frameworks.release_requirements(knowledge, request, cand)
     if cand.name == SPACY:
         sp_line = knowledge.spacy_line(cand.version)
         if sp_line is None:
@@ -121,26 +138,34 @@ def release_requirements(
 
 def plan(factory: Factory) -> Plan:
     """The roots and constraints for ``factory.request``; the caller hands the constraints to
-    the factory (:meth:`Factory.restrict`). Changes no answer of the factory: it only reads
-    the index through it, and starts its lookahead on TensorFlow's roots early. Cost: the
-    frameworks' pages, and for spaCy on the GPU one METADATA and CuPy's page (both needed by
-    the solve anyway)."""
+    the factory (:meth:`Factory.restrict`). Sets the stack's CUDA major on the factory
+    (:attr:`Factory.cuda_major`, from :func:`.majors.choose`), and otherwise changes
+    no answer of it: it only reads the index through it, and starts its lookahead on the first
+    framework's roots early. Cost: the frameworks' pages, and for spaCy on the GPU one METADATA
+    and CuPy's page (both needed by the solve anyway)."""
     request = factory.request
     factory.index.prefetch([fw.name for fw in request.frameworks] + _named(request.packages))
-    roots: list[Requirement] = [_req(r, "asked for") for r in request.packages]
+    roots: list[Requirement] = []  # __python roots of frameworks without wheels for it
     constraints: dict[NormalizedName, SpecifierSet] = {}
     _merge(constraints, request.fixed)
-    tf, sp = request.framework(TENSORFLOW), request.framework(SPACY)
-    tf_lines: tuple[Any, ...] = ()
-    if tf is not None:
-        tf_lines = _lines(factory, tf, factory.knowledge.tensorflow, roots)
-        _merge(constraints, [c for line in tf_lines for c in line.constraints])
-        roots[:0] = _tf_roots(factory, tf, tf_lines)
-        factory.warm(roots)  # the lookahead starts on TensorFlow while spaCy is planned
-    if sp is not None:
-        sp_lines = _lines(factory, sp, factory.knowledge.spacy, roots)
-        _merge(constraints, [c for line in sp_lines for c in line.constraints])
-        roots += _spacy_roots(factory, sp, sp_lines, tf_lines, constraints)
+    known = {fw.name: majors.known_lines(factory.knowledge, fw.name) for fw in request.frameworks}
+    lines = {fw.name: _lines(factory, fw, known[fw.name], roots) for fw in request.frameworks}
+    stack = majors.choose(factory, lines) if request.gpu else None
+    if stack is not None:
+        factory.cuda_major = stack.major
+        lines = {n: majors.reaching(ls, stack.major) for n, ls in lines.items()}
+        for fw in request.frameworks:
+            _check_exact(factory, fw)  # again: a release of another CUDA major is refused now
+    for fw in request.frameworks:
+        fw_lines = lines[fw.name]
+        _merge(constraints, [c for line in fw_lines for c in getattr(line, "constraints", ())])
+        if fw.name == SPACY:
+            roots += _spacy_roots(factory, fw, fw_lines, stack, constraints)
+        else:
+            made = _framework_roots(factory, fw, fw_lines, stack)
+            roots += made
+            factory.warm(made)  # the lookahead starts on it while the next one is planned
+    roots += [_req(r, "asked for") for r in request.packages]
     virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
     return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
 
@@ -188,6 +213,8 @@ def _newest_line(factory: Factory, name: str) -> Version | None:
     if name == TENSORFLOW:
         max_cuda = factory.machine.max_cuda
         return alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
+    if name in (frameworks.TORCH, frameworks.JAX):
+        return majors.newest_line(factory, name)
     return alternatives.newest_spacy(knowledge, request, releases, cuda_major=None)
 
 
@@ -234,8 +261,19 @@ def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
     )
 
 
-def _tf_roots(factory: Factory, tf: FrameworkRequest, lines: Sequence[TfLine]) -> list[Requirement]:
+def _framework_roots(
+    factory: Factory, fw: FrameworkRequest, lines: Sequence[Any], stack: StackMajor | None
+) -> list[Requirement]:
+    """The roots of TensorFlow, PyTorch or JAX (spaCy's are :func:`_spacy_roots`)."""
     gpu = factory.request.gpu
+    if fw.name == frameworks.TORCH:
+        return frameworks.torch_roots(fw, lines, gpu)
+    if fw.name == frameworks.JAX:
+        return frameworks.jax_roots(fw, lines, stack.major if stack is not None else None)
+    return _tf_roots(fw, lines, gpu)
+
+
+def _tf_roots(tf: FrameworkRequest, lines: Sequence[TfLine], gpu: bool) -> list[Requirement]:
     extra = next((line.extra for line in lines if line.extra), None) if gpu else None
     extras = frozenset({canonicalize_name(extra)}) if extra else frozenset()
     roots: list[Requirement] = [
@@ -254,13 +292,13 @@ def _spacy_roots(
     factory: Factory,
     sp: FrameworkRequest,
     lines: Sequence[SpacyLine],
-    tf_lines: Sequence[TfLine],
+    stack: StackMajor | None,
     constraints: Limits,
 ) -> list[Requirement]:
     origin = f"--spacy {sp.text}"
     if not factory.request.gpu:
         return [SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin)]
-    major = _cuda_major(factory, lines, tf_lines)
+    major = _cuda_major(factory, lines, stack)
     extra = canonicalize_name(
         next(ln.gpu_extras[major] for ln in reversed(lines) if major in ln.gpu_extras)
     )
@@ -290,18 +328,19 @@ def _spacy_roots(
     return roots + [_req(r, runtime) for r in cupy.runtime_wheels]
 
 
-def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], tf_lines: Sequence[TfLine]) -> int:
-    """TensorFlow's CUDA major if asked for; else the driver's, capped by spaCy's extras."""
+def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], stack: StackMajor | None) -> int:
+    """The stack's CUDA major where another framework set it; else the driver's, capped by
+    spaCy's extras."""
     offered = {m for line in lines for m in line.gpu_extras}
     if not offered:
         raise _no_extra(factory, f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes")
-    if tf_lines:
-        major = max(tf_lines, key=lambda t: t.line).cuda_major
+    if stack is not None:
+        major = stack.major
         if major not in offered:
             raise _no_extra(
                 factory,
                 f"spaCy {lines[-1].line} has no GPU extra for CUDA {major}, the CUDA of "
-                f"TensorFlow {max(t.line for t in tf_lines)}",
+                f"{stack.who}",
                 major,
             )
         return major

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import CudaenvError, Remedy, ResolutionError
-from cudaenv.request import FrameworkRequest, Target
+from cudaenv.request import FRAMEWORK_ORDER, FrameworkRequest, Target
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["MATRIX", "apply", "verified"]
 
 MATRIX = Remedy.run(("cudaenv", "matrix"), text="see what each line needs: `cudaenv matrix`")
-_FRAMEWORKS = {"--tf": "tensorflow", "--spacy": "spacy"}
+_FRAMEWORKS = {"--tf": "tensorflow", "--torch": "torch", "--jax": "jax", "--spacy": "spacy"}
 
 
 def apply(
@@ -53,8 +53,7 @@ def _option(
     if flag in _FRAMEWORKS and value is not None:
         fw = FrameworkRequest.from_string(_FRAMEWORKS[flag], value)
         others = tuple(f for f in request.frameworks if f.name != fw.name)
-        order = {"tensorflow": 0, "spacy": 1}
-        frameworks = tuple(sorted((*others, fw), key=lambda f: order.get(f.name, 2)))
+        frameworks = tuple(sorted((*others, fw), key=lambda f: FRAMEWORK_ORDER.index(f.name)))
         return replace(request, frameworks=frameworks), machine
     if flag == "--python" and value is not None:
         target = Target.from_strings(value, request.target.platform)

@@ -1,7 +1,10 @@
 """Requirements: what the resolver must satisfy, one class per kind (abstract, never a file).
 
 - :class:`SpecifierRequirement`: a named project with extras and a version specifier, from a
-  ``Requires-Dist`` line, a recipe or the user's ``--tf``/``--spacy``.
+  ``Requires-Dist`` line, a recipe or the user's ``--tf``/``--torch``/``--jax``/``--spacy``.
+  A framework's exact pin on an NVIDIA wheel that NVIDIA's rules let a newer release of the
+  same major stand in for becomes ``>=pin,<next major`` and keeps the pin in ``relaxed``
+  (:meth:`SpecifierRequirement.within_major`; :mod:`cudaenv.solver.relax`).
 - :class:`VirtualRequirement`: a fact about the machine or target, ``__cuda >= 12.0`` or
   ``__python in >=3.9,<3.12``. Built from a name and a ``SpecifierSet`` directly, never through
   ``packaging.requirements.Requirement`` (which rejects ``__cuda``) or ``canonicalize_name``
@@ -63,6 +66,21 @@ class SpecifierRequirement:
     specifier: SpecifierSet = field(default_factory=SpecifierSet)
     extras: frozenset[NormalizedName] = frozenset()
     origin: str | None = field(default=None, compare=False)  # "--tf 2.15", a recipe
+    relaxed: Version | None = None  # the exact pin this stands in for (9.3.0.75), if relaxed
+
+    @classmethod
+    def within_major(
+        cls, req: SpecifierRequirement, pin: Version, origin: str | None = None
+    ) -> SpecifierRequirement:
+        """``req``'s ``==pin`` as ``>=pin,<next major``, remembering the pin."""
+        upper = pin.release[0] + 1
+        return cls(
+            name=req.name,
+            specifier=SpecifierSet(f">={pin},<{upper}"),
+            extras=req.extras,
+            origin=origin if origin is not None else req.origin,
+            relaxed=pin,
+        )
 
     @classmethod
     def from_requirement(
@@ -93,6 +111,9 @@ class SpecifierRequirement:
         return version is not None and self.specifier.contains(version, prereleases=True)
 
     def format_for_error(self) -> str:
+        if self.relaxed is not None:
+            major = self.relaxed.release[0]
+            return f"{self.identifier}=={self.relaxed} (or a newer {major}.x)"
         return f"{self.identifier}{self.specifier}" if self.specifier else self.identifier
 
 

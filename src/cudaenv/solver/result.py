@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from cudaenv.errors import ResolutionError
 from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.solver import frameworks, relax
 from cudaenv.solver.candidates import ExtrasCandidate, WheelCandidate
 from cudaenv.solver.requirements import CUDA
 from cudaenv.solver.stack import Stack, stack_of
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FRAMEWORKS", "group_of", "to_resolution"]
 
-FRAMEWORKS = ("tensorflow", "spacy")
-_CUDA_PREFIXES = ("nvidia-", "cupy-", "tensorrt")
+FRAMEWORKS = ("tensorflow", "torch", "jax", "spacy")
+_CUDA_PREFIXES = ("nvidia-", "cupy-", "tensorrt", "jax-cuda", "cuda-")
 
 
 def group_of(name: str) -> str:
@@ -125,6 +126,8 @@ def to_resolution(
     min_cuda = max((f for f in floors if f is not None), default=None)
     stack = stack_of(pins, knowledge, min_cuda) if request.gpu else Stack()
     driver_floor = stack.driver_floor
+    relaxed = relax.found(result, knowledge)
+    pinned = {p.name: p.version for p in pins}
     return Resolution(
         pins=tuple(pins),
         target=request.target,
@@ -138,7 +141,10 @@ def to_resolution(
         index_url=index_url,
         notes=_notes(pins, machine, knowledge, min_cuda, driver_floor)
         + stack.notes(machine, knowledge)
-        + _unavailable(pins, request, knowledge, unavailable or {}),
+        + _unavailable(pins, request, knowledge, unavailable or {})
+        + relax.notes(relaxed, knowledge)
+        + frameworks.notes(knowledge, request, pinned),
+        relaxed=relaxed,
     )
 
 

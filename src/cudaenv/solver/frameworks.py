@@ -1,0 +1,125 @@
+"""PyTorch and JAX as requirements: their roots, their refused releases, their driver floor.
+
+Both run on the environment's one CUDA major (:mod:`.majors`), chosen before the solve.
+
+- PyTorch states its NVIDIA wheels in its own METADATA (exact pins; the factory relaxes them
+  within a major where NVIDIA's rules allow, :mod:`.relax`), so ``--torch 2.7`` roots
+  ``torch ==2.7.*`` and ``__cuda >=`` the lines' floor, and each release adds its own line's
+  floor (:func:`release_requirements`), which is how the driver floor covers it.
+- JAX reaches CUDA N through its ``cudaN`` extra (the plugin, the PJRT runtime, their NVIDIA
+  ranges): ``--jax 0.7`` roots ``jax[cuda12] ==0.7.*`` for the stack's major and ``__cuda >=
+  12.0``; releases older than the extra's first installable one (``since``) are refused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from cudaenv.solver.majors import who
+from cudaenv.solver.requirements import CUDA, SpecifierRequirement, VirtualRequirement
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.knowledge import JaxLine, Knowledge, TorchLine
+    from cudaenv.request import FrameworkRequest, Request
+    from cudaenv.solver.candidates import WheelCandidate
+    from cudaenv.solver.requirements import Requirement
+
+__all__ = ["JAX", "TORCH", "jax_roots", "notes", "refused", "release_requirements", "torch_roots"]
+
+TORCH = canonicalize_name("torch")
+JAX = canonicalize_name("jax")
+
+
+def torch_roots(fw: FrameworkRequest, lines: Sequence[TorchLine], gpu: bool) -> list[Requirement]:
+    """``torch <spec>`` and, on the GPU, ``__cuda >=`` the lowest floor of its lines."""
+    roots: list[Requirement] = [
+        SpecifierRequirement(name=TORCH, specifier=fw.specifier, origin=f"--torch {fw.text}")
+    ]
+    if gpu:
+        floor = min(line.min_cuda for line in lines)
+        roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who(TORCH, fw.text, lines)))
+    return roots
+
+
+def jax_roots(
+    fw: FrameworkRequest, lines: Sequence[JaxLine], major: int | None
+) -> list[Requirement]:
+    """``jax[cudaN] <spec>`` and ``__cuda >= N.0`` for the stack's major N; plain ``jax`` on
+    the CPU."""
+    origin = f"--jax {fw.text}"
+    extra = None
+    if major is not None:
+        extra = next((x.extras[major] for x in reversed(lines) if major in x.extras), None)
+    if major is None or extra is None:
+        return [SpecifierRequirement(name=JAX, specifier=fw.specifier, origin=origin)]
+    name = who(JAX, fw.text, lines)
+    return [
+        VirtualRequirement.for_cuda_major(major, who=f"{name} (jax[{extra}])"),
+        SpecifierRequirement(
+            name=JAX,
+            specifier=fw.specifier,
+            extras=frozenset({canonicalize_name(extra)}),
+            origin=origin,
+        ),
+    ]
+
+
+def refused(
+    knowledge: Knowledge, name: NormalizedName, version: Version, major: int | None
+) -> str | None:
+    """Why a PyTorch or JAX release is never picked on the GPU (``major``: the stack's)."""
+    if name == TORCH:
+        line = knowledge.torch_line(version)
+        if line is None:
+            return "cudaenv's recipes do not know which CUDA this release was built for"
+        if major is not None and line.cuda_major != major:
+            return f"PyTorch {line.line} is built for CUDA {line.cuda_major}, {_one(major)}"
+        return None
+    if name == JAX:
+        jax = knowledge.jax_line(version)
+        if jax is None:
+            return "cudaenv's recipes do not know how this release reaches the GPU"
+        if major is not None and jax.extra_for(major, version) is None:
+            if major not in jax.extras:
+                return f"JAX {jax.line} has no CUDA {major} plugin, {_one(major)}"
+            first = jax.since[major]
+            return f"JAX {version} has no CUDA {major} plugin on PyPI (the first is {first})"
+    return None
+
+
+def _one(major: int) -> str:
+    return f"and this environment's CUDA stack is CUDA {major} (one CUDA major per environment)"
+
+
+def release_requirements(
+    knowledge: Knowledge, request: Request, cand: WheelCandidate
+) -> list[Requirement]:
+    """A PyTorch release's own ``__cuda`` floor, where its wheels for the target carry CUDA."""
+    if cand.name != TORCH or not request.gpu:
+        return []
+    line = knowledge.torch_line(cand.version)
+    if line is None or request.target.arch not in line.gpu_machines:
+        return []
+    return [VirtualRequirement.at_least(CUDA, line.min_cuda, who=f"PyTorch {line.line}")]
+
+
+def notes(
+    knowledge: Knowledge, request: Request, pinned: Mapping[NormalizedName, Version]
+) -> tuple[str, ...]:
+    """What a user should know about the PyTorch pinned: CPU-only wheels on this
+    architecture."""
+    version = pinned.get(TORCH)
+    line = knowledge.torch_line(version) if version is not None else None
+    if line is None or not request.gpu or request.target.arch in line.gpu_machines:
+        return ()
+    return (
+        f"torch {version} for {request.target.arch}: PyPI's wheels for this architecture are "
+        f"CPU-only (its NVIDIA requirements apply to {', '.join(line.gpu_machines)})",
+    )

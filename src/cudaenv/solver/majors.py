@@ -1,0 +1,156 @@
+"""One CUDA major per environment: which one, chosen before the solve from the recipe lines.
+
+One environment holds one CUDA stack: one CUDA major, one cuDNN, one set of NVIDIA wheels. CUDA
+12 and CUDA 13 wheels have different names (``nvidia-cudnn-cu12``, ``nvidia-cudnn-cu13``), so
+no resolver conflict would stop TensorFlow's CUDA 12 set from landing beside PyTorch 2.11's CUDA
+13 set. So :func:`choose` takes the CUDA majors the lines of each framework asked for reach
+(TensorFlow and PyTorch lines one each, JAX lines one per CUDA extra), keeps those every
+framework reaches, and picks the newest the driver runs (without a driver: CUDA 12 where
+allowed, the stack most drivers in use run, else the newest). spaCy follows the others (its
+CuPy extra is chosen for that major). Releases of another major are then refused during the
+solve (:func:`cudaenv.solver.recipes.refused`); none common is refused at once, with each
+framework's newest line on a major the others reach as the way out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
+
+from cudaenv.errors import Remedy
+from cudaenv.solver import explain
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from packaging.utils import NormalizedName
+    from packaging.version import Version
+
+    from cudaenv.knowledge import Knowledge
+    from cudaenv.request import FrameworkRequest
+    from cudaenv.solver.factory import Factory
+
+__all__ = [
+    "DEFAULT_CUDA_MAJOR",
+    "FLAGS",
+    "LABELS",
+    "StackMajor",
+    "choose",
+    "known_lines",
+    "majors",
+    "newest_line",
+    "reaching",
+    "who",
+]
+
+# With no driver detected and none given: CUDA 12 where the frameworks allow it.
+DEFAULT_CUDA_MAJOR = 12
+LABELS = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "spacy": "spaCy"}
+FLAGS = {"tensorflow": "--tf", "torch": "--torch", "jax": "--jax", "spacy": "--spacy"}
+_FOLLOWS = "spacy"  # its CuPy extra is picked for the others' major
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StackMajor:
+    """The CUDA major of the environment, and whose lines decided it (for messages)."""
+
+    major: int
+    who: str  # "TensorFlow 2.18", "PyTorch 2.11"
+
+
+def known_lines(knowledge: Knowledge, name: str) -> tuple[Any, ...]:
+    """The recipe lines of framework ``name``, oldest first."""
+    return {
+        "tensorflow": knowledge.tensorflow,
+        "torch": knowledge.torch,
+        "jax": knowledge.jax,
+        "spacy": knowledge.spacy,
+    }[canonicalize_name(name)]
+
+
+def majors(line: Any) -> frozenset[int]:
+    """The CUDA majors a recipe line reaches: a TensorFlow or PyTorch line's one, a JAX line's
+    extras, a spaCy line's GPU extras."""
+    for field in ("extras", "gpu_extras"):
+        table = getattr(line, field, None)
+        if table is not None:
+            return frozenset(table)
+    return frozenset({line.cuda_major})
+
+
+def _span(lines: Sequence[Any]) -> frozenset[int]:
+    return frozenset().union(*map(majors, lines))
+
+
+def who(name: str, text: str, lines: Sequence[Any]) -> str:
+    """``PyTorch 2.7`` (one line) or ``PyTorch >=2.9`` (what was asked)."""
+    label = LABELS.get(name, name)
+    return f"{label} {lines[0].line}" if len(lines) == 1 else f"{label} {text}"
+
+
+def reaching(lines: Sequence[Any], major: int) -> tuple[Any, ...]:
+    """The lines that reach CUDA ``major`` (all of them when none does: the solve explains)."""
+    return tuple(x for x in lines if major in majors(x)) or tuple(lines)
+
+
+def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> StackMajor | None:
+    """The environment's CUDA major for ``factory.request`` (each framework with the recipe
+    lines it may pick); None when only spaCy is asked for (it picks its own)."""
+    asked = [(fw, lines[fw.name]) for fw in factory.request.frameworks if fw.name != _FOLLOWS]
+    if not asked:
+        return None
+    common = frozenset.intersection(*(_span(ls) for _, ls in asked))
+    if not common:
+        raise explain.as_error(_conflict(factory, asked))
+    max_cuda = factory.machine.max_cuda
+    if max_cuda is not None:
+        fits = [m for m in common if m <= max_cuda.major]
+        major = max(fits) if fits else min(common)
+    else:
+        major = DEFAULT_CUDA_MAJOR if DEFAULT_CUDA_MAJOR in common else max(common)
+    fw, fw_lines = asked[0]
+    return StackMajor(major=major, who=who(fw.name, fw.text, reaching(fw_lines, major)))
+
+
+def _conflict(
+    factory: Factory, asked: Sequence[tuple[FrameworkRequest, Sequence[Any]]]
+) -> explain.Explanation:
+    """``TensorFlow 2.21 for CUDA 12 and PyTorch 2.11 for CUDA 13``: the ways out are each
+    framework's newest line on a major the others all reach."""
+    said = [
+        f"{who(fw.name, fw.text, ls)} for CUDA {' or '.join(map(str, sorted(_span(ls))))}"
+        for fw, ls in asked
+    ]
+    hints = []
+    for fw, _ in asked:
+        others = [_span(ls) for f, ls in asked if f != fw]
+        line = newest_line(factory, fw.name, frozenset.intersection(*others))
+        if line is not None:
+            hints.append(Remedy.use((FLAGS[fw.name], str(line))))
+    return explain.Explanation(
+        headline=f"{' and '.join(said)}: one environment holds one CUDA major",
+        hints=tuple(hints),
+    )
+
+
+def newest_line(
+    factory: Factory, name: str, wanted: frozenset[int] | None = None
+) -> Version | None:
+    """The newest line of ``name`` that reaches one of ``wanted`` (None: a major the driver
+    runs, any without a driver), has wheels for the target Python and a final release on the
+    index."""
+    if wanted is None:
+        max_cuda = factory.machine.max_cuda
+        top = max_cuda.major if max_cuda is not None else None
+        wanted = frozenset(m for m in range(10, 20) if top is None or m <= top)
+    listed = factory.versions(name)
+    fits = [
+        line.line
+        for line in known_lines(factory.knowledge, name)
+        if wanted & majors(line)
+        and line.python.contains(factory.python)
+        and any(line.contains(v) and not v.is_prerelease for v in listed)
+    ]
+    return max(fits, default=None)
