@@ -19,11 +19,22 @@ from tests.tools.make_wheel import make_wheel
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-__all__ = ["CASE", "HINTS", "build_index", "hints_server", "serve", "solve_server"]
+__all__ = [
+    "CASE",
+    "FRAMEWORKS",
+    "HINTS",
+    "build_index",
+    "frameworks_server",
+    "hints_server",
+    "serve",
+    "solve_server",
+]
 
 CASE = Path(__file__).resolve().parents[1] / "cases" / "solve" / "index.json"
 # More releases on top of CASE, for the requests whose hints tests follow.
 HINTS = Path(__file__).resolve().parents[1] / "cases" / "hints" / "index.json"
+# PyTorch, JAX and TensorFlow 2.18 with the NVIDIA wheels they pin, on top of CASE.
+FRAMEWORKS = Path(__file__).resolve().parents[1] / "cases" / "frameworks" / "index.json"
 
 
 def _case(more: Iterable[Path]) -> dict[str, Any]:
@@ -80,6 +91,17 @@ def solve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
 def hints_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """The case file's index with the releases of HINTS, built and served once per module."""
     srv = serve(build_index(tmp_path_factory.mktemp("hint-wheels"), more=[HINTS]))
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def frameworks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """The case file's index with the releases of FRAMEWORKS, built and served once per
+    module."""
+    srv = serve(build_index(tmp_path_factory.mktemp("framework-wheels"), more=[FRAMEWORKS]))
     try:
         yield srv
     finally:

@@ -19,7 +19,7 @@ from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.resolution import Pin, Relaxation, Resolution, WheelFile
 
 INDEX = "https://pypi.org/simple"
 
@@ -80,6 +80,17 @@ def resolution() -> Resolution:
         driver_floor=DriverVersion.parse("525.60.13"),
         index_url=INDEX,
         notes=("spacy[cuda12x] adds cupy-cuda12x",),
+        relaxed=(
+            Relaxation(
+                package=canonicalize_name("nvidia-cudnn-cu12"),
+                pinned=Version("8.9.2.26"),
+                chosen=Version("8.9.4.25"),
+                by="torch==2.3.1",
+                rule="cudnn-minor-backward",
+                source="https://docs.nvidia.com/deeplearning/cudnn/backend/latest/developer/"
+                "forward-compatibility.html",
+            ),
+        ),
     )
 
 
@@ -254,6 +265,33 @@ def test_invalid_tool_value_names_the_key(resolution: Resolution) -> None:
     with pytest.raises(LockError) as e:
         lock.loads(text)
     assert e.value.context == "tool.cudaenv.min-cuda"
+
+
+def test_each_relaxed_pin_is_recorded_with_its_rule(resolution: Resolution) -> None:
+    doc = tomllib.loads(lock.dumps(resolution, knowledge_version="k1"))
+    assert doc["tool"]["cudaenv"]["relaxed"] == [
+        {
+            "package": "nvidia-cudnn-cu12",
+            "pinned": "8.9.2.26",
+            "chosen": "8.9.4.25",
+            "by": "torch==2.3.1",
+            "rule": "cudnn-minor-backward",
+            "source": resolution.relaxed[0].source,
+        }
+    ]
+    assert "relaxed: nvidia-cudnn-cu12 ==8.9.2.26 (torch==2.3.1) -> 8.9.4.25 under " in "\n".join(
+        lock.summary(resolution)
+    )
+
+
+def test_a_relaxed_pin_without_its_rule_names_the_key(resolution: Resolution) -> None:
+    text = lock.dumps(resolution, knowledge_version="k1").replace(
+        'rule = "cudnn-minor-backward"\n', ""
+    )
+    with pytest.raises(LockError) as e:
+        lock.loads(text)
+    assert e.value.context == "tool.cudaenv.relaxed[0]"
+    assert "rule" in e.value.message
 
 
 def test_spec_example_parses(data_dir) -> None:

@@ -10,7 +10,7 @@ index lists; it is pure. The solver then tries each proposal before it is offere
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from packaging.specifiers import SpecifierSet
 
-    from cudaenv.knowledge import Knowledge, SpacyLine, TfLine
+    from cudaenv.knowledge import JaxLine, Knowledge, SpacyLine, TfLine, TorchLine
     from cudaenv.request import Request
 
     Releases = Mapping[str, Sequence[Version]]  # project -> versions the index lists
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PYTHONS",
     "Releases",
+    "newest_on_driver",
     "newest_python",
     "newest_spacy",
     "newest_tf",
@@ -43,7 +44,7 @@ TENSORFLOW = canonicalize_name("tensorflow")
 SPACY = canonicalize_name("spacy")
 
 
-def _final_on_index(line: TfLine | SpacyLine, versions: Sequence[Version]) -> bool:
+def _final_on_index(line: Any, versions: Sequence[Version]) -> bool:
     """The line has a final release on the index (True when the index was not read)."""
     return not versions or any(line.contains(v) and not v.is_prerelease for v in versions)
 
@@ -113,6 +114,29 @@ def newest_spacy(
             continue
         return s.line
     return None
+
+
+def newest_on_driver(
+    knowledge: Knowledge, name: str, request: Request, releases: Releases, max_cuda: Version
+) -> Version | None:
+    """The newest PyTorch or JAX line with a final release for the target Python whose CUDA
+    (PyTorch: its build's; JAX: one of its extras) a driver of ``max_cuda`` runs."""
+    lines: Sequence[TorchLine | JaxLine] = knowledge.torch if name == "torch" else knowledge.jax
+    versions = releases.get(name, ())
+    fits = [
+        line.line
+        for line in lines
+        if line.python.contains(request.target.python)
+        and _final_on_index(line, versions)
+        and any(m <= max_cuda.major for m in _majors(line))
+    ]
+    return max(fits, default=None)
+
+
+def _majors(line: TorchLine | JaxLine) -> tuple[int, ...]:
+    from cudaenv.knowledge import TorchLine
+
+    return (line.min_cuda.major,) if isinstance(line, TorchLine) else line.cuda_majors
 
 
 def newest_python(

@@ -10,7 +10,9 @@ Requires-Python first:
    (``constraints/cuda_driver.toml``) or the newest TensorFlow line the driver runs;
 2. Python: a ``__python`` requirement the target misses; the way out is the newest Python every
    framework asked for supports, or a line of the framework that has wheels for the target;
-3. package against package, naming both sides; the way out is another line.
+3. two frameworks that need one NVIDIA library in different majors (cuDNN 8 and 9), in that
+   library's terms, with the nearest lines that share one (:mod:`.libraries`);
+4. package against package, naming both sides; the way out is another line.
 
 Every way out is a :class:`~cudaenv.errors.Remedy`: options of the same command, with values
 (:mod:`.alternatives` proposes them). The solver tries each before it is shown (:mod:`.remedies`).
@@ -25,7 +27,7 @@ from packaging.version import Version
 
 from cudaenv.errors import Remedy, ResolutionError
 from cudaenv.knowledge import spec_text
-from cudaenv.solver import alternatives
+from cudaenv.solver import alternatives, libraries
 from cudaenv.solver.candidates import cuda_version
 from cudaenv.solver.requirements import CUDA, PYTHON, admits
 
@@ -97,6 +99,7 @@ def explain(
     return (
         _driver(causes, machine, knowledge, request, found)
         or _python(causes, machine, knowledge, request, found)
+        or libraries.explain(causes, knowledge, request, found)
         or _packages(causes, machine, knowledge, request, found)
     )
 
@@ -149,6 +152,8 @@ def _driver(
         line = alternatives.newest_tf(knowledge, request, releases, max_cuda=machine.max_cuda)
     if line is not None:
         hints.append(Remedy.use(("--tf", str(line))))
+    if not machine.too_old:
+        hints += _lines_for_driver(machine, knowledge, request, releases)
     if machine.too_old:
         hints.append(Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"))
     return Explanation(
@@ -156,6 +161,21 @@ def _driver(
         reasons=_reasons(unmet),
         hints=tuple(hints),
     )
+
+
+def _lines_for_driver(
+    machine: Machine, knowledge: Knowledge, request: Request, releases: Releases
+) -> list[Remedy]:
+    """``--torch``/``--jax`` with the newest line asked for whose CUDA the driver runs."""
+    out = []
+    max_cuda = machine.max_cuda
+    for fw in request.frameworks:
+        if fw.name not in ("torch", "jax") or max_cuda is None:
+            continue
+        runs = alternatives.newest_on_driver(knowledge, fw.name, request, releases, max_cuda)
+        if runs is not None and not _asks_line(fw, runs):
+            out.append(Remedy.use((f"--{fw.name}", str(runs))))
+    return out
 
 
 def _driver_headline(machine: Machine, knowledge: Knowledge, who: str, floor: Version) -> str:

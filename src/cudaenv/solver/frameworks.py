@@ -114,12 +114,20 @@ def notes(
     knowledge: Knowledge, request: Request, pinned: Mapping[NormalizedName, Version]
 ) -> tuple[str, ...]:
     """What a user should know about the PyTorch pinned: CPU-only wheels on this
-    architecture."""
+    architecture, or CUDA wheels that ``--cpu`` cannot drop."""
     version = pinned.get(TORCH)
     line = knowledge.torch_line(version) if version is not None else None
-    if line is None or not request.gpu or request.target.arch in line.gpu_machines:
+    if line is None:
         return ()
-    return (
-        f"torch {version} for {request.target.arch}: PyPI's wheels for this architecture are "
-        f"CPU-only (its NVIDIA requirements apply to {', '.join(line.gpu_machines)})",
-    )
+    gpu_wheels = request.target.arch in line.gpu_machines
+    if request.gpu and not gpu_wheels:
+        return (
+            f"torch {version} for {request.target.arch}: PyPI's wheels for this architecture "
+            f"are CPU-only (its NVIDIA requirements apply to {', '.join(line.gpu_machines)})",
+        )
+    if not request.gpu and gpu_wheels:
+        return (
+            f"torch {version}: PyPI has only CUDA builds for {request.target.arch}, so its "
+            "NVIDIA wheels stay in a CPU-only stack (torch runs on the CPU without a driver)",
+        )
+    return ()
