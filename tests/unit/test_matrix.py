@@ -17,9 +17,15 @@ TF_KEYS = {"version", "cuda", "cudnn", "python", "min_driver", "wheels"}
 SPACY_KEYS = {"version", "thinc", "gpu_extras", "python"}
 
 
-def row_of(out: str, first_cell: str) -> list[str]:
-    """The cells of the table row that starts with ``first_cell``."""
-    rows = [line.split() for line in out.splitlines() if line.split()[:1] == [first_cell]]
+def row_of(out: str, first_cell: str, table: str | None = None) -> list[str]:
+    """The cells of the table row that starts with ``first_cell`` (in the table whose header
+    starts with ``table``, where lines of two frameworks share a number: TF and torch 2.15)."""
+    lines = out.splitlines()
+    if table is not None:
+        start = next(n for n, line in enumerate(lines) if line.split()[:1] == [table])
+        end = next((n for n in range(start, len(lines)) if not lines[n].strip()), len(lines))
+        lines = lines[start:end]
+    rows = [line.split() for line in lines if line.split()[:1] == [first_cell]]
     assert len(rows) == 1, out
     return rows[0]
 
@@ -58,7 +64,11 @@ def test_text_without_filters_shows_every_line(cli):
     assert r.code == 0, r.err
     k = load()
     for t in k.tensorflow:
-        assert row_of(r.out, str(t.line))[1:3] == [str(t.cuda), str(t.cudnn)]
+        assert row_of(r.out, str(t.line), "TensorFlow")[1:3] == [str(t.cuda), str(t.cudnn)]
+    for t in k.torch:
+        assert row_of(r.out, str(t.line), "PyTorch")[1:3] == [str(t.cuda), str(t.cudnn)]
+    for j in k.jax:
+        assert row_of(r.out, str(j.line), "JAX")[1] == spec_text(j.python)
     for s in k.spacy:
         assert row_of(r.out, str(s.line))[1:3] == [spec_text(s.thinc), spec_text(s.python)]
     assert " ".join(row_of(r.out, "2.22")).endswith("and-cuda] pre-release only")
@@ -70,8 +80,8 @@ def test_json_for_one_tf_line(cli):
     r = cli("matrix", "--tf", "2.15", "--json")
     assert r.code == 0, r.err
     data = json.loads(r.out)
-    assert set(data) == {"tensorflow", "spacy"}
-    assert data["spacy"] == []
+    assert set(data) == {"tensorflow", "torch", "jax", "spacy"}
+    assert data["spacy"] == data["torch"] == data["jax"] == []
     (row,) = data["tensorflow"]
     assert set(row) == TF_KEYS
     assert row["version"] == "2.15"
@@ -111,6 +121,55 @@ def test_json_without_filters_has_every_line_in_order(cli):
     for r in data["tensorflow"]:
         t = k.tf_line(V(r["version"]))
         assert r["min_driver"] == str(k.min_driver_for(t.min_cuda))
+
+
+def test_torch_and_jax_lines_say_what_can_share_an_environment(cli):
+    r = cli("matrix", "--torch", "2.7.1", "--torch", "2.11", "--jax", "0.7")
+    assert r.code == 0, r.err
+    assert "TensorFlow" not in r.out and "spaCy" not in r.out
+    assert row_of(r.out, "2.7", "PyTorch")[:6] == ["2.7", "12.6", "9.5", ">=3.9,<3.14",
+                                                   "525.60.13", "x86_64"]  # fmt: skip
+    assert row_of(r.out, "2.11", "PyTorch")[:5] == ["2.11", "13.0", "9.19", ">=3.10,<3.15",
+                                                    "580.65.06"]  # fmt: skip
+    jax = " ".join(row_of(r.out, "0.7", "JAX"))
+    assert "12: cuda12 (cuDNN >=9.8,<10.0), 13: cuda13 from 0.7.2" in jax
+    assert jax.endswith("525.60.13 / 580.65.06")
+    assert "one CUDA major and one cuDNN major" in r.out
+    assert "source: PyPI metadata of torch==2.7.1" in r.out
+
+
+def test_json_for_torch_and_jax_lines(cli):
+    data = json.loads(cli("matrix", "--torch", "2.9", "--jax", "0.4", "--json").out)
+    assert data["tensorflow"] == data["spacy"] == []
+    assert data["torch"] == [
+        {
+            "version": "2.9",
+            "cuda": "12.8",
+            "cudnn": "9.10",
+            "python": ">=3.10,<3.15",
+            "min_driver": "525.60.13",
+            "gpu_machines": ["x86_64"],
+            "triton": "triton==3.5.1",
+        }
+    ]
+    (jax,) = data["jax"]
+    assert jax["cuda"] == {
+        "12": {
+            "extra": "cuda12",
+            "since": "0.4.22",
+            "cudnn": ">=9.1,<10.0",
+            "min_driver": "525.60.13",
+        }
+    }
+
+
+def test_unknown_torch_line_exits_2_with_a_line_that_works(cli):
+    r = cli("matrix", "--torch", "1.13")
+    assert r.code == 2
+    assert "PyTorch 1.13 is not in cudaenv's knowledge base" in r.err
+    newest = str(max(t.line for t in load().torch))
+    assert f"hint: use --torch {newest}" in r.err
+    assert cli("matrix", "--torch", newest).code == 0  # the hint, followed
 
 
 def test_both_filters_and_repeats(cli):

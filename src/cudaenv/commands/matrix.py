@@ -1,9 +1,11 @@
-"""``cudaenv matrix``: show what the knowledge base knows, per TensorFlow and spaCy line.
+"""``cudaenv matrix``: what the knowledge base knows, per TensorFlow, PyTorch, JAX, spaCy line.
 
 Users ask "which CUDA/cuDNN/driver does TF 2.15 need?" before they ask cudaenv to build anything;
 this answers from the same recipes the solver uses, so the table can never drift from what
-``create`` does. ``--tf``/``--spacy`` pick lines (then only the lines asked for are shown);
-``--json`` prints ``{"tensorflow": [...], "spacy": [...]}`` for scripts.
+``create`` does. ``--tf``/``--torch``/``--jax``/``--spacy`` pick lines (then only the lines
+asked for are shown); ``--json`` prints ``{"tensorflow": [...], "torch": [...], "jax": [...],
+"spacy": [...]}`` for scripts. The PyTorch and JAX rows (:mod:`._matrix_frameworks`) say which
+lines can share one environment: the same CUDA major and the same cuDNN major.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from cudaenv.errors import OK, Remedy, UsageError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from packaging.specifiers import SpecifierSet
 
     from cudaenv.knowledge import Knowledge, KnownBad, OptionalPart, SpacyLine, TfLine
 
 NAME = "matrix"
-HELP = "show the TensorFlow/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver, wheels"
+HELP = "show the TensorFlow/PyTorch/JAX/spaCy lines cudaenv knows: CUDA, cuDNN, Python, driver"
 ORDER = 20
 EXAMPLES = ("matrix", "matrix --tf 2.15 --spacy 3.7", "matrix --tf 2.12 --json")
 
@@ -46,6 +48,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="only this TensorFlow line (2.15, or a release such as 2.15.1); repeatable",
     )  # fmt: skip
     parser.add_argument(
+        "--torch", action="append", default=[], metavar="LINE",
+        help="only this PyTorch line (2.7, or a release such as 2.7.1); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jax", action="append", default=[], metavar="LINE",
+        help="only this JAX line (0.7, or a release such as 0.7.2); repeatable",
+    )  # fmt: skip
+    parser.add_argument(
         "--spacy", action="append", default=[], metavar="LINE",
         help="only this spaCy line (3.7, or a release such as 3.7.5); repeatable",
     )  # fmt: skip
@@ -53,16 +63,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cudaenv.commands import _matrix_frameworks as fw
     from cudaenv.knowledge import load
 
     k = load()
-    filtered = bool(args.tf or args.spacy)
-    tf = _pick(k.tensorflow, args.tf, "TensorFlow", "--tf") if args.tf or not filtered else []
-    spacy = _pick(k.spacy, args.spacy, "spaCy", "--spacy") if args.spacy or not filtered else []
+    filtered = bool(args.tf or args.torch or args.jax or args.spacy)
+
+    def pick(lines: Sequence[Any], asked: Sequence[str], label: str, flag: str) -> list[Any]:
+        return _pick(lines, asked, label, flag) if asked or not filtered else []
+
+    tf = pick(k.tensorflow, args.tf, "TensorFlow", "--tf")
+    torch = pick(k.torch, args.torch, "PyTorch", "--torch")
+    jax = pick(k.jax, args.jax, "JAX", "--jax")
+    spacy = pick(k.spacy, args.spacy, "spaCy", "--spacy")
     if args.json:
-        render.emit_json({"tensorflow": tf_rows(k, tf), "spacy": spacy_rows(spacy)})
+        render.emit_json(
+            {
+                "tensorflow": tf_rows(k, tf),
+                "torch": fw.torch_rows(k, torch),
+                "jax": fw.jax_rows(k, jax),
+                "spacy": spacy_rows(spacy),
+            }
+        )
         return OK
-    _print_text(k, tf, spacy, detailed=filtered)
+    _print_text(k, tf, spacy, detailed=filtered, others=fw.tables(k, torch, jax, detailed=filtered))
     return OK
 
 
@@ -132,8 +156,16 @@ def _min_driver(k: Knowledge, t: TfLine) -> str | None:
 
 
 def _print_text(
-    k: Knowledge, tf: Sequence[TfLine], spacy: Sequence[SpacyLine], *, detailed: bool
+    k: Knowledge,
+    tf: Sequence[TfLine],
+    spacy: Sequence[SpacyLine],
+    *,
+    detailed: bool,
+    others: Sequence[Callable[[], None]] = (),
 ) -> None:
+    """The tables in order (TensorFlow, then ``others``: PyTorch and JAX, then spaCy), a blank
+    line between two."""
+    printed = False
     if tf:
         render.table(
             [_tf_cells(k, t) for t in tf],
@@ -142,7 +174,13 @@ def _print_text(
         if detailed:
             for t in tf:
                 _tf_details(k, t)
-    if tf and spacy:
+        printed = True
+    for table in others:
+        if printed:
+            render.line()
+        table()
+        printed = True
+    if printed and spacy:
         render.line()
     if spacy:
         render.table(
