@@ -136,7 +136,7 @@ def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> Non
 
 # -- only render.py writes to the terminal (issue 15, item 4) ------------------------------------
 # The probe scripts run inside foreign environments and talk to cudaenv through their stdout.
-_PROBES = {"cudaenv/smoke/probe.py", "cudaenv/smoke/parts.py"}
+_PROBES = {"cudaenv/smoke/probe.py", "cudaenv/smoke/parts.py", "cudaenv/smoke/parts_spacy.py"}
 _STREAMS = {"stdout", "stderr", "__stdout__", "__stderr__"}
 _PRINTERS = {"print_exc", "print_exception", "print_tb", "print_help", "print_usage"}
 

@@ -55,5 +55,11 @@ def test_mypy_is_strict_on_the_library() -> None:
             "disallow_untyped_calls",
             "disallow_untyped_defs",
         ],
+        "cudaenv.smoke.parts_spacy": [
+            "check_untyped_defs",
+            "disallow_incomplete_defs",
+            "disallow_untyped_calls",
+            "disallow_untyped_defs",
+        ],
         "cudaenv.conda_plugin": ["disallow_untyped_decorators"],
     }

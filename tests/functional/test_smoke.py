@@ -20,6 +20,9 @@ from cudaenv.process import find_uv
 from tests.tools.bigenv import big_dir, environ, requirements
 
 PYENV = Path.home() / ".pyenv" / "versions"
+# A torch wheel for this Python (a CPU build is enough; PyPI's Linux wheels are CUDA builds of
+# several GB with their NVIDIA wheels): the smoke test's PyTorch part then runs for real.
+TORCH_WHEEL = os.environ.get("CUDAENV_TEST_TORCH_WHEEL", "")
 
 
 def make_venv(path: Path, python: str = sys.executable) -> Env:
@@ -54,7 +57,7 @@ def cuda12_wheels(make_nvidia_wheel) -> list[Path]:
 def test_bare_venv_says_no_frameworks_and_passes(cli, venv: Env) -> None:
     result = cli("smoke", "-p", str(venv.prefix))
     assert result.code == 0, result.err
-    assert "TensorFlow and spaCy: neither is installed" in result.out
+    assert "frameworks: none of TensorFlow, PyTorch, JAX, spaCy is installed" in result.out
     assert "GPU used: no (no NVIDIA driver on this machine: libcuda.so.1" in result.out
     assert result.out.rstrip().endswith("verdict: cpu-only")
     data = json.loads(cli("smoke", "-p", str(venv.prefix), "--json").out)
@@ -204,3 +207,33 @@ def _check_real_tensorflow(cli, venv: Env) -> None:
     assert any("user-space part of the NVIDIA driver" in x["explanation"] for x in tf["log"])
     assert data["gpu"]["reason"].startswith("no NVIDIA driver on this machine")
     assert data["verdict"] == "cpu-only"
+
+
+@pytest.mark.network
+@pytest.mark.skipif(
+    not TORCH_WHEEL.endswith(f"-cp{sys.version_info[0]}{sys.version_info[1]}-"
+                             f"cp{sys.version_info[0]}{sys.version_info[1]}-"
+                             "manylinux_2_28_x86_64.whl"),
+    reason="set CUDAENV_TEST_TORCH_WHEEL to a torch wheel for this Python (a CPU build will do)",
+)  # fmt: skip
+def test_torch_and_jax_run_for_real_on_the_cpu_alone_and_together(cli, venv: Env) -> None:
+    """A real PyTorch and a real JAX (from PyPI) on this GPU-less machine: each part runs its
+    matmul on the CPU and says so, and the together part runs both in one process."""
+    uv_install(venv, TORCH_WHEEL, "jax==0.7.2", "jaxlib==0.7.2", "numpy", timeout=900)
+    result = cli("smoke", "-p", str(venv.prefix), "--quick", "--json")
+    assert result.code == 0, result.out + result.err
+    data = json.loads(result.out)
+    torch, jax, together = data["torch"], data["jax"], data["together"]
+    assert torch["error"] is None and torch["gpus"] == [] and torch["matmul_seconds"]["cpu"] > 0
+    assert torch["cuda"] is None and "CPU-only build" in torch["gpu_error"]
+    assert (jax["version"], jax["backend"], jax["gpus"]) == ("0.7.2", "cpu", [])
+    assert jax["matmul_seconds"]["cpu"] > 0 and jax["error"] is None
+    assert together["device"] == "cpu" and "error" not in together
+    assert set(together["frameworks"]) == {"torch", "jax"}
+    assert together["frameworks"]["torch"]["device"] == "cpu"
+    assert together["cudnn"] == []  # CPU builds load no cuDNN
+    assert data["verdict"] == "cpu-only" and data["problems"] == []
+    human = cli("smoke", "-p", str(venv.prefix), "--quick").out
+    assert f"PyTorch {torch['version']} (a CPU-only build); GPUs: none" in human
+    assert "JAX 0.7.2 (backend cpu); GPUs: none" in human
+    assert "all frameworks in one process (CPU):" in human and "  torch: ran on cpu" in human

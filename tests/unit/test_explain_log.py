@@ -107,6 +107,20 @@ EXPECTED: dict[str, list[str | None]] = {
     "cupy_runtime_insufficient_driver.txt": ["driver-too-old"],
     "cupy_runtime_compat_not_supported.txt": ["cuda-compat-not-supported"],
     "spacy_cupy_unknown.txt": ["cuda-unknown"],
+    # PyTorch and JAX
+    "torch_cudnn_incompatible.txt": ["torch-cudnn-incompatible"],
+    "torch_nvjitlink_undefined_symbol.txt": ["nvjitlink-older-than-its-user"],
+    "torch_no_driver.txt": ["torch-no-driver", None],  # the source line Python prints under it
+    "torch_driver_too_old.txt": ["torch-driver-too-old"],
+    "torch_cpu_build.txt": ["torch-cpu-build"],
+    "jax_no_cuda_plugin.txt": ["jax-no-cuda-plugin"],
+    "jax_cudnn_older_than_built.txt": ["jax-cudnn-older-than-built"],
+    "jax_outdated_cudnn.txt": [
+        "jax-cuda-components",
+        "jax-outdated-cuda-component",
+        *[None] * 4,  # the versions JAX lists under it
+    ],
+    "jax_unable_to_load_cudnn.txt": ["jax-cannot-load-cuda-component"],
 }
 
 
@@ -313,3 +327,33 @@ def test_cli_explain_missing_file_is_a_clear_error(cli, tmp_path: Path) -> None:
     result = cli("explain", str(tmp_path / "absent.log"))
     assert result.code == 2
     assert "cannot read" in result.err and "Traceback" not in result.err
+
+
+def test_torch_cudnn_incompatibility_blames_a_second_cudnn_in_the_process() -> None:
+    (line,) = explain_log("\n".join(log_lines("torch_cudnn_incompatible.txt")))
+    assert (line.rule, line.cause) == ("torch-cudnn-incompatible", "several-installs")
+    assert "built against cuDNN (8, 9, 2)" in line.explanation
+    assert "another cuDNN (8, 8, 1)" in line.explanation
+    assert "another framework" in line.explanation and "One process holds one" in line.explanation
+
+
+def test_nvjitlink_older_than_cusparse_names_the_version_it_needs() -> None:
+    (line,) = explain_log("\n".join(log_lines("torch_nvjitlink_undefined_symbol.txt")))
+    assert line.rule == "nvjitlink-older-than-its-user"
+    assert "libcusparse.so.12 needs nvJitLink 12_4" in line.explanation
+    assert "older libnvJitLink.so.12" in line.explanation
+
+
+def test_jax_lines_name_the_component_and_the_versions() -> None:
+    older = explain_log("\n".join(log_lines("jax_cudnn_older_than_built.txt")))[0]
+    assert "built against cuDNN 8906" in older.explanation and "cuDNN 8600" in older.explanation
+    missing = explain_log("\n".join(log_lines("jax_unable_to_load_cudnn.txt")))[0]
+    assert "could not load cuDNN" in missing.explanation and missing.cause == "library-path"
+
+
+def test_cuda_13_sonames_are_found_in_the_shared_cu13_folder() -> None:
+    rules = load_log_rules()
+    assert rules.sonames["libcudart.so.13"] == ("nvidia-cuda-runtime",)
+    assert rules.wheel_dir("libcudart.so.13") == "nvidia/cu13/lib"
+    assert rules.wheel_dir("libcudart.so.12") == "nvidia/cuda_runtime/lib"
+    assert "nvidia-cudnn-cu13" in rules.sonames["libcudnn.so.9"]

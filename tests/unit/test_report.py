@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cudaenv.knowledge.loglines import load_log_rules
-from cudaenv.smoke.report import SmokeReport
+from cudaenv.smoke.report import Gpu, SmokeReport
 
 SMOKE = Path(__file__).resolve().parents[2] / "src" / "cudaenv" / "smoke"
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
@@ -265,3 +265,65 @@ def test_sonames_come_from_the_recipes_of_installed_frameworks_then_the_wheels(
     assert set(sonames) == set(tf.sonames) | set(cupy.sonames)  # libcudart.so.12 only once
     assert "libnvrtc-builtins.so.12.2" not in sonames  # not a library frameworks load by name
     assert recipe_lines(dists, None) == ()
+
+
+def _torch(**fields: object) -> dict:
+    return {"version": "2.7.1", "cuda_version": "12.6", "cudnn_version": "9.5.1", **fields}
+
+
+def test_torch_on_the_gpu_and_two_cudnns_in_one_process_is_broken() -> None:
+    """TF and PyTorch in one process each loading its own libcudnn: the classic failure."""
+    tf_cudnn = "/env/lib/python3.11/site-packages/nvidia/cudnn/lib/libcudnn.so.9"
+    other = "/usr/local/cuda-12.4/lib64/libcudnn.so.9"
+    together = {
+        "device": "gpu",
+        "frameworks": {
+            "tensorflow": {"version": "2.18.1", "loaded": {"libcudnn.so.9": tf_cudnn}},
+            "torch": {"version": "2.7.1", "loaded": {"libcudnn.so.8": other}},
+        },
+        "cudnn": sorted([tf_cudnn, other]),
+        "log": [],
+    }
+    torch = _torch(gpus=["NVIDIA H100 80GB HBM3"], loaded={"libcudnn.so.9": tf_cudnn})
+    report = parse({"driver": H100, "torch": torch, "together": together})
+    assert report.torch is not None and report.torch.gpus == ("NVIDIA H100 80GB HBM3",)
+    assert str(report.torch.cudnn) == "9.5.1"
+    (problem,) = report.problems
+    assert problem.startswith("two cuDNN libraries are loaded in one process: ")
+    assert f"{other} (by torch)" in problem and f"{tf_cudnn} (by tensorflow)" in problem
+    assert report.verdict == "broken" and report.exit_code() == 2
+    assert parse({"driver": H100, "torch": torch}).verdict == "gpu"  # alone: fine
+
+
+def test_a_cuda_torch_that_sees_no_gpu_says_why_and_a_cpu_build_is_not_blamed() -> None:
+    why = "RuntimeError: Found no NVIDIA driver on your system."
+    report = parse({"driver": H100, "torch": _torch(gpus=[], gpu_error=why)})
+    assert report.gpu == Gpu(available=False, reason=f"PyTorch sees no GPU: {why}")
+    assert report.verdict == "cpu-only" and report.exit_code(require_gpu=True) == 2
+    cpu_build = _torch(version="2.13.0+cpu", cuda_version=None, cudnn_version=None, gpus=[])
+    assert parse({"driver": H100, "torch": cpu_build}).gpu.available  # nothing meant the GPU
+
+
+def test_jax_with_its_cuda_plugin_but_no_gpu_gives_the_reason_its_log_names() -> None:
+    jax = {
+        "version": "0.7.2",
+        "backend": "cpu",
+        "gpus": [],
+        "gpu_error": "RuntimeError: Unknown backend: 'gpu' requested",
+        "log": captured("jax_unable_to_load_cudnn.txt"),
+    }
+    dists = {"jax": "0.7.2", "jax-cuda12-plugin": "0.7.2"}
+    report = parse({"driver": H100, "jax": jax, "distributions": dists})
+    assert report.gpu.reason.startswith("JAX sees no GPU: JAX's CUDA plugin could not load cuDNN")
+    without_plugin = parse({"driver": H100, "jax": jax, "distributions": {"jax": "0.7.2"}})
+    assert without_plugin.gpu.available  # a CPU JAX is not meant to use the GPU
+    assert report.to_json()["jax"]["backend"] == "cpu"
+
+
+def test_parts_write_torchs_cudnn_number_as_a_version() -> None:
+    parts = script("parts")
+    assert parts._cudnn_text(90501) == "9.5.1"  # cuDNN 9: major * 10000 + minor * 100 + patch
+    assert parts._cudnn_text(8902) == "8.9.2"  # cuDNN 8: major * 1000 + minor * 100 + patch
+    assert parts._cudnn_text(None) is None
+    args = parts.parse_args(["--part", "together", "--with", "torch", "--with", "jax"])
+    assert args.frameworks == ["torch", "jax"] and not args.gpu

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from cudaenv import render
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = ["show_smoke"]
@@ -26,12 +28,21 @@ def show_smoke(report: SmokeReport) -> None:
         ]
         render.line()
         render.table(rows, ["library", "loads", "from / error"])
-    if not (report.tensorflow or report.spacy):
-        render.line("TensorFlow and spaCy: neither is installed; libraries and driver checked")
+    if not (report.tensorflow or report.torch or report.jax or report.spacy):
+        render.line(
+            "frameworks: none of TensorFlow, PyTorch, JAX, spaCy is installed; libraries and "
+            "driver checked"
+        )
     if report.tensorflow:
         _show_tf(report)
+    if report.torch:
+        _show_torch(report)
+    if report.jax:
+        _show_jax(report)
     if report.spacy:
         _show_spacy(report)
+    if report.together:
+        _show_together(report)
     render.line()
     for problem in report.problems:
         render.line(f"problem: {problem}")
@@ -44,9 +55,8 @@ def _show_tf(report: SmokeReport) -> None:
     built = f"built for CUDA {tf.cuda or '-'}, cuDNN {tf.cudnn or '-'}"
     render.line()
     render.line(f"TensorFlow {tf.version or '?'} ({built}); GPUs: {', '.join(tf.gpus) or 'none'}")
-    timings = ", ".join(f"{k} {v:.4f} s" for k, v in tf.matmul_seconds.items() if k != "size")
-    if timings:
-        render.line(f"  matmul {int(tf.matmul_seconds.get('size', 0))}²: {timings}")
+    if (timings := _timings(tf.matmul_seconds)) is not None:
+        render.line(timings)
     noise = sum(1 for x in tf.log if x.verdict == "noise")
     if noise:
         render.line(f"  {noise} harmless log line(s) (noise) not shown")
@@ -57,6 +67,56 @@ def _show_tf(report: SmokeReport) -> None:
             render.line(f"  problem [{x.cause}] ({x.phase}): {x.line[:160]}")
             render.line(f"    means: {x.explanation}")
             render.line(f"    fix:   {x.fix}")
+
+
+def _timings(seconds: Mapping[str, float]) -> str | None:
+    shown = ", ".join(f"{k} {v:.4f} s" for k, v in seconds.items() if k != "size")
+    return f"  matmul {int(seconds.get('size', 0))}²: {shown}" if shown else None
+
+
+def _show_torch(report: SmokeReport) -> None:
+    run = report.torch
+    assert run is not None
+    built = (
+        f"built for CUDA {run.cuda}, loads cuDNN {run.cudnn or '-'}"
+        if run.cuda
+        else "a CPU-only build"
+    )
+    render.line()
+    render.line(f"PyTorch {run.version or '?'} ({built}); GPUs: {', '.join(run.gpus) or 'none'}")
+    if not run.gpus:
+        render.line(f"  runs on the CPU: {run.gpu_error or report.gpu.reason}")
+    if (cudnn := run.loaded.get(_CUDNN[0]) or run.loaded.get(_CUDNN[1])) is not None:
+        render.line(f"  cuDNN from {cudnn}")
+    if (timings := _timings(run.matmul_seconds)) is not None:
+        render.line(timings)
+
+
+def _show_jax(report: SmokeReport) -> None:
+    run = report.jax
+    assert run is not None
+    render.line()
+    gpus = ", ".join(run.gpus) or "none"
+    render.line(f"JAX {run.version or '?'} (backend {run.backend or '?'}); GPUs: {gpus}")
+    if not run.gpus:
+        render.line(f"  runs on the CPU: {run.gpu_error or report.gpu.reason}")
+    if (timings := _timings(run.matmul_seconds)) is not None:
+        render.line(timings)
+
+
+def _show_together(report: SmokeReport) -> None:
+    """Every framework in one process: where each ran, the cuDNN each loaded, by path."""
+    together = report.together or {}
+    render.line()
+    render.line(f"all frameworks in one process ({together.get('device', '?').upper()}):")
+    for name, run in (together.get("frameworks") or {}).items():
+        cudnn = [p for soname, p in (run.get("loaded") or {}).items() if soname in _CUDNN]
+        said = run.get("error") or f"ran on {run.get('device') or together.get('device')}"
+        loads = f"; loaded cuDNN {cudnn[0]}" if cudnn else ""
+        render.line(f"  {name}: {said}{loads}")
+
+
+_CUDNN = ("libcudnn.so.9", "libcudnn.so.8")
 
 
 def _show_spacy(report: SmokeReport) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import argparse
 
 NAME = "smoke"
-HELP = "check that TensorFlow and spaCy really use the GPU in an environment (and why not)"
+HELP = "check that TensorFlow, PyTorch, JAX and spaCy really use the GPU in an environment"
 ORDER = 60
 EXAMPLES = ("smoke -p ./tf215-spacy37", "smoke --quick --require-gpu", "smoke -p ./env --json")
 

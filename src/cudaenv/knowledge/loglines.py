@@ -157,6 +157,8 @@ class LogRules:
         wheels = self.sonames.get(soname)
         if not wheels:
             return None
+        if not re.search(r"-cu[0-9]+$", wheels[0]):  # CUDA 13's toolkit wheels share one
+            return "nvidia/cu13/lib"
         component = re.sub(r"^nvidia-|-cu[0-9]+$", "", wheels[0]).replace("-", "_")
         return f"nvidia/{component}/lib"
 

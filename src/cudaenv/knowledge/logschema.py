@@ -23,7 +23,7 @@ _OPTIONAL = ("run",)
 _PLACEHOLDER = re.compile(r"\.\.\.|…|\bPREFIX\b|<[A-Za-z][A-Za-z .-]*>|\b[A-Z]+_VERSION\b|XXx|X\.Y")
 _DERIVED = ("wheel", "dir", "tf")
 _SONAME = re.compile(r"^lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)*$")
-_WHEEL = re.compile(r"^nvidia-[a-z0-9-]+-cu[0-9]+$")
+_WHEEL = re.compile(r"^nvidia-[a-z0-9-]+$")  # -cuNN, or none for CUDA 13's toolkit wheels
 
 
 def table(
@@ -53,9 +53,7 @@ def _sonames(table: object, errors: list[str]) -> dict[str, tuple[str, ...]]:
     for soname, wheels in table.items():
         bad = not isinstance(wheels, list) or not wheels
         if not _SONAME.match(soname) or bad or not all(_WHEEL.match(str(w)) for w in wheels):
-            errors.append(
-                f"sonames.{soname!r}: must map a soname to a list of nvidia-*-cuNN wheels"
-            )
+            errors.append(f"sonames.{soname!r}: must map a soname to a list of nvidia-* wheels")
             continue
         out[soname] = tuple(wheels)
     return out

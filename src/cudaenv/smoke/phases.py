@@ -25,11 +25,22 @@ _PARTS = {
     "libraries": "loading the CUDA libraries",
     "driver": "asking the NVIDIA driver",
     "tensorflow": "TensorFlow",
+    "torch": "PyTorch",
+    "jax": "JAX",
     "spacy": "spaCy on the CPU",
     "spacy-gpu": "spaCy on the GPU",
-    "together": "TensorFlow and spaCy together",
+    "together": "all frameworks in one process",
 }
-_PHASES = {"import": "importing", "gpu": "first GPU use", "bench": "benchmark"}
+# The phases of a part; ``together`` names each framework as it starts it.
+_PHASES = {
+    "import": "importing",
+    "gpu": "first GPU use",
+    "bench": "benchmark",
+    "tensorflow": "TensorFlow",
+    "torch": "PyTorch",
+    "jax": "JAX",
+    "spacy": "spaCy",
+}
 
 
 def describe(part: str, phase: str | None) -> str:

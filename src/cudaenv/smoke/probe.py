@@ -8,6 +8,8 @@ framework cannot take the report down. It prints one JSON document on stdout; cu
 parses it into a ``SmokeReport`` (``cudaenv.smoke.report``) and classifies the log lines there.
 
 Usage: ``python probe.py [--soname NAME ...] [--quick] [--no-bench] [--skip PART ...]``.
+Parts: tensorflow, torch, jax, spacy (each in its own child process) and together (every one
+installed, in one process; it reports which CUDA libraries each framework loaded, by path).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import sys
 RESULT = "@@cudaenv-result "
 PHASE = "@@cudaenv-phase "
 PROGRESS_FD = "CUDAENV_PROGRESS_FD"  # cudaenv.smoke.phases reads the steps written there
-PARTS = ("tensorflow", "spacy", "together")
+PARTS = ("tensorflow", "torch", "jax", "spacy", "together")
+FRAMEWORKS = ("tensorflow", "torch", "jax", "spacy")
 TF_VMODULE = "dso_loader=2,cuda_dso_loader=2,cudart_stub=2,cuda_diagnostics=2,gpu_device=2"
 RTLD_DI_LINKMAP = 2
 WATCHED = (
@@ -190,6 +193,7 @@ def child(part, args, extra=()):
         TF_CPP_MIN_LOG_LEVEL="0",
         TF_CPP_VMODULE=TF_VMODULE,
         TF_FORCE_GPU_ALLOW_GROWTH="true",
+        XLA_PYTHON_CLIENT_PREALLOCATE="false",
         PYTHONUNBUFFERED="1",
     )
     parts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parts.py")
@@ -239,17 +243,20 @@ def _installed(module):
 
 
 def frameworks(args, gpu_possible):
+    """Each installed framework in its own child process, then (with the benchmark, when two or
+    more are installed) all of them in one, on the GPU where there is one."""
     out = {}
-    has_tf = "tensorflow" not in args.skip and _installed("tensorflow")
-    has_spacy = "spacy" not in args.skip and _installed("spacy")
-    if has_tf:
-        out["tensorflow"] = child("tensorflow", args)
-    if has_spacy:
-        out["spacy"] = {"cpu": child("spacy", args)}
-        if gpu_possible:
-            out["spacy"]["gpu"] = child("spacy", args, ["--gpu"])
-    if has_tf and has_spacy and gpu_possible and args.bench and "together" not in args.skip:
-        out["together"] = child("together", args, ["--gpu"])
+    found = [f for f in FRAMEWORKS if f not in args.skip and _installed(f)]
+    for name in found:
+        if name == "spacy":
+            out["spacy"] = {"cpu": child("spacy", args)}
+            if gpu_possible:
+                out["spacy"]["gpu"] = child("spacy", args, ["--gpu"])
+        else:
+            out[name] = child(name, args)
+    if len(found) > 1 and args.bench and "together" not in args.skip:
+        extra = [a for name in found for a in ("--with", name)]
+        out["together"] = child("together", args, [*extra, *(["--gpu"] if gpu_possible else [])])
     return out
 
 

@@ -1,7 +1,8 @@
 """SmokeReport: the probe's JSON, parsed once at the edge into frozen values, with a verdict.
 
 The probe (``probe.py``) only observes: which libraries load and from where, what the driver
-says, what TensorFlow and spaCy do and print. Everything that *judges* lives here: each log line
+says, what TensorFlow, PyTorch, JAX and spaCy do and print, and which CUDA libraries each of them
+loads when all run in one process. Everything that *judges* lives here: each log line
 is classified through ``recipes/log_lines.toml`` (:mod:`cudaenv.knowledge.loglines`), the GPU
 gets an ``available`` flag with the reason when it is not used, and the whole run a verdict:
 ``gpu`` (a GPU is used), ``cpu-only`` (everything a CPU can check works; the reason says why
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cudaenv.errors import FAILURE, OK
-from cudaenv.smoke.runs import SpacyRun, TfRun, parse_version
+from cudaenv.smoke.runs import JaxRun, SpacyRun, TfRun, TorchRun, parse_version
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -112,6 +113,8 @@ class SmokeReport:
     python: Version | None
     verdict: Verdict
     problems: tuple[str, ...]
+    torch: TorchRun | None = None
+    jax: JaxRun | None = None
 
     @classmethod
     def from_json(
@@ -123,10 +126,16 @@ class SmokeReport:
         tf_data, spacy_data = data.get("tensorflow"), data.get("spacy")
         tf = TfRun.from_json(tf_data, rules, tf_lines) if tf_data else None
         spacy = SpacyRun.from_json(spacy_data, rules) if spacy_data else None
+        torch = TorchRun.from_json(data["torch"], rules) if data.get("torch") else None
+        jax = JaxRun.from_json(data["jax"], rules) if data.get("jax") else None
         problems = _problems(libraries, tf, spacy, data.get("together"))
+        problems += _more_problems(torch, jax, data.get("together"))
         dists = dict(data.get("distributions") or {})
         cupy = any(name.startswith("cupy") for name in dists)
+        plugin = any(name.startswith("jax-cuda") for name in dists)
         gpu = _gpu(driver, tf, spacy if cupy else None)
+        if gpu.available:
+            gpu = _gpu_more(gpu, torch, jax if plugin else None)
         verdict: Verdict = "broken" if problems else "gpu" if gpu.available else "cpu-only"
         return cls(
             gpu=gpu,
@@ -139,6 +148,8 @@ class SmokeReport:
             python=parse_version((data.get("environment") or {}).get("python")),
             verdict=verdict,
             problems=problems,
+            torch=torch,
+            jax=jax,
         )
 
     def exit_code(self, *, require_gpu: bool = False) -> int:
@@ -158,6 +169,8 @@ class SmokeReport:
             "libraries": [x.to_json() for x in self.libraries],
             "tensorflow": self.tensorflow.to_json() if self.tensorflow else None,
             "spacy": self.spacy.to_json() if self.spacy else None,
+            "torch": self.torch.to_json() if self.torch else None,
+            "jax": self.jax.to_json() if self.jax else None,
             "together": dict(self.together) if self.together else None,
             "distributions": dict(self.distributions),
             "verdict": self.verdict,
@@ -177,7 +190,33 @@ def _problems(
     if spacy and spacy.error:
         out.append(f"spaCy fails on the CPU: {spacy.error}")
     if together and together.get("error"):
-        out.append(f"TensorFlow and spaCy together on the GPU fail: {together['error']}")
+        where = "on the GPU" if together.get("device", "gpu") == "gpu" else "on the CPU"
+        out.append(f"the frameworks together in one process fail {where}: {together['error']}")
+    return tuple(out)
+
+
+def _more_problems(
+    torch: TorchRun | None, jax: JaxRun | None, together: Mapping[str, Any] | None
+) -> tuple[str, ...]:
+    """PyTorch or JAX failing, and two cuDNN libraries in one process (which framework loaded
+    each, by path): the classic failure of two frameworks in one environment."""
+    out = []
+    if torch and torch.error:
+        out.append(f"PyTorch fails: {torch.error}")
+    if jax and jax.error:
+        out.append(f"JAX fails: {jax.error}")
+    cudnn = list((together or {}).get("cudnn") or ())
+    if len(cudnn) > 1:
+        loaded_by = {
+            path: name
+            for name, run in ((together or {}).get("frameworks") or {}).items()
+            for path in (run.get("loaded") or {}).values()
+        }
+        listed = ", ".join(f"{p} (by {loaded_by.get(p, 'an earlier import')})" for p in cudnn)
+        out.append(
+            f"two cuDNN libraries are loaded in one process: {listed}; one environment must "
+            "hold one cuDNN (`cudaenv doctor` shows where each comes from)"
+        )
     return tuple(out)
 
 
@@ -195,3 +234,15 @@ def _gpu(driver: Driver, tf: TfRun | None, spacy: SpacyRun | None) -> Gpu:
         return Gpu(available=False, reason=f"spaCy cannot use the GPU: {spacy.gpu_error}")
     devices = ", ".join(driver.devices)
     return Gpu(available=True, reason=f"GPU in use: {devices}")
+
+
+def _gpu_more(gpu: Gpu, torch: TorchRun | None, jax: JaxRun | None) -> Gpu:
+    """The GPU as :func:`_gpu` found it, unless PyTorch (a CUDA build) or JAX (with its CUDA
+    plugin installed) sees none: then why."""
+    if torch is not None and torch.cuda is not None and not torch.gpus:
+        return Gpu(available=False, reason=f"PyTorch sees no GPU: {torch.gpu_error}")
+    if jax is not None and not jax.gpus:
+        first = next((x for x in jax.log if x.verdict == "problem"), None)
+        why = first.explanation if first else jax.gpu_error
+        return Gpu(available=False, reason=f"JAX sees no GPU: {why}")
+    return gpu

@@ -1,4 +1,5 @@
-"""What the frameworks did in the probe: TensorFlow's run and log, spaCy on CPU and GPU.
+"""What the frameworks did in the probe: TensorFlow's, PyTorch's and JAX's runs and logs, spaCy
+on CPU and GPU.
 
 Parsed from the probe's JSON (the edge) into frozen values; every log line is classified here
 through ``recipes/log_lines.toml`` (:mod:`cudaenv.knowledge.loglines`), and thinc's misleading
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
     from cudaenv.knowledge.loglines import LogRules, TfLines
 
-__all__ = ["SpacyRun", "TfRun", "parse_version"]
+__all__ = ["JaxRun", "SpacyRun", "TfRun", "TorchRun", "parse_version"]
 
 
 def parse_version(text: object) -> Version | None:
@@ -124,3 +125,93 @@ def _spacy_gpu_error(gpu: Mapping[str, Any], rules: LogRules) -> str:
     known = rules.classify(said)
     text = f"{said} ({known.explanation})" if known else said
     return f"{text}; CuPy says: {gpu['cause']}" if gpu.get("cause") else text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TorchRun:
+    """PyTorch in the environment: what it was built for, the GPUs it sees or why not, which
+    CUDA libraries it loaded (by path), its matmul on each device."""
+
+    version: Version | None
+    cuda: Version | None = None  # torch.version.cuda; None for a CPU-only build
+    cudnn: Version | None = None  # the cuDNN it loaded
+    gpus: tuple[str, ...] = ()
+    gpu_error: str | None = None
+    loaded: Mapping[str, str] = field(default_factory=dict)  # soname -> path
+    log: tuple[LogLine, ...] = ()
+    error: str | None = None
+    matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> TorchRun:
+        return cls(
+            version=parse_version(data.get("version")),
+            cuda=parse_version(data.get("cuda_version")),
+            cudnn=parse_version(data.get("cudnn_version")),
+            gpus=tuple(data.get("gpus") or ()),
+            gpu_error=data.get("gpu_error") or data.get("cudnn_error"),
+            loaded={str(k): str(v) for k, v in (data.get("loaded") or {}).items()},
+            log=_log(data.get("log", ()), rules, None),
+            error=data.get("error"),
+            matmul_seconds=_seconds(data),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": _text(self.version),
+            "cuda": _text(self.cuda),
+            "cudnn": _text(self.cudnn),
+            "gpus": list(self.gpus),
+            "gpu_error": self.gpu_error,
+            "loaded": dict(self.loaded),
+            "error": self.error,
+            "matmul_seconds": dict(self.matmul_seconds),
+            "log": [x.to_dict() for x in self.log],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JaxRun:
+    """JAX in the environment: its default backend, the GPUs its CUDA plugin sees or why not."""
+
+    version: Version | None
+    backend: str | None = None  # jax.default_backend(): "gpu", "cpu"
+    gpus: tuple[str, ...] = ()
+    gpu_error: str | None = None
+    loaded: Mapping[str, str] = field(default_factory=dict)
+    log: tuple[LogLine, ...] = ()
+    error: str | None = None
+    matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> JaxRun:
+        return cls(
+            version=parse_version(data.get("version")),
+            backend=data.get("backend"),
+            gpus=tuple(data.get("gpus") or ()),
+            gpu_error=data.get("gpu_error"),
+            loaded={str(k): str(v) for k, v in (data.get("loaded") or {}).items()},
+            log=_log(data.get("log", ()), rules, None),
+            error=data.get("error"),
+            matmul_seconds=_seconds(data),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": _text(self.version),
+            "backend": self.backend,
+            "gpus": list(self.gpus),
+            "gpu_error": self.gpu_error,
+            "loaded": dict(self.loaded),
+            "error": self.error,
+            "matmul_seconds": dict(self.matmul_seconds),
+            "log": [x.to_dict() for x in self.log],
+        }
+
+
+def _text(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _seconds(data: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in (data.get("matmul_seconds") or {}).items()}
