@@ -69,6 +69,9 @@ class Diagnosis:
             "python": str(self.python),
             "frameworks": report["distributions"],
             "tensorflow": report["tensorflow"],
+            "torch": report["torch"],
+            "jax": report["jax"],
+            "together": report["together"],
             "driver": report["driver"],
             "libraries": [
                 {

@@ -15,6 +15,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
+from cudaenv.doctor import frameworks
 from cudaenv.doctor.facts import Facts, Finding
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ def _needs_gpu(facts: Facts) -> bool:
 
 def driver(facts: Facts) -> list[Finding]:
     drv, line, k = facts.report.driver, facts.tf_line, facts.knowledge
-    need = line.min_cuda if line is not None else None
+    needed = frameworks.needed_cuda(facts)  # over every framework installed
+    need, who = needed if needed is not None else (None, "")
     floor = k.min_driver_for(need) if need is not None else None
     at_least = f" >= {floor}" if floor else ""
     severity: Severity = "error" if _needs_gpu(facts) else "warning"
@@ -172,16 +174,15 @@ def driver(facts: Facts) -> list[Finding]:
                 "`nvidia-smi`; reload or reinstall the driver",
             )
         ]
-    if line is not None and need is not None and drv.max_cuda is not None and drv.max_cuda < need:
-        older = k.newest_tf_line_for(drv.max_cuda, facts.report.python)
+    if need is not None and drv.max_cuda is not None and drv.max_cuda < need:
+        older = k.newest_tf_line_for(drv.max_cuda, facts.report.python) if line else None
         create = facts.create_fix(str(older.line)) if older is not None else None
         alt = f", or make an environment this driver runs: `{create}`" if create else ""
         return [
             Finding.of(
                 "driver",
                 "error",
-                f"the driver supports CUDA <= {drv.max_cuda}; TensorFlow "
-                f"{line.line} needs CUDA >= {need}",
+                f"the driver supports CUDA <= {drv.max_cuda}; {who} needs CUDA >= {need}",
                 f"upgrade the NVIDIA driver to{at_least}{alt}",
                 (create,) if create else (),
             )
@@ -309,6 +310,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     libraries,
     versions,
     framework_log,
+    *frameworks.CHECKS,  # PyTorch, JAX and TensorFlow beside each other
     activation,
 )
 

@@ -243,8 +243,9 @@ def _installed(module):
 
 
 def frameworks(args, gpu_possible):
-    """Each installed framework in its own child process, then (with the benchmark, when two or
-    more are installed) all of them in one, on the GPU where there is one."""
+    """Each installed framework in its own child process, then (when two or more are installed)
+    all of them in one, on the GPU where there is one: which CUDA libraries each loads there is
+    what ``doctor`` needs too, so this runs without the benchmark as well."""
     out = {}
     found = [f for f in FRAMEWORKS if f not in args.skip and _installed(f)]
     for name in found:
@@ -254,7 +255,7 @@ def frameworks(args, gpu_possible):
                 out["spacy"]["gpu"] = child("spacy", args, ["--gpu"])
         else:
             out[name] = child(name, args)
-    if len(found) > 1 and args.bench and "together" not in args.skip:
+    if len(found) > 1 and "together" not in args.skip:
         extra = [a for name in found for a in ("--with", name)]
         out["together"] = child("together", args, [*extra, *(["--gpu"] if gpu_possible else [])])
     return out

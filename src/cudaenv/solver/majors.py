@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import Remedy
-from cudaenv.solver import explain
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 
     from cudaenv.knowledge import Knowledge
     from cudaenv.request import FrameworkRequest
+    from cudaenv.solver.explain import Explanation
     from cudaenv.solver.factory import Factory
 
 __all__ = [
@@ -103,7 +103,9 @@ def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> S
         return None
     common = frozenset.intersection(*(_span(ls) for _, ls in asked))
     if not common:
-        raise explain.as_error(_conflict(factory, asked))
+        from cudaenv.solver.explain import as_error  # explain reads this module's tables
+
+        raise as_error(_conflict(factory, asked))
     max_cuda = factory.machine.max_cuda
     if max_cuda is not None:
         fits = [m for m in common if m <= max_cuda.major]
@@ -116,7 +118,7 @@ def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> S
 
 def _conflict(
     factory: Factory, asked: Sequence[tuple[FrameworkRequest, Sequence[Any]]]
-) -> explain.Explanation:
+) -> Explanation:
     """``TensorFlow 2.21 for CUDA 12 and PyTorch 2.11 for CUDA 13``: the ways out are each
     framework's newest line on a major the others all reach."""
     said = [
@@ -129,7 +131,9 @@ def _conflict(
         line = newest_line(factory, fw.name, frozenset.intersection(*others))
         if line is not None:
             hints.append(Remedy.use((FLAGS[fw.name], str(line))))
-    return explain.Explanation(
+    from cudaenv.solver.explain import Explanation
+
+    return Explanation(
         headline=f"{' and '.join(said)}: one environment holds one CUDA major",
         hints=tuple(hints),
     )
