@@ -189,3 +189,30 @@ def test_each_hint_of_a_refused_pair_works(
         names = [p["name"] for p in json.loads(followed.out)["packages"]]
         assert len([n for n in names if n.startswith("nvidia-cudnn-")]) == 1
         assert not ({"nvidia-cuda-runtime", "nvidia-cuda-runtime-cu12"} <= set(names))
+
+
+def test_create_installs_the_relaxed_set_and_its_lock_says_why(
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+    cli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """create --tf 2.18 --torch 2.7 into ./tf218-torch27: the common set installed, each relaxed
+    pin in its summary and in the environment's lock."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(
+        "create", "--tf", "2.18", "--torch", "2.7", "--driver", "535.104.05",
+        "--python", "3.11", "--platform", PLATFORM, "--index-url", frameworks_server.url,
+        "--cache-dir", str(tmp_path / "cache"), "--no-smoke",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    prefix = tmp_path / "tf218-torch27"
+    assert (
+        "  relaxed: nvidia-cudnn-cu12 ==9.3.0.75 (tensorflow[and-cuda]==2.18.1) -> 9.5.1.17 "
+        "under cudnn-minor-backward"
+    ) in result.out
+    locked = tomllib.loads((prefix / "pylock.toml").read_text())
+    assert len(locked["tool"]["cudaenv"]["relaxed"]) == 11
+    site = next(prefix.glob("lib/python3.*/site-packages"))
+    assert (site / "nvidia_cudnn_cu12-9.5.1.17.dist-info").is_dir()
+    assert not list(site.glob("nvidia_cudnn_cu12-9.3*"))  # one cuDNN in the environment

@@ -7,11 +7,8 @@ Wheel metadata does not say which CUDA a framework release needs (docs/architect
   pick. Each TensorFlow release then adds its own line's ``__cuda`` floor and, for lines
   without the extra, the line's ``requirements`` (the cu11 wheel pins) as its dependencies, so
   a specifier spanning lines still gets the right set for whichever release wins.
-- spaCy on the GPU: ``spacy[cuda12x]`` (the CUDA major of the stack: TensorFlow's line, else
-  the driver's max CUDA, else 12) plus the CuPy recipe's ``runtime_wheels``, which CuPy <= 13
-  finds only on ``LD_LIBRARY_PATH``. Where the extra has no CuPy wheel for the target Python
-  (CuPy 12 has no cp313 wheels: docs/facts.md, "CuPy") the CuPy package is rooted directly
-  instead.
+- PyTorch and JAX: :mod:`.frameworks`; spaCy: :mod:`.spacy`. All of them run on the one CUDA
+  major the plan chooses first (:mod:`.majors`).
 - Recipe ``constraints`` (``numpy<2`` for spaCy < 3.8, TF 2.14) narrow candidates without
   adding packages. They are taken from every line the request may pick, which can only
   over-restrict a specifier that spans lines, never admit a bad set.
@@ -26,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.errors import Remedy, ResolutionError
-from cudaenv.solver import alternatives, explain, frameworks, majors
+from cudaenv.errors import Remedy
+from cudaenv.solver import alternatives, explain, frameworks, majors, spacy
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,
@@ -38,28 +35,26 @@ from cudaenv.solver.requirements import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from packaging.requirements import Requirement as Pep508
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.knowledge import CupyLine, Knowledge, SpacyLine, TfLine
+    from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.request import FrameworkRequest, Request
-    from cudaenv.solver.candidates import Candidate, WheelCandidate
+    from cudaenv.solver.candidates import WheelCandidate
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.majors import StackMajor
     from cudaenv.solver.requirements import Requirement
 
     Limits = Mapping[NormalizedName, SpecifierSet]  # constraints: narrow, never add
 
-__all__ = ["DEFAULT_CUDA_MAJOR", "Plan", "plan", "refused", "release_requirements"]
+__all__ = ["Plan", "plan", "refused", "release_requirements"]
 
 TENSORFLOW = canonicalize_name("tensorflow")
 SPACY = canonicalize_name("spacy")
-# spaCy alone with no driver detected and none given: resolve for the current CUDA major.
-DEFAULT_CUDA_MAJOR = 12
 _FLAGS = {name: (majors.LABELS[name], majors.FLAGS[name]) for name in majors.LABELS}
 
 
@@ -160,7 +155,7 @@ def plan(factory: Factory) -> Plan:
         fw_lines = lines[fw.name]
         _merge(constraints, [c for line in fw_lines for c in getattr(line, "constraints", ())])
         if fw.name == SPACY:
-            roots += _spacy_roots(factory, fw, fw_lines, stack, constraints)
+            roots += spacy.roots(factory, fw, fw_lines, stack, constraints)
         else:
             made = _framework_roots(factory, fw, fw_lines, stack)
             roots += made
@@ -286,113 +281,3 @@ def _tf_roots(tf: FrameworkRequest, lines: Sequence[TfLine], gpu: bool) -> list[
         floor = min(line.min_cuda for line in lines)
         roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who))
     return roots
-
-
-def _spacy_roots(
-    factory: Factory,
-    sp: FrameworkRequest,
-    lines: Sequence[SpacyLine],
-    stack: StackMajor | None,
-    constraints: Limits,
-) -> list[Requirement]:
-    origin = f"--spacy {sp.text}"
-    if not factory.request.gpu:
-        return [SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin)]
-    major = _cuda_major(factory, lines, stack)
-    extra = canonicalize_name(
-        next(ln.gpu_extras[major] for ln in reversed(lines) if major in ln.gpu_extras)
-    )
-    cupy = factory.knowledge.cupy_for(major)
-    if cupy is None:
-        raise ResolutionError(f"cudaenv's recipes have no CuPy build for CUDA {major}")
-    runtime = f"recipe: {cupy.name} runtime libraries"
-    roots: list[Requirement] = [
-        VirtualRequirement.for_cuda_major(major, who=f"spaCy's {cupy.name}")
-    ]
-    if _extra_serves(factory, sp, extra, cupy, constraints):
-        roots.append(
-            SpecifierRequirement(
-                name=SPACY, specifier=sp.specifier, extras=frozenset({extra}), origin=origin
-            )
-        )
-    else:
-        roots.append(SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin))
-        roots.append(
-            SpecifierRequirement(
-                name=cupy.name,
-                specifier=cupy.versions,
-                origin=f"recipe: {cupy.name} (spacy[{extra}] has no wheel for "
-                f"Python {factory.python})",
-            )
-        )
-    return roots + [_req(r, runtime) for r in cupy.runtime_wheels]
-
-
-def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], stack: StackMajor | None) -> int:
-    """The stack's CUDA major where another framework set it; else the driver's, capped by
-    spaCy's extras."""
-    offered = {m for line in lines for m in line.gpu_extras}
-    if not offered:
-        raise _no_extra(factory, f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes")
-    if stack is not None:
-        major = stack.major
-        if major not in offered:
-            raise _no_extra(
-                factory,
-                f"spaCy {lines[-1].line} has no GPU extra for CUDA {major}, the CUDA of "
-                f"{stack.who}",
-                major,
-            )
-        return major
-    max_cuda = factory.machine.max_cuda
-    want = max_cuda.major if max_cuda is not None else DEFAULT_CUDA_MAJOR
-    return max((m for m in offered if m <= want), default=min(offered))
-
-
-def _no_extra(factory: Factory, headline: str, major: int | None = None) -> ResolutionError:
-    """spaCy cannot reach the GPU beside this request: a spaCy line that can, a TensorFlow line
-    whose CUDA this spaCy has an extra for, or the CPU."""
-    request, knowledge, releases = factory.request, factory.knowledge, _listed(factory)
-    hints = []
-    sp = alternatives.newest_spacy(knowledge, request, releases, cuda_major=major)
-    if sp is not None:
-        hints.append(Remedy.use(("--spacy", str(sp))))
-    if major is not None:
-        max_cuda = factory.machine.max_cuda
-        tf = alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
-        if tf is not None:
-            hints.append(Remedy.use(("--tf", str(tf))))
-    hints.append(Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"))
-    return explain.as_error(explain.Explanation(headline=headline, hints=tuple(hints)))
-
-
-def _extra_serves(
-    factory: Factory, sp: FrameworkRequest, extra: str, cupy: CupyLine, constraints: Limits
-) -> bool:
-    """Whether ``spacy[extra]`` (newest release asked for) has a CuPy wheel for the target,
-    under the plan's ``constraints`` (not yet the factory's)."""
-    probe = SpecifierRequirement(name=SPACY, specifier=sp.specifier)
-    newest = next(_candidates(factory, probe, constraints), None)
-    if newest is None or not hasattr(newest, "link"):
-        return True  # the solve reports it
-    meta = factory.index.metadata(newest.link)
-    wanted = [
-        r
-        for r in meta.requires_dist
-        if canonicalize_name(r.name) == cupy.name
-        and not factory.applies(r, "")
-        and factory.applies(r, extra)
-    ]
-    if not wanted:
-        return True
-    need = SpecifierRequirement(name=cupy.name, specifier=wanted[0].specifier)
-    return next(_candidates(factory, need, constraints), None) is not None
-
-
-def _candidates(
-    factory: Factory, req: SpecifierRequirement, constraints: Limits
-) -> Iterator[Candidate]:
-    """The factory's candidates for ``req``, best first, narrowed as the factory will be."""
-    limit = constraints.get(req.name)
-    narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
-    return factory.find_candidates(req.name, [req, *narrowed], ())()
