@@ -2,10 +2,10 @@
 
 Two frameworks share an environment when their lines run on one CUDA major and one cuDNN major;
 within a major the solver relaxes their exact NVIDIA pins where NVIDIA's rules allow
-(docs/facts.md, "CUDA library compatibility rules"). So each row shows the CUDA major (and
-release) the line's wheels were built for, its cuDNN, its Pythons and the driver that runs it;
-a JAX line reaches one CUDA major per extra. The leading underscore keeps this module out of the
-command list.
+(docs/facts.md, "CUDA library compatibility rules (for relaxing pins)"). So each row shows the
+CUDA major (and release) the line's wheels were built for, its cuDNN, its Pythons and the
+driver that runs it; a JAX line reaches one CUDA major per extra. The leading underscore
+keeps this module out of the command list.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 The factory relaxes frameworks' exact pins on NVIDIA wheels within a major (:mod:`.relax`), so
 what is left when two frameworks still conflict over one wheel is a conflict across majors:
 TensorFlow 2.15 is built for cuDNN 8.9, PyTorch >= 2.4 for cuDNN 9, and NVIDIA promises nothing
-across cuDNN majors (docs/facts.md, "CUDA library compatibility rules"). :func:`explain` finds
-such a conflict among resolvelib's causes and says it in the library's terms; the ways out are,
+across cuDNN majors (docs/facts.md, "CUDA library compatibility rules (for relaxing pins)").
+:func:`explain` finds such a conflict among resolvelib's causes and says it in the library's
+terms; the ways out are,
 for each framework, the lines nearest the one asked for whose cuDNN major is the other's (from
 the recipes: ``TfLine.cudnn``, ``TorchLine.cudnn``, ``JaxLine.cudnn``), nearest first. The
 solver keeps the first of each that resolves (:mod:`.remedies`). Pure: it reads no index.

@@ -4,7 +4,7 @@ Two frameworks in one environment often pin different exact releases of one NVID
 (TensorFlow 2.18: ``nvidia-cudnn-cu12==9.3.0.75``; PyTorch 2.7: ``==9.5.1.17``), and an
 environment holds one. ``constraints/compat_rules.toml`` records, with NVIDIA's sources, where a
 newer release of a library within its major may stand in for the one a program was built with
-(docs/facts.md, "CUDA library compatibility rules"). So:
+(docs/facts.md, "CUDA library compatibility rules (for relaxing pins)"). So:
 
 - :func:`relax`: when a framework's METADATA pins an NVIDIA wheel exactly and a ``relax`` rule
   covers the wheel, the factory asks for ``>=pin,<next major`` instead and keeps the pin;
