@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             env = env_for_python(Path(args.python))
         else:
             env = open_env(env_prefix(args, NAME))
-        progress.step(f"examining {env.prefix} (its Python imports TensorFlow and spaCy)")
+        progress.step(f"examining {env.prefix} (its Python imports its frameworks)")
         diagnosis = diagnose(env)
     if args.json:
         render.emit_json(diagnosis.to_json())
@@ -56,10 +56,16 @@ def show(diagnosis: Diagnosis) -> None:
     report = diagnosis.report
     render.line(f"environment: {diagnosis.prefix} (python {report.python or '?'})")
     frameworks = ", ".join(f"{k} {v}" for k, v in sorted(report.distributions.items()))
-    render.line(f"packages: {frameworks or 'no TensorFlow, spaCy, CuPy or NVIDIA wheels'}")
+    none = "no TensorFlow, PyTorch, JAX, spaCy, CuPy or NVIDIA wheels"
+    render.line(f"packages: {frameworks or none}")
     tf = report.tensorflow
     if tf is not None:
         render.line(f"TensorFlow {tf.version or '?'} built for CUDA {tf.cuda}, cuDNN {tf.cudnn}")
+    torch = report.torch
+    if torch is not None:
+        built = f"built for CUDA {torch.cuda}" if torch.cuda else "a CPU-only build"
+        cudnn = f", loads cuDNN {torch.cudnn}" if torch.cudnn else ""
+        render.line(f"PyTorch {torch.version or '?'} {built}{cudnn}")
     if report.libraries:
         rows = []
         for lib in report.libraries:

@@ -1,4 +1,4 @@
-"""``cudaenv explain FILE|-``: what the lines of a pasted TensorFlow/spaCy log mean.
+"""``cudaenv explain FILE|-``: what the lines of a pasted TensorFlow/PyTorch/JAX/spaCy log mean.
 
 Each known line (``recipes/log_lines.toml``) is explained once: what it means, whether it
 matters (noise, problem, info) and the fix. Unknown lines are skipped silently; a log with no
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import argparse
 
 NAME = "explain"
-HELP = "explain TensorFlow / spaCy / CuPy log lines (a file, or - for stdin)"
+HELP = "explain TensorFlow / PyTorch / JAX / spaCy / CuPy log lines (a file, or - for stdin)"
 ORDER = 75
 EXAMPLES = ("explain train.log", "explain - < train.log", "explain train.log --json")
 
@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         render.emit_json({"lines": [x.to_dict() for x in explained]})
         return OK
     if not explained:
-        render.line("no known TensorFlow, spaCy or CuPy line in this log: nothing to explain")
+        render.line(
+            "no known TensorFlow, PyTorch, JAX, spaCy or CuPy line in this log: nothing to explain"
+        )
         return OK
     for x in explained:
         render.line(x.line)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LockMismatchError", "check_given", "check_index", "check_machine"]
 
-_FLAGS = {"tensorflow": "--tf", "spacy": "--spacy"}
+_FLAGS = {"tensorflow": "--tf", "torch": "--torch", "jax": "--jax", "spacy": "--spacy"}
 
 
 class LockMismatchError(LockError):
