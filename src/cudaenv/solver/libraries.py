@@ -100,10 +100,13 @@ def explain(
         if len({major for major, _ in by_fw.values()}) < 2:
             continue
         lib = library_of(wheel) or wheel
+        order: list[str] = [f.name for f in request.frameworks]
         said = [
             f"{_who(fw, cause.parent.version)} needs {lib} {major} "
-            f"({wheel}=={_pinned(cause.requirement)})"
-            for fw, (major, cause) in sorted(by_fw.items())
+            f"({wheel}{_pinned(cause.requirement)})"
+            for fw, (major, cause) in sorted(
+                by_fw.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
+            )
         ]
         hints: list[Remedy] = []
         if lib == "cuDNN":
@@ -121,8 +124,11 @@ def _who(framework: str, version: Version) -> str:
 
 
 def _pinned(req: Any) -> str:
+    """``==9.5.1.17`` (a framework's pin, as it wrote it) or ``>=9.8,<10.0`` (a range)."""
+    from cudaenv.knowledge import spec_text
+
     pin = getattr(req, "relaxed", None)
-    return str(pin) if pin is not None else str(req.specifier)
+    return f"=={pin}" if pin is not None else spec_text(req.specifier)
 
 
 def _nearest(
