@@ -164,3 +164,16 @@ def test_jax07_takes_the_plugin_of_the_drivers_cuda(cli, cache: Path) -> None:
     assert "jax-cuda13-plugin" in pins and "nvidia-cudnn-cu13" in pins
     assert not [n for n in pins if n.endswith("-cu12")]
     assert doc["driver_floor"] == "580.65.06"
+
+
+def test_torch_27_for_aarch64_is_a_cpu_build_and_needs_no_driver(cli, cache: Path) -> None:
+    """Before 2.11, PyPI's aarch64 torch wheels carry no CUDA (their NVIDIA requirements are
+    for x86_64): no driver floor, and a note that says why."""
+    argv = ["solve", "--torch", "2.7", "--python", "3.11", "--platform", "manylinux_2_28_aarch64"]
+    argv += ["--driver", "535.104.05", "--index-url", PYPI, "--cache-dir", str(cache)]
+    r = cli(*argv)
+    assert r.code == 0, r.err
+    assert "torch 2.7.1 for aarch64: PyPI's wheels for this architecture are CPU-only" in r.out
+    doc = json.loads(cli(*argv, "--json").out)
+    assert doc["driver_floor"] is None
+    assert not [p for p in doc["packages"] if p["name"].startswith("nvidia-")]

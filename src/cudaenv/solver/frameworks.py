@@ -37,14 +37,19 @@ TORCH = canonicalize_name("torch")
 JAX = canonicalize_name("jax")
 
 
-def torch_roots(fw: FrameworkRequest, lines: Sequence[TorchLine], gpu: bool) -> list[Requirement]:
-    """``torch <spec>`` and, on the GPU, ``__cuda >=`` the lowest floor of its lines."""
+def torch_roots(
+    fw: FrameworkRequest, lines: Sequence[TorchLine], request: Request
+) -> list[Requirement]:
+    """``torch <spec>`` and, on the GPU, ``__cuda >=`` the lowest floor of its lines whose
+    wheels for the target's architecture carry CUDA (none: PyPI's aarch64 wheels before 2.11
+    are CPU builds)."""
     roots: list[Requirement] = [
         SpecifierRequirement(name=TORCH, specifier=fw.specifier, origin=f"--torch {fw.text}")
     ]
-    if gpu:
-        floor = min(line.min_cuda for line in lines)
-        roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who(TORCH, fw.text, lines)))
+    cuda = [line for line in lines if request.target.arch in line.gpu_machines]
+    if request.gpu and cuda:
+        floor = min(line.min_cuda for line in cuda)
+        roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who(TORCH, fw.text, cuda)))
     return roots
 
 

@@ -262,7 +262,7 @@ def _framework_roots(
     """The roots of TensorFlow, PyTorch or JAX (spaCy's are :func:`_spacy_roots`)."""
     gpu = factory.request.gpu
     if fw.name == frameworks.TORCH:
-        return frameworks.torch_roots(fw, lines, gpu)
+        return frameworks.torch_roots(fw, lines, factory.request)
     if fw.name == frameworks.JAX:
         return frameworks.jax_roots(fw, lines, stack.major if stack is not None else None)
     return _tf_roots(fw, lines, gpu)
