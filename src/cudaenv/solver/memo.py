@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 5  # bump when the stored shape changes (5: pins carry their dependencies)
+FORMAT = 6  # bump when the stored shape changes (5: pins carry their dependencies; 6: relaxed)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
