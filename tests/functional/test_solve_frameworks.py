@@ -48,6 +48,7 @@ def run_solve(
     python: str = "3.11",
     driver: str | None = "535.104.05",
     know: knowledge.Knowledge | None = None,
+    events: list[object] | None = None,
     **frameworks: str,
 ) -> Resolution:
     request = Request.from_args(
@@ -58,8 +59,11 @@ def run_solve(
         python=python,
         platform=PLATFORM,
     )
+    on_event = events.append if events is not None else None
     with Index(url, cache_dir=cache, platform=PLATFORM) as index:
-        return solve(request, machine_for(driver), know or knowledge.load(), index)
+        return solve(
+            request, machine_for(driver), know or knowledge.load(), index, on_event=on_event
+        )
 
 
 def versions(resolution: Resolution) -> dict[str, str]:
@@ -100,6 +104,18 @@ def test_without_nvidias_rules_the_pair_is_unsatisfiable(
     assert "nvidia-" in info.value.message
     res = run_solve(frameworks_server.url, tmp_path / "rules", tf="2.18", torch="2.7")
     assert len(res.relaxed) == 11
+
+
+def test_a_remembered_solve_keeps_its_relaxed_pins(
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    searched: list[object] = []
+    first = run_solve(frameworks_server.url, tmp_path, tf="2.18", torch="2.7", events=searched)
+    remembered: list[object] = []
+    again = run_solve(frameworks_server.url, tmp_path, tf="2.18", torch="2.7", events=remembered)
+    assert searched and not remembered  # the second answer came from memory
+    assert again == first and len(again.relaxed) == 11
 
 
 def test_relaxed_pins_are_said_and_locked(
