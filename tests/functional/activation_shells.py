@@ -11,7 +11,8 @@ reduced to what activation depends on, in conda's order (conda/activate.py ``_yi
 PATH on deactivate, deactivate.d scripts, unset, export, activate.d scripts; ``build_activate``
 runs the old environment's deactivate.d when it switches, ``build_deactivate`` the activate.d of
 the environment below). Like conda.sh, the scripts are sourced inside the function that got
-conda's arguments. Where conda is importable the same steps run through the real one.
+conda's arguments, and ``__conda_hashr`` runs last (``hash -r``; in zsh ``rehash``). Where conda
+is importable the same steps run through the real one.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ FUNCTIONS = (
     *sorted(set(re.findall(r"^(_cudaenv_\w+) \(\)", ENGINE, re.M))),
     "_cudaenv_apply_V",
     "_cudaenv_apply_C",
+    "_cudaenv_user_hash",
+    "_cudaenv_user_rehash",
 )
 
 POSIX_PRELUDE = r"""PS1="> "; PS2=
@@ -79,6 +82,9 @@ t_residue () {
     set | grep -a -i '^_cudaenv\|^_OLD_VIRTUAL'
     for t_f in $T_FUNCTIONS ; do
         if command -v "$t_f" >/dev/null 2>&1 ; then echo "function $t_f" ; fi
+    done
+    for t_f in hash rehash ; do
+        case $(type "$t_f" 2>/dev/null) in *function*) echo "function $t_f" ;; esac
     done
 }
 """
@@ -101,7 +107,14 @@ ZSH_PRELUDE = "setopt sh_word_split no_nomatch interactive_comments\n"
 
 FAKE_CONDA_SH = r"""
 conda () {
-    case "${1-}" in activate|deactivate) __conda_activate "$@" ;; esac
+    case "${1-}" in activate|deactivate) __conda_activate "$@" ; __conda_hashr ;; esac
+}
+__conda_hashr () {  # conda.sh's, verbatim but for posh
+    if [ -n "${ZSH_VERSION:+x}" ]; then
+        \rehash
+    else
+        \hash -r
+    fi
 }
 __conda_path () {  # PATH without $1/bin, then $2/bin in front when given
     t_p=: ; t_r=$PATH
@@ -116,13 +129,17 @@ __conda_activate () {
     t_lvl=${CONDA_SHLVL:-0}
     if [ "$1" = activate ] ; then
         if [ "$t_lvl" -gt 0 ] && [ "$CONDA_PREFIX" = "$2" ] ; then
-            for t_s in "$2"/etc/conda/deactivate.d/*.sh ; do [ -f "$t_s" ] && . "$t_s" ; done
-            for t_s in "$2"/etc/conda/activate.d/*.sh ; do [ -f "$t_s" ] && . "$t_s" ; done
+            for t_s in "$2"/etc/conda/deactivate.d/*.sh ; do
+                if [ -f "$t_s" ] ; then . "$t_s" ; fi
+            done
+            for t_s in "$2"/etc/conda/activate.d/*.sh ; do
+                if [ -f "$t_s" ] ; then . "$t_s" ; fi
+            done
             return 0
         fi
         if [ "$t_lvl" -gt 0 ] ; then
             for t_s in "$CONDA_PREFIX"/etc/conda/deactivate.d/*.sh ; do
-                [ -f "$t_s" ] && . "$t_s"
+                if [ -f "$t_s" ] ; then . "$t_s" ; fi
             done
             __conda_path "$CONDA_PREFIX" "$2"
             eval "CONDA_PREFIX_$t_lvl=\$CONDA_PREFIX" ; export "CONDA_PREFIX_$t_lvl"
@@ -130,16 +147,22 @@ __conda_activate () {
             __conda_path "" "$2"
         fi
         CONDA_PREFIX=$2 ; CONDA_SHLVL=$((t_lvl + 1)) ; export CONDA_PREFIX CONDA_SHLVL
-        for t_s in "$2"/etc/conda/activate.d/*.sh ; do [ -f "$t_s" ] && . "$t_s" ; done
+        for t_s in "$2"/etc/conda/activate.d/*.sh ; do
+            if [ -f "$t_s" ] ; then . "$t_s" ; fi
+        done
     elif [ "$t_lvl" -gt 0 ] ; then
         t_lvl=$((t_lvl - 1))
         if [ "$t_lvl" -gt 0 ] ; then eval "t_below=\$CONDA_PREFIX_$t_lvl" ; else t_below= ; fi
         __conda_path "$CONDA_PREFIX" "$t_below"
-        for t_s in "$CONDA_PREFIX"/etc/conda/deactivate.d/*.sh ; do [ -f "$t_s" ] && . "$t_s" ; done
+        for t_s in "$CONDA_PREFIX"/etc/conda/deactivate.d/*.sh ; do
+            if [ -f "$t_s" ] ; then . "$t_s" ; fi
+        done
         CONDA_SHLVL=$t_lvl ; export CONDA_SHLVL
         if [ "$t_lvl" -gt 0 ] ; then
             unset "CONDA_PREFIX_$t_lvl" ; CONDA_PREFIX=$t_below ; export CONDA_PREFIX
-            for t_s in "$t_below"/etc/conda/activate.d/*.sh ; do [ -f "$t_s" ] && . "$t_s" ; done
+            for t_s in "$t_below"/etc/conda/activate.d/*.sh ; do
+                if [ -f "$t_s" ] ; then . "$t_s" ; fi
+            done
         else
             unset CONDA_PREFIX
         fi

@@ -81,7 +81,7 @@ fi
 _cudaenv_apply_V () {
     _CUDAENV_ACTIVE=V
 {{ STEPS }}
-    hash -r 2>/dev/null || true
+    _cudaenv_rehash
 }
 _cudaenv_enter V {{ PREFIX }}
-hash -r 2>/dev/null || true
+_cudaenv_rehash

@@ -11,6 +11,6 @@
 _cudaenv_apply_C () {
     _CUDAENV_ACTIVE=C
 {{ STEPS }}
-    hash -r 2>/dev/null || true
+    _cudaenv_rehash
 }
 _cudaenv_enter C {{ PREFIX }}

@@ -7,13 +7,16 @@
 # environment (conda activated over the venv, a venv over conda) is restored, and applied again
 # once it is on top again; a layer whose environment is gone is restored and forgotten: a stock
 # venv's activate never calls cudaenv's deactivate (it defines its own first), so that check runs
-# whenever a cudaenv script runs and, in interactive bash and zsh, before every prompt.
+# whenever a cudaenv script runs, whenever `hash` runs (and zsh's `rehash`: stock activate scripts
+# and conda's shell functions run them right after they change PATH, so the check runs before
+# the next command, in scripts and in sh too) and, in interactive bash and zsh, before every prompt.
 # State, in shell variables that are never exported: _CUDAENV_ACTIVE (the applied layer),
 # _CUDAENV_V and _CUDAENV_C (the layers' prefixes), _CUDAENV_V_LVL and _CUDAENV_V_CTX (conda's
 # CONDA_SHLVL and CONDA_PREFIX when V was entered), _CUDAENV_C_CTX (VIRTUAL_ENV when C was entered),
-# _CUDAENV_HOOK (the prompt hook is in place), _CUDAENV_VARS (" kind:NAME" for each variable
-# changed), _CUDAENV_<NAME>_OLD (u, s or x, then the old value), _CUDAENV_<NAME>_NEW (what
-# activation set) and _CUDAENV_<NAME>_ADD (what it added).
+# _CUDAENV_HOOK (the prompt hook is in place), _CUDAENV_FN_hash and _CUDAENV_FN_rehash (the
+# function is in place: "-", or "f" and the text of the user's function it stands in for),
+# _CUDAENV_VARS (" kind:NAME" for each variable changed), _CUDAENV_<NAME>_OLD (u, s or x, then
+# the old value), _CUDAENV_<NAME>_NEW (what activation set) and _CUDAENV_<NAME>_ADD (what it added).
 
 _cudaenv_prepend () {
     # SEP OURS OLD -> _cudaenv_out: OURS, then each element of OLD that is neither empty (an empty
@@ -155,7 +158,7 @@ _cudaenv_restore () {
         _cudaenv_put_back "${_cudaenv_q_item%%:*}" "${_cudaenv_q_item#*:}"
     done
     unset -v _CUDAENV_VARS _CUDAENV_ACTIVE
-    hash -r 2>/dev/null || true
+    _cudaenv_rehash
 }
 
 _cudaenv_where () {
@@ -225,8 +228,12 @@ _cudaenv_leave () {
 
 _cudaenv_sync () {
     # [SHLVL CONDA_PREFIX]: forget layers whose environment is gone, restore a covered one, apply
-    # one that is on top again; the prompt hook (no arguments) keeps $? for what runs after it
-    _cudaenv_rc=$?
+    # one that is on top again; keeps $? (the prompt hook's, hash's); never runs inside itself
+    set -- "$?" "$@"
+    if [ -n "${_cudaenv_busy-}" ] ; then return "$1" ; fi
+    _cudaenv_busy=1
+    _cudaenv_rc=$1
+    shift
     _cudaenv_where "$@"
     if [ -n "${_CUDAENV_V+_}" ] && [ "$_cudaenv_ve" != "$_CUDAENV_V" ] ; then _cudaenv_drop V ; fi
     if [ -n "${_CUDAENV_C+_}" ] && [ "$_cudaenv_cp" != "$_CUDAENV_C" ] ; then _cudaenv_drop C ; fi
@@ -241,12 +248,79 @@ _cudaenv_sync () {
         fi
     fi
     set -- "$_cudaenv_rc"
+    unset -v _cudaenv_busy
     if [ -z "${_CUDAENV_V+_}${_CUDAENV_C+_}" ] ; then _cudaenv_cleanup ; else _cudaenv_tidy ; fi
     return "$1"
 }
 
+_cudaenv_rehash () {
+    # Forget remembered command paths with the shell's own hash, never with the function below.
+    if [ -n "${ZSH_VERSION-}${BASH_VERSION-}" ] ; then
+        builtin hash -r
+    else
+        command hash -r
+    fi 2>/dev/null || true
+}
+
+_cudaenv_wrap () {
+    # NAME (hash; in zsh rehash too) becomes a function that runs the shell's own NAME, or the
+    # user's function NAME (kept as _cudaenv_user_NAME), and then the check, keeping the status
+    # and the output. bash and zsh keep the user's function's text to put it back; sh cannot
+    # print a function, so there a function NAME of the user's (or an alias: ksh) is left alone.
+    if eval "[ -n \"\${_CUDAENV_FN_$1+_}\" ]" ; then return 0 ; fi
+    _cudaenv_d=-
+    _cudaenv_call="builtin $1"
+    if [ -n "${BASH_VERSION-}" ] ; then
+        if declare -F "$1" >/dev/null ; then _cudaenv_d=f$(declare -pf "$1") ; fi
+    elif [ -n "${ZSH_VERSION-}" ] ; then
+        eval "if [ -n \"\${functions[$1]+_}\" ] ; then _cudaenv_d=f\${functions[$1]} ; fi"
+    else
+        case $(command -V "$1" 2>/dev/null) in
+            *built*) _cudaenv_call="command $1" ;;
+            *) return 0 ;;
+        esac
+    fi
+    if [ "$_cudaenv_d" != - ] ; then
+        _cudaenv_call=_cudaenv_user_$1
+        if [ -n "${BASH_VERSION-}" ] ; then
+            eval "function _cudaenv_user_$1 ${_cudaenv_d#"f$1"}"
+        else
+            eval "functions[_cudaenv_user_$1]=\${_cudaenv_d#f}"
+        fi
+        # a new definition would keep an old one's export: a child shell has no engine to call
+        unset -f "$1"
+    fi
+    eval "_CUDAENV_FN_$1=\$_cudaenv_d"
+    if [ -n "${ZSH_VERSION-}" ] ; then
+        eval "functions[$1]='$_cudaenv_call \"\$@\" ; _cudaenv_sync'"
+    elif [ -n "${BASH_VERSION-}" ] ; then
+        # after the keyword, an alias named like the function is not expanded
+        eval "function $1 { $_cudaenv_call \${1+\"\$@\"} ; _cudaenv_sync ; }"
+    else
+        eval "$1 () { $_cudaenv_call \${1+\"\$@\"} ; _cudaenv_sync ; }"
+    fi
+}
+
+_cudaenv_unwrap () {
+    # NAME: take the function NAME out, and put the user's back exactly
+    if eval "[ -z \"\${_CUDAENV_FN_$1+_}\" ]" ; then return 0 ; fi
+    eval "_cudaenv_d=\$_CUDAENV_FN_$1"
+    unset -v "_CUDAENV_FN_$1"
+    unset -f "$1" 2>/dev/null || true
+    if [ "$_cudaenv_d" = - ] ; then return 0 ; fi
+    unset -f "_cudaenv_user_$1"
+    if [ -n "${BASH_VERSION-}" ] ; then
+        eval "function ${_cudaenv_d#f}"
+    else
+        eval "functions[$1]=\${_cudaenv_d#f}"
+    fi
+}
+
 _cudaenv_hook_on () {
-    # Interactive bash and zsh: check before every prompt that the applied layer is still on top.
+    # Every shell: hash (zsh: and rehash) checks that the applied layer is still on top once it
+    # has run; interactive bash and zsh check before every prompt too.
+    _cudaenv_wrap hash
+    if [ -n "${ZSH_VERSION-}" ] ; then _cudaenv_wrap rehash ; fi
     case $- in *i*) ;; *) return 0 ;; esac
     if [ -n "${_CUDAENV_HOOK+_}" ] ; then return 0 ; fi
     if [ -n "${ZSH_VERSION-}" ] ; then
@@ -259,6 +333,8 @@ _cudaenv_hook_on () {
 }
 
 _cudaenv_hook_off () {
+    _cudaenv_unwrap hash
+    _cudaenv_unwrap rehash
     if [ -z "${_CUDAENV_HOOK+_}" ] ; then return 0 ; fi
     if [ -n "${ZSH_VERSION-}" ] ; then
         eval 'precmd_functions=(${precmd_functions:#_cudaenv_sync})'
@@ -283,7 +359,7 @@ _cudaenv_tidy () {
     unset -v _cudaenv_out _cudaenv_p_rest _cudaenv_p_el _cudaenv_r_sep _cudaenv_r_todo \
         _cudaenv_r_one _cudaenv_r_cut _cudaenv_w _cudaenv_d _cudaenv_v _cudaenv_new _cudaenv_on \
         _cudaenv_old _cudaenv_add _cudaenv_q_todo _cudaenv_q_item _cudaenv_ve _cudaenv_lvl \
-        _cudaenv_cp _cudaenv_l _cudaenv_rc
+        _cudaenv_cp _cudaenv_l _cudaenv_rc _cudaenv_call _cudaenv_busy
 }
 
 _cudaenv_cleanup () {
@@ -292,7 +368,7 @@ _cudaenv_cleanup () {
     _cudaenv_tidy
     unset -f _cudaenv_prepend _cudaenv_remove _cudaenv_was _cudaenv_set _cudaenv_put_back \
         _cudaenv_restore _cudaenv_where _cudaenv_on_top _cudaenv_drop _cudaenv_enter \
-        _cudaenv_leave _cudaenv_sync _cudaenv_hook_on _cudaenv_hook_off _cudaenv_tidy \
-        _cudaenv_cleanup
+        _cudaenv_leave _cudaenv_sync _cudaenv_rehash _cudaenv_wrap _cudaenv_unwrap \
+        _cudaenv_hook_on _cudaenv_hook_off _cudaenv_tidy _cudaenv_cleanup
 }
 # --- end of the engine -------------------------------------------------------------------------
