@@ -43,12 +43,18 @@ INDEX_VARIABLES = (
 
 @pytest.fixture(autouse=True)
 def no_index_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
-    """No pip or uv configuration file, no index variable, no netrc of this machine's."""
+    """No pip or uv configuration file, no index variable, no netrc of this machine's, and no
+    uv cache shared with other tests."""
     for name in INDEX_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("UV_NO_CONFIG", "1")
     monkeypatch.setenv("NETRC", str(tmp_path_factory.mktemp("no-netrc") / "netrc"))
+    # uv's cache of its own per test: the test wheels are built byte-identical every time, so a
+    # shared cache would let uv install them without asking the test's index (a stalling, a
+    # tampering or a credential-checking server would then never be asked). bigenv tests name
+    # their shared cache themselves (tests/tools/bigenv.py).
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
 
 
 @pytest.fixture
