@@ -11,6 +11,11 @@ Peak memory is the peak of the tool's process tree, taken two ways and reported 
   run side by side (cudaenv's Python waiting on the uv it runs to install); pages shared between
   processes count once per process, as ``ps`` counts them.
 
+Linux starts a new process's ``ru_maxrss`` at the resident set of the process that forked it
+(exec keeps the old address space's high-water mark), so the exact figure is at least the
+harness's own size when it started the command: run the harness from a small, fresh Python
+(benchmarks/run.py is one), never from inside a large process such as a test run.
+
 The first is exact but blind to concurrency; the second sees concurrency but can miss a peak
 shorter than the interval. Neither is ever smaller than the true peak of the larger kind, so
 their maximum is a lower bound of the tree's true peak and the fair figure to compare.

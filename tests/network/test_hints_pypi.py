@@ -73,6 +73,7 @@ def test_tf214_on_python_311_resolves_without_tensorrt(cache: Path, cli) -> None
 def test_a_line_gets_its_newest_release_that_works(cache: Path, cli) -> None:
     out = cli(*_args(cache, "--tf", "2.12", "--spacy", "3.8"), "--json").out
     doc = json.loads(out)
+    assert "error" not in doc, doc["error"]
     assert doc["frameworks"]["tensorflow"] == "2.12.1", doc["frameworks"]
 
 

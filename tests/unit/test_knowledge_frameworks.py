@@ -297,3 +297,37 @@ def test_problems_in_the_new_files_come_with_the_others(tmp_path):
         "not an https:// URL or 'PyPI metadata of NAME==VERSION' ('PyPI')",
         "compat_rules.toml: rule[1].effect: not a string",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [("jax", "0.4.8"), ("jax", "0.3.25"), ("torch", "1.13.1")],
+)
+def test_a_framework_only_required_by_another_is_not_held_to_its_recipe(name, version):
+    """TensorFlow 2.12 requires ``jax>=0.3.15`` (pure Python, no jaxlib): with only --tf asked,
+    a JAX or PyTorch release the recipes do not know stays available; asked for, it is refused."""
+    from packaging.utils import canonicalize_name
+
+    from cudaenv.request import Request
+    from cudaenv.solver import recipes
+
+    know = load()
+    plain = Request.from_args(tf="2.12", spacy=None, python="3.11", platform=None)
+    asked = Request.from_args(
+        tf="2.12", spacy=None, python="3.11", platform=None, **{name: version}
+    )
+    project = canonicalize_name(name)
+    assert recipes.refused(know, plain, project, V(version), 11) is None
+    assert recipes.refused(know, asked, project, V(version), 11)
+
+
+def test_a_torch_line_of_another_cuda_major_stays_refused_as_a_dependency():
+    """One CUDA major per environment holds whoever brings PyTorch in."""
+    from cudaenv.request import Request
+    from cudaenv.solver import recipes
+
+    know = load()
+    line = next(t for t in know.torch if t.cuda_major == 12)
+    version = V(f"{line.line}.0")
+    plain = Request.from_args(tf="2.12", spacy=None, python="3.11", platform=None)
+    assert recipes.refused(know, plain, "torch", version, 11)

@@ -77,17 +77,30 @@ def jax_roots(
 
 
 def refused(
-    knowledge: Knowledge, name: NormalizedName, version: Version, major: int | None
+    knowledge: Knowledge,
+    name: NormalizedName,
+    version: Version,
+    major: int | None,
+    *,
+    asked: bool = True,
 ) -> str | None:
-    """Why a PyTorch or JAX release is never picked on the GPU (``major``: the stack's)."""
+    """Why a PyTorch or JAX release is never picked on the GPU (``major``: the stack's).
+
+    ``asked``: the user named this framework. One that only comes in as another project's
+    dependency (TensorFlow 2.12 needs ``jax``, the pure-Python part without jaxlib) is held
+    to one rule only: a PyTorch line known to carry another CUDA major is still refused."""
     if name == TORCH:
         line = knowledge.torch_line(version)
         if line is None:
-            return "cudaenv's recipes do not know which CUDA this release was built for"
+            return (
+                "cudaenv's recipes do not know which CUDA this release was built for"
+                if asked
+                else None
+            )
         if major is not None and line.cuda_major != major:
             return f"PyTorch {line.line} is built for CUDA {line.cuda_major}, {_one(major)}"
         return None
-    if name == JAX:
+    if name == JAX and asked:
         jax = knowledge.jax_line(version)
         if jax is None:
             return "cudaenv's recipes do not know how this release reaches the GPU"

@@ -101,7 +101,8 @@ def refused(
             )
         return line.bad_reason(version, request.target.python)
     if name in (frameworks.TORCH, frameworks.JAX):
-        return frameworks.refused(knowledge, name, version, major)
+        asked = request.framework(name) is not None
+        return frameworks.refused(knowledge, name, version, major, asked=asked)
     if name == SPACY and knowledge.spacy_line(version) is None:
         return "cudaenv's recipes do not know how this release reaches the GPU"
     return None
