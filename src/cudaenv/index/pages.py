@@ -104,7 +104,9 @@ class RemotePages:
             )  # fmt: skip
         else:
             raise self.http.failure(resp, what=what)
-        self.cache.put_page(key, page)
+        stored = self.cache.put_page(key, page)
+        if stored is not None:  # the body can be read again from there (see Index._load)
+            page = replace(page, source=stored)
         if page.missing:
             return None
         if resp.status_code == 200 and _same_page(cached, page):
