@@ -103,9 +103,9 @@ class Index:
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
     without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
     that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
-    an unchanged page costs a 304 and no body). ``transport`` is passed to ``httpx.Client``
-    (tests, proxies); ``retries``, ``backoff`` and ``max_retry_after`` shape the one retry path
-    (:class:`~cudaenv.index.http.Http`).
+    an unchanged page costs a 304 and no body). ``transport`` is a
+    :class:`~cudaenv.index.transport.Client` to send with instead of a new one; ``retries``,
+    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`).
     ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
     for other systems and architectures from pages, which makes big pages several times faster
     to read; ``None`` keeps every file. ``tags`` (the target's supported wheel tags) makes

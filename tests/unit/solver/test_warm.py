@@ -143,7 +143,8 @@ def test_an_offline_solve_never_imports_the_http_client(
     ]
     probe = (
         "import sys; from cudaenv.cli import main; code = main(sys.argv[1:]); "
-        "print('httpx' in sys.modules, file=sys.stderr); sys.exit(code)"
+        "print('cudaenv.index.transport' in sys.modules and 'http.client' in sys.modules, "
+        "file=sys.stderr); sys.exit(code)"
     )
     outs = []
     for extra in ([], ["--offline"]):
@@ -155,9 +156,9 @@ def test_an_offline_solve_never_imports_the_http_client(
         )
         assert done.returncode == 0, done.stderr
         outs.append((json.loads(done.stdout), done.stderr.strip().splitlines()[-1]))
-    (online, online_httpx), (offline, offline_httpx) = outs
+    (online, online_client), (offline, offline_client) = outs
     assert online == offline and online["packages"]
-    assert (online_httpx, offline_httpx) == ("True", "False")
+    assert (online_client, offline_client) == ("True", "False")
 
 
 # -- remembered solves ---------------------------------------------------------------------------
