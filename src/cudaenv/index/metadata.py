@@ -47,6 +47,9 @@ MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it 
 MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
 
 
+_FIELDS = frozenset({"name", "version", "requires-dist", "requires-python", "provides-extra"})
+
+
 class BadMetadata(ValueError):
     """METADATA that lacks a name or version, or has an unparseable field the solver needs."""
 
@@ -63,19 +66,21 @@ class CoreMetadata:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> CoreMetadata:
-        """Parse METADATA (RFC 822 style, any Metadata-Version); raises :class:`BadMetadata`."""
-        from packaging.metadata import parse_email  # 20 ms of email.*; warm solves skip it
+        """Parse METADATA (RFC 822 style, any Metadata-Version); raises :class:`BadMetadata`.
+        The fields are read as ``packaging.metadata.parse_email`` reads them (:mod:`.rfc822`)."""
+        from cudaenv.index.rfc822 import headers
 
-        raw, _unparsed = parse_email(data)
+        raw = headers(data.encode("utf-8") if isinstance(data, str) else data, _FIELDS)
         if "name" not in raw or "version" not in raw:
             raise BadMetadata("METADATA has no Name or no Version")
+        python = raw.get("requires-python")
         try:
             return cls(
-                name=canonicalize_name(raw["name"]),
-                version=Version(raw["version"]),
-                requires_dist=tuple(Requirement(r) for r in raw.get("requires_dist", ())),
-                requires_python=_specifiers(raw.get("requires_python")),
-                provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides_extra", ())),
+                name=canonicalize_name(raw["name"][0]),
+                version=Version(raw["version"][0]),
+                requires_dist=tuple(Requirement(r) for r in raw.get("requires-dist", ())),
+                requires_python=_specifiers(python[0] if python else None),
+                provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides-extra", ())),
             )
         except (InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
             raise BadMetadata(str(e)) from e
