@@ -13,6 +13,7 @@ memory) up to :data:`MAX_WHEEL`; past it, one clear error. Every read is a strea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -30,7 +31,6 @@ from cudaenv.index.http import BodyTooLarge
 from cudaenv.index.lazy_wheel import BadWheel, read_member
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Iterator
 
     from packaging.utils import NormalizedName
@@ -211,8 +211,8 @@ def _from_wheel(link: FileLink, http: Http | None) -> bytes:
         )
     assert http is not None  # a wheel on disk is read by _from_local
     prefer = link.filename.split("-", 1)[0] + "-"
-    with tempfile.TemporaryFile(prefix="cudaenv-wheel-") as spool:
-        wheel = _RemoteWheel(link, http, spool)
+    with contextlib.ExitStack() as stack:
+        wheel = _RemoteWheel(link, http, stack)
         try:
             data = read_member(wheel.tail, wheel.range, prefer=prefer)
         except BadWheel as e:
@@ -250,11 +250,21 @@ def _from_local(link: FileLink) -> bytes:
 
 class _RemoteWheel:
     """A wheel's bytes as ``read_member`` asks for them: by HTTP Range, or, once the server has
-    ignored a Range and sent the whole wheel, from ``spool`` (a temporary file, never memory)."""
+    ignored a Range and sent the whole wheel, from ``spool`` (a temporary file, never memory,
+    made then and closed by ``stack``: most servers honour Range, and a file costs a syscall
+    heavy enough to count over a hundred wheels)."""
 
-    def __init__(self, link: FileLink, http: Http, spool: IO[bytes]):
-        self.link, self.http, self.spool = link, http, spool
+    def __init__(self, link: FileLink, http: Http, stack: contextlib.ExitStack):
+        self.link, self.http, self.stack = link, http, stack
+        self._spool: IO[bytes] | None = None
         self.size: int | None = None  # set once the whole wheel is in the spool
+
+    @property
+    def spool(self) -> IO[bytes]:
+        if self._spool is None:
+            spool = tempfile.TemporaryFile(prefix="cudaenv-wheel-")
+            self._spool = self.stack.enter_context(spool)
+        return self._spool
 
     def _get(self, headers: dict[str, str]) -> contextlib.AbstractContextManager[Response]:
         return self.http.stream(self.link.url, {**headers, **_IDENTITY}, what=self.link.filename)
