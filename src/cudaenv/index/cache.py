@@ -197,21 +197,6 @@ class DiskCache:
         if path is not None:
             write_atomic(path, data)
 
-    def metadata_fields(self, link: FileLink) -> dict[str, object] | None:
-        """The parsed METADATA fields kept beside the file (``CoreMetadata.to_fields`` and
-        ``of``, the sha256 of the METADATA they were parsed from)."""
-        path = self._metadata_path(link)
-        try:
-            fields = json.loads(path.with_suffix(".json").read_bytes()) if path else None
-        except (OSError, ValueError):
-            return None
-        return fields if isinstance(fields, dict) else None
-
-    def put_metadata_fields(self, link: FileLink, fields: dict[str, object]) -> None:
-        path = self._metadata_path(link)
-        if path is not None:
-            write_atomic(path.with_suffix(".json"), json.dumps(fields).encode())
-
 
 def write_atomic(path: Path, data: bytes) -> bool:
     """Write *data* to *path* by a rename, so that no reader sees half of it; a failure is

@@ -19,7 +19,7 @@ import logging
 import re
 import tempfile
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -85,30 +85,6 @@ class CoreMetadata:
         except (InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
             raise BadMetadata(str(e)) from e
 
-    def to_fields(self) -> dict[str, object]:
-        """The parsed fields as JSON values: reading them back skips the RFC 822 parse."""
-        return {
-            "name": self.name,
-            "version": str(self.version),
-            "requires_dist": [str(r) for r in self.requires_dist],
-            "requires_python": None if self.requires_python is None else str(self.requires_python),
-            "provides_extra": list(self.provides_extra),
-        }
-
-    @classmethod
-    def from_fields(cls, fields: dict[str, Any]) -> CoreMetadata:
-        """The inverse of :meth:`to_fields`; raises :class:`BadMetadata` on anything else."""
-        try:
-            return cls(
-                name=canonicalize_name(fields["name"]),
-                version=Version(fields["version"]),
-                requires_dist=tuple(Requirement(r) for r in fields["requires_dist"]),
-                requires_python=_specifiers(fields["requires_python"]),
-                provides_extra=tuple(canonicalize_name(e) for e in fields["provides_extra"]),
-            )
-        except (KeyError, TypeError, InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
-            raise BadMetadata(f"not cudaenv's parsed metadata: {e}") from e
-
 
 def _specifiers(value: str | None) -> SpecifierSet | None:
     return SpecifierSet(value) if value and value.strip() else None
@@ -135,7 +111,6 @@ def fetch_metadata(
         data = _from_wheel(link, http)
     meta = _parse(link, data)
     cache.put_metadata(link, data)
-    cache.put_metadata_fields(link, {"of": hashlib.sha256(data).hexdigest(), **meta.to_fields()})
     return meta
 
 
@@ -148,13 +123,6 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
     data = cache.metadata(link)
     if data is None:
         return None
-    digest = hashlib.sha256(data).hexdigest()
-    fields = cache.metadata_fields(link)
-    if fields is not None and fields.get("of") == digest:  # a parse of exactly these bytes
-        try:
-            return _checked(link, CoreMetadata.from_fields(fields))
-        except (BadMetadata, IndexError_) as e:
-            _log.debug("%s: unusable parsed metadata in the cache (%s)", link.filename, e)
     try:
         meta = _parse(link, data)
     except IndexError_ as e:
@@ -166,7 +134,6 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
             ) from e
         _log.debug("%s: corrupt cached METADATA (%s); fetching it again", link.filename, e)
         return None
-    cache.put_metadata_fields(link, {"of": digest, **meta.to_fields()})
     return meta
 
 
