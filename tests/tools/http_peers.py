@@ -51,6 +51,13 @@ class _OriginHandler(BaseHTTPRequestHandler):
                 part = BODY[start : start + 7000]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+        elif path == "/stall":  # half the body, then nothing until the server stops
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            self.wfile.write(BODY[: len(BODY) // 2])
+            self.wfile.flush()
+            self.server.stopping.wait(30)
         elif path == "/hang-up-after":  # answers, then closes without saying so (an idle timeout)
             self._send(b"bye")
             self.close_connection = True
@@ -72,6 +79,7 @@ class _OriginServer(ThreadingHTTPServer):
     def __init__(self, context: ssl.SSLContext | None) -> None:
         super().__init__(("127.0.0.1", 0), _OriginHandler)
         self.seen: list[tuple[str, int, dict[str, str]]] = []
+        self.stopping = threading.Event()
         if context is not None:
             self.socket = context.wrap_socket(self.socket, server_side=True)
 
@@ -91,6 +99,7 @@ class Origin:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self._server.stopping.set()
         self._server.shutdown()
         self._server.server_close()
 

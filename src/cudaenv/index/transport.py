@@ -20,9 +20,11 @@ Failures are :class:`TransportError` subclasses named like httpx's (``ConnectErr
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
 import select
+import socket
 import ssl
 import threading
 import time
@@ -33,7 +35,6 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from cudaenv.index.proxies import Proxies
 
 if TYPE_CHECKING:
-    import socket
     from collections.abc import Iterator
 
 __all__ = ["KEEPALIVE", "Client", "ConnectError", "InvalidURL", "Response", "TransportError"]
@@ -192,12 +193,18 @@ class _Deflate:
 
 
 class _Pool:
-    """Idle keep-alive connections per (scheme, host, port, proxy); at most ``limit`` open."""
+    """Idle keep-alive connections per (scheme, host, port, proxy); at most ``limit`` open;
+    the ones in use are known, so that closing the pool cuts their requests short."""
 
     def __init__(self, limit: int):
         self._idle: dict[_Key, list[tuple[http.client.HTTPConnection, float]]] = {}
+        self._busy: set[http.client.HTTPConnection] = set()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, limit))
+
+    def busy(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._busy.add(conn)
 
     def take(self, key: _Key) -> http.client.HTTPConnection | None:
         """A slot for one connection (waiting for one), and an idle connection if any."""
@@ -214,10 +221,12 @@ class _Pool:
             conn.close()  # expired, or closed by the server (EOF waiting to be read)
 
     def give_back(self, key: _Key, conn: http.client.HTTPConnection, *, keep: bool) -> None:
-        if keep and conn.sock is not None:
-            with self._lock:
+        with self._lock:
+            self._busy.discard(conn)
+            kept = keep and conn.sock is not None
+            if kept:
                 self._idle.setdefault(key, []).append((conn, time.monotonic()))
-        else:
+        if not kept:
             conn.close()
         self._slots.release()
 
@@ -226,11 +235,16 @@ class _Pool:
         self._slots.release()
 
     def close(self) -> None:
+        """Close the idle connections, and cut those in use (their requests fail now)."""
         with self._lock:
             conns = [c for idle in self._idle.values() for c, _ in idle]
             self._idle.clear()
+            busy = [c.sock for c in self._busy if c.sock is not None]
         for conn in conns:
             conn.close()
+        for sock in busy:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def _readable(sock: socket.socket | None) -> bool:
@@ -252,13 +266,19 @@ class Client:
         self._ssl: ssl.SSLContext | None = None
         self._lock = threading.Lock()
         self._proxies = Proxies(os.environ)
+        self._closed = False
 
     def close(self) -> None:
+        """Close the idle connections; a request asked for later raises (as httpx did), so
+        that a background load left running by a closed index client stops there."""
+        self._closed = True
         self._pool.close()
 
     def get(self, url: str, headers: dict[str, str], *, stream: bool = False) -> Response:
         """Send GET *url*; the response with its status and headers (and its body read
         unless *stream*: then the caller reads or closes it)."""
+        if self._closed:
+            raise RuntimeError("the HTTP client is closed: no request can be sent")
         parts = urlsplit(url)
         scheme, host = parts.scheme.lower(), parts.hostname
         if scheme not in ("http", "https") or not host:
@@ -273,6 +293,7 @@ class Client:
             except BaseException:
                 self._pool.cancel()
                 raise
+        self._pool.busy(conn)
         release = _Release(self._pool, key, conn)
         target = url if proxy is not None and scheme == "http" else _path(parts)
         try:

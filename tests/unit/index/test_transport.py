@@ -11,7 +11,7 @@ import pytest
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index
 from cudaenv.index.proxies import Proxies, UnusableProxy
-from cudaenv.index.transport import Client, ConnectError, ProxyError
+from cudaenv.index.transport import Client, ConnectError, ProxyError, ReadError
 from tests.tools.http_peers import BODY, Origin, Proxy, make_certificates
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -201,3 +201,31 @@ def test_tls_through_a_proxy_tunnel(tls, proxy, monkeypatch) -> None:
         assert Client().get(server.url + "/plain", {}).content == BODY
     finally:
         guarded.stop()
+
+
+def test_a_closed_client_sends_nothing(origin) -> None:
+    client = Client()
+    assert client.get(origin.url + "/plain", {}).content == BODY
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.get(origin.url + "/plain", {})
+    assert len(origin.seen) == 1
+
+
+def test_closing_the_client_cuts_a_request_in_progress(origin) -> None:
+    client = Client()
+    got: list[object] = []
+
+    def read() -> None:
+        try:
+            got.append(client.get(origin.url + "/stall", {}).content)
+        except Exception as e:  # what the cut request raised
+            got.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # half the body came; the rest never will
+    client.close()
+    reader.join(5)
+    assert not reader.is_alive() and isinstance(got[0], ReadError)
