@@ -251,6 +251,12 @@ class Index:
         self._asked.add(key)
         return self._page(key).digest
 
+    def fetched(self, name: str) -> bool:
+        """Whether this client fetched *name*'s page from an index in this run (and read it
+        then), rather than taking it from the cache."""
+        key = canonicalize_name(name)
+        return any((source.url, key) in self._parsed for source in self._sources.indexes)
+
     def pages_read(self) -> dict[str, str] | None:
         """Every project a caller asked about, with its digest; None if any read failed (a
         missing project, an unreadable page): then the reads describe no complete answer.

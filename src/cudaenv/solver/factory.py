@@ -119,7 +119,8 @@ class Factory:
             return kept
         links = self.index.project(name)
         found = sorted({lk.version for lk in links if lk.version is not None}, reverse=True)
-        self.store.put_derived(name, kind, [str(v) for v in found])
+        if self.store.keeps(name):
+            self.store.put_derived(name, kind, [str(v) for v in found])
         return tuple(found)
 
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
@@ -130,7 +131,8 @@ class Factory:
             if found is None:
                 links = self.index.usable(name) if self._cut else self.index.project(name)
                 found = releases.best_files(links, self._file_rank)
-                self.store.put_derived(name, self._releases_kind, releases.dump(found))
+                if self.store.keeps(name):
+                    self.store.put_derived(name, self._releases_kind, releases.dump(found))
             self._releases[name] = found
         return self._releases[name]
 

@@ -63,6 +63,11 @@ def test_a_warm_offline_factory_answers_without_reading_the_page(
     cold = factory_on(solve_server.url)
     tf = canonicalize_name("tensorflow")
     expected = [(r.version, r.yanked, r.link) for r in cold.releases(tf)]
+    derived = cold.index.cache_dir / "derived"
+    assert not list(derived.rglob("*.json"))  # fetched and read now: nothing kept yet
+    first_warm = factory_on(solve_server.url, offline=True)  # reads the page file, keeps
+    assert [(r.version, r.yanked, r.link) for r in first_warm.releases(tf)] == expected
+    assert list(derived.rglob("tensorflow.json"))
     warm = factory_on(solve_server.url, offline=True)
     assert [(r.version, r.yanked, r.link) for r in warm.releases(tf)] == expected
     ((_url, page),) = warm.index._pages[tf].pages
@@ -97,7 +102,8 @@ def test_a_damaged_derived_file_is_computed_again(
     make_wheel, local_index: IndexServer, factory_on, tmp_path: Path, damage: bytes
 ) -> None:
     make_wheel("alpha", "1.0")
-    first = factory_on(local_index.url)
+    assert versions(factory_on(local_index.url), "alpha") == ["1.0"]
+    first = factory_on(local_index.url, offline=True)  # the page from the cache: kept now
     assert versions(first, "alpha") == ["1.0"]
     digest = first.index.page_digest("alpha")
     files = list((tmp_path / "cache" / "derived").rglob("alpha.json"))
