@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
@@ -314,31 +313,6 @@ def _json_files(data: object) -> list[Any]:
     return files
 
 
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base: str | None = None
-        self._open: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._open, self._text = dict(attrs), []
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._open is not None:
-            self._open["#text"] = "".join(self._text).strip()
-            self.anchors.append(self._open)
-            self._open = None
-
-
 def _html_core_metadata(attrs: Mapping[str, str | None]) -> bool | Mapping[str, str]:
     value = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
     if value is None or value == "false":
@@ -374,7 +348,9 @@ def parse_html_page(
     index: str | None = None,
 ) -> tuple[FileLink, ...]:
     """Links of a PEP 503 project page (with PEP 592/658/714 data attributes)."""
-    parser = _Anchors()
+    from cudaenv.index.anchors import Anchors  # html.parser: only for an HTML page
+
+    parser = Anchors()
     parser.feed(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url
