@@ -7,7 +7,6 @@ version and tags are parsed once from its filename here, at the edge.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -276,8 +275,10 @@ def parse_json_page(
     *keep*, given a filename, says whether to make a link of it (see :func:`runs_on`);
     *index* is recorded in every link (the index the page belongs to).
     """
+    from cudaenv.index.jsonpage import files
+
     links = []
-    for entry in _json_files(json.loads(body)):
+    for entry in files(body, keep):
         if not (
             isinstance(entry, dict)
             and isinstance(entry.get("filename"), str)
@@ -302,15 +303,6 @@ def parse_json_page(
         if link is not None:
             links.append(link)
     return tuple(links)
-
-
-def _json_files(data: object) -> list[Any]:
-    """The ``files`` of a PEP 691 page; ValueError if the page has none (each entry is checked
-    by the caller, in the same pass that reads it)."""
-    files = data.get("files", []) if isinstance(data, dict) else None
-    if not isinstance(files, list):
-        raise ValueError("not a PEP 691 project page (no list of files)")
-    return files
 
 
 def _html_core_metadata(attrs: Mapping[str, str | None]) -> bool | Mapping[str, str]:
