@@ -150,11 +150,13 @@ class Bench:
         return done.returncode == 0
 
     def install_warm(self, tools: list[str]) -> Row:
-        """One untimed install per tool fills its cache; then timed installs from it."""
+        """One untimed install per tool fills its cache (online: cudaenv's --offline keeps its
+        installer offline too); then timed installs from it."""
 
         def install(tool: str, n: int) -> Measure:
             root, prefix = self.root("warm", tool), self.work / f"env-{tool}-{n}"
-            cmd = install_command(tool, prefix, self.pins, root / _CACHE[tool], offline=True)
+            cache = root / _CACHE[tool]
+            cmd = install_command(tool, prefix, self.pins, cache, offline=n >= 0)
             try:
                 return self.run(f"install-warm-{tool}-{n}", cmd, root)
             finally:

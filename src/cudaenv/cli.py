@@ -157,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``cudaenv`` command; ``argv`` None: this process's own arguments, and then a run
     stopped by a signal ends the process at once after cleaning up (in-process callers, who
     pass ``argv``, get the exit code back)."""
+    from cudaenv import memory
+
+    memory.one_arena()  # before any thread starts: a solve's pages stay out of idle arenas
     parser = argparse.ArgumentParser(
         prog="cudaenv",
         description="Python environments where TensorFlow and spaCy really use the NVIDIA GPU.",

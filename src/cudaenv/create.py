@@ -65,11 +65,12 @@ def resolve_or_read(
 ) -> Source:
     """A solve of the request, or the lock file at that path: closed (every locked package's
     requirements in it; else NotClosedError) and checked against this machine."""
-    from cudaenv import lock, steps
+    from cudaenv import lock, memory, steps
     from cudaenv.request import Request
 
     if isinstance(wanted, Request):
         solved = steps.solve(wanted, overrides, index, progress=progress)
+        memory.give_back()  # what the solve freed, before the installer runs beside us
         return Source(resolution=solved.resolution, knowledge=solved.knowledge)
     resolution = lock.read(wanted)  # a lock that records its edges is checked closed here
     if any(p.dependencies is None for p in resolution.pins):  # one that does not: by METADATA

@@ -15,7 +15,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
+
+    from packaging.tags import Tag
 
     from cudaenv.index import Index
     from cudaenv.index.auth import Credentials
@@ -66,8 +69,15 @@ class IndexOptions:
         found = self.read_settings()
         return Credentials(x.url for x in (*found.indexes, *found.find_links))
 
-    def open(self, platform: str | None = None) -> Index:
-        """The index client for a target ``platform`` (close it: ``with options.open():``)."""
+    def open(
+        self,
+        platform: str | None = None,
+        tags: Iterable[Tag] | None = None,
+        *,
+        sdists: bool = True,
+    ) -> Index:
+        """The index client for a target ``platform``, its wheel ``tags`` and whether it may
+        use ``sdists`` (close it: ``with options.open():``)."""
         from cudaenv.index import Index
 
         return Index(
@@ -75,6 +85,8 @@ class IndexOptions:
             cache_dir=self.cache_dir,
             offline=self.offline,
             platform=platform,
+            tags=tags,
+            sdists=sdists,
             revalidate=self.refresh,
         )
 
@@ -130,7 +142,9 @@ def solve(
 
     know = knowledge_base.load()
     machine = detect(overrides, know, progress=progress)
-    with index.open(request.target.platform) as client:
+    target = request.target
+    tags = target.supported_tags()
+    with index.open(target.platform, tags, sdists=request.allow_sdist) as client:
         watch = SolveWatch(client, redacted(client.url))
         if progress is not None:
             progress.step("solving", watch=watch.text)

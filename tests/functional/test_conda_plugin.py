@@ -212,7 +212,7 @@ def test_building_conda_parser_imports_no_solver_or_http_client():
         "import cudaenv.conda_plugin as p\n"
         "(sub,) = list(p.conda_subcommands())\n"
         "sub.configure_parser(argparse.ArgumentParser())\n"
-        "print(sorted(m for m in ('resolvelib', 'httpx', 'rich') if m in sys.modules))\n"
+        "print(sorted(m for m in ('resolvelib', 'http.client', 'rich') if m in sys.modules))\n"
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
@@ -230,7 +230,7 @@ def test_importing_the_plugin_module_imports_no_cudaenv_cli():
     assert r.returncode == 0, r.stderr
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
     assert "cudaenv.conda_plugin" in imported
-    assert not imported & {"resolvelib", "httpx", "cudaenv.cli", "cudaenv.commands"}
+    assert not imported & {"resolvelib", "http.client", "cudaenv.cli", "cudaenv.commands"}
 
 
 @pytest.mark.conda

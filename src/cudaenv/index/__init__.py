@@ -5,8 +5,9 @@
         meta = index.metadata(links[0])  # CoreMetadata: Requires-Dist, Requires-Python
 
 One stage of the flow, below the solver and the lock check that use it: it knows indexes, pages
-and files, never solves. :mod:`.http` is the one HTTP layer (one retry path; httpx is imported
-there alone, on the first request); :mod:`.links` reads pages into :class:`FileLink` values;
+and files, never solves. :mod:`.http` is the one HTTP layer (one retry path; its client,
+:mod:`.transport`, is imported on the first request); :mod:`.links` reads pages into
+:class:`FileLink` values;
 :mod:`.client` is :class:`Index` (pages, prefetch, the thread pool of :mod:`.once`);
 :mod:`.metadata` and :mod:`.lazy_wheel` read METADATA (cache, PEP 658, HTTP Range);
 :mod:`.cache` keeps pages and METADATA on disk. Callers key what they compute from a page by

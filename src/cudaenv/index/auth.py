@@ -19,6 +19,7 @@ import base64
 import logging
 import netrc
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +80,7 @@ class Credentials:
         self.netrc_path = Path(env["NETRC"]) if env.get("NETRC") else home / ".netrc"
         self._netrc: netrc.netrc | None = None
         self._netrc_read = False
+        self._lock = threading.Lock()  # asked from many threads: the file is read by one
         self._from_keyring: dict[tuple[str, str, int | None], Login] = {}
 
     def for_url(self, url: str) -> Login | None:
@@ -88,13 +90,14 @@ class Credentials:
         return self._by_realm.get(key) or self._from_netrc(key[1]) or self._from_keyring.get(key)
 
     def _from_netrc(self, host: str) -> Login | None:
-        if not self._netrc_read:
-            self._netrc_read = True
-            if self.netrc_path.is_file():
-                try:
-                    self._netrc = netrc.netrc(str(self.netrc_path))
-                except (netrc.NetrcParseError, OSError) as e:
-                    _log.warning("the netrc file %s was not read: %s", self.netrc_path, e)
+        with self._lock:
+            if not self._netrc_read:
+                if self.netrc_path.is_file():
+                    try:
+                        self._netrc = netrc.netrc(str(self.netrc_path))
+                    except (netrc.NetrcParseError, OSError) as e:
+                        _log.warning("the netrc file %s was not read: %s", self.netrc_path, e)
+                self._netrc_read = True
         entry = self._netrc.authenticators(host) if self._netrc and host else None
         if entry is None:
             return None

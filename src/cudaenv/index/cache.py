@@ -157,13 +157,15 @@ class DiskCache:
         except (OSError, ValueError, TypeError):
             return None
 
-    def put_page(self, name: str, page: CachedPage) -> None:
+    def put_page(self, name: str, page: CachedPage) -> Path | None:
+        """Keep *page*; the file that holds it now, None when none does (no cache, or it
+        could not be written)."""
         if self._pages is None:
-            return
+            return None
         try:
             body = page.content()
         except (OSError, ValueError):
-            return  # the page's own cache file vanished: nothing to keep
+            return None  # the page's own cache file vanished: nothing to keep
         fields = {
             "url": page.url,
             "content_type": page.content_type,
@@ -174,7 +176,8 @@ class DiskCache:
             "digest": page.digest,
             "missing": page.missing,
         }
-        write_atomic(self._pages / f"{name}.page", json.dumps(fields).encode() + b"\n" + body)
+        path = self._pages / f"{name}.page"
+        return path if write_atomic(path, json.dumps(fields).encode() + b"\n" + body) else None
 
     def _metadata_path(self, link: FileLink) -> Path | None:
         if self._meta is None:
@@ -194,26 +197,11 @@ class DiskCache:
         if path is not None:
             write_atomic(path, data)
 
-    def metadata_fields(self, link: FileLink) -> dict[str, object] | None:
-        """The parsed METADATA fields kept beside the file (``CoreMetadata.to_fields`` and
-        ``of``, the sha256 of the METADATA they were parsed from)."""
-        path = self._metadata_path(link)
-        try:
-            fields = json.loads(path.with_suffix(".json").read_bytes()) if path else None
-        except (OSError, ValueError):
-            return None
-        return fields if isinstance(fields, dict) else None
 
-    def put_metadata_fields(self, link: FileLink, fields: dict[str, object]) -> None:
-        path = self._metadata_path(link)
-        if path is not None:
-            write_atomic(path.with_suffix(".json"), json.dumps(fields).encode())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> bool:
     """Write *data* to *path* by a rename, so that no reader sees half of it; a failure is
-    logged, not raised (a cache that cannot be written is only slower). Also used for the
-    files other layers keep beside this cache. The temporary file never outlives the call,
+    logged, not raised (a cache that cannot be written is only slower): False. Also used for
+    the files other layers keep beside this cache. The temporary file never outlives the call,
     nor the process (:mod:`cudaenv.tmpfiles`), whatever stops it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -223,3 +211,5 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.replace(tmp, path)
     except OSError as e:
         _log.debug("could not write the cache file %s: %s", path, e)
+        return False
+    return True

@@ -19,12 +19,13 @@ find-links locations join either. Every file records the index it came from.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,14 @@ from cudaenv.errors import IndexError_
 from cudaenv.index.auth import without_auth
 from cudaenv.index.cache import DiskCache, check_cache_dir, default_cache_dir
 from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
-from cudaenv.index.links import JSON_TYPE, FileLink, parse_html_page, parse_json_page, runs_on
+from cudaenv.index.links import (
+    JSON_TYPE,
+    FileLink,
+    for_target,
+    parse_html_page,
+    parse_json_page,
+    runs_on,
+)
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
 from cudaenv.index.once import Once
 from cudaenv.index.settings import BEST_MATCH, PYPI, IndexSettings
@@ -42,7 +50,9 @@ from cudaenv.index.sources import HttpOptions, Sources
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
+
+    from packaging.tags import Tag
 
     from cudaenv.index.cache import CachedPage
     from cudaenv.index.http import Transport
@@ -57,7 +67,9 @@ _log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class _Found:
     """What the indexes say of one project: the pages used (index URL, page) and the files
-    of find-links locations; ``digest`` names all of it."""
+    of find-links locations; ``digest`` names all of it. A page read when it was fetched keeps
+    no body here once its cache file holds it: the client reads it again only if asked for
+    every file (:meth:`Index.project`, for a client made for a target)."""
 
     digest: str
     pages: tuple[tuple[str, CachedPage], ...]
@@ -91,12 +103,15 @@ class Index:
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
     without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
     that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
-    an unchanged page costs a 304 and no body). ``transport`` is passed to ``httpx.Client``
-    (tests, proxies); ``retries``, ``backoff`` and ``max_retry_after`` shape the one retry path
-    (:class:`~cudaenv.index.http.Http`).
+    an unchanged page costs a 304 and no body). ``transport`` is a
+    :class:`~cudaenv.index.transport.Client` to send with instead of a new one; ``retries``,
+    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`).
     ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
     for other systems and architectures from pages, which makes big pages several times faster
-    to read; ``None`` keeps every file.
+    to read; ``None`` keeps every file. ``tags`` (the target's supported wheel tags) makes
+    :meth:`usable` leave out the wheels that carry none of them, and sdists too unless
+    ``sdists``, without making links of them (most of what a big page lists); :meth:`project`
+    still lists every file.
     """
 
     def __init__(
@@ -114,6 +129,8 @@ class Index:
         timeout: float = 30.0,
         page_ttl: float = 600.0,
         platform: str | None = None,
+        tags: Iterable[Tag] | None = None,
+        sdists: bool = True,
         revalidate: bool = False,
     ):
         if settings is None:
@@ -128,7 +145,12 @@ class Index:
         self.page_ttl = page_ttl
         self.revalidate = revalidate
         self.platform = platform
+        self.tags = frozenset(tags) if tags is not None else None
+        self.sdists = sdists or self.tags is None
         self._keep = runs_on(platform) if platform else None
+        self._keep_usable = (
+            self._keep if self.tags is None else for_target(platform, self.tags, sdists=sdists)
+        )
         self.max_concurrency = max(1, max_concurrency)
         self._sources = Sources(
             settings,
@@ -151,6 +173,8 @@ class Index:
         self._pages: dict[str, _Found] = {}
         self._parsed: dict[tuple[str, str], tuple[FileLink, ...]] = {}
         self._links: dict[str, tuple[FileLink, ...]] = {}
+        self._usable: dict[str, tuple[FileLink, ...]] = {}
+        self._asked: set[str] = set()  # names a caller asked about (not only hinted)
         self._metadata: dict[tuple[str, str], CoreMetadata] = {}
         # METADATA is kept by file name and sha256, the same whichever index served the file
         self._metadata_cache = DiskCache(self.cache_dir, "")
@@ -206,25 +230,60 @@ class Index:
         """Every file the indexes list for *name*: the index's (or indexes') order, then the
         find-links locations'."""
         key = self._key(name)
-        return self._once.get(self._links, key, lambda: self._combine(key))
+        self._asked.add(key)
+        if self.tags is None:
+            return self.usable(key)
+        return self._once.get(self._links, key, lambda: self._combine(key, self._keep))
+
+    def usable(self, name: str) -> tuple[FileLink, ...]:
+        """The files of :meth:`project` a target with the client's ``tags`` can use: those
+        wheels, and the files that are not wheels when ``sdists`` (every file when the client
+        has no ``tags``)."""
+        key = self._key(name)
+        self._asked.add(key)
+        return self._once.get(self._usable, key, lambda: self._combine(key, self._keep_usable))
 
     def page_digest(self, name: str) -> str:
         """The sha256 of what the indexes say of *name* now (cached and fresh, revalidated,
         or fetched): what a caller keys the values it computes from the pages by, so that a
         change misses them. Cost: the first line of each page on a warm cache, not its body."""
-        return self._page(self._key(name)).digest
+        key = self._key(name)
+        self._asked.add(key)
+        return self._page(key).digest
+
+    def fetched(self, name: str) -> bool:
+        """Whether this client fetched *name*'s page from an index in this run (and read it
+        then), rather than taking it from the cache."""
+        key = canonicalize_name(name)
+        return any((source.url, key) in self._parsed for source in self._sources.indexes)
 
     def pages_read(self) -> dict[str, str] | None:
-        """Every project this client has read, with its digest; None if any read failed (a
-        missing project, an unreadable page): then the reads describe no complete answer."""
-        if self._once.failed(self._pages, self._links):
+        """Every project a caller asked about, with its digest; None if any read failed (a
+        missing project, an unreadable page): then the reads describe no complete answer.
+        Pages only :meth:`hint` fetched are not among them."""
+        if self._once.failed(self._pages, self._links, self._usable):
             return None
-        return {name: page.digest for name, page in sorted(self._pages.items())}
+        pages = self._pages
+        return {name: pages[name].digest for name in sorted(self._asked) if name in pages}
 
     def prefetch(self, names: Iterable[str], *, wait: bool = True) -> None:
         """Fetch pages concurrently; failures are kept and raised by :meth:`project` later."""
         todo = {canonicalize_name(n) for n in names} - self._pages.keys()
         self._once.spawn((functools.partial(self.page_digest, n) for n in sorted(todo)), block=wait)
+
+    def hint(self, names: Iterable[str]) -> None:
+        """Fetch these pages in the background, in this order, because a caller will likely
+        ask for them: their round trips overlap instead of following one another. A hint is
+        not a read: a page only hinted is not among :meth:`pages_read`, and a name that fails
+        (no such project, an index that does not answer) is forgotten: asked for later, it is
+        tried again and fails then."""
+        todo = dict.fromkeys(canonicalize_name(x) for x in names)
+        todo = {n: None for n in todo if n not in self._pages and _PROJECT.fullmatch(n)}
+        self._once.spawn((functools.partial(self._hinted, n) for n in todo), block=False)
+
+    def _hinted(self, name: str) -> None:
+        with contextlib.suppress(IndexError_):
+            self._once.get(self._pages, name, lambda: self._load(name), keep_failure=False)
 
     @staticmethod
     def _key(name: str) -> str:
@@ -243,9 +302,12 @@ class Index:
             page = source.load(name)
             if page is None:
                 continue
-            pages.append((source.url, page))
             if page.body is not None:  # fetched now: an unreadable page is an error now
-                self._parsed[source.url, name] = self._parse(name, page, source.url)
+                parsed = self._parse(name, page, source.url, self._keep_usable)
+                self._parsed[source.url, name] = parsed
+                if page.source is not None:  # its cache file holds the body: drop it here
+                    page = replace(page, body=None)
+            pages.append((source.url, page))
             if self.settings.strategy != BEST_MATCH:
                 break
         flat_links = self._sources.flat
@@ -269,20 +331,28 @@ class Index:
             hint="check the spelling of the package name, or --index-url",
         )
 
-    def _combine(self, name: str) -> tuple[FileLink, ...]:
+    def _combine(self, name: str, keep: Callable[[str], bool] | None) -> tuple[FileLink, ...]:
+        """The files of every page of *name* that *keep* keeps (a page read when it was
+        fetched was read with :attr:`_keep_usable`), then those of find-links locations."""
         found = self._page(name)
         links: list[FileLink] = []
         for url, page in found.pages:
-            parsed = self._parsed.get((url, name))
-            links += parsed if parsed is not None else self._parse(name, page, url)
+            parsed = self._parsed.get((url, name)) if keep is self._keep_usable else None
+            links += parsed if parsed is not None else self._parse(name, page, url, keep)
         return (*links, *found.flat)
 
-    def _parse(self, name: str, page: CachedPage, index_url: str) -> tuple[FileLink, ...]:
+    def _parse(
+        self,
+        name: str,
+        page: CachedPage,
+        index_url: str,
+        keep: Callable[[str], bool] | None,
+    ) -> tuple[FileLink, ...]:
         index = without_auth(index_url)
         try:
             if page.content_type.split(";")[0].strip() in (JSON_TYPE, "application/json"):
-                return parse_json_page(page.content(), page.url, self._keep, index)
-            return parse_html_page(page.content(), page.url, self._keep, index)
+                return parse_json_page(page.content(), page.url, keep, index)
+            return parse_html_page(page.content(), page.url, keep, index)
         except OSError as e:
             raise IndexError_(
                 f"the cached index page of {name!r} could not be read: {e}",

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
@@ -72,6 +73,7 @@ class FindLinks:
         self._cache_dir = cache_dir
         self._keep = keep
         self._pages: dict[str, tuple[FileLink, ...]] = {}
+        self._lock = threading.Lock()  # pages are asked for from many threads: read each once
 
     def links(self, name: str) -> tuple[tuple[FileLink, ...], str]:
         """(the files of project *name*, the digest of that list: what a caller keys by)."""
@@ -82,9 +84,10 @@ class FindLinks:
         return tuple(found), hashlib.sha256(json.dumps(summary).encode()).hexdigest()
 
     def _all(self, location: Location) -> tuple[FileLink, ...]:
-        if location.url not in self._pages:
-            self._pages[location.url] = self._read(location)
-        return self._pages[location.url]
+        with self._lock:
+            if location.url not in self._pages:
+                self._pages[location.url] = self._read(location)
+            return self._pages[location.url]
 
     def _read(self, location: Location) -> tuple[FileLink, ...]:
         if not location.is_local:

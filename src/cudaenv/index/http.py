@@ -9,8 +9,9 @@ Requests, bytes received and seconds waited are counted, from any number of thre
 requests in flight are known (:meth:`Http.slowest`), so that a status line can name the one a
 slow index keeps waiting.
 
-httpx is imported in this module alone, and only on the first request: a warm or ``--offline``
-solve sends none and never pays the tenth of a second httpx takes to import and set up TLS.
+The client underneath (:mod:`.transport`, ``http.client`` with keep-alive, TLS and proxies) is
+imported only on the first request: a warm or ``--offline`` solve sends none and never pays for
+importing it and setting up TLS.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TypeAlias
 
-    import httpx
-
     from cudaenv.index.auth import Credentials, Login
+    from cudaenv.index.transport import Client
+    from cudaenv.index.transport import Response as _Response
 
-    Response: TypeAlias = httpx.Response
-    Transport: TypeAlias = httpx.BaseTransport
+    Response: TypeAlias = _Response
+    Transport: TypeAlias = Client
 
 __all__ = [
     "HINT",
@@ -70,9 +71,9 @@ class Http:
     """GETs to one index with bounded retries, counting requests, bytes and waits.
 
     ``retries`` is how many times a request is sent at most; ``backoff`` the first pause
-    between tries (doubled each time) when the server gave no ``Retry-After``. The httpx client
-    (keep-alive connections up to ``connections``, shared by every thread) is made on the first
-    request.
+    between tries (doubled each time) when the server gave no ``Retry-After``. The client
+    (:class:`~.transport.Client`: keep-alive connections up to ``connections``, shared by every
+    thread; ``transport``: one given instead) is made on the first request.
     """
 
     def __init__(
@@ -95,7 +96,7 @@ class Http:
         self.backoff = backoff
         self.max_retry_after = max_retry_after
         self._settings = (transport, max(1, connections), timeout)
-        self._client: httpx.Client | None = None
+        self._client: Client | None = None
         self._requests = 0
         self._bytes = 0
         self._waited = 0.0
@@ -150,10 +151,18 @@ class Http:
             self._bytes += received
             self._waited += waited
 
-    def _http_client(self) -> httpx.Client:
+    def _http_client(self) -> Client:
+        from cudaenv.index.proxies import UnusableProxy
+
         with self._lock:
             if self._client is None:
-                self._client = _new_client(*self._settings)
+                try:
+                    self._client = _new_client(*self._settings)
+                except UnusableProxy as e:
+                    raise IndexError_(
+                        str(e),
+                        hint="set it to http://HOST:PORT, or name the index host in NO_PROXY",
+                    ) from None
             return self._client
 
     # -- requests --------------------------------------------------------------------------------
@@ -175,7 +184,7 @@ class Http:
 
     def _send(self, url: str, headers: dict[str, str], *, what: str, stream: bool) -> Response:
         """The one retry path: transport errors, 429 and 5xx are tried again."""
-        import httpx
+        from cudaenv.index.transport import InvalidURL, TransportError
 
         client = self._http_client()
         problem, asked = "", None
@@ -185,10 +194,10 @@ class Http:
             sent = time.monotonic()
             try:
                 resp = self._follow(client, url, headers, stream=stream)
-            except httpx.TransportError as e:
+            except TransportError as e:
                 problem, asked = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__, None
                 continue
-            except (httpx.HTTPError, httpx.InvalidURL) as e:
+            except InvalidURL as e:
                 raise self.unreachable(f"{type(e).__name__}: {e}") from e
             if not stream:
                 self._count(received=len(resp.content))
@@ -202,7 +211,7 @@ class Http:
         raise self.unreachable(f"{problem} (after {self.retries} tries)")
 
     def _follow(
-        self, client: httpx.Client, url: str, headers: dict[str, str], *, stream: bool
+        self, client: Client, url: str, headers: dict[str, str], *, stream: bool
     ) -> Response:
         """GET *url*, following redirects, each hop with the login of its own host (none when
         its host has none); a 401 asks keyring once; a 401 or 403 left is an error."""
@@ -212,8 +221,7 @@ class Http:
         for _hop in range(_MAX_REDIRECTS + 1):
             sent = {**headers, **login.header()} if login else headers
             self._count(requests=1)
-            request = client.build_request("GET", without_auth(url), headers=sent)
-            resp = client.send(request, stream=stream)
+            resp = client.get(without_auth(url), sent, stream=stream)
             status = resp.status_code
             if status in _REDIRECTS and resp.headers.get("Location"):
                 resp.close()
@@ -244,7 +252,7 @@ class Http:
     def chunks(self, resp: Response, what: str, limit: int) -> Iterator[bytes]:
         """A streamed body in chunks, counted; :class:`BodyTooLarge` past *limit* bytes (before
         reading, when ``Content-Length`` says so)."""
-        import httpx
+        from cudaenv.index.transport import TransportError
 
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -257,7 +265,7 @@ class Http:
                 if seen > limit:
                     raise BodyTooLarge(what)
                 yield chunk
-        except httpx.HTTPError as e:
+        except TransportError as e:
             raise self.unreachable(f"{type(e).__name__} while reading {what}: {e}") from e
 
     # -- messages --------------------------------------------------------------------------------
@@ -326,13 +334,11 @@ def redacted(url: str) -> str:
     return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.IGNORECASE)
 
 
-def _new_client(transport: Transport | None, connections: int, timeout: float) -> httpx.Client:
-    import httpx
+def _new_client(transport: Transport | None, connections: int, timeout: float) -> Client:
+    """The client to send with (redirects are followed by Http._follow, each hop with its own
+    login); proxies come from the environment (:mod:`.proxies`)."""
+    if transport is not None:
+        return transport
+    from cudaenv.index.transport import Client
 
-    return httpx.Client(
-        transport=transport,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        follow_redirects=False,  # followed by Http._follow, each hop with its own login
-        headers={"User-Agent": "cudaenv (index client)"},
-    )
+    return Client(connections=connections, timeout=timeout)

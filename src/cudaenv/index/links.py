@@ -7,12 +7,10 @@ version and tags are parsed once from its filename here, at the edge.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
@@ -27,12 +25,19 @@ from packaging.utils import (
 from packaging.version import Version
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from packaging.tags import Tag
     from packaging.utils import NormalizedName
 
-__all__ = ["JSON_TYPE", "FileLink", "parse_html_page", "parse_json_page", "runs_on"]
+__all__ = [
+    "JSON_TYPE",
+    "FileLink",
+    "for_target",
+    "parse_html_page",
+    "parse_json_page",
+    "runs_on",
+]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 
@@ -213,6 +218,52 @@ def runs_on(platform: str) -> Callable[[str], bool]:
     return keep
 
 
+def for_target(
+    platform: str | None, tags: Iterable[Tag], *, sdists: bool = True
+) -> Callable[[str], bool]:
+    """A filename filter for one target: what :func:`runs_on` keeps for *platform* (everything
+    when None), less the wheels that carry none of *tags* (the target's supported tags), and
+    less every file that is not a wheel unless *sdists*.
+
+    No solve for that target can use those files, and they are most of what survives the
+    platform cut (a TF + spaCy solve: 19,887 files, of which 4,685 wheels the target can use),
+    so not making links of them is the larger part of reading a page. A wheel's answer depends
+    on its tag text alone (the last three parts of its name), so it is decided once per tag
+    text; a name with no tag text is left to :class:`FileLink`, which refuses it.
+    """
+    on_platform = runs_on(platform) if platform else None
+    wanted = frozenset(tags)
+    decided: dict[str, bool] = {}
+
+    def keep(filename: str) -> bool:
+        if not filename.endswith(".whl"):
+            return sdists
+        stem = filename[:-4]
+        cut = len(stem)
+        for _ in range(3):
+            cut = stem.rfind("-", 0, cut)
+            if cut < 0:
+                return on_platform is None or on_platform(filename)
+        text = stem[cut + 1 :]
+        known = decided.get(text)
+        if known is None:
+            known = decided[text] = _usable(filename, text, on_platform, wanted)
+        return known
+
+    return keep
+
+
+def _usable(
+    filename: str, text: str, on_platform: Callable[[str], bool] | None, wanted: frozenset[Tag]
+) -> bool:
+    if on_platform is not None and not on_platform(filename):
+        return False
+    try:
+        return not wanted.isdisjoint(_tags(text))
+    except ValueError:  # packaging.tags.InvalidTag: FileLink refuses the name
+        return True
+
+
 def parse_json_page(
     body: bytes | str,
     page_url: str,
@@ -224,8 +275,10 @@ def parse_json_page(
     *keep*, given a filename, says whether to make a link of it (see :func:`runs_on`);
     *index* is recorded in every link (the index the page belongs to).
     """
+    from cudaenv.index.jsonpage import files
+
     links = []
-    for entry in _json_files(json.loads(body)):
+    for entry in files(body, keep):
         if not (
             isinstance(entry, dict)
             and isinstance(entry.get("filename"), str)
@@ -250,40 +303,6 @@ def parse_json_page(
         if link is not None:
             links.append(link)
     return tuple(links)
-
-
-def _json_files(data: object) -> list[Any]:
-    """The ``files`` of a PEP 691 page; ValueError if the page has none (each entry is checked
-    by the caller, in the same pass that reads it)."""
-    files = data.get("files", []) if isinstance(data, dict) else None
-    if not isinstance(files, list):
-        raise ValueError("not a PEP 691 project page (no list of files)")
-    return files
-
-
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base: str | None = None
-        self._open: dict[str, str | None] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._open, self._text = dict(attrs), []
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._open is not None:
-            self._open["#text"] = "".join(self._text).strip()
-            self.anchors.append(self._open)
-            self._open = None
 
 
 def _html_core_metadata(attrs: Mapping[str, str | None]) -> bool | Mapping[str, str]:
@@ -321,7 +340,9 @@ def parse_html_page(
     index: str | None = None,
 ) -> tuple[FileLink, ...]:
     """Links of a PEP 503 project page (with PEP 592/658/714 data attributes)."""
-    parser = _Anchors()
+    from cudaenv.index.anchors import Anchors  # html.parser: only for an HTML page
+
+    parser = Anchors()
     parser.feed(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     parser.close()
     base = urljoin(page_url, parser.base) if parser.base else page_url

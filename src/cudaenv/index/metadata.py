@@ -13,12 +13,13 @@ memory) up to :data:`MAX_WHEEL`; past it, one clear error. Every read is a strea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 import tempfile
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -30,7 +31,6 @@ from cudaenv.index.http import BodyTooLarge
 from cudaenv.index.lazy_wheel import BadWheel, read_member
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Iterator
 
     from packaging.utils import NormalizedName
@@ -45,6 +45,9 @@ _log = logging.getLogger(__name__)
 _IDENTITY = {"Accept-Encoding": "identity"}  # the bytes as stored: Range offsets, no inflating
 MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it hundreds
 MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
+
+
+_FIELDS = frozenset({"name", "version", "requires-dist", "requires-python", "provides-extra"})
 
 
 class BadMetadata(ValueError):
@@ -63,46 +66,24 @@ class CoreMetadata:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> CoreMetadata:
-        """Parse METADATA (RFC 822 style, any Metadata-Version); raises :class:`BadMetadata`."""
-        from packaging.metadata import parse_email  # 20 ms of email.*; warm solves skip it
+        """Parse METADATA (RFC 822 style, any Metadata-Version); raises :class:`BadMetadata`.
+        The fields are read as ``packaging.metadata.parse_email`` reads them (:mod:`.rfc822`)."""
+        from cudaenv.index.rfc822 import headers
 
-        raw, _unparsed = parse_email(data)
+        raw = headers(data.encode("utf-8") if isinstance(data, str) else data, _FIELDS)
         if "name" not in raw or "version" not in raw:
             raise BadMetadata("METADATA has no Name or no Version")
+        python = raw.get("requires-python")
         try:
             return cls(
-                name=canonicalize_name(raw["name"]),
-                version=Version(raw["version"]),
-                requires_dist=tuple(Requirement(r) for r in raw.get("requires_dist", ())),
-                requires_python=_specifiers(raw.get("requires_python")),
-                provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides_extra", ())),
+                name=canonicalize_name(raw["name"][0]),
+                version=Version(raw["version"][0]),
+                requires_dist=tuple(Requirement(r) for r in raw.get("requires-dist", ())),
+                requires_python=_specifiers(python[0] if python else None),
+                provides_extra=tuple(canonicalize_name(e) for e in raw.get("provides-extra", ())),
             )
         except (InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
             raise BadMetadata(str(e)) from e
-
-    def to_fields(self) -> dict[str, object]:
-        """The parsed fields as JSON values: reading them back skips the RFC 822 parse."""
-        return {
-            "name": self.name,
-            "version": str(self.version),
-            "requires_dist": [str(r) for r in self.requires_dist],
-            "requires_python": None if self.requires_python is None else str(self.requires_python),
-            "provides_extra": list(self.provides_extra),
-        }
-
-    @classmethod
-    def from_fields(cls, fields: dict[str, Any]) -> CoreMetadata:
-        """The inverse of :meth:`to_fields`; raises :class:`BadMetadata` on anything else."""
-        try:
-            return cls(
-                name=canonicalize_name(fields["name"]),
-                version=Version(fields["version"]),
-                requires_dist=tuple(Requirement(r) for r in fields["requires_dist"]),
-                requires_python=_specifiers(fields["requires_python"]),
-                provides_extra=tuple(canonicalize_name(e) for e in fields["provides_extra"]),
-            )
-        except (KeyError, TypeError, InvalidVersion, InvalidRequirement, InvalidSpecifier) as e:
-            raise BadMetadata(f"not cudaenv's parsed metadata: {e}") from e
 
 
 def _specifiers(value: str | None) -> SpecifierSet | None:
@@ -130,7 +111,6 @@ def fetch_metadata(
         data = _from_wheel(link, http)
     meta = _parse(link, data)
     cache.put_metadata(link, data)
-    cache.put_metadata_fields(link, {"of": hashlib.sha256(data).hexdigest(), **meta.to_fields()})
     return meta
 
 
@@ -143,13 +123,6 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
     data = cache.metadata(link)
     if data is None:
         return None
-    digest = hashlib.sha256(data).hexdigest()
-    fields = cache.metadata_fields(link)
-    if fields is not None and fields.get("of") == digest:  # a parse of exactly these bytes
-        try:
-            return _checked(link, CoreMetadata.from_fields(fields))
-        except (BadMetadata, IndexError_) as e:
-            _log.debug("%s: unusable parsed metadata in the cache (%s)", link.filename, e)
     try:
         meta = _parse(link, data)
     except IndexError_ as e:
@@ -161,7 +134,6 @@ def _from_cache(link: FileLink, cache: DiskCache, *, offline: bool) -> CoreMetad
             ) from e
         _log.debug("%s: corrupt cached METADATA (%s); fetching it again", link.filename, e)
         return None
-    cache.put_metadata_fields(link, {"of": digest, **meta.to_fields()})
     return meta
 
 
@@ -206,8 +178,8 @@ def _from_wheel(link: FileLink, http: Http | None) -> bytes:
         )
     assert http is not None  # a wheel on disk is read by _from_local
     prefer = link.filename.split("-", 1)[0] + "-"
-    with tempfile.TemporaryFile(prefix="cudaenv-wheel-") as spool:
-        wheel = _RemoteWheel(link, http, spool)
+    with contextlib.ExitStack() as stack:
+        wheel = _RemoteWheel(link, http, stack)
         try:
             data = read_member(wheel.tail, wheel.range, prefer=prefer)
         except BadWheel as e:
@@ -245,11 +217,21 @@ def _from_local(link: FileLink) -> bytes:
 
 class _RemoteWheel:
     """A wheel's bytes as ``read_member`` asks for them: by HTTP Range, or, once the server has
-    ignored a Range and sent the whole wheel, from ``spool`` (a temporary file, never memory)."""
+    ignored a Range and sent the whole wheel, from ``spool`` (a temporary file, never memory,
+    made then and closed by ``stack``: most servers honour Range, and a file costs a syscall
+    heavy enough to count over a hundred wheels)."""
 
-    def __init__(self, link: FileLink, http: Http, spool: IO[bytes]):
-        self.link, self.http, self.spool = link, http, spool
+    def __init__(self, link: FileLink, http: Http, stack: contextlib.ExitStack):
+        self.link, self.http, self.stack = link, http, stack
+        self._spool: IO[bytes] | None = None
         self.size: int | None = None  # set once the whole wheel is in the spool
+
+    @property
+    def spool(self) -> IO[bytes]:
+        if self._spool is None:
+            spool = tempfile.TemporaryFile(prefix="cudaenv-wheel-")
+            self._spool = self.stack.enter_context(spool)
+        return self._spool
 
     def _get(self, headers: dict[str, str]) -> contextlib.AbstractContextManager[Response]:
         return self.http.stream(self.link.url, {**headers, **_IDENTITY}, what=self.link.filename)

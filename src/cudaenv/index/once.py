@@ -37,8 +37,11 @@ class Once:
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
-    def get(self, store: dict[K, V], slot: K, load: Callable[[], V]) -> V:
-        """``store[slot]``, loaded once; an IndexError_ of the load is kept and raised again."""
+    def get(
+        self, store: dict[K, V], slot: K, load: Callable[[], V], *, keep_failure: bool = True
+    ) -> V:
+        """``store[slot]``, loaded once; an IndexError_ of the load is kept and raised again
+        (``keep_failure=False``: raised, not kept: the next asker loads again)."""
         if slot in store:
             return store[slot]
         key = (id(store), slot)
@@ -52,7 +55,8 @@ class Once:
             try:
                 store[slot] = load()
             except IndexError_ as e:
-                self._errors[key] = e
+                if keep_failure:
+                    self._errors[key] = e
                 raise
             return store[slot]
 

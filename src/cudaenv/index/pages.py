@@ -18,7 +18,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.request import url2pathname
 
 from cudaenv.errors import IndexError_
 from cudaenv.index.cache import CachedPage, DiskCache, max_age
@@ -40,6 +39,8 @@ def local_path(url: str) -> Path:
     if rest.startswith("//"):
         rest = rest[2:]
         rest = rest[rest.index("/") :] if "/" in rest else "/"
+    from urllib.request import url2pathname  # urllib.request imports http.client: only here
+
     return Path(url2pathname(rest))
 
 
@@ -104,7 +105,9 @@ class RemotePages:
             )  # fmt: skip
         else:
             raise self.http.failure(resp, what=what)
-        self.cache.put_page(key, page)
+        stored = self.cache.put_page(key, page)
+        if stored is not None:  # the body can be read again from there (see Index._load)
+            page = replace(page, source=stored)
         if page.missing:
             return None
         if resp.status_code == 200 and _same_page(cached, page):

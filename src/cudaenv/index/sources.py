@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
@@ -87,6 +88,7 @@ class Sources:
         self.credentials = Credentials(every)
         self._https: dict[str, Http] = {}
         self._remotes: dict[str, RemotePages] = {}
+        self._lock = threading.RLock()  # files hosts are met from many threads: one Http each
         self.indexes = [self._index(x) for x in self.search_order()]
         self.flat = FindLinks(
             settings.find_links, remote=self.remote, cache_dir=cache_dir, keep=keep
@@ -120,7 +122,8 @@ class Sources:
         return json.dumps(parts)
 
     def https(self) -> list[Http]:
-        return list(self._https.values())
+        with self._lock:
+            return list(self._https.values())
 
     def _index(self, location: Location) -> RemotePages | LocalPages:
         return LocalPages(location.url) if location.is_local else self.remote(location.url)
@@ -128,24 +131,26 @@ class Sources:
     def remote(self, url: str) -> RemotePages:
         """The pages of an http(s) index or find-links page, through the disk cache."""
         key = url.rstrip("/")
-        if key not in self._remotes:
-            cache_dir, offline, page_ttl, revalidate = self._page_options
-            self._remotes[key] = RemotePages(
-                key,
-                http=self.http_for(key),
-                cache_dir=cache_dir,
-                offline=offline,
-                page_ttl=page_ttl,
-                revalidate=revalidate,
-            )
-        return self._remotes[key]
+        with self._lock:
+            if key not in self._remotes:
+                cache_dir, offline, page_ttl, revalidate = self._page_options
+                self._remotes[key] = RemotePages(
+                    key,
+                    http=self.http_for(key),
+                    cache_dir=cache_dir,
+                    offline=offline,
+                    page_ttl=page_ttl,
+                    revalidate=revalidate,
+                )
+            return self._remotes[key]
 
     def http_for(self, url: str) -> Http:
         """The HTTP layer that names *url* (an index, or a host) in its messages."""
         key = without_auth(url)
-        if key not in self._https:
-            self._https[key] = self._options.http(url, self.credentials)
-        return self._https[key]
+        with self._lock:
+            if key not in self._https:
+                self._https[key] = self._options.http(url, self.credentials)
+            return self._https[key]
 
     def http_of(self, link: FileLink) -> Http | None:
         """The HTTP layer for a file: its index's, else its host's; None for a file on disk."""

@@ -103,12 +103,13 @@ def _search(
 ) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
-    from cudaenv.solver import explain, recipes, uncurated
+    from cudaenv.solver import explain, prefetch, recipes, uncurated
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.provider import Provider
     from cudaenv.solver.reporter import EventReporter
     from cudaenv.solver.result import to_resolution
 
+    prefetch.start(index, request)  # the frameworks' pages, then every page the lists name
     extended = uncurated.extend(knowledge, request, index)
     factory = Factory(request, machine, extended.knowledge, index, uncurated=extended.unknown)
     knowledge = extended.knowledge

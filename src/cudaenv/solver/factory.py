@@ -81,6 +81,9 @@ class Factory:
         self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
         self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
+        # a client cut to this target's files (else, as for a remedy's other Python: all)
+        self._cut = index.tags is not None and index.tags.issuperset(self._rank)
+        self._cut = self._cut and (index.sdists or not request.allow_sdist)
         self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
         self._env = request.target.marker_environment()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
@@ -116,7 +119,8 @@ class Factory:
             return kept
         links = self.index.project(name)
         found = sorted({lk.version for lk in links if lk.version is not None}, reverse=True)
-        self.store.put_derived(name, kind, [str(v) for v in found])
+        if self.store.keeps(name):
+            self.store.put_derived(name, kind, [str(v) for v in found])
         return tuple(found)
 
     def releases(self, name: NormalizedName) -> tuple[Release, ...]:
@@ -125,8 +129,10 @@ class Factory:
         if name not in self._releases:
             found = releases.load(self.store.derived(name, self._releases_kind))
             if found is None:
-                found = releases.best_files(self.index.project(name), self._file_rank)
-                self.store.put_derived(name, self._releases_kind, releases.dump(found))
+                links = self.index.usable(name) if self._cut else self.index.project(name)
+                found = releases.best_files(links, self._file_rank)
+                if self.store.keeps(name):
+                    self.store.put_derived(name, self._releases_kind, releases.dump(found))
             self._releases[name] = found
         return self._releases[name]
 

@@ -46,6 +46,12 @@ class Store:
             return None
         return stored.get("value")
 
+    def keeps(self, name: str) -> bool:
+        """Whether a value computed from *name*'s page is worth keeping: not when this run
+        fetched the page (a cold solve would write a file per project for a later solve that
+        may never miss its memo; one that reads the page from the cache keeps it then)."""
+        return not self.index.fetched(name)
+
     def put_derived(self, name: str, kind: str, value: object) -> None:
         """Keep a JSON *value* computed from *name*'s current page; *kind* must name every
         input other than the page (a changed page makes the value unreachable)."""

@@ -171,3 +171,19 @@ def test_zip64_extra_without_its_values_is_bad_wheel():
     remote = Remote(bytes(data))
     with pytest.raises(BadWheel, match="ZIP64 extra"):
         read_member(remote.tail, remote.range)
+
+
+def test_only_the_entries_named_like_the_member_are_read():
+    """A TensorFlow wheel lists 15,347 files: the others are stepped over, not parsed."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        info = zipfile.ZipInfo("pkg/broken.py")
+        info.extra = struct.pack("<HH", 0x0001, 0)
+        zf.writestr(info, "x = 1\n")
+        zf.writestr("pkg/data/METADATA", "not the one: a folder, not a .dist-info")
+        zf.writestr("a-1.dist-info/METADATA", "Name: a\n")
+    data = bytearray(buf.getvalue())
+    first = data.find(b"PK\x01\x02")  # pkg/broken.py: its sizes now point into a ZIP64 extra
+    struct.pack_into("<I", data, first + 20, 0xFFFFFFFF)  # that holds none (read: an error)
+    remote = Remote(bytes(data))
+    assert read_member(remote.tail, remote.range) == b"Name: a\n"
