@@ -292,12 +292,12 @@ _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
 
 def _configure_logging(verbosity: int) -> None:
-    """cudaenv's loggers at debug level with ``-v``; the HTTP client's (httpx, httpcore) with
-    ``-vv``. Records go through :class:`_Handler` only, never also to a host's handlers."""
+    """cudaenv's loggers at debug level with ``-v``; the HTTP client's connections
+    (``cudaenv.wire``) with ``-vv``. Records go through :class:`_Handler` only, never also to
+    a host's handlers."""
     levels = {
         "cudaenv": logging.DEBUG if verbosity >= 1 else logging.WARNING,
-        "httpx": logging.DEBUG if verbosity >= 2 else logging.WARNING,
-        "httpcore": logging.DEBUG if verbosity >= 2 else logging.WARNING,
+        "cudaenv.wire": logging.DEBUG if verbosity >= 2 else logging.WARNING,
     }
     for name, level in levels.items():
         logger = logging.getLogger(name)

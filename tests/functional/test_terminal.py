@@ -177,6 +177,7 @@ def test_verbose_shows_requests_and_solver_decisions(index, tmp_path, where):
     assert done.returncode == 0, done.stderr
     assert f"DEBUG cudaenv.index.http: GET {index.url}/tensorflow/ -> 200 in " in done.stderr
     assert "DEBUG cudaenv.solver.reporter: pin tensorflow 2.15.1" in done.stderr
+    assert "cudaenv.wire" not in done.stderr  # the connections only with -vv
     plain = subprocess.run(
         [*CUDAENV, *[a for a in argv if a != "-v"]],
         capture_output=True,
@@ -185,3 +186,16 @@ def test_verbose_shows_requests_and_solver_decisions(index, tmp_path, where):
         check=False,
     )
     assert "DEBUG" not in plain.stderr
+
+
+def test_twice_verbose_adds_the_connections(index, tmp_path):
+    done = subprocess.run(
+        [*CUDAENV, "solve", *_solve_args(index, tmp_path), "-vv"],
+        capture_output=True,
+        text=True,
+        env=_environ(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    host = index.url.split("://", 1)[1].split("/", 1)[0]
+    assert f"DEBUG cudaenv.wire: connected to http://{host}" in done.stderr

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
+import logging
 import os
 import select
 import socket
@@ -41,6 +42,7 @@ __all__ = ["KEEPALIVE", "Client", "ConnectError", "InvalidURL", "Response", "Tra
 
 KEEPALIVE = 5.0  # seconds an idle connection is kept (httpx's default)
 _USER_AGENT = "cudaenv (index client)"
+_log = logging.getLogger("cudaenv.wire")  # shown with -vv
 
 
 class TransportError(Exception):
@@ -293,6 +295,11 @@ class Client:
             except BaseException:
                 self._pool.cancel()
                 raise
+            _log.debug(
+                "connected to %s://%s:%d%s", scheme, host, port, " via proxy" if proxy else ""
+            )
+        else:
+            _log.debug("reusing a connection to %s://%s:%d", scheme, host, port)
         self._pool.busy(conn)
         release = _Release(self._pool, key, conn)
         target = url if proxy is not None and scheme == "http" else _path(parts)
