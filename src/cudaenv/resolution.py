@@ -68,6 +68,17 @@ class Relaxation:
         cudnn-minor-backward``"""
         return f"{self.package} =={self.pinned} ({self.by}) -> {self.chosen} under {self.rule}"
 
+    def to_dict(self) -> dict[str, str]:
+        """As ``solve --json`` and the lock's ``[[tool.cudaenv.relaxed]]`` write it."""
+        return {
+            "package": self.package,
+            "pinned": str(self.pinned),
+            "chosen": str(self.chosen),
+            "by": self.by,
+            "rule": self.rule,
+            "source": self.source,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resolution:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from packaging.version import Version
+
 from cudaenv import render
+from cudaenv.knowledge import spec_text  # matrix imports this module only when it runs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -27,15 +30,7 @@ SHARING = (
 )
 
 
-def _spec(spec: Any) -> str:
-    from cudaenv.knowledge import spec_text
-
-    return spec_text(spec)
-
-
 def _driver(k: Knowledge, major: int) -> str | None:
-    from packaging.version import Version
-
     found = k.min_driver_for(Version(f"{major}.0"))
     return str(found) if found is not None else None
 
@@ -47,7 +42,7 @@ def torch_rows(k: Knowledge, lines: Sequence[TorchLine]) -> list[dict[str, Any]]
             "version": str(t.line),
             "cuda": str(t.cuda),
             "cudnn": str(t.cudnn),
-            "python": _spec(t.python),
+            "python": spec_text(t.python),
             "min_driver": _driver(k, t.min_cuda.major),
             "gpu_machines": list(t.gpu_machines),
             "triton": str(t.triton) if t.triton is not None else None,
@@ -61,12 +56,12 @@ def jax_rows(k: Knowledge, lines: Sequence[JaxLine]) -> list[dict[str, Any]]:
     return [
         {
             "version": str(j.line),
-            "python": _spec(j.python),
+            "python": spec_text(j.python),
             "cuda": {
                 str(major): {
                     "extra": j.extras[major],
                     "since": str(j.since[major]) if major in j.since else None,
-                    "cudnn": _spec(j.cudnn[major]),
+                    "cudnn": spec_text(j.cudnn[major]),
                     "min_driver": _driver(k, major),
                 }
                 for major in j.cuda_majors
@@ -91,7 +86,7 @@ def tables(
 def _torch_table(k: Knowledge, lines: Sequence[TorchLine], *, detailed: bool) -> None:
     render.table(
         [
-            (t.line, t.cuda, t.cudnn, _spec(t.python), _driver(k, t.min_cuda.major),
+            (t.line, t.cuda, t.cudnn, spec_text(t.python), _driver(k, t.min_cuda.major),
              ", ".join(t.gpu_machines), t.triton or "")
             for t in lines
         ],
@@ -111,7 +106,7 @@ def _torch_table(k: Knowledge, lines: Sequence[TorchLine], *, detailed: bool) ->
 
 def _jax_table(k: Knowledge, lines: Sequence[JaxLine], *, detailed: bool) -> None:
     render.table(
-        [(j.line, _spec(j.python), _extras(j), " / ".join(_drivers(k, j))) for j in lines],
+        [(j.line, spec_text(j.python), _extras(j), " / ".join(_drivers(k, j))) for j in lines],
         ["JAX", "Python", "CUDA extras (major: extra, cuDNN)", "min driver"],
     )
     for j in lines if detailed else ():
@@ -125,7 +120,7 @@ def _extras(j: JaxLine) -> str:
     out = []
     for major in j.cuda_majors:
         since = f" from {j.since[major]}" if major in j.since else ""
-        out.append(f"{major}: {j.extras[major]}{since} (cuDNN {_spec(j.cudnn[major])})")
+        out.append(f"{major}: {j.extras[major]}{since} (cuDNN {spec_text(j.cudnn[major])})")
     return ", ".join(out)
 
 

@@ -90,17 +90,7 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
             for f in resolution.frameworks
             if (pin := resolution.pin(f.name)) is not None
         },
-        "relaxed": [
-            {
-                "package": x.package,
-                "pinned": str(x.pinned),
-                "chosen": str(x.chosen),
-                "by": x.by,
-                "rule": x.rule,
-                "source": x.source,
-            }
-            for x in resolution.relaxed
-        ],
+        "relaxed": [x.to_dict() for x in resolution.relaxed],
     }
 
 

@@ -64,18 +64,7 @@ def encode_tool(
         "frameworks": [
             {"name": f.name, "specifier": str(f.specifier), "text": f.text} for f in r.frameworks
         ],
-        "relaxed": [
-            {
-                "package": x.package,
-                "pinned": str(x.pinned),
-                "chosen": str(x.chosen),
-                "by": x.by,
-                "rule": x.rule,
-                "source": x.source,
-            }
-            for x in r.relaxed
-        ]
-        or None,
+        "relaxed": [x.to_dict() for x in r.relaxed] or None,
     }
     return {k: v for k, v in table.items() if v is not None}
 

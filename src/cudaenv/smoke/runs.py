@@ -72,9 +72,9 @@ class TfRun:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": str(self.version) if self.version else None,
-            "cuda": str(self.cuda) if self.cuda else None,
-            "cudnn": str(self.cudnn) if self.cudnn else None,
+            "version": _text(self.version),
+            "cuda": _text(self.cuda),
+            "cudnn": _text(self.cudnn),
             "gpus": list(self.gpus),
             "error": self.error,
             "matmul_seconds": dict(self.matmul_seconds),
@@ -110,7 +110,7 @@ class SpacyRun:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": str(self.version) if self.version else None,
+            "version": _text(self.version),
             "gpu": self.gpu,
             "gpu_error": self.gpu_error,
             "error": self.error,
