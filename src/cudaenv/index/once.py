@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cudaenv.errors import IndexError_
@@ -36,6 +36,7 @@ class Once:
         self._locks: defaultdict[tuple[int, Hashable], threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[None]] = []
 
     def get(
         self, store: dict[K, V], slot: K, load: Callable[[], V], *, keep_failure: bool = True
@@ -73,15 +74,24 @@ class Once:
         with self._guard:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, self.name)
-        futures = [self._pool.submit(_quietly, job) for job in todo]
+            futures = [self._pool.submit(_quietly, job) for job in todo]
+            self._futures = [f for f in self._futures if not f.done()] + futures
         if block:
             wait(futures)
+
+    def drain(self) -> None:
+        """Wait for every job spawned so far, the ones still queued included (:meth:`close`
+        cancels those: a hint nobody waited for is not worth a request)."""
+        with self._guard:
+            futures = list(self._futures)
+        wait(futures)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the pool; ``wait=False`` (the caller is failing or interrupted) does not wait
         for loads in progress, which may be held by a server that never answers."""
         with self._guard:
             pool, self._pool = self._pool, None
+            self._futures = []
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 

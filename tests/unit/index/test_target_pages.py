@@ -64,7 +64,8 @@ def test_hinted_pages_are_fetched_ahead_but_not_read(make_wheel, local_index, in
         make_wheel(name, "1.0")
     index = index_factory()
     index.hint(["alpha", "Beta", "no-such-project", "../bad name"])
-    index.close()  # waits for the hints
+    index._once.drain()  # close() alone would cancel the hints still queued
+    index.close()
     assert sorted(r.path for r in local_index.requests) == [
         "/simple/alpha/",
         "/simple/beta/",
@@ -72,7 +73,7 @@ def test_hinted_pages_are_fetched_ahead_but_not_read(make_wheel, local_index, in
     ]
     index = index_factory()
     index.hint(["alpha", "beta", "no-such-project"])
-    index._once.close()  # wait for the hints, keep the client
+    index._once.drain()  # wait for the hints, keep the client
     asked = len(local_index.requests)
     assert index.project("alpha")[0].name == "alpha"
     assert index.pages_read() == {"alpha": index.page_digest("alpha")}  # beta: only hinted
