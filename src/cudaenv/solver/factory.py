@@ -15,6 +15,7 @@ candidates on demand from an already-fetched page, and METADATA is read only in
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -164,6 +165,16 @@ class Factory:
         return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
     # -- candidates ----------------------------------------------------------------------------
+    def pickable(self, projects: Iterable[NormalizedName | None]) -> dict[str, list[Version]]:
+        """The versions the solve could pick of each project (pages already read): a file for
+        the target, not yanked, not refused, within the constraints; for explanations."""
+        out: dict[str, list[Version]] = {}
+        for name in {p for p in projects if p is not None}:
+            with contextlib.suppress(ProjectNotFound):
+                found = (c.version for c in self._admitted(name, frozenset(), ()))
+                out[str(name)] = [v for v in found if v is not None]
+        return out
+
     def find_candidates(
         self,
         identifier: str,
