@@ -164,6 +164,12 @@ class Factory:
         another CUDA major than the stack's)."""
         return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
+    def pins_late(self, identifier: str) -> bool:
+        """Whether the resolver should pin ``identifier`` after the rest: an NVIDIA wheel whose
+        framework pins the rules relax, on the GPU (:mod:`.relax`)."""
+        name = identifier.partition("[")[0]
+        return self.request.gpu and relax.relaxable(name, self.knowledge)
+
     # -- candidates ----------------------------------------------------------------------------
     def pickable(self, projects: Iterable[NormalizedName | None]) -> dict[str, list[Version]]:
         """The versions the solve could pick of each project (pages already read): a file for
