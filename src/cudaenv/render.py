@@ -251,8 +251,8 @@ def error(err: CudaenvError, *, as_json: bool = False) -> None:
         emit_json({"error": err.to_dict()})
         return
     text = f"error: {err.message}\n"
-    if err.context:
-        text += f"  {err.context}\n"
+    if err.context:  # one reason a line, each indented
+        text += "".join(f"  {line}\n" for line in err.context.splitlines())
     if err.hint:
         text += f"hint: {err.hint}\n"
     _write(sys.stderr, text)

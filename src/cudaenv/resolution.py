@@ -62,15 +62,19 @@ class Relaxation:
     by: str  # who pinned it: tensorflow[and-cuda]==2.18.1
     rule: str  # the rule's id: cudnn-minor-backward
     source: str = ""  # the rule's source (NVIDIA's document)
+    # Why this release: "the newest of the frameworks' pins (torch==2.7.1 pins 9.5.1.17)", or
+    # "the lowest release that meets every requirement (jax-cuda12-plugin... needs ...>=9.8)".
+    why: str = ""
 
     def text(self) -> str:
         """``nvidia-cudnn-cu12 ==9.3.0.75 (tensorflow[and-cuda]==2.18.1) -> 9.5.1.17 under
-        cudnn-minor-backward``"""
-        return f"{self.package} =={self.pinned} ({self.by}) -> {self.chosen} under {self.rule}"
+        cudnn-minor-backward``, and where the release is above every pin, why."""
+        out = f"{self.package} =={self.pinned} ({self.by}) -> {self.chosen} under {self.rule}"
+        return f"{out}: {self.why}" if self.why.startswith("the lowest") else out
 
     def to_dict(self) -> dict[str, str]:
         """As ``solve --json`` and the lock's ``[[tool.cudaenv.relaxed]]`` write it."""
-        return {
+        out = {
             "package": self.package,
             "pinned": str(self.pinned),
             "chosen": str(self.chosen),
@@ -78,6 +82,7 @@ class Relaxation:
             "rule": self.rule,
             "source": self.source,
         }
+        return {**out, "why": self.why} if self.why else out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,15 +15,22 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from cudaenv import knowledge
+from cudaenv import knowledge, lock
 from cudaenv._toml import tomllib
 from cudaenv.errors import ResolutionError
 from cudaenv.index import Index
 from cudaenv.machine import Machine, Overrides, detect
 from cudaenv.request import Request
 from cudaenv.solver import solve
-from tests.functional.solve_index import FRAMEWORKS, frameworks_server  # noqa: F401 (a fixture)
+from tests.functional.solve_index import (  # noqa: F401 (frameworks_server: a fixture)
+    FRAMEWORKS,
+    _case,
+    frameworks_server,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -232,3 +239,110 @@ def test_create_installs_the_relaxed_set_and_its_lock_says_why(
     site = next(prefix.glob("lib/python3.*/site-packages"))
     assert (site / "nvidia_cudnn_cu12-9.5.1.17.dist-info").is_dir()
     assert not list(site.glob("nvidia_cudnn_cu12-9.3*"))  # one cuDNN in the environment
+
+
+def _conflict_pair(headline: str) -> tuple[Requirement, Requirement]:
+    """The two requirements of "these requirements conflict: X needs R1, but Y needs R2"."""
+    first, second = headline.split("conflict: ", 1)[1].split(", but ", 1)
+    return (Requirement(first.rsplit(" needs ", 1)[1]), Requirement(second.rsplit(" needs ", 1)[1]))
+
+
+@pytest.mark.parametrize(
+    "case", ["jax07-spacy38-numpy-conflict", "tf218-jax07-spacy38-numpy-conflict"]
+)
+def test_the_named_pair_is_unsatisfiable_on_the_index(
+    case: str,
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Issue 22: the explanation names two requirements no release on the index meets both of,
+    each of which some release meets alone (not the first two causes resolvelib lists)."""
+    doc = json.loads((FRAMEWORKS.parent / f"{case}.json").read_text())
+    args = {"python": doc["python"], "driver": doc["machine"].get("driver")}
+    with pytest.raises(ResolutionError) as info:
+        run_solve(frameworks_server.url, tmp_path, **doc["requested"], **args)
+    a, b = _conflict_pair(info.value.message)
+    assert a.name == b.name
+    served = [Version(r["version"]) for r in _case([FRAMEWORKS])["projects"][a.name]]
+    assert any(a.specifier.contains(v) for v in served)
+    assert any(b.specifier.contains(v) for v in served)
+    assert not any(a.specifier.contains(v) and b.specifier.contains(v) for v in served)
+
+
+@pytest.mark.parametrize(
+    ("asked", "driver", "expected"),
+    [
+        (["--torch", "2.11", "--spacy", "3.8"], "580.65.06", [["--torch", "2.7"]]),
+        (["--jax", "0.7", "--spacy", "3.8"], "580.65.06", [["--python", "3.13"]]),
+        (["--torch", "2.11"], "580.65.05", [["--driver", "580.65.06"]]),
+    ],
+    ids=["spacy-keeps-the-gpu", "numpy-pair", "one-below-cuda13-floor"],
+)
+def test_issue22_ways_out_work(
+    asked: list[str],
+    driver: str,
+    expected: list[list[str]],
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+    cli,
+) -> None:
+    """The first way out keeps the GPU; every way out printed, followed, solves (exit 0)."""
+    base = ["solve", *asked, "--python", "3.11", "--platform", PLATFORM, "--driver", driver]
+    base += ["--index-url", frameworks_server.url, "--cache-dir", str(tmp_path)]
+    remedies = _remedies(cli, base)
+    assert remedies[0]["options"] == expected
+    for remedy in remedies:
+        argv = list(base)
+        for flag, value in remedy["options"]:
+            if flag in argv:
+                argv[argv.index(flag) + 1] = value
+            else:
+                argv += [flag] if value is None else [flag, value]
+        followed = cli(*argv, "--json")
+        assert followed.code == 0, (remedy["text"], followed.err)
+        assert "error" not in json.loads(followed.out)
+
+
+def test_a_pin_raised_above_every_pin_takes_the_lowest_release_and_says_so(
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+    cli,
+) -> None:
+    """TF 2.18 pins cuDNN 9.3.0.75, JAX 0.7's plugin asks >=9.8: the lowest release that meets
+    both (9.8.0.87, the index also has 9.10.2.21) is chosen; the lock and --json say why, and
+    a pin met by another framework's pin says that instead."""
+    index = ("--platform", PLATFORM, "--index-url", frameworks_server.url)
+    index += ("--cache-dir", str(tmp_path / "cache"), "--driver", "535.104.05")
+    out = tmp_path / "pylock.toml"
+    made = cli("lock", "--tf", "2.18", "--jax", "0.7", "--python", "3.11", *index, "-o", str(out))
+    assert made.code == 0, made.err
+    why = (
+        "the lowest release that meets every requirement (jax-cuda12-plugin[with-cuda]==0.7.2 "
+        "needs nvidia-cudnn-cu12<10.0,>=9.8)"
+    )
+    assert f"-> 9.8.0.87 under cudnn-minor-backward: {why}" in made.out
+    table = tomllib.loads(out.read_text())["tool"]["cudaenv"]["relaxed"]
+    cudnn = next(x for x in table if x["package"] == "nvidia-cudnn-cu12")
+    assert (cudnn["chosen"], cudnn["why"]) == ("9.8.0.87", why)
+    read = {x.package: x.why for x in lock.load(out).resolution.relaxed}  # read back
+    assert read[canonicalize_name("nvidia-cudnn-cu12")] == why
+    doc = json.loads(cli("solve", "--tf", "2.18", "--torch", "2.7", *index, "--json").out)
+    cudnn = next(x for x in doc["relaxed"] if x["package"] == "nvidia-cudnn-cu12")
+    assert cudnn["why"] == "the newest of the frameworks' pins (torch==2.7.1 pins 9.5.1.17)"
+
+
+def test_each_reason_of_a_conflict_is_printed_on_its_own_indented_line(
+    frameworks_server: IndexServer,  # noqa: F811
+    tmp_path: Path,
+    cli,
+) -> None:
+    r = cli(
+        "solve", "--tf", "2.18", "--jax", "0.7", "--spacy", "3.8", "--python", "3.11",
+        "--driver", "535.104.05", "--platform", PLATFORM, "--index-url", frameworks_server.url,
+        "--cache-dir", str(tmp_path),
+    )  # fmt: skip
+    assert r.code == 2, r.err
+    lines = r.err.splitlines()
+    reasons = lines[lines.index(next(ln for ln in lines if ln.startswith("error:"))) + 1 : -1]
+    assert len(reasons) >= 3 and lines[-1].startswith("hint:")
+    assert all(ln.startswith("  ") and " needs numpy" in ln for ln in reasons), r.err

@@ -63,6 +63,17 @@ def index(local_index: IndexServer, make_wheel, make_nvidia_wheel) -> IndexServe
         provides_extra=["cuda12x"],
         tag=CP311,
     )
+    make_wheel(  # a line with only a pre-release so far: --pre takes it
+        "spacy",
+        "4.99.0.dev1",
+        requires_dist=[
+            "thinc<8.4.0,>=8.3.4",
+            'cupy-cuda12x<14.0.0,>=13.0.0; extra == "cuda12x"',
+        ],
+        requires_python=">=3.9",
+        provides_extra=["cuda12x"],
+        tag=CP311,
+    )
     make_wheel("thinc", "8.3.4", requires_dist=["numpy<3.0.0,>=1.19.0"], tag=CP311)
     make_wheel("click", "8.1.8")
     make_wheel("cupy-cuda12x", "13.6.0", requires_dist=["numpy<2.6,>=1.22"], tag=CP311)
@@ -78,11 +89,11 @@ def index(local_index: IndexServer, make_wheel, make_nvidia_wheel) -> IndexServe
     return local_index
 
 
-def run(index: IndexServer, cache: Path, **asked: str | None):
+def run(index: IndexServer, cache: Path, *, pre: bool = False, **asked: str | None):
     know = knowledge.load()
     machine = detect(Overrides(driver="570.124.06"), driver_to_cuda=know.max_cuda_for_driver)
     request = Request.from_args(
-        tf=asked.get("tf"), spacy=asked.get("spacy"), python="3.11", platform=PLATFORM
+        tf=asked.get("tf"), spacy=asked.get("spacy"), python="3.11", platform=PLATFORM, pre=pre
     )
     with Index(index.url, cache_dir=cache, platform=PLATFORM) as client:
         return solve(request, machine, know, client)
@@ -119,6 +130,36 @@ def test_a_new_spacy_reaches_the_gpu_through_its_extras(index: IndexServer, tmp_
     assert "nvidia-curand-cu12" in pins  # the CuPy recipe's runtime wheels, as for known lines
     assert res.notes[0].startswith("spaCy 3.99 is not yet curated in cudaenv's recipes")
     assert res.notes[0].endswith("(its GPU extras: CUDA 12: cuda12x)")
+
+
+def test_with_pre_a_line_of_only_pre_releases_is_solved_uncurated(
+    index: IndexServer, tmp_path: Path
+):
+    """--spacy 4.99 --pre: the line has only 4.99.0.dev1, so it is derived from that release's
+    METADATA and the note says it is a pre-release; without --pre, "add --pre" is the way out."""
+    with pytest.raises(ResolutionError) as info:
+        run(index, tmp_path, spacy="4.99")
+    assert info.value.message == "spaCy 4.99 has only pre-releases so far (4.99.0.dev1)"
+    assert info.value.remedies[0].options == (("--pre", None),)
+    res = run(index, tmp_path, spacy="4.99", pre=True)
+    pins = {p.name: str(p.version) for p in res.pins}
+    assert (pins["spacy"], pins["cupy-cuda12x"]) == ("4.99.0.dev1", "13.6.0")
+    assert res.notes[0] == (
+        "spaCy 4.99 is not yet curated in cudaenv's recipes: what it needs comes from the "
+        "metadata of spacy 4.99.0.dev1, a pre-release taken for --pre (its GPU extras: CUDA 12: "
+        "cuda12x)"
+    )
+
+
+def test_with_pre_an_underivable_pre_release_says_why_not_add_pre(
+    index: IndexServer, tmp_path: Path
+):
+    """TensorFlow 2.100.0rc0 has no CUDA extra: with --pre the reason is its metadata, and
+    --pre is not offered again."""
+    with pytest.raises(ResolutionError) as info:
+        run(index, tmp_path, tf="2.100", pre=True)
+    assert info.value.message.startswith("TensorFlow 2.100.0rc0: no extra of it pins an NVIDIA")
+    assert all(("--pre", None) not in r.options for r in info.value.remedies)
 
 
 def test_the_cli_says_uncurated_in_its_notes(index: IndexServer, tmp_path: Path, cli):

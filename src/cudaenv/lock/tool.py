@@ -6,7 +6,8 @@ Top level: the frameworks asked for, the CUDA and cuDNN the environment holds (`
 versions, ``525.60.13``), the target, the index, the recipes version and the cudaenv version,
 and ``relaxed``: each framework's exact pin on an NVIDIA wheel that the lock meets with a newer
 release of its major, with the NVIDIA rule that allows it (``[[tool.cudaenv.relaxed]]``:
-package, pinned, chosen, by, rule, source). Per package: the pin's group and why.
+package, pinned, chosen, by, rule, source, and why: the newest of the frameworks' pins, or the
+lowest release that meets a requirement above them). Per package: the pin's group and why.
 Decoding collects nothing and guesses nothing: a wrong value is a :class:`LockError` whose context
 is the dotted key (``tool.cudaenv.min-cuda``), like ``PylockValidationError.context``.
 """
@@ -181,7 +182,8 @@ def _relaxation(item: object, i: int) -> Relaxation:
     ctx = f"tool.cudaenv.relaxed[{i}]"
     if not isinstance(item, dict):
         raise _bad(ctx, "not a table")
-    text = {k: _get(item, k, str, context=ctx) for k in ("package", "by", "rule", "source")}
+    keys = ("package", "by", "rule", "source", "why")
+    text = {k: _get(item, k, str, context=ctx) for k in keys}
     pinned, chosen = (_get(item, k, str, context=ctx) for k in ("pinned", "chosen"))
     if not text["package"] or not text["by"] or not text["rule"] or not pinned or not chosen:
         raise _bad(ctx, "package, pinned, chosen, by and rule are required")
@@ -192,6 +194,7 @@ def _relaxation(item: object, i: int) -> Relaxation:
         by=text["by"],
         rule=text["rule"],
         source=text["source"] or "",
+        why=text["why"] or "",  # locks made before 2026-12 do not say
     )
 
 

@@ -78,17 +78,19 @@ def _solve(
     index: Index,
     on_event: Callable[[SolveEvent], None] | None,
 ) -> Resolution:
-    """One solve, remembered: the search, then the newest release of each line that works."""
-    from cudaenv.solver import memo
+    """One solve, remembered: the search, then the newest release of each line that works;
+    a driver below the floor of what was pinned is refused (:mod:`.floor`)."""
+    from cudaenv.solver import floor, memo
 
     solve_key = memo.key(request, machine, knowledge, index)
-    known = memo.recall(index, solve_key) if solve_key else None
-    if known is not None:
+    resolution = memo.recall(index, solve_key) if solve_key else None
+    if resolution is not None:
         _log.debug("the same request over unchanged pages: the remembered solve answers")
-        return known
-    resolution = _search(request, machine, knowledge, index, on_event, newest=True)
-    if solve_key:
-        memo.keep(index, solve_key, resolution)
+    else:
+        resolution = _search(request, machine, knowledge, index, on_event, newest=True)
+        if solve_key:
+            memo.keep(index, solve_key, resolution)
+    floor.refuse_below(resolution, machine, knowledge, request)
     return resolution
 
 
@@ -123,7 +125,16 @@ def _search(
             result = resolver.resolve(plan.roots, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as e:
             listed = {str(fw.name): factory.versions(fw.name) for fw in request.frameworks}
-            why = explain.explain(e.causes, machine, knowledge, request, releases=listed)
+            pickable = factory.pickable(c.requirement.project for c in e.causes)
+            why = explain.explain(
+                e.causes,
+                machine,
+                knowledge,
+                request,
+                releases=listed,
+                pickable=pickable,
+                limits=factory.constraints,
+            )
             raise explain.as_error(why) from None
         except ResolutionTooDeep:
             raise ResolutionError(

@@ -12,7 +12,9 @@ Requires-Python first:
    framework asked for supports, or a line of the framework that has wheels for the target;
 3. two frameworks that need one NVIDIA library in different majors (cuDNN 8 and 9), in that
    library's terms, with the nearest lines that share one (:mod:`.libraries`);
-4. package against package, naming both sides; the way out is another line.
+4. package against package, naming two requirements that no release the solve could pick
+   meets both of (:mod:`.conflicts`), not merely the first two causes; the way out is another
+   line.
 
 Every way out is a :class:`~cudaenv.errors.Remedy`: options of the same command, with values
 (:mod:`.alternatives` proposes them). The solver tries each before it is shown (:mod:`.remedies`).
@@ -27,7 +29,7 @@ from packaging.version import Version
 
 from cudaenv.errors import Remedy, ResolutionError
 from cudaenv.knowledge import spec_text
-from cudaenv.solver import alternatives, libraries
+from cudaenv.solver import alternatives, conflicts, libraries
 from cudaenv.solver.candidates import cuda_version
 from cudaenv.solver.requirements import CUDA, PYTHON, admits
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from cudaenv.machine import Machine
     from cudaenv.request import FrameworkRequest, Request
     from cudaenv.solver.alternatives import Releases
+    from cudaenv.solver.conflicts import Limits, Pickable
 
 __all__ = [
     "Explanation",
@@ -89,18 +92,21 @@ def explain(
     request: Request,
     *,
     releases: Releases | None = None,
+    pickable: Pickable | None = None,
+    limits: Limits | None = None,
 ) -> Explanation:
     """The most actionable reason the causes cannot all hold, and what to do about it.
 
     ``releases`` (the versions the index lists, by project) lets a hint skip a line with no
-    final release on the index.
+    final release on the index; ``pickable`` (the versions the solve could pick, by project)
+    and ``limits`` (the recipes' constraints) tell which requirements really conflict.
     """
     found = releases or {}
     return (
         _driver(causes, machine, knowledge, request, found)
         or _python(causes, machine, knowledge, request, found)
         or libraries.explain(causes, knowledge, request, found)
-        or _packages(causes, machine, knowledge, request, found)
+        or _packages(causes, machine, knowledge, request, found, (pickable or {}, limits or {}))
     )
 
 
@@ -251,46 +257,16 @@ def _tf_cuda_major(knowledge: Knowledge, request: Request, releases: Releases) -
     return max(lines, key=lambda t: t.line).cuda_major if lines else None
 
 
-def _side(cause: Any, others: int) -> str:
-    parent = cause.parent
-    who = str(parent) if parent is not None else getattr(cause.requirement, "origin", None)
-    more = f" (and {others} older releases of {parent.project})" if others else ""
-    return f"{who or 'the request'}{more} needs {cause.requirement.format_for_error()}"
-
-
-def _sides(causes: Collection[Any]) -> list[str]:
-    """One line per asking project (its newest release), not one per release tried."""
-    by_project: dict[object, list[Any]] = {}
-    for c in causes:
-        key = c.parent.project if c.parent is not None else id(c)
-        by_project.setdefault(key, []).append(c)
-    picked = [
-        (max(group, key=lambda c: c.parent.version) if group[0].parent else group[0], len(group))
-        for group in by_project.values()
-    ]
-    return list(dict.fromkeys(_side(c, n - 1) for c, n in picked))
-
-
 def _packages(
     causes: Collection[Any],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
     releases: Releases,
+    facts: tuple[Pickable, Limits],
 ) -> Explanation:
-    sides = _sides(causes)
-    target = f"Python {request.target.python} on {request.target.platform}"
     hints = tuple(other_lines(machine, knowledge, request, releases))
-    if len(sides) == 1:
-        return Explanation(
-            headline=f"no release fits: {sides[0]}, and none is available for {target}",
-            hints=hints,
-        )
-    return Explanation(
-        headline=f"these requirements conflict: {sides[0]}, but {sides[1]}",
-        reasons=tuple(sides) if len(sides) > 2 else (),
-        hints=hints,
-    )
+    return conflicts.explain(causes, knowledge, request, *facts, hints)
 
 
 def other_lines(
@@ -325,12 +301,14 @@ def unknown_release(
     versions: Sequence[Version] = (),
     newest_line: Version | None = None,
     uncurated: str | None = None,
+    pre: bool = False,
 ) -> Explanation:
     """``--tf 9.9``: no release the index lists is in a line the recipes know. ``--tf 2.22``
     while the index has only 2.22.0rc0: say so, and that ``--pre`` takes it. A new release
     whose metadata cannot say what it needs: ``uncurated`` says why.
 
-    ``versions`` are the releases the index lists; ``newest_line`` the line to offer instead.
+    ``versions`` are the releases the index lists; ``newest_line`` the line to offer instead;
+    ``pre``: the request took pre-releases already (``--pre`` is no way out then).
     """
     flag = _FLAGS.get(fw.name, f"--{fw.name}")
     lines = [
@@ -338,11 +316,11 @@ def unknown_release(
         for k in known
     ]
     hints = (Remedy.use((flag, str(newest_line))),) if newest_line is not None else ()
-    pre = sorted(v for v in versions if v.is_prerelease and admits(fw.specifier, v, pre=True))
-    if pre:
+    pre_only = sorted(v for v in versions if v.is_prerelease and admits(fw.specifier, v, pre=True))
+    if pre_only and not pre:
         return Explanation(
             headline=f"{label} {fw.text} has only pre-releases so far "
-            f"({', '.join(str(v) for v in pre[-3:])})",
+            f"({', '.join(str(v) for v in pre_only[-3:])})",
             reasons=(f"pre-releases are picked only when asked for ({flag} {fw.text} --pre)",),
             hints=(Remedy.use(("--pre", None), verb="add"), *hints),
         )

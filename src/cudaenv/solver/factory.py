@@ -15,6 +15,7 @@ candidates on demand from an already-fetched page, and METADATA is read only in
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -163,7 +164,23 @@ class Factory:
         another CUDA major than the stack's)."""
         return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
+    def pins_late(self, identifier: str) -> bool:
+        """Whether the resolver should pin ``identifier`` after the rest: an NVIDIA wheel whose
+        framework pins the rules relax, on the GPU (:mod:`.relax`)."""
+        name = identifier.partition("[")[0]
+        return self.request.gpu and relax.relaxable(name, self.knowledge)
+
     # -- candidates ----------------------------------------------------------------------------
+    def pickable(self, projects: Iterable[NormalizedName | None]) -> dict[str, list[Version]]:
+        """The versions the solve could pick of each project (pages already read): a file for
+        the target, not yanked, not refused, within the constraints; for explanations."""
+        out: dict[str, list[Version]] = {}
+        for name in {p for p in projects if p is not None}:
+            with contextlib.suppress(ProjectNotFound):
+                found = (c.version for c in self._admitted(name, frozenset(), ()))
+                out[str(name)] = [v for v in found if v is not None]
+        return out
+
     def find_candidates(
         self,
         identifier: str,

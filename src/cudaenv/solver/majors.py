@@ -4,12 +4,16 @@ One environment holds one CUDA stack: one CUDA major, one cuDNN, one set of NVID
 12 and CUDA 13 wheels have different names (``nvidia-cudnn-cu12``, ``nvidia-cudnn-cu13``), so
 no resolver conflict would stop TensorFlow's CUDA 12 set from landing beside PyTorch 2.11's CUDA
 13 set. So :func:`choose` takes the CUDA majors the lines of each framework asked for reach
-(TensorFlow and PyTorch lines one each, JAX lines one per CUDA extra), keeps those every
-framework reaches, and picks the newest the driver runs (without a driver: CUDA 12 where
-allowed, the stack most drivers in use run, else the newest). spaCy follows the others (its
-CuPy extra is chosen for that major). Releases of another major are then refused during the
-solve (:func:`cudaenv.solver.recipes.refused`); none common is refused at once, with each
-framework's newest line on a major the others reach as the way out.
+(TensorFlow and PyTorch lines one each, JAX lines one per CUDA extra, spaCy lines one per
+GPU extra with a CuPy build in the recipes), keeps those every framework reaches, and picks the
+newest the driver runs (without a driver: CUDA 12 where allowed, the stack most drivers in use
+run, else the newest). So on a CUDA 13 driver, JAX 0.8 beside spaCy 3.8 (extras up to
+``cuda12x``) runs on CUDA 12, which a CUDA 13 driver runs too, rather than on a CUDA 13 that
+spaCy cannot reach. spaCy alone picks its own major (:mod:`.spacy`); where spaCy shares no major
+with the others, the others' major is kept and spaCy's roots refuse it with the lines that keep
+the GPU (:func:`cudaenv.solver.spacy.roots`). Releases of another major are then refused during
+the solve (:func:`cudaenv.solver.recipes.refused`); none common to the others is refused at
+once, with each framework's newest line on a major the others reach as the way out.
 """
 
 from __future__ import annotations
@@ -84,6 +88,11 @@ def _span(lines: Sequence[Any]) -> frozenset[int]:
     return frozenset().union(*map(majors, lines))
 
 
+def _gpu_span(knowledge: Knowledge, lines: Sequence[Any]) -> frozenset[int]:
+    """The CUDA majors spaCy's ``lines`` reach: a GPU extra, and a CuPy build in the recipes."""
+    return frozenset(m for m in _span(lines) if knowledge.cupy_for(m) is not None)
+
+
 def who(name: str, text: str, lines: Sequence[Any]) -> str:
     """``PyTorch 2.7`` (one line) or ``PyTorch >=2.9`` (what was asked)."""
     label = LABELS.get(name, name)
@@ -106,6 +115,10 @@ def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> S
         from cudaenv.solver.explain import as_error  # explain reads this module's tables
 
         raise as_error(_conflict(factory, asked))
+    follows = lines.get(canonicalize_name(_FOLLOWS))
+    if follows is not None:
+        with_spacy = common & _gpu_span(factory.knowledge, follows)
+        common = with_spacy or common  # none: spaCy's roots refuse, with the ways out
     max_cuda = factory.machine.max_cuda
     if max_cuda is not None:
         fits = [m for m in common if m <= max_cuda.major]

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 6  # bump when the stored shape changes (5: pins carry their dependencies; 6: relaxed)
+FORMAT = 7  # bump when the stored shape changes (5: pins carry their dependencies; 6: relaxed;
+# 7: a relaxed pin's why)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -127,7 +128,8 @@ def _dump(r: Resolution) -> dict[str, Any]:
         "index_url": r.index_url,
         "notes": list(r.notes),
         "relaxed": [
-            [x.package, str(x.pinned), str(x.chosen), x.by, x.rule, x.source] for x in r.relaxed
+            [x.package, str(x.pinned), str(x.chosen), x.by, x.rule, x.source, x.why]
+            for x in r.relaxed
         ],
     }
 
@@ -158,7 +160,7 @@ def _resolution(data: dict[str, Any]) -> Resolution:
 
 
 def _relaxation(data: list[Any]) -> Relaxation:
-    package, pinned, chosen, by, rule, source = data
+    package, pinned, chosen, by, rule, source, why = data
     return Relaxation(
         package=canonicalize_name(package),
         pinned=Version(pinned),
@@ -166,6 +168,7 @@ def _relaxation(data: list[Any]) -> Relaxation:
         by=str(by),
         rule=str(rule),
         source=str(source),
+        why=str(why),
     )
 
 

@@ -37,6 +37,7 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
         self._factory = factory
         self._order = order
         self._depths: dict[str, float] = {}
+        self._late: dict[str, bool] = {}
         self._satisfied: dict[tuple[int, int], tuple[Requirement, Candidate, bool]] = {}
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
@@ -55,9 +56,11 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
         1. not pinned: an ``==`` requirement (a recipe pin, an extras base) has at most one
            candidate, so deciding it early costs nothing and prunes most;
         2. not a backtrack cause: work on what just failed (pip and resolvelib's advice);
-        3. depth: closer to the roots first, so the frameworks are chosen before their leaves;
-        4. the user's order of ``--tf``/``--spacy``;
-        5. free (no specifier) last, then the name, so that runs are reproducible.
+        3. a wheel whose framework pins may be relaxed (:mod:`.relax`) after the rest, so every
+           framework's pin on it is known when its release is chosen;
+        4. depth: closer to the roots first, so the frameworks are chosen before their leaves;
+        5. the user's order of ``--tf``/``--spacy``;
+        6. free (no specifier) last, then the name, so that runs are reproducible.
 
         Cost: O(requirements of ``identifier``) per call, O(n) calls per round; the depths are
         memoised as pip does. Virtual identifiers never get here (see
@@ -81,9 +84,12 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
             + 1.0
         )
         self._depths[identifier] = depth
+        if identifier not in self._late:
+            self._late[identifier] = self._factory.pins_late(identifier)
         return (
             not pinned,
             not cause,
+            self._late[identifier],
             depth,
             self._order.get(identifier, math.inf),
             not specs,

@@ -190,6 +190,7 @@ def _lines(
             versions=listed,
             newest_line=newest,
             uncurated=factory.uncurated.get(fw.name),
+            pre=pre,
         )
         raise explain.as_error(why)
     fits = tuple(line for line in found if line.python.contains(factory.python))

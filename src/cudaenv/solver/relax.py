@@ -9,14 +9,19 @@ newer release of a library within its major may stand in for the one a program w
 - :func:`relax`: when a framework's METADATA pins an NVIDIA wheel exactly and a ``relax`` rule
   covers the wheel, the factory asks for ``>=pin,<next major`` instead and keeps the pin;
 - :func:`pinned_first`: the releases some framework pinned are offered first, newest first, then
-  the rest of the major, newest first.
+  the rest of the major, *oldest* first.
 
-The resolver then finds *the newest common set* in this sense: a framework alone gets exactly its
-own pins; two frameworks get, for each wheel, the newest of their pins (a release one of them was
-built and tested with, never below the other's, which the rule says serves both); only where no
-pinned release meets every requirement (a third asks for a range above all the pins) the newest
-release of the major on the index. Pins in different majors (cuDNN 8.9 against 9.5) leave no
-candidate: a conflict that the explanation words in the library's terms.
+The resolver then finds *the closest common set* in this sense: a framework alone gets exactly
+its own pins; two frameworks get, for each wheel, the newest of their pins (a release one of them
+was built and tested with, never below the other's, which the rule says serves both); only where
+no pinned release meets every requirement (a third asks for a range above all the pins: JAX
+0.4's plugin wants ``nvidia-nccl-cu12>=2.18.1`` beside TensorFlow 2.15's ``==2.16.5``) the
+lowest release that meets every requirement, the one closest to what the frameworks were built
+with, not the newest of the major. The provider pins these wheels after the frameworks
+(:meth:`cudaenv.solver.provider.Provider.get_preference`), so every framework's pin is known
+when the release is chosen. Pins in different majors (cuDNN 8.9 against 9.5) leave no
+candidate: a conflict that the explanation words in the library's terms. :func:`found` records
+which of the two choices each relaxed pin got, and why.
 """
 
 from __future__ import annotations
@@ -35,7 +40,15 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.solver.releases import Release
 
-__all__ = ["FRAMEWORK_PROJECTS", "found", "from_framework", "notes", "pinned_first", "relax"]
+__all__ = [
+    "FRAMEWORK_PROJECTS",
+    "found",
+    "from_framework",
+    "notes",
+    "pinned_first",
+    "relax",
+    "relaxable",
+]
 
 # The projects whose METADATA pins are a framework's own (JAX's plugins give ranges, but a
 # future release may pin); recipe and library requirements are never relaxed.
@@ -59,16 +72,22 @@ def relax(
     pin = req.exact
     if pin is None or req.extras or not from_framework(parent):
         return req
-    if not any(rule.effect == "relax" for rule in knowledge.rules_for(req.name)):
+    if not relaxable(req.name, knowledge):
         return req
     return SpecifierRequirement.within_major(req, pin)
 
 
 def pinned_first(releases: Sequence[Release], pins: Collection[Version]) -> list[Release]:
-    """``releases`` (newest first) with those at one of ``pins`` moved to the front."""
+    """``releases`` (newest first): those at one of ``pins`` first, newest first, then the
+    others oldest first (the lowest that meets every requirement wins)."""
     return [r for r in releases if r.version in pins] + [
-        r for r in releases if r.version not in pins
+        r for r in reversed(releases) if r.version not in pins
     ]
+
+
+def relaxable(name: str, knowledge: Knowledge) -> bool:
+    """Whether a framework's exact pin on wheel ``name`` may be relaxed (a ``relax`` rule)."""
+    return any(rule.effect == "relax" for rule in knowledge.rules_for(name))
 
 
 def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
@@ -78,7 +97,9 @@ def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
     for cand in result.mapping.values():
         if not isinstance(cand, WheelCandidate):
             continue
-        for req, parent in result.criteria[cand.identifier].information:
+        infos = result.criteria[cand.identifier].information
+        why = _why(cand, infos)
+        for req, parent in infos:
             pin = getattr(req, "relaxed", None)
             if pin is None or pin == cand.version:
                 continue
@@ -91,9 +112,28 @@ def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
                     by=str(parent),
                     rule=rule.id if rule is not None else "none",
                     source=rule.source if rule is not None else "",
+                    why=why,
                 )
             )
     return tuple(sorted(out, key=lambda r: (r.package, r.by)))
+
+
+def _why(cand: WheelCandidate, infos: Sequence[Any]) -> str:
+    """Why ``cand`` is the release chosen: another framework's pin, or the lowest release that
+    meets the requirements that ask for more than every pin (named)."""
+    pins = [(req.relaxed, parent) for req, parent in infos if getattr(req, "relaxed", None)]
+    at = [str(parent) for pin, parent in pins if pin == cand.version]
+    if at:
+        return f"the newest of the frameworks' pins ({', '.join(at)} pins {cand.version})"
+    top = max((pin for pin, _ in pins), default=None)
+    above = [
+        f"{parent or getattr(req, 'origin', None) or 'the request'} needs {req.name}{req.specifier}"
+        for req, parent in infos
+        if top is not None and not req.specifier.contains(top, prereleases=True)
+    ]
+    return "the lowest release that meets every requirement" + (
+        f" ({'; '.join(above)})" if above else ""
+    )
 
 
 def notes(relaxed: Sequence[Relaxation], knowledge: Knowledge) -> tuple[str, ...]:
@@ -105,8 +145,9 @@ def notes(relaxed: Sequence[Relaxation], knowledge: Knowledge) -> tuple[str, ...
     out = [
         f"relaxed {len(relaxed)} exact pin{'s' if len(relaxed) > 1 else ''} of "
         f"{len(wheels)} NVIDIA wheel{'s' if len(wheels) > 1 else ''} to one common set (the "
-        "newest of the frameworks' pins, within each library's major), as NVIDIA's "
-        "compatibility rules allow (each listed under relaxed; docs/facts.md)"
+        "newest of the frameworks' pins, or where a requirement asks for more, the lowest "
+        "release that meets it, within each library's major), as NVIDIA's compatibility rules "
+        "allow (each listed under relaxed, with why; docs/facts.md)"
     ]
     caveats: dict[str, list[str]] = {}
     texts = {}

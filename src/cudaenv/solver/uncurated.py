@@ -6,8 +6,10 @@ wheels, from which the CUDA and cuDNN follow; spaCy's ``cudaNNx`` extras name th
 each CUDA major), a line is derived from it, the solve goes on with the knowledge base so
 extended, and the resolution says the line is not curated. Where the metadata cannot tell (no
 extra pins a CUDA runtime wheel, no driver floor for its CUDA major), nothing is derived and the
-solve refuses with that reason. The derivation is pure (:func:`tf_line`, :func:`spacy_line`);
-:func:`extend` reads the pages and one METADATA per new line.
+solve refuses with that reason. With ``--pre`` a line that has only pre-releases so far (spaCy
+4.0.0.dev3) is derived the same way from its newest pre-release. The derivation is pure
+(:func:`tf_line`, :func:`spacy_line`); :func:`extend` reads the pages and one METADATA per new
+line.
 """
 
 from __future__ import annotations
@@ -176,18 +178,24 @@ def extend(knowledge: Knowledge, request: Request, index: Index) -> Extended:
 def _new_releases(
     links: Sequence[FileLink], known: Sequence[TfLine | SpacyLine], spec: SpecifierSet, *, pre: bool
 ) -> list[FileLink]:
-    """A wheel of the newest admitted final release of each line the recipes lack."""
-    newest: dict[tuple[int, int], FileLink] = {}
+    """A wheel of the newest admitted release of each line the recipes lack: its newest final
+    release, or with ``pre`` where the line has none yet (spaCy 4.0 while only 4.0.0.dev3 is
+    out), its newest pre-release. A line with a final release is derived from that, since a
+    pre-release's metadata may be looser (docs/facts.md, "Pre-releases")."""
+    newest: dict[tuple[bool, int, int], FileLink] = {}  # (final, major, minor)
     for link in links:
         v = link.version
         assert v is not None
-        if v.is_prerelease or not admits(spec, v, pre=pre) or any(k.contains(v) for k in known):
+        if (v.is_prerelease and not pre) or not admits(spec, v, pre=pre):
             continue
-        key = (v.major, v.minor)
+        if any(k.contains(v) for k in known):
+            continue
+        key = (not v.is_prerelease, v.major, v.minor)
         held = newest.get(key)
         if held is None or (held.version is not None and v > held.version):
             newest[key] = link
-    return [newest[k] for k in sorted(newest)]
+    lines = sorted({(major, minor) for _, major, minor in newest})
+    return [newest.get((True, ma, mi)) or newest[(False, ma, mi)] for ma, mi in lines]
 
 
 def _derive(name: str, meta: CoreMetadata, knowledge: Knowledge) -> TfLine | SpacyLine | str:
@@ -207,7 +215,8 @@ def _note(name: str, line: TfLine | SpacyLine, link: FileLink) -> str:
     else:
         extras = ", ".join(f"CUDA {m}: {e}" for m, e in sorted(line.gpu_extras.items()))
         what = f"its GPU extras: {extras or 'none'}"
+    pre = ", a pre-release taken for --pre" if link.version and link.version.is_prerelease else ""
     return (
         f"{label} {line.line} is not yet curated in cudaenv's recipes: what it needs comes from "
-        f"the metadata of {name} {link.version} ({what})"
+        f"the metadata of {name} {link.version}{pre} ({what})"
     )

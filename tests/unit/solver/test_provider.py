@@ -25,6 +25,7 @@ from cudaenv.solver.provider import Provider
 from cudaenv.solver.requirements import CUDA, SpecifierRequirement, VirtualRequirement
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.tools.index_server import IndexServer
@@ -32,8 +33,19 @@ if TYPE_CHECKING:
 __all__ = ["solve_server"]  # the fixture, imported for pytest
 
 
-def provider() -> Provider:
-    return Provider(factory=None, order={"tensorflow": 0})  # type: ignore[arg-type]
+@pytest.fixture
+def factory(solve_server: IndexServer, tmp_path: Path) -> Iterator[Factory]:
+    """A real factory over the solver's test index (nothing is fetched until asked)."""
+    request = Request.from_args(tf="2.15", spacy=None, python="3.11", platform=None)
+    machine = Machine(driver_version=None, max_cuda=None, source="none")
+    with Index(solve_server.url, cache_dir=tmp_path) as index:
+        made = Factory(request, machine, load(), index)
+        yield made
+        made.close()
+
+
+def provider(factory: Factory) -> Provider:
+    return Provider(factory, order={"tensorflow": 0})
 
 
 def info(name: str, text: str) -> RequirementInformation:
@@ -45,16 +57,16 @@ def preference(p: Provider, identifier: str, infos: dict[str, list], causes=()) 
     return p.get_preference(identifier, {}, {}, {k: iter(v) for k, v in infos.items()}, causes)
 
 
-def test_virtual_identifiers_are_chosen_first() -> None:
-    p = provider()
+def test_virtual_identifiers_are_chosen_first(factory: Factory) -> None:
+    p = provider(factory)
     assert p.narrow_requirement_selection(
         ["numpy", "__cuda", "tensorflow", "__python"], {}, {}, {}, []
     ) == ["__cuda", "__python"]
     assert p.narrow_requirement_selection(["numpy", "spacy"], {}, {}, {}, []) == ["numpy", "spacy"]
 
 
-def test_preference_pinned_then_backtrack_cause_then_depth() -> None:
-    p = provider()
+def test_preference_pinned_then_backtrack_cause_then_depth(factory: Factory) -> None:
+    p = provider(factory)
     infos = {"a": [info("a", "==1.0")], "b": [info("b", ">=1")], "c": [info("c", "")]}
     keys = {k: preference(p, k, infos) for k in infos}
     assert keys["a"] < keys["b"] < keys["c"]  # pinned, then constrained, then free
@@ -62,14 +74,28 @@ def test_preference_pinned_then_backtrack_cause_then_depth() -> None:
     assert preference(p, "c", infos, cause) < preference(p, "b", infos)
 
 
-def test_user_order_breaks_ties() -> None:
-    p = provider()
+def test_user_order_breaks_ties(factory: Factory) -> None:
+    p = provider(factory)
     infos = {"tensorflow": [info("tensorflow", ">=2")], "numpy": [info("numpy", ">=1")]}
     assert preference(p, "tensorflow", infos) < preference(p, "numpy", infos)
 
 
-def test_identify_and_satisfy_delegate() -> None:
-    p = provider()
+def test_relaxable_nvidia_wheels_are_pinned_after_the_rest(factory: Factory) -> None:
+    """A wheel whose framework pins NVIDIA's rules relax waits until every framework's pin on
+    it is known; a wheel no rule relaxes (cuSPARSELt) does not."""
+    p = provider(factory)
+    infos = {
+        "nvidia-cudnn-cu12": [info("nvidia-cudnn-cu12", ">=9.3.0.75,<10")],
+        "nvidia-cusparselt-cu12": [info("nvidia-cusparselt-cu12", ">=0.6")],
+        "numpy": [info("numpy", ">=1")],
+    }
+    keys = {k: preference(p, k, infos) for k in infos}
+    assert keys["numpy"] < keys["nvidia-cudnn-cu12"]
+    assert keys["nvidia-cusparselt-cu12"] < keys["nvidia-cudnn-cu12"]
+
+
+def test_identify_and_satisfy_delegate(factory: Factory) -> None:
+    p = provider(factory)
     req = SpecifierRequirement(
         name=canonicalize_name("spacy"),
         specifier=SpecifierSet(">=3.7"),
