@@ -34,7 +34,7 @@ if TYPE_CHECKING:
         TorchLine,
     )
 
-__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
+__all__ = ["DriverFloor", "Exclusion", "FloorOnly", "Knowledge", "ToolkitDriver"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +44,17 @@ class ToolkitDriver:
     cuda: Version  # major.minor, e.g. 12.2
     release: str  # NVIDIA's name for the row: "12.2 Update 2"
     driver: DriverVersion
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloorOnly:
+    """A CUDA release NVIDIA has made whose own driver no source read names: only the floor of
+    its major (minor-version compatibility) is known. It never raises a driver's max CUDA."""
+
+    cuda: Version  # major.minor, e.g. 13.5
+    release: str  # NVIDIA's name for it: "13.5 GA"
+    note: str  # what is missing, and why
     source: str
 
 
@@ -90,6 +101,7 @@ class Knowledge:
     jax: tuple[JaxLine, ...] = ()
     compat_rules: tuple[CompatRule, ...] = ()
     optional: tuple[OptionalPart, ...] = ()  # parts of a CUDA extra only a feature needs
+    floor_only: tuple[FloorOnly, ...] = ()  # releases with no toolkit driver in the sources
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
@@ -175,6 +187,15 @@ class Knowledge:
         """
         fits = [t.cuda for t in self.toolkit if t.driver <= driver]
         return max(fits, default=None)
+
+    def floor_only_for(self, cuda: Version) -> FloorOnly | None:
+        """The ``[[floor_only]]`` row of ``cuda``'s major.minor (13.5.37 -> 13.5 GA), if any."""
+        wanted = _major_minor(cuda)
+        return next((f for f in self.floor_only if f.cuda.release == wanted), None)
+
+    def newest_toolkit_cuda(self, major: int) -> Version | None:
+        """The newest major.minor of ``major`` whose driver the table names (13 -> 13.3)."""
+        return max((t.cuda for t in self.toolkit if t.cuda.major == major), default=None)
 
     def oldest_toolkit(self) -> ToolkitDriver | None:
         """The oldest row of the driver table: below its driver, no CUDA cudaenv knows runs."""
