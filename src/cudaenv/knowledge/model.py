@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -217,6 +218,13 @@ class Knowledge:
     def torch_lines_for(self, max_cuda: Version) -> tuple[TorchLine, ...]:
         """The torch lines a driver with this max CUDA can run (12.4 -> 2.1 ... 2.10)."""
         return tuple(t for t in self.torch if t.min_cuda <= max_cuda)
+
+    def release_needs(self, name: str, version: Version) -> tuple[Requirement, ...]:
+        """What release ``version`` of ``name`` needs that its METADATA does not say, from the
+        ``needs`` rows of the JAX line of that number (jaxlib 0.4.25 -> ``numpy<2``)."""
+        line = self.jax_line(version)
+        rows = line.needs if line is not None else ()
+        return tuple(r for row in rows if row.applies(name, version) for r in row.requirements)
 
     def jax_line(self, version: Version) -> JaxLine | None:
         """The line a JAX release belongs to (0.7.2 -> line 0.7), if known."""
