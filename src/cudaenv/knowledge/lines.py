@@ -178,6 +178,11 @@ class CupyLine:
     sonames: tuple[str, ...]
     numpy: tuple[NumpyLimit, ...]
     source: str
+    optional: tuple[str, ...] = ()  # soname prefixes of parts loaded only when used (cuDNN)
+
+    def is_optional(self, soname: str) -> bool:
+        """Whether CuPy links ``soname`` only from a module it imports when used."""
+        return soname.startswith(self.optional) if self.optional else False
 
     def numpy_for(self, version: Version) -> SpecifierSet | None:
         """The numpy range CuPy ``version`` declares, if the recipe knows it."""

@@ -63,7 +63,7 @@ _SPACY_FIELDS = frozenset(
     {"thinc", "python", "gpu_extras", "requirements", "constraints", "source"}
 )
 _CUPY_FIELDS = frozenset(
-    {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "numpy", "source"}
+    {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "optional", "numpy", "source"}
 )
 
 
@@ -221,6 +221,7 @@ def cupy_line(row: Row, key: str) -> CupyLine | None:
         "python": row.specifier("python"),
         "runtime_wheels": row.requirements("runtime_wheels", required=True),
         "sonames": row.strings("sonames", required=True),
+        "optional": row.strings("optional"),
         "numpy": _numpy_limits(row),
         "source": row.source(),
     }
