@@ -3,7 +3,8 @@
 
 The solves read PyPI's pages and METADATA only (a shared cache per module), no wheel is
 downloaded. The environment check at the end installs cupy-cuda11x 12.3.0 and its CUDA 11 wheels
-(about 1 GB, kept in the big tests' uv cache, tests/tools/bigenv.py): it is ``bigenv`` too.
+into the big tests' uv cache (tests/tools/bigenv.py; measured from a cold cache: 13 s, 2.0 GB of
+cache), so it is ``bigenv`` too.
 """
 
 from __future__ import annotations
