@@ -13,8 +13,10 @@ reports, each with the metadata it comes from as the source:
 - CUDA extras whose pins differ from the recipe: a TensorFlow line's ``wheels`` against the
   CUDA extra of its newest final release, a spaCy line's ``gpu_extras`` against its extras;
 - CuPy builds (``cupy-cudaNNx``) for a CUDA major ``recipes/cupy.toml`` lacks;
-- NVIDIA CUDA runtime releases whose major.minor has no ``[[toolkit]]`` row in
-  ``constraints/cuda_driver.toml`` (add the row NVIDIA's release notes give).
+- NVIDIA CUDA runtime releases newer than ``constraints/cuda_driver.toml`` knows: a
+  major.minor with neither a ``[[toolkit]]`` row nor a ``[[floor_only]]`` row (add the row
+  NVIDIA's release notes give). Those with a ``[[floor_only]]`` row are listed apart, with what
+  the row says is missing: explained, not to add.
 
 Exit 0; with ``--check``, 1 when anything is to add.
 """
@@ -172,19 +174,34 @@ def new_cupy(index: Index, know: Knowledge) -> Iterator[str]:
             yield f"cupy-cuda{major}x: on the index ({newest}); cupy.toml has no CUDA {major}"
 
 
-def new_runtimes(index: Index, know: Knowledge) -> Iterator[str]:
-    rows = {(t.cuda.major, t.cuda.minor) for t in know.toolkit}
+def runtime_releases(index: Index) -> Iterator[tuple[str, tuple[int, int], Version]]:
+    """(wheel, (major, minor), newest release of that minor) of every CUDA runtime wheel."""
     for name in RUNTIMES:
         seen: dict[tuple[int, int], Version] = {}
         for v in finals(index, name):
             key = (v.major, v.minor)
             seen[key] = max(seen.get(key, v), v)
         for key, v in sorted(seen.items()):
-            if key not in rows:
-                yield (
-                    f"CUDA {key[0]}.{key[1]}: {name} {v} is on the index but cuda_driver.toml has "
-                    "no [[toolkit]] row for it (add the row NVIDIA's release notes give)"
-                )
+            yield name, key, v
+
+
+def new_runtimes(index: Index, know: Knowledge) -> Iterator[str]:
+    rows = {t.cuda.release for t in know.toolkit} | {f.cuda.release for f in know.floor_only}
+    for name, key, v in runtime_releases(index):
+        if key not in rows:
+            yield (
+                f"CUDA {key[0]}.{key[1]}: {name} {v} is on the index, newer than "
+                "cuda_driver.toml knows (no [[toolkit]] or [[floor_only]] row: add the row "
+                "NVIDIA's release notes give)"
+            )
+
+
+def floor_only_runtimes(index: Index, know: Knowledge) -> Iterator[str]:
+    rows = {t.cuda.release for t in know.toolkit}
+    for name, key, v in runtime_releases(index):
+        row = know.floor_only_for(v)
+        if key not in rows and row is not None:
+            yield f"CUDA {key[0]}.{key[1]}: {name} {v}; [[floor_only]] {row.release}: {row.note}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {title}: {len(items) or 'nothing'} to add")
             for item in items:
                 print(f"- {item}")
+        explained = list(floor_only_runtimes(index, know))
+        print(f"\n== NVIDIA runtime releases with only their major's floor: {len(explained)}")
+        for item in explained:
+            print(f"- {item} (explained, nothing to add)")
     return 1 if args.check and found else 0
 
 

@@ -29,3 +29,7 @@ def test_the_audit_reads_the_real_index(tmp_path: Path) -> None:
         assert f"== {title}" in done.stdout, done.stdout
     extras = done.stdout.split("== CUDA extras")[1].split("\n== ")[0]
     assert "tensorflow 2.15:" not in extras and "tensorflow 2.21:" not in extras, extras
+    # CUDA 13.3 has its driver row; 13.4 and 13.5 are floor-only rows, explained, not to add
+    assert "== NVIDIA runtime releases: nothing to add" in done.stdout, done.stdout
+    explained = done.stdout.split("== NVIDIA runtime releases with only their major's floor")[1]
+    assert "- CUDA 13.5: nvidia-cuda-runtime 13.5." in explained, explained

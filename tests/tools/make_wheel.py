@@ -176,17 +176,21 @@ def _cache_dir() -> Path:
     return path
 
 
-def build_shared_library(soname: str, *, number: int = 0) -> bytes:
+def build_shared_library(soname: str, *, number: int = 0, needed: Iterable[str] = ()) -> bytes:
     """Return the bytes of a real ELF shared library whose ``DT_SONAME`` is *soname*.
 
     It exports ``const char *cudaenv_fake_soname(void)`` (returns *soname*) and
-    ``int cudaenv_fake_version(void)`` (returns *number*). Compiled once per (soname, number) and
-    cached under ``$TMPDIR/cudaenv-test-libs-UID`` (or ``$CUDAENV_TEST_LIB_CACHE``).
+    ``int cudaenv_fake_version(void)`` (returns *number*); with *needed*, its ``DT_NEEDED``
+    names those sonames (each a library built here), as a framework's extension module names
+    the CUDA libraries it links against. Compiled once per (soname, number, needed) and cached
+    under ``$TMPDIR/cudaenv-test-libs-UID`` (or ``$CUDAENV_TEST_LIB_CACHE``).
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", soname):
-        raise ValueError(f"not a plain soname: {soname!r}")
+    for name in (soname, *needed):
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+            raise ValueError(f"not a plain soname: {name!r}")
+    needed = tuple(needed)
     source = _LIB_SOURCE % {"soname": soname, "number": number}
-    key = hashlib.sha256(source.encode()).hexdigest()[:16]
+    key = hashlib.sha256((source + "\0".join(needed)).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"{soname}.{key}"
     if cached.is_file():
         return cached.read_bytes()
@@ -197,7 +201,13 @@ def build_shared_library(soname: str, *, number: int = 0) -> bytes:
         src = Path(tmp, "lib.c")
         src.write_text(source)
         out = Path(tmp, soname)
+        links = []
+        for name in needed:  # linked by path: DT_NEEDED takes each one's DT_SONAME
+            links.append(Path(tmp, "needed", name))
+            links[-1].parent.mkdir(exist_ok=True)
+            links[-1].write_bytes(build_shared_library(name))
         cmd = [compiler, "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", str(out), str(src)]
+        cmd += ["-Wl,--no-as-needed", *map(str, links)] if links else []
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         data = out.read_bytes()
         part = cached.with_name(cached.name + f".{os.getpid()}.part")

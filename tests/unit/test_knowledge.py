@@ -171,7 +171,10 @@ def test_module_docstring_example_runs():
         ("525.60.13", "12.0"),
         ("570.26", "12.8"),
         ("580.65.06", "13.0"),
-        ("999.1", "13.2"),
+        ("595.71.05", "13.2"),  # 13.2 Update 2
+        ("610.43.02", "13.3"),  # the R610 driver CUDA 13.3 ships with
+        ("610.43.01", "13.2"),
+        ("999.1", "13.3"),  # 13.4 and 13.5 are floor-only rows: they never raise max CUDA
         ("440.33", None),
     ],
 )
@@ -204,6 +207,7 @@ def test_driver_floors(k, cuda, floor):
         ("11.8", "520.61.05", "11.7"),
         ("11.2", "460.27.03", "11.1"),
         ("13.0", "580.65.06", "12.9"),
+        ("13.3", "610.43.02", "13.2"),
     ],
 )
 def test_a_toolkit_release_driver_runs_exactly_its_cuda(k, cuda, ga_driver, below):
@@ -239,6 +243,23 @@ def test_driver_table_is_consistent(k):
         assert any(row.cuda == V(f"{t.cuda.major}.{t.cuda.minor}") for row in k.toolkit), t.line
         assert k.min_driver_for(t.min_cuda) is not None, t.line
     assert all(k.min_driver_for(V(f"{c.cuda_major}.0")) for c in k.cupy)
+
+
+def test_releases_with_only_their_majors_floor(k):
+    """CUDA 13.4 and 13.5 have no driver in the NVIDIA sources read: their rows say so, name no
+    driver of their own, and leave the toolkit table (and so max CUDA) at 13.3."""
+    assert [(str(f.cuda), f.release) for f in k.floor_only] == [
+        ("13.4", "13.4 GA"),
+        ("13.4", "13.4 Update 1"),
+        ("13.5", "13.5 GA"),
+    ]
+    for row in k.floor_only:
+        assert "only the CUDA 13 floor is sourced" in row.note, row
+        assert row.source.startswith("https://"), row
+        assert k.toolkit_driver(row.cuda) is None and k.floor_only_for(row.cuda) is not None
+    assert k.newest_toolkit_cuda(13) == V("13.3") and k.newest_toolkit_cuda(12) == V("12.9")
+    assert k.floor_only_for(V("13.5.37")).release == "13.5 GA"
+    assert k.floor_only_for(V("13.3.29")) is None
 
 
 def test_exclusions(k):
@@ -407,6 +428,11 @@ def test_other_files_in_the_folders_are_ignored(tmp_path):
          ["cupy.toml: lines.cupy-cuda12x.numpy[1].numpy: not a version specifier ('2')"]),
         (("cuda_driver.toml", 'cuda = "12.2"', 'cuda = "12"'),
          ["cuda_driver.toml: toolkit[1].cuda: not major.minor (like 12.2)"]),
+        (("cuda_driver.toml", "[[minor_version_compat]]",
+          '[[floor_only]]\ncuda = "13"\nrelease = "13.5 GA"\nsource = "https://x"\n\n'
+          "[[minor_version_compat]]"),
+         ["cuda_driver.toml: floor_only[0].note: missing",
+          "cuda_driver.toml: floor_only[0].cuda: not major.minor (like 13.5)"]),
         (("cuda_driver.toml", "cuda_major = 12", "cuda_major = 11"),
          ["cuda_driver.toml: minor_version_compat: CUDA major 11 appears more than once",
           'jax.toml: lines."0.7": CUDA 12 has no minor_version_compat row in cuda_driver.toml']),

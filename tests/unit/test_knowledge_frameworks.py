@@ -114,11 +114,35 @@ def test_jax_lines(k, release, majors, cudnn12, python_in, python_out):
 def test_jax_extras_install_from_pypi_only_from_their_first_release(k):
     j04, j07 = k.jax_line(V("0.4.30")), k.jax_line(V("0.7.0"))
     assert j04.extra_for(12, V("0.4.21")) is None  # jaxlib+cuda12 local versions: not on PyPI
-    assert j04.extra_for(12, V("0.4.22")) == "cuda12"
+    assert j04.extra_for(12, V("0.4.22")) is None  # its plugin needs a jax-cuda12-pjrt PyPI lacks
+    assert j04.extra_for(12, V("0.4.23")) == "cuda12"
     assert j07.extra_for(13, V("0.7.1")) is None  # no jax-cuda13-plugin 0.7.1 on PyPI
     assert j07.extra_for(13, V("0.7.2")) == j07.extra_for(13) == "cuda13"
     assert j04.extra_for(13) is None
-    assert "cuDNN 8.9" in j04.notes[V("0.4.22")]
+    assert "cuDNN 8.9" in j04.notes[V("0.4.23")]
+
+
+@pytest.mark.parametrize(
+    ("package", "release", "needs"),
+    [
+        ("jaxlib", "0.4.23", ["numpy<2"]),
+        ("jaxlib", "0.4.25", ["numpy<2"]),  # jaxlib 0.4.26: "JAX now supports NumPy 2.0"
+        ("jaxlib", "0.4.26", []),
+        ("jax-cuda12-plugin", "0.4.23", ["nvidia-cudnn-cu12<9,>=8.9"]),  # built with 8.9.4
+        ("jax-cuda12-plugin", "0.4.28", ["nvidia-cudnn-cu12<9,>=8.9"]),  # built with 8.9.6
+        ("jax-cuda12-plugin", "0.4.29", ["nvidia-cudnn-cu12<10,>=9.1"]),  # built with 9.1.1
+        ("jax-cuda12-plugin", "0.4.31", []),  # declares >=9.1 itself
+        ("jax", "0.4.25", []),
+        ("jaxlib", "0.7.2", []),
+    ],
+)
+def test_what_old_jax_releases_need_beyond_their_metadata(k, package, release, needs):
+    assert [str(r) for r in k.release_needs(package, V(release))] == needs
+
+
+def test_old_jax_lines_bring_jaxlib_on_the_cpu_through_an_extra(k):
+    assert k.jax_line(V("0.4.25")).cpu_extra == "cpu"  # jax < 0.4.30 needs jax[cpu]
+    assert k.jax_line(V("0.7.2")).cpu_extra is None  # it depends on jaxlib itself
 
 
 def test_jax_lines_a_driver_can_run(k):
@@ -246,6 +270,16 @@ def test_fixture_has_torch_jax_and_rules():
         (("jax.toml", 'extras = { 12 = "cuda12" }\ncudnn', 'extras = {}\ncudnn'),
          ['jax.toml: lines."0.7".extras: empty',
           'jax.toml: lines."0.7".cudnn.12: CUDA 12 has no entry in extras']),
+        (("jax.toml", '[lines."0.7"]', '[[lines."0.4".needs]]\npackage = "JaxLib"\n'
+          'versions = "<0.4.26"\nrequirements = ["numpy<<2"]\nsource = "https://x"\n\n'
+          '[lines."0.7"]'),
+         ["jax.toml: lines.\"0.4\".needs[0].requirements: not a requirement ('numpy<<2')",
+          'jax.toml: lines."0.4".needs[0].package: not a normalized package name (write jaxlib)']),
+        (("jax.toml", '[lines."0.7"]', '[[lines."0.4".needs]]\npackage = "jaxlib"\n'
+          'version = "<0.4.26"\nrequirements = ["numpy<2"]\n\n[lines."0.7"]'),
+         ['jax.toml: lines."0.4".needs[0].version: unknown field',
+          'jax.toml: lines."0.4".needs[0].versions: missing',
+          'jax.toml: lines."0.4".needs[0].source: missing']),
         (("compat_rules.toml", 'effect = "relax"', 'effect = "loosen"'),
          ["compat_rules.toml: rule[0].effect: not one of caveat, floor, relax ('loosen')"]),
         (("compat_rules.toml", 'scope = "same-major"', 'scope = "any"'),

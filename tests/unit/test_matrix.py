@@ -156,7 +156,7 @@ def test_json_for_torch_and_jax_lines(cli):
     assert jax["cuda"] == {
         "12": {
             "extra": "cuda12",
-            "since": "0.4.22",
+            "since": "0.4.23",
             "cudnn": ">=9.1,<10.0",
             "min_driver": "525.60.13",
         }

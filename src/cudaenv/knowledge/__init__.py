@@ -51,7 +51,7 @@ from cudaenv.knowledge.lines import (
     TorchLine,
     spec_text,
 )
-from cudaenv.knowledge.model import DriverFloor, Exclusion, Knowledge, ToolkitDriver
+from cudaenv.knowledge.model import DriverFloor, Exclusion, FloorOnly, Knowledge, ToolkitDriver
 from cudaenv.knowledge.parse import Problems, Row, read_toml
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ __all__ = [
     "CupyLine",
     "DriverFloor",
     "Exclusion",
+    "FloorOnly",
     "FrozenMap",
     "JaxLine",
     "Knowledge",
@@ -88,7 +89,7 @@ _FILES = {
     "cupy.toml": (True, {"meta", "lines"}),
     "torch.toml": (True, {"meta", "lines"}),
     "jax.toml": (True, {"meta", "lines"}),
-    "cuda_driver.toml": (False, {"meta", "toolkit", "minor_version_compat"}),
+    "cuda_driver.toml": (False, {"meta", "toolkit", "floor_only", "minor_version_compat"}),
     "exclusions.toml": (False, {"meta", "exclude"}),
     "compat_rules.toml": (False, {"meta", "rule"}),
 }
@@ -158,6 +159,9 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
             problems, "compat_rules.toml", docs["compat_rules.toml"], "rule", compat_rule
         ),
         optional=_tables(problems, "tensorflow.toml", docs["tensorflow.toml"], "optional"),
+        floor_only=_rows(
+            problems, "cuda_driver.toml", driver, "floor_only", schema.floor_only, required=False
+        ),
     )
     _check_unique(problems, knowledge)
     if problems.items:
@@ -223,11 +227,14 @@ def _rows(
     doc: dict[str, Any] | None,
     key: str,
     build: Callable[[Row], Any],
+    *,
+    required: bool = True,
 ) -> tuple[Any, ...]:
     """The ``[[key]]`` rows of a constraints file."""
     if doc is None:
         return ()
-    items = Row(problems, name, "", doc).get(key, list, "an array of tables", required=True) or []
+    table = Row(problems, name, "", doc)
+    items = table.get(key, list, "an array of tables", required=required) or []
     built = (build(Row(problems, name, key, {}).child(i, v)) for i, v in enumerate(items))
     return tuple(b for b in built if b is not None)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from cudaenv.knowledge.lines import FrozenMap, JaxLine, TorchLine, same_line
+from cudaenv.knowledge.lines import FrozenMap, JaxLine, ReleaseNeeds, TorchLine, same_line
 from cudaenv.knowledge.schema import _check_cuda, _notes, line_key
 
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ T = TypeVar("T")
 _TORCH_FIELDS = frozenset(
     {"cuda", "cudnn", "python", "min_cuda", "triton", "gpu_machines", "notes", "source"}
 )
-_JAX_FIELDS = frozenset({"python", "extras", "since", "cudnn", "notes", "source"})
+_JAX_FIELDS = frozenset(
+    {"python", "extras", "since", "cudnn", "notes", "cpu_extra", "needs", "source"}
+)
 _MACHINES = frozenset({"x86_64", "aarch64"})
 
 
@@ -95,11 +97,38 @@ def jax_line(row: Row, key: str) -> JaxLine | None:
     fields: dict[str, Any] = {
         "python": row.specifier("python"),
         "notes": _notes(row, line),
+        "cpu_extra": row.text("cpu_extra", required=False),
+        "needs": _needs(row),
         "source": row.source(),
     }
     if not row.ok or line is None:
         return None
     return JaxLine(line=line, extras=extras, since=since, cudnn=cudnn, **fields)
+
+
+def _needs(row: Row) -> tuple[ReleaseNeeds, ...]:
+    """The ``[[lines."0.N".needs]]`` tables: a package of the line, the releases of it they
+    cover, what those need, and the source."""
+    out = []
+    for i, item in row.each("needs", "an array of tables"):
+        sub = row.child("needs", {}).child(i, item)
+        if not isinstance(item, dict):
+            sub.fail(None, "not a table")
+        elif (needs := _release_needs(sub)) is not None:
+            out.append(needs)
+    return tuple(out)
+
+
+def _release_needs(sub: Row) -> ReleaseNeeds | None:
+    sub.only({"package", "versions", "requirements", "source"})
+    package, versions = sub.text("package"), sub.specifier("versions")
+    reqs, source = sub.requirements("requirements", required=True), sub.source()
+    name = canonicalize_name(package) if package is not None else None
+    if package is not None and name != package:
+        sub.fail("package", f"not a normalized package name (write {name})")
+    if not sub.ok or name is None or versions is None or not reqs or source is None:
+        return None
+    return ReleaseNeeds(package=name, versions=versions, requirements=reqs, source=source)
 
 
 def _by_major(

@@ -26,6 +26,7 @@ __all__ = [
     "KnownBad",
     "NumpyLimit",
     "OptionalPart",
+    "ReleaseNeeds",
     "SpacyLine",
     "TfLine",
     "TorchLine",
@@ -177,6 +178,11 @@ class CupyLine:
     sonames: tuple[str, ...]
     numpy: tuple[NumpyLimit, ...]
     source: str
+    optional: tuple[str, ...] = ()  # soname prefixes of parts loaded only when used (cuDNN)
+
+    def is_optional(self, soname: str) -> bool:
+        """Whether CuPy links ``soname`` only from a module it imports when used."""
+        return soname.startswith(self.optional) if self.optional else False
 
     def numpy_for(self, version: Version) -> SpecifierSet | None:
         """The numpy range CuPy ``version`` declares, if the recipe knows it."""
@@ -211,6 +217,20 @@ class TorchLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseNeeds:
+    """What some releases of one package of a line need that their METADATA does not say
+    (jaxlib before 0.4.26: ``numpy<2``), with the source that says so."""
+
+    package: NormalizedName
+    versions: SpecifierSet
+    requirements: tuple[Requirement, ...]
+    source: str
+
+    def applies(self, name: str, version: Version) -> bool:
+        return name == self.package and self.versions.contains(version, prereleases=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JaxLine:
     """One JAX minor line (0.7): which extra reaches which CUDA major, and from which release."""
 
@@ -221,6 +241,8 @@ class JaxLine:
     cudnn: Mapping[int, SpecifierSet]  # CUDA major -> the cuDNN range the newest release declares
     notes: Mapping[Version, str]
     source: str
+    cpu_extra: str | None = None  # the extra that brings jaxlib on the CPU ("cpu"), where needed
+    needs: tuple[ReleaseNeeds, ...] = ()  # what releases of jaxlib or a plugin need besides
 
     def contains(self, version: Version) -> bool:
         """Whether a JAX release belongs to this line (0.7.2 -> 0.7)."""

@@ -19,6 +19,7 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
     from packaging.version import Version
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
         TorchLine,
     )
 
-__all__ = ["DriverFloor", "Exclusion", "Knowledge", "ToolkitDriver"]
+__all__ = ["DriverFloor", "Exclusion", "FloorOnly", "Knowledge", "ToolkitDriver"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +45,17 @@ class ToolkitDriver:
     cuda: Version  # major.minor, e.g. 12.2
     release: str  # NVIDIA's name for the row: "12.2 Update 2"
     driver: DriverVersion
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FloorOnly:
+    """A CUDA release NVIDIA has made whose own driver no source read names: only the floor of
+    its major (minor-version compatibility) is known. It never raises a driver's max CUDA."""
+
+    cuda: Version  # major.minor, e.g. 13.5
+    release: str  # NVIDIA's name for it: "13.5 GA"
+    note: str  # what is missing, and why
     source: str
 
 
@@ -90,6 +102,7 @@ class Knowledge:
     jax: tuple[JaxLine, ...] = ()
     compat_rules: tuple[CompatRule, ...] = ()
     optional: tuple[OptionalPart, ...] = ()  # parts of a CUDA extra only a feature needs
+    floor_only: tuple[FloorOnly, ...] = ()  # releases with no toolkit driver in the sources
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""
@@ -176,6 +189,15 @@ class Knowledge:
         fits = [t.cuda for t in self.toolkit if t.driver <= driver]
         return max(fits, default=None)
 
+    def floor_only_for(self, cuda: Version) -> FloorOnly | None:
+        """The ``[[floor_only]]`` row of ``cuda``'s major.minor (13.5.37 -> 13.5 GA), if any."""
+        wanted = _major_minor(cuda)
+        return next((f for f in self.floor_only if f.cuda.release == wanted), None)
+
+    def newest_toolkit_cuda(self, major: int) -> Version | None:
+        """The newest major.minor of ``major`` whose driver the table names (13 -> 13.3)."""
+        return max((t.cuda for t in self.toolkit if t.cuda.major == major), default=None)
+
     def oldest_toolkit(self) -> ToolkitDriver | None:
         """The oldest row of the driver table: below its driver, no CUDA cudaenv knows runs."""
         return min(self.toolkit, key=lambda t: t.driver, default=None)
@@ -196,6 +218,13 @@ class Knowledge:
     def torch_lines_for(self, max_cuda: Version) -> tuple[TorchLine, ...]:
         """The torch lines a driver with this max CUDA can run (12.4 -> 2.1 ... 2.10)."""
         return tuple(t for t in self.torch if t.min_cuda <= max_cuda)
+
+    def release_needs(self, name: str, version: Version) -> tuple[Requirement, ...]:
+        """What release ``version`` of ``name`` needs that its METADATA does not say, from the
+        ``needs`` rows of the JAX line of that number (jaxlib 0.4.25 -> ``numpy<2``)."""
+        line = self.jax_line(version)
+        rows = line.needs if line is not None else ()
+        return tuple(r for row in rows if row.applies(name, version) for r in row.requirements)
 
     def jax_line(self, version: Version) -> JaxLine | None:
         """The line a JAX release belongs to (0.7.2 -> line 0.7), if known."""

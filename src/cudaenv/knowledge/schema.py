@@ -23,7 +23,7 @@ from cudaenv.knowledge.lines import (
     TfLine,
     same_line,
 )
-from cudaenv.knowledge.model import DriverFloor, Exclusion, ToolkitDriver
+from cudaenv.knowledge.model import DriverFloor, Exclusion, FloorOnly, ToolkitDriver
 
 if TYPE_CHECKING:
     from cudaenv.knowledge.parse import Row
@@ -32,6 +32,7 @@ __all__ = [
     "cupy_line",
     "driver_floor",
     "exclusion",
+    "floor_only",
     "line_key",
     "optional_part",
     "spacy_line",
@@ -62,7 +63,7 @@ _SPACY_FIELDS = frozenset(
     {"thinc", "python", "gpu_extras", "requirements", "constraints", "source"}
 )
 _CUPY_FIELDS = frozenset(
-    {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "numpy", "source"}
+    {"cuda_major", "versions", "python", "runtime_wheels", "sonames", "optional", "numpy", "source"}
 )
 
 
@@ -220,6 +221,7 @@ def cupy_line(row: Row, key: str) -> CupyLine | None:
         "python": row.specifier("python"),
         "runtime_wheels": row.requirements("runtime_wheels", required=True),
         "sonames": row.strings("sonames", required=True),
+        "optional": row.strings("optional"),
         "numpy": _numpy_limits(row),
         "source": row.source(),
     }
@@ -251,6 +253,21 @@ def toolkit_driver(row: Row) -> ToolkitDriver | None:
     if fields["cuda"] is not None and len(fields["cuda"].release) != 2:
         row.fail("cuda", "not major.minor (like 12.2)")
     return ToolkitDriver(**fields) if row.ok else None
+
+
+def floor_only(row: Row) -> FloorOnly | None:
+    """Build one ``[[floor_only]]`` row of cuda_driver.toml: a release with no driver of its own
+    in the sources read."""
+    row.only({"cuda", "release", "note", "source"})
+    fields: dict[str, Any] = {
+        "cuda": row.version("cuda"),
+        "release": row.text("release"),
+        "note": row.text("note"),
+        "source": row.source(),
+    }
+    if fields["cuda"] is not None and len(fields["cuda"].release) != 2:
+        row.fail("cuda", "not major.minor (like 13.5)")
+    return FloorOnly(**fields) if row.ok else None
 
 
 def driver_floor(row: Row) -> DriverFloor | None:

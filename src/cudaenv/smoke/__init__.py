@@ -5,9 +5,11 @@ the sequence both it and ``cudaenv doctor`` run (one probe, two users). The prob
 script (``probe.py``) executed by the environment's own Python; ``smoke`` runs it with the
 variables activation would set (:func:`cudaenv.activation.variables`), so what it finds is what a
 user's activated shell gets, and ``doctor`` with the environment as it is.
-The libraries it dlopens are those the recipes say the installed frameworks load
-(``TfLine.sonames``, ``CupyLine.sonames``) plus every known CUDA library the environment's NVIDIA
-wheels ship.
+The libraries it dlopens, each by soname: those the recipes say the installed frameworks load
+(``TfLine.sonames``, ``CupyLine.sonames``: what they dlopen), every CUDA library the frameworks'
+own shared objects link against (their DT_NEEDED, :mod:`.needed`: a recipe that forgets one
+cannot hide it), and every known CUDA library the environment's NVIDIA wheels ship. Under the
+activation each must load, or the smoke test fails.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from cudaenv import process
 from cudaenv.errors import SmokeError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from cudaenv.envs.base import Env
     from cudaenv.knowledge import CupyLine, Knowledge, TfLine
@@ -99,10 +101,22 @@ def tf_lines_by_soname(knowledge: Knowledge | None) -> dict[str, list[str]]:
 
 
 def probe_sonames(
-    env: Env, lines: Sequence[TfLine | CupyLine], known: Mapping[str, object]
+    env: Env,
+    lines: Sequence[TfLine | CupyLine],
+    known: Mapping[str, object],
+    dists: Iterable[str] = (),
 ) -> list[str]:
-    """What to dlopen: the recipes' sonames, then known CUDA libraries the wheels ship."""
+    """What to dlopen: the recipes' sonames, then the CUDA libraries the frameworks among
+    ``dists`` link against (less what a CuPy line loads only when used), then known CUDA
+    libraries the wheels ship."""
+    from cudaenv.knowledge import CupyLine
+    from cudaenv.smoke.needed import framework_needs
+
     wanted = [s for line in lines for s in line.sonames]
+    cupy: dict[str, CupyLine] = {ln.name: ln for ln in lines if isinstance(ln, CupyLine)}
+    for soname, by in framework_needs(env.site_packages, dists).items():
+        if not all(d in cupy and cupy[d].is_optional(soname) for d in by):
+            wanted.append(soname)
     for folder in sorted(env.site_packages.glob("nvidia/*/lib")):
         wanted += sorted(p.name for p in folder.iterdir() if p.name in known)
     return list(dict.fromkeys(wanted))
@@ -196,7 +210,7 @@ def probe(
     lines = recipe_lines(dists, knowledge)
     if activated:
         environ = activated_environ(env, lines, environ)
-    sonames = probe_sonames(env, lines, rules.sonames)
+    sonames = probe_sonames(env, lines, rules.sonames, dists)
     data = run_probe(
         env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout, on_phase=on_phase
     )

@@ -56,14 +56,19 @@ def torch_roots(
 def jax_roots(
     fw: FrameworkRequest, lines: Sequence[JaxLine], major: int | None
 ) -> list[Requirement]:
-    """``jax[cudaN] <spec>`` and ``__cuda >= N.0`` for the stack's major N; plain ``jax`` on
-    the CPU."""
+    """``jax[cudaN] <spec>`` and ``__cuda >= N.0`` for the stack's major N; on the CPU ``jax``,
+    with the extra that brings jaxlib where a line needs one (``jax[cpu]`` before 0.4.30)."""
     origin = f"--jax {fw.text}"
     extra = None
     if major is not None:
         extra = next((x.extras[major] for x in reversed(lines) if major in x.extras), None)
     if major is None or extra is None:
-        return [SpecifierRequirement(name=JAX, specifier=fw.specifier, origin=origin)]
+        cpu = {canonicalize_name(x.cpu_extra) for x in lines if x.cpu_extra}
+        return [
+            SpecifierRequirement(
+                name=JAX, specifier=fw.specifier, extras=frozenset(cpu), origin=origin
+            )
+        ]
     name = who(JAX, fw.text, lines)
     return [
         VirtualRequirement.for_cuda_major(major, who=f"{name} (jax[{extra}])"),

@@ -112,9 +112,13 @@ def release_requirements(
     knowledge: Knowledge, request: Request, cand: WheelCandidate
 ) -> list[Requirement]:
     """What the recipes add to one release: a TF or PyTorch line's ``__cuda`` floor, TF's cu11
-    pins; what a spaCy line imports but does not declare (click), on the GPU or not."""
+    pins; what a spaCy line imports but does not declare (click), on the GPU or not; what a
+    JAX line's ``needs`` say of a jaxlib or plugin release (``numpy<2`` before jaxlib 0.4.26)."""
     if cand.name == frameworks.TORCH:
         return frameworks.release_requirements(knowledge, request, cand)
+    if cand.name not in (SPACY, TENSORFLOW):
+        who = f"recipe: {cand.name} {cand.version}"
+        return [_req(r, who) for r in knowledge.release_needs(cand.name, cand.version)]
     if cand.name == SPACY:
         sp_line = knowledge.spacy_line(cand.version)
         if sp_line is None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["FRAMEWORKS", "group_of", "to_resolution"]
 
 FRAMEWORKS = ("tensorflow", "torch", "jax", "spacy")
+_RUNTIMES = ("nvidia-cuda-runtime-cu11", "nvidia-cuda-runtime-cu12", "nvidia-cuda-runtime")
 _CUDA_PREFIXES = ("nvidia-", "cupy-", "tensorrt", "jax-cuda", "cuda-")
 
 
@@ -185,4 +186,25 @@ def _notes(
         line = knowledge.tf_line(pin.version) if pin.name == "tensorflow" else None
         if line is not None and pin.version in line.notes:
             notes.append(f"tensorflow {pin.version}: {line.notes[pin.version]}")
-    return tuple(notes)
+    return tuple(notes) + _beyond_the_table(pins, knowledge)
+
+
+def _beyond_the_table(pins: list[Pin], knowledge: Knowledge) -> tuple[str, ...]:
+    """A CUDA runtime newer than every release whose driver cudaenv's table names (13.5.37
+    when the table stops at 13.3): it runs on its major's floor, and nothing more is known."""
+    runtime = next((p for p in pins if p.name in _RUNTIMES), None)
+    if runtime is None:
+        return ()
+    major = runtime.version.major
+    newest = knowledge.newest_toolkit_cuda(major)
+    if newest is None or (runtime.version.major, runtime.version.minor) <= newest.release:
+        return ()
+    floor = knowledge.min_driver_for(runtime.version)
+    cuda = f"{major}.{runtime.version.minor}"
+    return (
+        f"{runtime.name} {runtime.version} is CUDA {cuda}, newer than CUDA {newest}, the newest "
+        f"release whose driver cudaenv's table names: only the CUDA {major} floor is known for "
+        f"it, so it runs on drivers ≥ {floor} under minor-version compatibility, and a feature "
+        f"that needs CUDA {cuda}'s own driver (such as running PTX it compiled) may fail on an "
+        "older one",
+    )

@@ -4,7 +4,7 @@ What a framework was built with and what the environment holds can differ: from 
 2.20 the ``and-cuda`` extra gives ranges, so TF 2.21 (built with CUDA 12.5 and cuDNN 9.3) gets
 ``nvidia-cuda-runtime-cu12`` 12.9 and ``nvidia-cudnn-cu12`` 9.10. A report that gives only the
 first describes a stack that is not there. So the stack is taken from the pins (the CUDA runtime
-wheel, else NVRTC, which CUDA 11 CuPy loads instead; the cuDNN wheel), the framework's build
+wheel, else NVRTC, for a set that pins no runtime; the cuDNN wheel), the framework's build
 from its recipe line, and the driver floor from the pinned runtime under NVIDIA's rules
 (``constraints/compat_rules.toml``): a runtime covered by the minor-version compatibility
 ``floor`` rule runs on the floor of its CUDA major; any other needs its toolkit's own driver.
@@ -76,8 +76,8 @@ def stack_of(pins: Sequence[Pin], knowledge: Knowledge, min_cuda: Version | None
     floors = [knowledge.min_driver_for(min_cuda)] if min_cuda is not None else []
     full, rule = None, None
     if runtime is not None:
-        # NVRTC stands in for the runtime of its own CUDA release (CUDA 11 CuPy loads no
-        # cudart), so the runtime's rules decide its floor.
+        # NVRTC stands in for the runtime of its own CUDA release (a set that pins no
+        # runtime wheel), so the runtime's rules decide its floor.
         name = runtime.name.replace("nvidia-cuda-nvrtc", "nvidia-cuda-runtime")
         floor, rule = knowledge.runtime_floor(name, runtime.version)
         floors.append(floor)
