@@ -231,3 +231,25 @@ def test_a_kernel_cudaenv_did_not_write_is_kept_unless_forced(with_ipykernel, ho
     assert again.returncode == 0, "a spec cudaenv wrote is replaced without --force"
     bad = kernel("-p", str(with_ipykernel), "--name", "My Env!", environ=home)
     assert bad.returncode == 2 and "--name my-env" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["with space", ""])
+def test_a_bad_name_is_refused_before_anything_is_installed(env, home, name) -> None:
+    site = next(env.glob("lib/python3*/site-packages"))
+    before = sorted(p.name for p in site.iterdir())
+    done = kernel("-p", str(env), "--name", name, "--install-ipykernel", environ=home)
+    assert done.returncode == 2, done.stderr
+    assert f"{name!r} is not a Jupyter kernel name" in done.stderr
+    assert "adding" not in done.stdout + done.stderr
+    assert sorted(p.name for p in site.iterdir()) == before
+    assert not (env / "pylock.added.toml").exists()
+    assert not (Path(home["HOME"]) / ".local").exists()
+
+
+def test_a_kernel_cudaenv_did_not_write_is_refused_before_anything_is_installed(env, home):
+    theirs = Path(home["HOME"]) / ".local/share/jupyter/kernels/python3"
+    theirs.mkdir(parents=True)
+    (theirs / "kernel.json").write_text('{"argv": ["python3"], "display_name": "Python 3"}')
+    done = kernel("-p", str(env), "--name", "python3", "--install-ipykernel", environ=home)
+    assert done.returncode == 2 and "--name python3-cudaenv" in done.stderr
+    assert not (env / "pylock.added.toml").exists()
