@@ -45,13 +45,27 @@ def add(
     """Install ``wanted`` (requirement strings) and what they need into ``env``; return the
     pins installed (none when all are there). The index is ``index.url``, else the one the
     environment's lock was made from. Cost: a solve, and the download of the new wheels."""
+    from cudaenv.envs import busy
+
+    say = say or _quiet
+    with busy.holding(env.prefix):  # not while another cudaenv replaces or adds to it
+        return _add(env, wanted, index=index, installer=installer, say=say)
+
+
+def _add(
+    env: Env,
+    wanted: Sequence[str],
+    *,
+    index: IndexOptions,
+    installer: str,
+    say: Callable[[str], None],
+) -> tuple[Pin, ...]:
     from cudaenv import steps
     from cudaenv.install import install
     from cudaenv.machine import Overrides
     from cudaenv.request import Request
     from cudaenv.verify.installed import scan
 
-    say = say or _quiet
     base = _base(env)
     have = {d.name: d.version for d in scan(env.site_packages)}
     request = Request(

@@ -110,11 +110,31 @@ def install(
         if used == "pip":
             _refuse_offline_pip(resolution, offline)
             _ensure_pip(env)
+        else:
+            _uv_lock_file(env.prefix)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
         code, tail = _run(cmd, on_output or render.detail, progress, child_env)
     if code != 0:
         raise _failure(used, code, tail, resolution, env, offline=offline)
     return used
+
+
+def _uv_lock_file(prefix: Path) -> None:
+    """``PREFIX/.lock``, where uv takes its lock while it installs, made here first: uv makes
+    it world-writable (0666) and keeps the mode of one it finds. One made so by an earlier
+    install loses its write bits for others."""
+    try:
+        fd = os.open(prefix / ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        return  # the installer itself says what is wrong with the prefix
+    try:
+        mode = os.fstat(fd).st_mode
+        if mode & 0o022:
+            os.fchmod(fd, mode & 0o755)
+    except OSError:
+        pass  # not ours to change
+    finally:
+        os.close(fd)
 
 
 def _refuse_offline_pip(resolution: Resolution, offline: bool) -> None:

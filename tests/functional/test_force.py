@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -189,3 +190,41 @@ def test_force_on_the_env_cudaenv_runs_from_is_refused(cli, tmp_path, lock_file,
     assert "cudaenv is running from" in done.stderr
     assert "Traceback" not in done.stderr
     assert tree(env) == before
+
+
+def test_a_second_cudaenv_on_a_prefix_is_refused_while_the_first_works(
+    cli, tmp_path, lock_file, local_index
+):
+    from tests.functional.test_signals import start, wait_until
+
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    before = tree(prefix)
+    local_index.hold("/files/")  # the first one's download of the wheel, with a cache of its own
+    first = start(
+        "create", "--from", str(lock_file), "-p", str(prefix), "--force", "--no-smoke",
+        env={"UV_CACHE_DIR": str(tmp_path / "uv-cache-first")},
+    )  # fmt: skip
+    try:
+        wait_until(local_index.held.is_set, "asked for the wheel", first)
+        second = create(cli, lock_file, prefix, "--force")
+        assert second.code == 2
+        assert second.err.startswith(f"error: another cudaenv is working on {prefix}\n")
+        assert "Traceback" not in second.err
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 143, err
+    assert tree(prefix) == before, "the first one put the environment back; the second left it"
+    assert create(cli, lock_file, prefix, "--force").code == 0, "the lock went with the first"
+
+
+def test_the_installers_lock_file_is_not_world_writable(cli, tmp_path, lock_file):
+    old = os.umask(0)  # uv makes it 0666 whatever the umask
+    try:
+        assert create(cli, lock_file, tmp_path / "env").code == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "env" / ".lock").stat().st_mode & 0o777 == 0o644

@@ -217,3 +217,32 @@ def test_venv_with_pip_has_a_working_pip(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert str(env.site_packages) in done.stdout
+
+
+def test_one_cudaenv_at_a_time_on_a_prefix_whatever_its_spelling(tmp_path, monkeypatch):
+    from cudaenv.envs import busy
+
+    monkeypatch.setenv("CUDAENV_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with busy.holding(tmp_path / "real" / "env"):
+        assert busy.lock_path(tmp_path / "link" / "env") == busy.lock_path(
+            tmp_path / "real" / "sub" / ".." / "env"
+        )
+        with pytest.raises(EnvError, match=r"another cudaenv is working on .*link/env"):
+            with busy.holding(tmp_path / "link" / "env"):
+                pass
+        with busy.holding(tmp_path / "real" / "other"):  # another prefix: its own lock
+            pass
+    assert list((tmp_path / "cache" / "locks").iterdir()) == [], "released and removed"
+    with busy.holding(tmp_path / "link" / "env"):
+        pass
+
+
+def test_without_a_writable_lock_folder_cudaenv_goes_on(tmp_path, monkeypatch):
+    from cudaenv.envs import busy
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("CUDAENV_CACHE_DIR", str(tmp_path / "file"))
+    with busy.holding(tmp_path / "env"):
+        pass
