@@ -25,10 +25,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors, process, render
+from cudaenv import oserrors, process, render, uvtemp
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
 from cudaenv.process import find_uv, run_streaming
@@ -113,7 +114,10 @@ def install(
         else:
             _uv_lock_file(env.prefix)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
-        code, tail = _run(cmd, on_output or render.detail, progress, child_env)
+        # a uv stopped mid-way (Ctrl-C, SIGTERM) leaves its unpacking folder in its cache
+        leftovers = uvtemp.removed_after(Path(cmd[0])) if used == "uv" else nullcontext()
+        with leftovers:
+            code, tail = _run(cmd, on_output or render.detail, progress, child_env)
     if code != 0:
         raise _failure(used, code, tail, resolution, env, offline=offline)
     return used
