@@ -228,7 +228,7 @@ def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLi
     tf_lines = smoke.tf_lines_by_soname(knowledge)
     out: list[LogLine] = []
     seen: set[tuple[str, str]] = set()
-    for line in text.splitlines():
+    for line in dict.fromkeys(text.splitlines()):  # a line repeated says nothing new
         known = rules.classify(line, tf_lines=tf_lines)
         if known is not None and (key := (known.rule, known.explanation)) not in seen:
             seen.add(key)
