@@ -16,7 +16,9 @@ The installer writes to a pipe, so it draws no progress bars of its own (uv's ar
 80-column terminal and garble in a wider one): its lines tell the step it is at
 (:func:`phase_of`), which goes to cudaenv's status line, and are shown as they come only with
 ``-v`` (:func:`cudaenv.render.detail`); uv's line per package (``+ name==1.0 (from URL)``) is
-replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure.
+replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure:
+a full disk or a hash mismatch is shown with the one line of it that says so (``-v`` showed
+them all as they came), any other failure with its last lines.
 A failure raises :class:`~cudaenv.errors.InstallError`; the caller rolls the environment back.
 """
 
@@ -244,7 +246,7 @@ def _failure(
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     context = "\n".join(lines[-15:]) or None
     refused = _refused(text, env)
-    if refused is not None:
+    if refused is not None:  # with the line that says so; -v showed the rest as it came
         return refused
     if offline and _OFFLINE_WORDS.search(text):
         return InstallError(
@@ -252,12 +254,12 @@ def _failure(
             context=context,
             hint="run the same command once without --offline to fill the cache",
         )
-    if _HASH_WORDS.search(text):
-        names = _named(text[_HASH_WORDS.search(text).start() :], resolution)  # type: ignore[union-attr]
+    if mismatch := _HASH_WORDS.search(text):
+        names = _named(text[mismatch.start() :], resolution)
         what = ", ".join(names) if names else "a locked wheel"
         return InstallError(
             f"hash mismatch for {what}: the file downloaded is not the one the lock records",
-            context=context,
+            context=next((ln for ln in lines if _HASH_WORDS.search(ln)), None),
             hint="the index or a mirror served different bytes; nothing was installed from it. "
             "Check the index (or re-lock if the project re-uploaded the file)",
         )
@@ -272,7 +274,9 @@ def _refused(output: str, env: Env) -> InstallError | None:
     """The file system's refusal (disk full, read-only, ...) the installer's output reports:
     in the environment, or in the installer's download cache."""
     doing = "install the locked wheels into"
-    return oserrors.from_output(output, env.prefix, doing=doing, flag="-p PATH", cls=InstallError)
+    return oserrors.from_output(
+        output, env.prefix, doing=doing, flag="-p PATH", cls=InstallError, shown=True
+    )
 
 
 def _named(text: str, resolution: Resolution) -> list[str]:
