@@ -151,3 +151,22 @@ def test_a_python_with_its_patch_release_means_its_minor():
     from cudaenv.request import Target
 
     assert str(Target.from_strings("3.11.7", None).python) == "3.11"
+
+
+def test_an_index_url_that_is_no_url_is_one_sentence_before_any_request(cli):
+    r = cli("solve", "--spacy", "3.7", "--cpu", "--index-url", "not-a-url")
+    assert r.code == 2
+    assert r.err.splitlines() == [
+        "error: --index-url 'not-a-url' is neither an http(s) URL nor a folder on this machine",
+        "hint: give the index's URL, e.g. --index-url https://pypi.org/simple",
+    ]
+
+
+def test_a_warning_logged_below_the_cli_reads_as_a_warning(cli, tmp_path, monkeypatch):
+    (tmp_path / "mirror").mkdir()
+    gone = (tmp_path / "gone").as_uri()
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", gone)
+    r = cli("solve", "--tf", "2.15", "--index-url", str(tmp_path / "mirror"), "--offline")
+    assert r.err.splitlines()[0] == (
+        f"warning: the index {gone} (named by PIP_EXTRA_INDEX_URL) does not exist: skipped"
+    )
