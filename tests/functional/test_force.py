@@ -228,3 +228,16 @@ def test_the_installers_lock_file_is_not_world_writable(cli, tmp_path, lock_file
     finally:
         os.umask(old)
     assert (tmp_path / "env" / ".lock").stat().st_mode & 0o777 == 0o644
+
+
+def test_without_force_a_folder_cudaenv_did_not_make_is_not_offered_force(
+    cli, tmp_path, lock_file
+):
+    proj = tmp_path / "proj"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(proj)], check=True)
+    before = tree(proj)
+    result = create(cli, lock_file, proj)
+    assert result.code == 2
+    assert "was not made by cudaenv" in result.err
+    assert "--force" not in result.err.split("hint:")[1]
+    assert tree(proj) == before
