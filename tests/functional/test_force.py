@@ -230,9 +230,7 @@ def test_the_installers_lock_file_is_not_world_writable(cli, tmp_path, lock_file
     assert (tmp_path / "env" / ".lock").stat().st_mode & 0o777 == 0o644
 
 
-def test_without_force_a_folder_cudaenv_did_not_make_is_not_offered_force(
-    cli, tmp_path, lock_file
-):
+def test_without_force_a_folder_cudaenv_did_not_make_is_not_offered_force(cli, tmp_path, lock_file):
     proj = tmp_path / "proj"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(proj)], check=True)
     before = tree(proj)

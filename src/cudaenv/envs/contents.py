@@ -35,9 +35,15 @@ __all__ = ["by_conda", "by_packages", "dist_infos", "files", "shown", "unaccount
 
 
 def files(prefix: Path) -> set[str]:
-    """Every file, link and mount point under ``prefix``, as ``/``-separated relative paths."""
+    """Every file, link and mount point under ``prefix``, as ``/``-separated relative paths;
+    a folder that cannot be read is one too (no record lists it, so it is named, not lost)."""
     found: set[str] = set()
-    for top, dirs, names in os.walk(prefix):
+
+    def unreadable(err: OSError) -> None:
+        if isinstance(err.filename, str) and err.filename != str(prefix):
+            found.add(os.path.relpath(err.filename, prefix).replace(os.sep, "/"))
+
+    for top, dirs, names in os.walk(prefix, onerror=unreadable):
         rel = os.path.relpath(top, prefix)
         for name in list(dirs):
             path = os.path.join(top, name)
@@ -101,10 +107,11 @@ def _bytecode_of(path: str, accounted: Collection[str]) -> bool:
     return (f"{parent}/{source}" if parent else source) in accounted
 
 
-def shown(foreign: Collection[str], accounted: Collection[str]) -> list[str]:
-    """``foreign`` paths as a person would name them: a folder that holds nothing accounted for
-    is named once (``src/``), not file by file."""
-    kept_dirs = {p.rsplit("/", i)[0] for p in accounted for i in range(1, p.count("/") + 1)}
+def shown(foreign: Collection[str], present: Collection[str]) -> list[str]:
+    """``foreign`` paths (of all those ``present``) as a person would name them: a folder that
+    holds nothing but foreign files is named once (``src/``), not file by file."""
+    kept = set(present) - set(foreign)
+    kept_dirs = {p.rsplit("/", i)[0] for p in kept for i in range(1, p.count("/") + 1)}
     out: dict[str, None] = {}
     for path in sorted(foreign):
         parts = path.split("/")

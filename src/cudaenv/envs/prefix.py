@@ -77,7 +77,7 @@ def foreign(prefix: Path, marker: dict[str, object]) -> list[str]:
     accounted = {f for f in made if isinstance(f, str)} if isinstance(made, list) else set()
     accounted |= _recorded(prefix) | OWN_FILES | _kernel_specs(prefix)
     present = contents.files(prefix)
-    return contents.shown(contents.unaccounted(present, accounted), accounted)
+    return contents.shown(contents.unaccounted(present, accounted), present)
 
 
 def _recorded(prefix: Path) -> set[str]:
