@@ -41,6 +41,7 @@ __all__ = [
     "kernels_dir",
     "register",
     "spec",
+    "written_by_cudaenv",
 ]
 
 _NAME = re.compile(r"^[a-z0-9._-]+$")  # jupyter_client's rule for kernel names (lower-cased)
@@ -125,15 +126,18 @@ def register(env: Env, *, name: str, display_name: str, where: Path, force: bool
     return folder
 
 
+def written_by_cudaenv(spec_file: Path) -> bool:
+    """Whether the kernel.json at ``spec_file`` is one cudaenv wrote (its metadata says so)."""
+    try:
+        return "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _check_replaceable(folder: Path, force: bool) -> None:
-    spec_file = folder / "kernel.json"
     if force or not folder.exists():
         return
-    try:
-        ours = "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours:
+    if not written_by_cudaenv(folder / "kernel.json"):
         raise UsageError(
             f"a kernel named {folder.name!r} that cudaenv did not write exists at {folder}",
             hint=f"use --name {folder.name}-cudaenv, or --force to replace it",

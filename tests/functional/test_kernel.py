@@ -256,3 +256,13 @@ def test_a_kernel_cudaenv_did_not_write_is_refused_before_anything_is_installed(
     done = kernel("-p", str(env), "--name", "python3", "--install-ipykernel", environ=home)
     assert done.returncode == 2 and "--name python3-cudaenv" in done.stderr
     assert not (env / "pylock.added.toml").exists()
+
+
+def test_a_kernel_spec_cudaenv_wrote_into_the_env_is_cudaenvs_for_force(
+    with_ipykernel, home, index, tmp_path
+) -> None:
+    env = with_ipykernel
+    done = kernel("-p", str(env), "--name", "inside", "--prefix", str(env), environ=home)
+    assert done.returncode == 0, done.stderr
+    assert (env / "share/jupyter/kernels/inside/kernel.json").is_file()
+    assert create_gpu_env(tmp_path, index.url, "--force") == env

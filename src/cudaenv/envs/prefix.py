@@ -88,13 +88,11 @@ def _recorded(prefix: Path) -> set[str]:
 def _kernel_specs(prefix: Path) -> set[str]:
     """The files of the Jupyter kernel specs cudaenv wrote into the prefix (``cudaenv kernel
     --prefix PREFIX``): a folder whose kernel.json carries cudaenv's metadata."""
+    from cudaenv.kernel import written_by_cudaenv
+
     found: set[str] = set()
     for spec in prefix.glob("share/jupyter/kernels/*/kernel.json"):
-        try:
-            ours = "cudaenv" in json.loads(spec.read_text()).get("metadata", {})
-        except (OSError, ValueError, AttributeError):
-            continue
-        if ours:
+        if written_by_cudaenv(spec):
             found |= {str(p.relative_to(prefix)) for p in spec.parent.iterdir() if p.is_file()}
     return found
 
