@@ -45,13 +45,27 @@ def add(
     """Install ``wanted`` (requirement strings) and what they need into ``env``; return the
     pins installed (none when all are there). The index is ``index.url``, else the one the
     environment's lock was made from. Cost: a solve, and the download of the new wheels."""
+    from cudaenv.envs import busy
+
+    say = say or _quiet
+    with busy.holding(env.prefix):  # not while another cudaenv replaces or adds to it
+        return _add(env, wanted, index=index, installer=installer, say=say)
+
+
+def _add(
+    env: Env,
+    wanted: Sequence[str],
+    *,
+    index: IndexOptions,
+    installer: str,
+    say: Callable[[str], None],
+) -> tuple[Pin, ...]:
     from cudaenv import steps
     from cudaenv.install import install
     from cudaenv.machine import Overrides
     from cudaenv.request import Request
     from cudaenv.verify.installed import scan
 
-    say = say or _quiet
     base = _base(env)
     have = {d.name: d.version for d in scan(env.site_packages)}
     request = Request(
@@ -68,7 +82,7 @@ def add(
         return ()
     say(f"adding {len(new)} wheels: {', '.join(f'{p.name} {p.version}' for p in new)}")
     install(replace(solved, pins=new), env, installer=installer)
-    _record(env, replace(solved, pins=new))
+    _record(env, replace(solved, pins=new), base)
     return new
 
 
@@ -93,14 +107,15 @@ def _base(env: Env) -> Resolution:
     return Resolution(pins=(), target=target, frameworks=())
 
 
-def _record(env: Env, added: Resolution) -> None:
-    """Merge ``added`` into ``PREFIX/pylock.added.toml``, the record ``verify`` reads."""
+def _record(env: Env, added: Resolution, base: Resolution) -> None:
+    """Merge ``added`` into ``PREFIX/pylock.added.toml``, the record ``verify`` reads; its
+    packages may need those of ``base`` (the environment's lock)."""
     from cudaenv import lock
     from cudaenv.knowledge import load
-    from cudaenv.verify import ADDED_LOCK
+    from cudaenv.verify import ADDED_LOCK, added_pins
 
     path = env.prefix / ADDED_LOCK
-    before = lock.read(path).pins if path.is_file() else ()
+    before = added_pins(env.prefix, base.pins)
     pins = {p.name: p for p in before} | {p.name: p for p in added.pins}
     note = "packages added after the environment's lock (cudaenv kernel --install-ipykernel)"
     merged = replace(added, pins=tuple(sorted(pins.values(), key=lambda p: p.name)), notes=(note,))

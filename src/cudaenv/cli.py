@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-from typing import TYPE_CHECKING, Any
+import re
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cudaenv import __version__, commands, interrupts, oserrors, render
 from cudaenv.errors import (
@@ -29,13 +31,14 @@ from cudaenv.errors import (
     CudaenvError,
     FilesystemError,
     Terminated,
+    UsageError,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from types import ModuleType
 
-__all__ = ["configure_parser", "execute", "main"]
+__all__ = ["Parser", "configure_parser", "execute", "main", "usage_error"]
 
 
 def _command_modules() -> list[ModuleType]:
@@ -55,7 +58,7 @@ def configure_parser(parser: argparse.ArgumentParser, *, host: str = "cudaenv") 
     """
     parser.add_argument("--version", action="version", version=f"cudaenv {__version__}")
     _output_options(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     prog = "conda cudaenv" if host == "conda" else "cudaenv"
     for mod in _command_modules():
         p = sub.add_parser(
@@ -67,8 +70,59 @@ def configure_parser(parser: argparse.ArgumentParser, *, host: str = "cudaenv") 
         )
         mod.configure(p)
         _output_options(p, top=False)  # after the command too
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, _prog=p.prog)
     parser.set_defaults(_parser=parser, host=host)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser with cudaenv's usage errors: one sentence and the command's ``--help``
+    as the hint, exit 2, and under ``--json`` the error as JSON on stdout (argparse prints its
+    usage and a line of its own). An option given an empty value (``-p ''``) is such an error
+    too: no option of cudaenv takes one, and an empty path would mean the current folder."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._given = list(sys.argv[1:] if args is None else args)
+        parsed, extras = super().parse_known_args(self._given, namespace)
+        empty = next((a for a in self._actions if _empty(a, parsed)), None)
+        if empty is not None:
+            self.error(f"argument {'/'.join(empty.option_strings)}: an empty value")
+        return parsed, extras
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # the hint is the command's --help, where the options it takes are
+            self._fail(
+                f"unrecognized arguments: {' '.join(extras)}", getattr(parsed, "_prog", None)
+            )
+        return parsed
+
+    def error(self, message: str) -> NoReturn:
+        self._fail(message, None)
+
+    def _fail(self, message: str, prog: str | None) -> NoReturn:
+        as_json = "--json" in getattr(self, "_given", sys.argv[1:])
+        render.error(usage_error(message, prog or self.prog), as_json=as_json)
+        raise SystemExit(FAILURE)
+
+
+def _empty(action: argparse.Action, parsed: argparse.Namespace) -> bool:
+    """Whether an option that takes a value was given an empty one."""
+    if not action.option_strings or action.nargs not in (None, "?"):
+        return False
+    value = getattr(parsed, action.dest, None)
+    return value == "" or (isinstance(value, list) and "" in value)
+
+
+def usage_error(message: str, prog: str) -> UsageError:
+    """argparse's ``argument -n/--name: not allowed with argument -p/--prefix`` as one
+    sentence, ``-n/--name cannot be given with -p/--prefix``, and the hint ``PROG --help``."""
+    text = re.sub(r"^argument ([^:]+): ", r"\1: ", message)
+    text = re.sub(r": not allowed with argument (\S+)$", r" cannot be given with \1", text)
+    return UsageError(text, hint=f"see `{prog} --help`")
 
 
 def _output_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -160,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cudaenv import memory
 
     memory.one_arena()  # before any thread starts: a solve's pages stay out of idle arenas
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cudaenv",
         description="Python environments where TensorFlow and spaCy really use the NVIDIA GPU.",
     )

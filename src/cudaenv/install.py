@@ -16,7 +16,9 @@ The installer writes to a pipe, so it draws no progress bars of its own (uv's ar
 80-column terminal and garble in a wider one): its lines tell the step it is at
 (:func:`phase_of`), which goes to cudaenv's status line, and are shown as they come only with
 ``-v`` (:func:`cudaenv.render.detail`); uv's line per package (``+ name==1.0 (from URL)``) is
-replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure.
+replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure:
+a full disk or a hash mismatch is shown with the one line of it that says so (``-v`` showed
+them all as they came), any other failure with its last lines.
 A failure raises :class:`~cudaenv.errors.InstallError`; the caller rolls the environment back.
 """
 
@@ -25,10 +27,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors, process, render
+from cudaenv import oserrors, process, render, uvtemp
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
 from cudaenv.process import find_uv, run_streaming
@@ -110,11 +113,34 @@ def install(
         if used == "pip":
             _refuse_offline_pip(resolution, offline)
             _ensure_pip(env)
+        else:
+            _uv_lock_file(env.prefix)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
-        code, tail = _run(cmd, on_output or render.detail, progress, child_env)
+        # a uv stopped mid-way (Ctrl-C, SIGTERM) leaves its unpacking folder in its cache
+        leftovers = uvtemp.removed_after(Path(cmd[0])) if used == "uv" else nullcontext()
+        with leftovers:
+            code, tail = _run(cmd, on_output or render.detail, progress, child_env)
     if code != 0:
         raise _failure(used, code, tail, resolution, env, offline=offline)
     return used
+
+
+def _uv_lock_file(prefix: Path) -> None:
+    """``PREFIX/.lock``, where uv takes its lock while it installs, made here first: uv makes
+    it world-writable (0666) and keeps the mode of one it finds. One made so by an earlier
+    install loses its write bits for others."""
+    try:
+        fd = os.open(prefix / ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        return  # the installer itself says what is wrong with the prefix
+    try:
+        mode = os.fstat(fd).st_mode
+        if mode & 0o022:
+            os.fchmod(fd, mode & 0o755)
+    except OSError:
+        pass  # not ours to change
+    finally:
+        os.close(fd)
 
 
 def _refuse_offline_pip(resolution: Resolution, offline: bool) -> None:
@@ -220,7 +246,7 @@ def _failure(
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     context = "\n".join(lines[-15:]) or None
     refused = _refused(text, env)
-    if refused is not None:
+    if refused is not None:  # with the line that says so; -v showed the rest as it came
         return refused
     if offline and _OFFLINE_WORDS.search(text):
         return InstallError(
@@ -228,12 +254,12 @@ def _failure(
             context=context,
             hint="run the same command once without --offline to fill the cache",
         )
-    if _HASH_WORDS.search(text):
-        names = _named(text[_HASH_WORDS.search(text).start() :], resolution)  # type: ignore[union-attr]
+    if mismatch := _HASH_WORDS.search(text):
+        names = _named(text[mismatch.start() :], resolution)
         what = ", ".join(names) if names else "a locked wheel"
         return InstallError(
             f"hash mismatch for {what}: the file downloaded is not the one the lock records",
-            context=context,
+            context=next((ln for ln in lines if _HASH_WORDS.search(ln)), None),
             hint="the index or a mirror served different bytes; nothing was installed from it. "
             "Check the index (or re-lock if the project re-uploaded the file)",
         )
@@ -248,7 +274,9 @@ def _refused(output: str, env: Env) -> InstallError | None:
     """The file system's refusal (disk full, read-only, ...) the installer's output reports:
     in the environment, or in the installer's download cache."""
     doing = "install the locked wheels into"
-    return oserrors.from_output(output, env.prefix, doing=doing, flag="-p PATH", cls=InstallError)
+    return oserrors.from_output(
+        output, env.prefix, doing=doing, flag="-p PATH", cls=InstallError, shown=True
+    )
 
 
 def _named(text: str, resolution: Resolution) -> list[str]:

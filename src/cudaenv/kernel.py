@@ -33,7 +33,16 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
 
-__all__ = ["default_name", "has_ipykernel", "kernel_env", "kernels_dir", "register", "spec"]
+__all__ = [
+    "check",
+    "default_name",
+    "has_ipykernel",
+    "kernel_env",
+    "kernels_dir",
+    "register",
+    "spec",
+    "written_by_cudaenv",
+]
 
 _NAME = re.compile(r"^[a-z0-9._-]+$")  # jupyter_client's rule for kernel names (lower-cased)
 
@@ -84,16 +93,22 @@ def spec(env: Env, display_name: str) -> dict[str, Any]:
     }
 
 
-def register(env: Env, *, name: str, display_name: str, where: Path, force: bool = False) -> Path:
-    """Write ``where/name/kernel.json`` (and ipykernel's logos), replacing a spec cudaenv wrote
-    before; return the kernel's folder. Written aside and renamed, so Jupyter never reads half."""
+def check(*, name: str, where: Path, force: bool = False) -> None:
+    """Refuse a name Jupyter does not take, or a kernel of that name cudaenv did not write
+    (unless ``force``): before anything is installed or written."""
     if not _NAME.match(name):
         raise UsageError(
             f"{name!r} is not a Jupyter kernel name (letters, digits, '.', '-', '_')",
             hint=f"--name {re.sub(r'[^a-z0-9._-]+', '-', name.lower()).strip('-.') or 'myenv'}",
         )
+    _check_replaceable(where / name, force)
+
+
+def register(env: Env, *, name: str, display_name: str, where: Path, force: bool = False) -> Path:
+    """Write ``where/name/kernel.json`` (and ipykernel's logos), replacing a spec cudaenv wrote
+    before; return the kernel's folder. Written aside and renamed, so Jupyter never reads half."""
+    check(name=name, where=where, force=force)
     folder = where / name
-    _check_replaceable(folder, force)
     where.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=where))
     try:
@@ -111,15 +126,18 @@ def register(env: Env, *, name: str, display_name: str, where: Path, force: bool
     return folder
 
 
+def written_by_cudaenv(spec_file: Path) -> bool:
+    """Whether the kernel.json at ``spec_file`` is one cudaenv wrote (its metadata says so)."""
+    try:
+        return "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _check_replaceable(folder: Path, force: bool) -> None:
-    spec_file = folder / "kernel.json"
     if force or not folder.exists():
         return
-    try:
-        ours = "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
-    except (OSError, ValueError, AttributeError):
-        ours = False
-    if not ours:
+    if not written_by_cudaenv(folder / "kernel.json"):
         raise UsageError(
             f"a kernel named {folder.name!r} that cudaenv did not write exists at {folder}",
             hint=f"use --name {folder.name}-cudaenv, or --force to replace it",

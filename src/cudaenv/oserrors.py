@@ -13,6 +13,7 @@ is one of the file system's refusals (:func:`is_refusal`), so none prints a trac
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import TypeVar
 
 from cudaenv.errors import CudaenvError
 
-__all__ = ["errno_in", "explain", "from_output", "is_refusal"]
+__all__ = ["errno_in", "explain", "from_output", "is_refusal", "reported_line"]
 
 _E = TypeVar("_E", bound=CudaenvError)
+_log = logging.getLogger(__name__)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _DENIED = (errno.EACCES, errno.EPERM)
 # errno values that mean "the file system refused", whatever the code was doing
@@ -43,6 +45,14 @@ def errno_in(text: str) -> int | None:
     among the file system's refusals; None if it names none."""
     found = _reported(text)
     return found[0] if found else None
+
+
+def reported_line(text: str) -> str | None:
+    """The line of a tool's output that reports the first refusal (see :func:`errno_in`)."""
+    for line in text.splitlines():
+        if errno_in(line) is not None:
+            return line.strip()
+    return None
 
 
 def _reported(text: str) -> tuple[int, str | None] | None:
@@ -86,15 +96,20 @@ def from_output(
     doing: str,
     flag: str | None = None,
     cls: type[_E],
+    shown: bool = False,
 ) -> _E | None:
     """:func:`explain` for the refusal a tool's output reports (with the file it names, if
-    it names one), or None if it reports none."""
+    it names one), or None if it reports none. The error quotes the one line that reports it;
+    the whole output goes to the debug log (``-v``) unless ``shown`` (``-v`` showed it as it
+    came)."""
     found = _reported(text)
     if found is None:
         return None
     number, filename = found
+    if not shown:
+        _log.debug("the output that reports it:\n%s", text.strip()[-4000:])
     err = OSError(number, os.strerror(number), filename)
-    context = text.strip()[-2000:] or None
+    context = reported_line(text)
     return explain(err, path, doing=doing, flag=flag, cls=cls, context=context)
 
 

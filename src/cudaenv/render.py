@@ -287,8 +287,18 @@ class _Handler(logging.Handler):
             self.handleError(record)
 
 
+class _Formatter(logging.Formatter):
+    """Debug lines as ``DEBUG cudaenv.index.http: ...``; a warning as :func:`warn` writes one,
+    ``warning: ...``, for it is meant for the user, not for a developer."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {record.getMessage()}"
+        return super().format(record)
+
+
 _handler = _Handler()
-_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+_handler.setFormatter(_Formatter("%(levelname)s %(name)s: %(message)s"))
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -91,18 +91,20 @@ class Target:
         """Parse ``--python`` and ``--platform``; defaults: this Python, and the portable
         :func:`default_platform` (a lock made here installs on older nodes too)."""
         major, minor, _ = _platform.python_version_tuple()
-        py_text = python or f"{major}.{minor}"
+        py_text = f"{major}.{minor}" if python is None else python
         try:
             py = Version(py_text)
         except InvalidVersion as e:
             raise UsageError(
                 f"--python {py_text!r} is not a Python version", hint="use e.g. --python 3.11"
             ) from e
-        if len(py.release) < 2 or py.release[0] != 3:
-            raise UsageError(
-                f"--python {py_text!r} is not a Python 3 version", hint="use e.g. 3.11"
+        plain = str(py) == py.base_version and not py.epoch  # no 3.11rc1, 3.11+local, 1!3.11
+        if py.release[0] != 3 or len(py.release) not in (2, 3) or not plain:
+            raise UsageError(  # 3.11 or 3.11.7; not 3.11.7.1
+                f"--python {py_text!r} is not a Python 3 version (3.X or 3.X.Y)",
+                hint="use e.g. --python 3.11",
             )
-        plat = platform or default_platform()
+        plat = default_platform() if platform is None else platform
         cls._glibc_arch(plat)  # validate
         return cls(python=Version(f"{py.release[0]}.{py.release[1]}"), platform=plat)
 

@@ -78,16 +78,17 @@ def lock_args(index_url: str, cache: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
-def create_gpu_env(root: Path, index_url: str | None = None) -> Path:
+def create_gpu_env(root: Path, index_url: str | None = None, *more: str) -> Path:
     """A spaCy 3.7 GPU environment (for driver 535.104.05) made by ``cudaenv create``; returns
     its prefix (``root/"spacy env"``). From ``index_url`` (an index with :func:`add_gpu_wheels`
-    on it), else from an index built in ``root`` and served for the call only."""
+    on it), else from an index built in ``root`` and served for the call only. ``more``: more
+    options of ``create`` (``--force``)."""
     if index_url is None:
         with IndexServer(add_gpu_wheels(build_cpu_index(root / "wheels"))) as index:
-            return create_gpu_env(root, index.url)
+            return create_gpu_env(root, index.url, *more)
     prefix = root / "spacy env"
     argv = ["create", "--spacy", "3.7", "--driver", "535.104.05", "--index-url", index_url]
-    argv += ["--cache-dir", str(root / "cache"), "-p", str(prefix), "--no-smoke"]
+    argv += ["--cache-dir", str(root / "cache"), "-p", str(prefix), "--no-smoke", *more]
     done = subprocess.run(
         [sys.executable, "-m", "cudaenv", *argv],
         capture_output=True,

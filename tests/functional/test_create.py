@@ -68,12 +68,16 @@ def test_existing_prefix_is_refused_with_exit_2_and_unchanged(cli, tmp_path, pin
     lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
     prefix = tmp_path / "env"
     VenvBackend(with_pip=False).create(prefix, PY)
-    (prefix / "notes.txt").write_text("mine")
     before = tree(prefix)
     result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--no-smoke")
     assert result.code == 2
     assert "never changed without --force" in result.err
     assert tree(prefix) == before
+    (prefix / "notes.txt").write_text("mine")  # now --force would refuse too: no hint offers it
+    result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--no-smoke")
+    assert result.code == 2
+    assert "holds files cudaenv did not put there: notes.txt;" in result.err
+    assert "--force" not in result.err.split("hint:")[1]
 
 
 def test_from_and_tf_together_is_a_usage_error(cli, tmp_path):
@@ -186,10 +190,10 @@ def test_force_replaces_an_existing_env(cli, tmp_path, pins):
     lock_file = lock.write(resolution_of(*pins), tmp_path / "pylock.toml", knowledge_version="t")
     prefix = tmp_path / "env"
     VenvBackend(with_pip=False).create(prefix, PY)
-    (prefix / "bin" / "old.txt").write_text("old")
+    (prefix / "pyvenv.cfg").write_text("edited\n")  # venv's own file
     result = cli("create", "--from", str(lock_file), "-p", str(prefix), "--force", "--no-smoke")
     assert result.code == 0, result.err
-    assert not (prefix / "bin" / "old.txt").exists()
+    assert (prefix / "pyvenv.cfg").read_text() != "edited\n"
     assert (prefix / "pylock.toml").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "pylock.toml", "wheels"]
     assert f". {prefix}/bin/activate" in result.out

@@ -77,3 +77,31 @@ def test_doctor_of_a_bad_interpreter_is_a_clear_error(cli, tmp_path: Path) -> No
     result = cli("doctor", "--python", str(tmp_path / "no-python"))
     assert result.code == 2
     assert "is not a Python interpreter" in result.err and "Traceback" not in result.err
+
+
+def test_an_environment_cudaenv_made_is_judged_as_its_activation_sets_it_up(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cudaenv.envs.base import Env as EnvOnDisk
+    from tests.functional.fleet_index import create_gpu_env
+
+    for name in ("LD_LIBRARY_PATH", "VIRTUAL_ENV", "CONDA_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    env = create_gpu_env(tmp_path)  # spaCy on CuPy 12: its libraries only on LD_LIBRARY_PATH
+    result = cli("doctor", "-p", str(env))
+    assert "judged as its activation sets it up" in result.out
+    assert "does not load" not in result.out
+    data = json.loads(cli("doctor", "-p", str(env), "--json").out)
+    assert data["as_activated"] is True
+    assert data["libraries"] and all(lib["loaded"] for lib in data["libraries"])
+    assert [f for f in data["findings"] if f["cause"] == "library-path"] == []
+    # activated, it is judged as it is, and the same libraries load
+    activated = {**activation.variables(EnvOnDisk.from_prefix(env)), "VIRTUAL_ENV": str(env)}
+    active = json.loads(cli("doctor", "-p", str(env), "--json", env=activated).out)
+    assert active["as_activated"] is False
+    assert [lib["path"] for lib in active["libraries"]] == [
+        lib["path"] for lib in data["libraries"]
+    ]
+    assert {lib["path"].split("/site-packages/")[1].split("/")[0] for lib in data["libraries"]} == {
+        "nvidia"
+    }

@@ -7,7 +7,9 @@ Real venvs (stdlib ``venv``, and ones ``cudaenv create`` made), a real lock of w
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -58,12 +60,61 @@ def test_force_replaces_an_env_cudaenv_made_and_it_carries_the_marker(cli, tmp_p
     prefix = tmp_path / "env"
     assert create(cli, lock_file, prefix).code == 0
     assert (prefix / MARKER).is_file()
-    (prefix / "bin" / "old-script").write_text("made inside the env's own folders")
+    # what using the environment leaves: bytecode of its packages, a changed package file
+    site = next(prefix.glob("lib/python3*/site-packages"))
+    subprocess.run([str(prefix / "bin/python"), "-m", "compileall", "-q", str(site)], check=True)
+    assert list(site.glob("nvidia/cuda_runtime/__pycache__/*.pyc"))
+    edited = site / "nvidia" / "cuda_runtime" / "__init__.py"
+    edited.unlink()  # a new file, not an edit of uv's hardlinked copy (its cache would keep it)
+    edited.write_text("# edited\n")
     again = create(cli, lock_file, prefix, "--force")
     assert again.code == 0, again.err
-    assert not (prefix / "bin" / "old-script").exists()
+    assert (site / "nvidia" / "cuda_runtime" / "__init__.py").read_text() != "# edited\n"
     assert (prefix / MARKER).is_file()
     assert not (prefix / INCOMPLETE_MARKER).exists()
+
+
+@pytest.mark.parametrize(
+    ("mine", "named"),
+    [
+        ("bin/mytool", "bin/mytool"),
+        ("lib/python3/site-packages/nvidia/cuda_runtime/lib/notes.txt", None),
+        ("lib/python3/site-packages/mine/__init__.py", "lib/python3/site-packages/mine/"),
+        ("bin/__pycache__/mytool.cpython-311.pyc", "bin/__pycache__/"),
+    ],
+)
+def test_force_keeps_and_names_a_users_file_at_any_depth(cli, tmp_path, lock_file, mine, named):
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    site = next(prefix.glob("lib/python3*/site-packages")).relative_to(prefix)
+    mine = mine.replace("lib/python3/site-packages", str(site))
+    (prefix / mine).parent.mkdir(parents=True, exist_ok=True)
+    (prefix / mine).write_text("mine\n")
+    before = tree(prefix)
+    result = create(cli, lock_file, prefix, "--force")
+    assert result.code == 2, result.err
+    shown = (named or mine).replace("lib/python3/site-packages", str(site))
+    assert f"holds files cudaenv did not put there: {shown};" in result.err
+    assert tree(prefix) == before
+    assert (prefix / mine).read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env", "pylock.toml", "wheels"]
+
+
+def test_force_on_an_env_of_an_earlier_cudaenv_is_refused_with_the_way_out(
+    cli, tmp_path, lock_file
+):
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    marker = json.loads((prefix / MARKER).read_text())
+    old = {k: marker[k] for k in ("about", "created-by", "version", "backend")}
+    (prefix / MARKER).write_text(json.dumps({**old, "entries": sorted(os.listdir(prefix))}))
+    before = tree(prefix)
+    result = create(cli, lock_file, prefix, "--force")
+    assert result.code == 2 and "made by an earlier cudaenv" in result.err
+    assert tree(prefix) == before
+    hint = next(ln for ln in result.err.splitlines() if ln.startswith("hint:"))
+    subprocess.run(hint.split("`")[1], shell=True, check=True)  # the way out, followed
+    assert create(cli, lock_file, prefix, "--force").code == 0
 
 
 def test_force_refuses_an_env_holding_the_users_files_and_names_them(cli, tmp_path, lock_file):
@@ -75,7 +126,7 @@ def test_force_refuses_an_env_holding_the_users_files_and_names_them(cli, tmp_pa
     before = tree(prefix)
     result = create(cli, lock_file, prefix, "--force")
     assert result.code == 2
-    assert "notes.txt, src" in result.err
+    assert "notes.txt, src/;" in result.err
     assert tree(prefix) == before
     # The hint says to move them out; doing so lets --force go ahead.
     assert "move them out" in result.err
@@ -139,3 +190,52 @@ def test_force_on_the_env_cudaenv_runs_from_is_refused(cli, tmp_path, lock_file,
     assert "cudaenv is running from" in done.stderr
     assert "Traceback" not in done.stderr
     assert tree(env) == before
+
+
+def test_a_second_cudaenv_on_a_prefix_is_refused_while_the_first_works(
+    cli, tmp_path, lock_file, local_index
+):
+    from tests.functional.test_signals import start, wait_until
+
+    prefix = tmp_path / "env"
+    assert create(cli, lock_file, prefix).code == 0
+    before = tree(prefix)
+    local_index.hold("/files/")  # the first one's download of the wheel, with a cache of its own
+    first = start(
+        "create", "--from", str(lock_file), "-p", str(prefix), "--force", "--no-smoke",
+        env={"UV_CACHE_DIR": str(tmp_path / "uv-cache-first")},
+    )  # fmt: skip
+    try:
+        wait_until(local_index.held.is_set, "asked for the wheel", first)
+        second = create(cli, lock_file, prefix, "--force")
+        assert second.code == 2
+        assert second.err.startswith(f"error: another cudaenv is working on {prefix}\n")
+        assert "Traceback" not in second.err
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 143, err
+    assert tree(prefix) == before, "the first one put the environment back; the second left it"
+    assert create(cli, lock_file, prefix, "--force").code == 0, "the lock went with the first"
+
+
+def test_the_installers_lock_file_is_not_world_writable(cli, tmp_path, lock_file):
+    old = os.umask(0)  # uv makes it 0666 whatever the umask
+    try:
+        assert create(cli, lock_file, tmp_path / "env").code == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "env" / ".lock").stat().st_mode & 0o777 == 0o644
+
+
+def test_without_force_a_folder_cudaenv_did_not_make_is_not_offered_force(cli, tmp_path, lock_file):
+    proj = tmp_path / "proj"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(proj)], check=True)
+    before = tree(proj)
+    result = create(cli, lock_file, proj)
+    assert result.code == 2
+    assert "was not made by cudaenv" in result.err
+    assert "--force" not in result.err.split("hint:")[1]
+    assert tree(proj) == before

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from cudaenv import lock
+from cudaenv.verify import added_pins
 from tests.functional.fleet_index import add_gpu_wheels, build_cpu_index, create_gpu_env
 from tests.tools.index_server import IndexServer
 from tests.tools.make_wheel import make_wheel
@@ -40,12 +41,18 @@ json.dump({"python": sys.executable, "prefix": sys.prefix, "cudart": lib.cudaenv
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory):
     wheels = add_gpu_wheels(build_cpu_index(tmp_path_factory.mktemp("kernel-wheels")))
+    # Like the real one: it needs a package the environment's lock already holds (packaging
+    # there, numpy here) and ships its own kernel spec as a data file, PREFIX/share/jupyter/...
     make_wheel(
         wheels,
         "ipykernel",
         "6.29.5",
-        requires_dist=["tornado>=6.1", "appnope; platform_system == 'Darwin'"],
-        files={"ipykernel/__init__.py": "", "ipykernel_launcher.py": "raise SystemExit(3)\n"},
+        requires_dist=["tornado>=6.1", "numpy>=1.19", "appnope; platform_system == 'Darwin'"],
+        files={
+            "ipykernel/__init__.py": "",
+            "ipykernel_launcher.py": "raise SystemExit(3)\n",
+            "ipykernel-6.29.5.data/data/share/jupyter/kernels/python3/kernel.json": "{}\n",
+        },
     )
     make_wheel(wheels, "tornado", "6.4.1")
     with IndexServer(wheels) as server:
@@ -109,12 +116,12 @@ def test_missing_ipykernel_names_the_fix_and_the_hint_works(env, home, tmp_path)
     assert spec_file.is_file()
 
     assert (env / "pylock.toml").read_text() == before, "the lock itself is unchanged"
-    added = lock.read(env / "pylock.added.toml")
-    assert [(p.name, str(p.version)) for p in added.pins] == [
+    added = added_pins(env, lock.read(env / "pylock.toml").pins)  # ipykernel needs numpy there
+    assert [(p.name, str(p.version)) for p in added] == [
         ("ipykernel", "6.29.5"),
         ("tornado", "6.4.1"),
     ]
-    assert all(len(p.wheel.sha256) == 64 for p in added.pins)
+    assert all(len(p.wheel.sha256) == 64 for p in added)
     verified = subprocess.run(
         [sys.executable, "-m", "cudaenv", "verify", "-p", str(env), "--json"],
         capture_output=True,
@@ -132,6 +139,25 @@ def with_ipykernel(env: Path, home: dict[str, str]) -> Path:
     done = kernel("-p", str(env), "--install-ipykernel", "--name", "first", environ=home)
     assert done.returncode == 0, done.stderr
     return env
+
+
+def test_an_env_with_ipykernel_added_verifies_and_force_replaces_it(
+    with_ipykernel, home, index, tmp_path
+) -> None:
+    env = with_ipykernel
+    assert (env / "share/jupyter/kernels/python3/kernel.json").is_file()  # ipykernel's own
+    verified = subprocess.run(
+        [sys.executable, "-m", "cudaenv", "verify", "-p", str(env)],
+        capture_output=True,
+        text=True,
+        env=home | {"CONDA_OVERRIDE_CUDA": "12.4"},
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "not complete" not in verified.stdout + verified.stderr
+    # the added packages' files (share/) and cudaenv's record of them are cudaenv's doing
+    assert create_gpu_env(tmp_path, index.url, "--force") == env
+    assert not (env / "pylock.added.toml").exists() and not (env / "share").exists()
 
 
 def test_the_spec_runs_the_env_python_with_the_activation(with_ipykernel, home, tmp_path):
@@ -205,3 +231,38 @@ def test_a_kernel_cudaenv_did_not_write_is_kept_unless_forced(with_ipykernel, ho
     assert again.returncode == 0, "a spec cudaenv wrote is replaced without --force"
     bad = kernel("-p", str(with_ipykernel), "--name", "My Env!", environ=home)
     assert bad.returncode == 2 and "--name my-env" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("with space", "'with space' is not a Jupyter kernel name"), ("", "--name: an empty value")],
+)
+def test_a_bad_name_is_refused_before_anything_is_installed(env, home, name, said) -> None:
+    site = next(env.glob("lib/python3*/site-packages"))
+    before = sorted(p.name for p in site.iterdir())
+    done = kernel("-p", str(env), "--name", name, "--install-ipykernel", environ=home)
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr
+    assert "adding" not in done.stdout + done.stderr
+    assert sorted(p.name for p in site.iterdir()) == before
+    assert not (env / "pylock.added.toml").exists()
+    assert not (Path(home["HOME"]) / ".local").exists()
+
+
+def test_a_kernel_cudaenv_did_not_write_is_refused_before_anything_is_installed(env, home):
+    theirs = Path(home["HOME"]) / ".local/share/jupyter/kernels/python3"
+    theirs.mkdir(parents=True)
+    (theirs / "kernel.json").write_text('{"argv": ["python3"], "display_name": "Python 3"}')
+    done = kernel("-p", str(env), "--name", "python3", "--install-ipykernel", environ=home)
+    assert done.returncode == 2 and "--name python3-cudaenv" in done.stderr
+    assert not (env / "pylock.added.toml").exists()
+
+
+def test_a_kernel_spec_cudaenv_wrote_into_the_env_is_cudaenvs_for_force(
+    with_ipykernel, home, index, tmp_path
+) -> None:
+    env = with_ipykernel
+    done = kernel("-p", str(env), "--name", "inside", "--prefix", str(env), environ=home)
+    assert done.returncode == 0, done.stderr
+    assert (env / "share/jupyter/kernels/inside/kernel.json").is_file()
+    assert create_gpu_env(tmp_path, index.url, "--force") == env

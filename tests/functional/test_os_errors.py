@@ -214,3 +214,49 @@ def test_download_onto_a_refusing_file_system(tmp_path, lock_file, options, says
         "download", str(lock_file), "-d", str(disk / "wheels"), mount=f"size=1m,{options}", at=disk
     )
     expected_failure(done, str(disk / "wheels"), says, "-d DIR")
+
+
+@MOUNTS
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_full_disk_shows_the_one_line_that_says_so_and_the_rest_under_v(
+    tmp_path, lock_file, verbose
+):
+    cache = tmp_path / "uv-cache"
+    cache.mkdir()
+    argv = [sys.executable, "-m", "cudaenv", *(["-v"] if verbose else []), "create"]
+    argv += ["--from", str(lock_file), "-p", str(tmp_path / "env"), "--no-smoke"]
+    shell = (
+        f"mount -t tmpfs -o size=1m,nr_inodes=8 none {shlex.quote(str(cache))} || exit 99\n"
+        f"UV_CACHE_DIR={shlex.quote(str(cache))} {shlex.join(argv)}\n"
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", shell], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.split("Traceback")[0].splitlines()  # -v adds the traceback
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("error: cannot "))
+    assert "No space left on device" in lines[at]
+    _, context, hint = lines[at : at + 3]
+    assert "(os error 28)" in context or "[Errno 28]" in context
+    assert hint.startswith(f"hint: the disk holding {cache} is full")
+    assert len(lines) == at + 3
+    # uv's own lines: shown with -v only (uv's cache is full as venv puts pip in with it)
+    assert ("Failed to inspect Python interpreter" in "\n".join(lines[:at])) is verbose
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_hash_mismatch_shows_the_one_line_that_says_so(tmp_path, local_index, installer):
+    from dataclasses import replace
+
+    from tests.tools.make_wheel import make_wheel
+
+    wheel = make_wheel(tmp_path / "wheels", "app", "1.0")
+    pin = pin_for(wheel, local_index)
+    pin = replace(pin, wheel=replace(pin.wheel, sha256="0" * 64))
+    locked = lock.write(resolution_of(pin), tmp_path / "pylock.toml", knowledge_version="t")
+    argv = ["--from", str(locked), "-p", str(tmp_path / "env"), "--installer", installer]
+    done = cudaenv("create", *argv, "--no-smoke")
+    assert done.returncode == 2
+    error, context, hint = done.stderr.splitlines()
+    assert error.startswith("error: hash mismatch for app 1.0")
+    assert "hash" in context.lower() and hint.startswith("hint: the index or a mirror")

@@ -124,3 +124,94 @@ def test_a_signal_during_smoke_stops_every_child(tmp_path, hanging_env, signum):
     assert proc.returncode == CODES[signum], err
     assert not survived, "the probe's child outlived cudaenv"
     assert "Traceback" not in err
+
+
+class _HalfServer:
+    """Serves one wheel on 127.0.0.1 the way an index's file host does (HEAD, ranges for its
+    METADATA), but a whole download stops halfway and hangs: the installer is then stopped
+    mid-unpack. ``half_sent`` is set once a download is halfway."""
+
+    def __init__(self, wheel: Path) -> None:
+        import http.server
+        import threading
+
+        data, self.half_sent, self._done = wheel.read_bytes(), threading.Event(), threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                self._head(200, len(data))
+
+            def do_GET(self) -> None:
+                ranged = self.headers.get("Range", "").removeprefix("bytes=")
+                if not ranged:
+                    self._head(200, len(data))
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    outer.half_sent.set()
+                    outer._done.wait(120)
+                    return
+                first, _, last = ranged.partition("-")
+                if not first:  # bytes=-N: the last N
+                    start, end = max(len(data) - int(last), 0), len(data) - 1
+                else:
+                    start, end = int(first), min(int(last or len(data) - 1), len(data) - 1)
+                self._head(206, end - start + 1, f"bytes {start}-{end}/{len(data)}")
+                self.wfile.write(data[start : end + 1])
+
+            def _head(self, status: int, length: int, content_range: str = "") -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(length))
+                self.send_header("Accept-Ranges", "bytes")
+                if content_range:
+                    self.send_header("Content-Range", content_range)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+
+    def file_url(self, filename: str) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}/files/{filename}"
+
+    def stop(self) -> None:
+        self._done.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_an_install_leaves_nothing_in_uvs_cache(tmp_path, signum):
+    from cudaenv import lock
+    from tests.functional.test_install import resolution_of
+    from tests.tools.make_wheel import make_wheel
+    from tests.tools.pins import pin_for
+
+    blobs = {f"big/part{i}.bin": os.urandom(256 * 1024) for i in range(16)}  # 4 MiB, unpacked
+    wheel = make_wheel(tmp_path / "wheels", "big", "1.0", files=blobs)
+    server = _HalfServer(wheel)
+    uv_cache = tmp_path / "uv-cache"
+    try:
+        lock_file = lock.write(
+            resolution_of(pin_for(wheel, server)), tmp_path / "pylock.toml", knowledge_version="t"
+        )
+        proc = start(
+            "create", "--from", str(lock_file), "-p", str(tmp_path / "env"), "--no-smoke",
+            env={"UV_CACHE_DIR": str(uv_cache)},
+        )  # fmt: skip
+        try:
+            wait_until(server.half_sent.is_set, "downloaded half the wheel", proc)
+            wait_until(lambda: list(uv_cache.glob(".tmp*/big/*.bin")), "unpacked a part", proc)
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        server.stop()
+    assert proc.returncode == CODES[signum], err
+    assert not (tmp_path / "env").exists()
+    assert [p.name for p in uv_cache.iterdir() if p.name.startswith(".tmp")] == []

@@ -430,3 +430,32 @@ def test_locks_and_environments_take_no_sdist_option(cli, tmp_path: Path) -> Non
         done = cli(command, "--spacy", "3.7", "--allow-sdist", "-p", str(tmp_path / "env"))
         assert done.code == 2 and "--allow-sdist" in done.err
     assert not (tmp_path / "env").exists()
+
+
+def test_a_known_line_the_index_lacks_is_said_so_and_the_way_out_works(cli, tmp_path) -> None:
+    from tests.functional.fleet_index import PY, build_cpu_index
+    from tests.tools.index_server import IndexServer
+
+    wheels = build_cpu_index(tmp_path / "wheels")
+    for old in wheels.glob("spacy-3.7*"):
+        old.unlink()  # the index has spaCy 3.8 only
+    with IndexServer(wheels) as index:
+        argv = ["solve", "--cpu", "--python", PY, "--index-url", index.url]
+        argv += ["--cache-dir", str(tmp_path / "cache")]
+        refused = cli(*argv, "--spacy", "3.7")
+        assert refused.code == 2
+        assert refused.err.startswith("error: the index has no spaCy 3.7 release\n")
+        assert "cudaenv knows spaCy 3.7; the index lists spaCy 3.8.7" in refused.err
+        assert "not a release cudaenv knows" not in refused.err
+        assert "hint: use --spacy 3.8" in refused.err
+        assert cli(*argv, "--spacy", "3.8").code == 0
+
+
+def test_a_known_line_of_a_project_the_index_does_not_have() -> None:
+    from cudaenv.request import FrameworkRequest
+    from cudaenv.solver.explain import unknown_release
+
+    fw = FrameworkRequest.from_string("spacy", "3.7")
+    why = unknown_release(fw, knowledge.load().spacy, "spaCy", newest_line=Version("3.8"))
+    assert why.headline == "the index has no spaCy release at all"
+    assert why.hints == (), "another line of a project the index lacks is no way out"

@@ -92,3 +92,12 @@ def test_a_line_with_only_pre_releases_says_add_pre(cache: Path, cli) -> None:
         pytest.skip("TensorFlow 2.22 has a final release now")
     assert doc["error"]["message"].startswith("TensorFlow 2.22 has only pre-releases so far (")
     assert doc["error"]["remedies"][0]["options"] == [["--pre", None]]
+
+
+def test_the_hint_for_an_index_url_that_is_no_url_works(cli, cache) -> None:
+    argv = _args(cache, "--spacy", "3.7", "--cpu")
+    refused = cli(*argv, "--index-url", "not-a-url")
+    assert refused.code == 2
+    hint = refused.err.split("e.g. ", 1)[1].split()
+    assert hint == ["--index-url", "https://pypi.org/simple"]
+    assert cli(*argv, *hint).code == 0

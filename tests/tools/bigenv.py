@@ -3,8 +3,10 @@
 TensorFlow environments are several GB each, and the whole suite must stay well under 15 GB on
 a fresh machine (``scripts/measure-disk`` measures it). So:
 
-- one cache for every such test (:data:`CACHE`: uv's wheels and cudaenv's index pages), kept
-  between runs; ``CUDAENV_TEST_CACHE`` moves it (``scripts/measure-disk`` starts one empty);
+- one cache for every such test (:data:`CACHE`: uv's wheels and cudaenv's index pages, about
+  10 GB), kept between runs, in ``$XDG_CACHE_HOME/cudaenv-tests`` (else ``~/.cache``);
+  ``CUDAENV_TEST_CACHE`` moves it (``scripts/measure-disk`` starts one empty), and
+  ``./scripts/test --clean-cache`` removes it;
 - every wheel is installed the way cudaenv installs it, by URL and hash from a cudaenv lock
   (:func:`requirements`), so uv keeps one copy of it: the same wheel asked for by name and by
   URL would be two cache entries of the same gigabytes;
@@ -24,11 +26,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
-__all__ = ["CACHE", "UV_CACHE", "big_dir", "environ", "requirements"]
+__all__ = ["CACHE", "UV_CACHE", "big_dir", "cache_root", "environ", "requirements"]
 
-CACHE = Path(os.environ.get("CUDAENV_TEST_CACHE") or Path.home() / ".cache" / "cudaenv-tests")
+
+def cache_root(environ: Mapping[str, str] = os.environ) -> Path:
+    """``CUDAENV_TEST_CACHE``, else ``cudaenv-tests`` in the user's cache folder:
+    ``$XDG_CACHE_HOME`` (an absolute path, as the XDG spec requires), else ``~/.cache``.
+    ``./scripts/test --clean-cache`` removes it (the same rule, in shell)."""
+    if environ.get("CUDAENV_TEST_CACHE"):
+        return Path(environ["CUDAENV_TEST_CACHE"])
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "cudaenv-tests"
+
+
+CACHE = cache_root()
 UV_CACHE = CACHE / "uv"
 _ENVS = CACHE / "envs"
 

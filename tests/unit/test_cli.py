@@ -100,3 +100,73 @@ def test_under_conda_the_examples_say_conda_cudaenv():
 def test_quiet_is_taken_before_and_after_the_command(cli, argv):
     r = cli(*argv, "--tf", "2.15")
     assert r.code == 0 and "2.15" in r.out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["create", "-p", "X", "-n", "Y"], "-n/--name cannot be given with -p/--prefix"),
+        (["create", "--installer", "npm"], "--installer: invalid choice: 'npm'"),
+        (["solve", "--tf"], "--tf: expected one argument"),
+        (["solve", "--tf", "2.15", "--bogus"], "unrecognized arguments: --bogus"),
+        (["create", "-p", "", "--tf", "2.15"], "-p/--prefix: an empty value"),
+        (["doctor", "-p", ""], "-p/--prefix: an empty value"),
+        (["kernel", "-p", "E", "--name", ""], "--name: an empty value"),
+        (["solve", "--platform", "", "--tf", "2.15"], "--platform: an empty value"),
+    ],
+)
+def test_a_usage_error_is_one_sentence_and_a_hint_that_works(
+    cli, tmp_path, monkeypatch, argv, message
+):
+    monkeypatch.chdir(tmp_path)
+    r = cli(*argv)
+    assert r.code == 2
+    error, hint = r.err.splitlines()
+    assert error.startswith(f"error: {message}") and hint == f"hint: see `cudaenv {argv[0]} --help`"
+    assert list(tmp_path.iterdir()) == []
+    command = r.err.split("`")[1].split()
+    assert cli(*command[1:]).code == 0
+
+
+def test_under_json_a_usage_error_is_json(cli):
+    import json
+
+    r = cli("create", "-p", "X", "-n", "Y", "--json")
+    assert r.code == 2
+    error = json.loads(r.out)["error"]
+    assert error["message"] == "-n/--name cannot be given with -p/--prefix"
+    assert error["reference"] == "bad-input" and error["hint"] == "see `cudaenv create --help`"
+    assert r.err == ""
+
+
+@pytest.mark.parametrize("python", ["3.11.7.1", "3.11rc1", "3", "3.11+local", "1!3.11", "2.7"])
+def test_a_python_that_is_not_3_x_or_3_x_y_is_refused(cli, python):
+    r = cli("solve", "--python", python, "--tf", "2.15", "--offline")
+    assert r.code == 2
+    assert f"error: --python {python!r} is not a Python" in r.err
+    assert "hint: use e.g. --python 3.11" in r.err
+
+
+def test_a_python_with_its_patch_release_means_its_minor():
+    from cudaenv.request import Target
+
+    assert str(Target.from_strings("3.11.7", None).python) == "3.11"
+
+
+def test_an_index_url_that_is_no_url_is_one_sentence_before_any_request(cli):
+    r = cli("solve", "--spacy", "3.7", "--cpu", "--index-url", "not-a-url")
+    assert r.code == 2
+    assert r.err.splitlines() == [
+        "error: --index-url 'not-a-url' is neither an http(s) URL nor a folder on this machine",
+        "hint: give the index's URL, e.g. --index-url https://pypi.org/simple",
+    ]
+
+
+def test_a_warning_logged_below_the_cli_reads_as_a_warning(cli, tmp_path, monkeypatch):
+    (tmp_path / "mirror").mkdir()
+    gone = (tmp_path / "gone").as_uri()
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", gone)
+    r = cli("solve", "--tf", "2.15", "--index-url", str(tmp_path / "mirror"), "--offline")
+    assert r.err.splitlines()[0] == (
+        f"warning: the index {gone} (named by PIP_EXTRA_INDEX_URL) does not exist: skipped"
+    )

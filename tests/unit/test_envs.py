@@ -93,17 +93,50 @@ def test_sigterm_rolls_back_and_restores_handler(tmp_path: Path):
 def test_existing_prefix_refused_and_untouched(tmp_path: Path):
     prefix = tmp_path / "env"
     Scripted().create(prefix, PY)
+    before = snapshot(prefix)
+    with pytest.raises(EnvError, match="never changed without --force") as e:
+        Scripted().create(prefix, PY)
+    assert "add --force" in (e.value.hint or "")
+    assert snapshot(prefix) == before
+
+
+def test_without_force_the_hint_offers_force_only_where_it_would_replace(tmp_path: Path):
+    prefix = tmp_path / "env"
+    Scripted().create(prefix, PY)
     (prefix / "mine.txt").write_text("keep")
     before = snapshot(prefix)
-    with pytest.raises(EnvError, match="never changed without --force"):
+    with pytest.raises(EnvError, match=r"holds files cudaenv did not put there: mine\.txt") as e:
         Scripted().create(prefix, PY)
+    assert "--force" not in (e.value.hint or "")
     assert snapshot(prefix) == before
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "thesis.tex").write_text("years of work")
+    with pytest.raises(EnvError, match="not made by cudaenv") as e:
+        check_prefix(tmp_path / "docs", force=False)
+    assert "--force" not in (e.value.hint or "")
+
+
+@pytest.mark.parametrize("where", ["/", "home", "cwd"])
+def test_the_root_home_and_current_folders_are_named_for_what_they_are(
+    where, tmp_path, monkeypatch
+):
+    from pathlib import Path
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    prefix = {"/": Path("/"), "home": tmp_path / "home", "cwd": tmp_path / "work"}[where]
+    what = {"/": "the root folder", "home": "your home folder", "cwd": "the current folder"}
+    with pytest.raises(EnvError, match=f"is {what[where]}, not an environment; it is kept") as e:
+        check_prefix(prefix, force=True)
+    assert "running from" not in e.value.message
 
 
 def test_force_replaces_and_failed_force_puts_old_back(tmp_path: Path):
     prefix = tmp_path / "env"
     Scripted().create(prefix, PY)
-    (prefix / "bin" / "old").write_text("old")
+    (prefix / "bin" / "python").write_text("old")  # a file cudaenv made, changed
     before = snapshot(prefix)
 
     def fail():
@@ -115,7 +148,7 @@ def test_force_replaces_and_failed_force_puts_old_back(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"], "no backup left behind"
 
     Scripted().create(prefix, PY, force=True)
-    assert not (prefix / "bin" / "old").exists()
+    assert (prefix / "bin" / "python").read_text() == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["env"]
 
 
@@ -184,3 +217,32 @@ def test_venv_with_pip_has_a_working_pip(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert str(env.site_packages) in done.stdout
+
+
+def test_one_cudaenv_at_a_time_on_a_prefix_whatever_its_spelling(tmp_path, monkeypatch):
+    from cudaenv.envs import busy
+
+    monkeypatch.setenv("CUDAENV_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with busy.holding(tmp_path / "real" / "env"):
+        assert busy.lock_path(tmp_path / "link" / "env") == busy.lock_path(
+            tmp_path / "real" / "sub" / ".." / "env"
+        )
+        with pytest.raises(EnvError, match=r"another cudaenv is working on .*link/env"):
+            with busy.holding(tmp_path / "link" / "env"):
+                pass
+        with busy.holding(tmp_path / "real" / "other"):  # another prefix: its own lock
+            pass
+    assert list((tmp_path / "cache" / "locks").iterdir()) == [], "released and removed"
+    with busy.holding(tmp_path / "link" / "env"):
+        pass
+
+
+def test_without_a_writable_lock_folder_cudaenv_goes_on(tmp_path, monkeypatch):
+    from cudaenv.envs import busy
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("CUDAENV_CACHE_DIR", str(tmp_path / "file"))
+    with busy.holding(tmp_path / "env"):
+        pass

@@ -356,14 +356,14 @@ def test_force_replaces_a_conda_env_and_keeps_it_if_the_new_one_fails(
 ):
     prefix = tmp_path / "env"
     MicromambaBackend().create(prefix, HERE)
-    (prefix / "conda-meta" / "mine.json").write_text("keep me")
+    (prefix / "conda-meta" / "history").write_text("the old one")  # the tool's own file
     monkeypatch.setenv("FAKE_TOOL_MODE", "fail")
     with pytest.raises(EnvError):
         MicromambaBackend().create(prefix, HERE, force=True)
-    assert (prefix / "conda-meta" / "mine.json").read_text() == "keep me"
+    assert (prefix / "conda-meta" / "history").read_text() == "the old one"
     monkeypatch.setenv("FAKE_TOOL_MODE", "ok")
     MicromambaBackend().create(prefix, HERE, force=True)
-    assert not (prefix / "conda-meta" / "mine.json").exists()
+    assert (prefix / "conda-meta" / "history").read_text() != "the old one"
 
 
 def test_force_never_replaces_a_conda_env_the_tool_made_without_cudaenv(micromamba, tmp_path):

@@ -357,3 +357,53 @@ def test_cuda_13_sonames_are_found_in_the_shared_cu13_folder() -> None:
     assert rules.wheel_dir("libcudart.so.13") == "nvidia/cu13/lib"
     assert rules.wheel_dir("libcudart.so.12") == "nvidia/cuda_runtime/lib"
     assert "nvidia-cudnn-cu13" in rules.sonames["libcudnn.so.9"]
+
+
+def _explain(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """``cudaenv explain ARGS`` in a process allowed 2 GiB, so that reading without a bound
+    fails at once instead of filling this machine's memory."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    with open(stdin or os.devnull, "rb") as source:
+        done = subprocess.run(
+            [sys.executable, "-m", "cudaenv", "explain", *args],
+            stdin=source,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=limit,
+            check=False,
+        )
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("args", [["/dev/zero"], ["-"]], ids=["file", "stdin"])
+def test_an_endless_log_is_read_up_to_a_bound_and_said_so(args):
+    from cudaenv.commands.explain import LIMIT
+
+    code, out, err = _explain(*args, stdin="/dev/zero")
+    assert code == 0, err
+    what = "stdin" if args == ["-"] else "/dev/zero"
+    assert f"warning: {what} is longer than {LIMIT >> 20} MiB: only its first ones were read" in err
+    assert "nothing to explain" in out
+
+
+def test_a_log_larger_than_the_bound_is_read_from_its_end(tmp_path):
+    from cudaenv.commands.explain import LIMIT
+
+    log = tmp_path / "train.log"
+    filler = (
+        "epoch 1/10 - loss: 0.5 - accuracy: 0.9\n" * (LIMIT // 20)
+    ).encode()  # twice the bound
+    last = b"Could not find cuda drivers on your machine, GPU will not be used.\n"
+    log.write_bytes(filler + last)
+    code, out, err = _explain(str(log))
+    assert code == 0, err
+    assert f"only its last {LIMIT >> 20} MiB were read" in err
+    assert "Could not find cuda drivers on your machine" in out

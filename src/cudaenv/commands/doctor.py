@@ -1,6 +1,7 @@
 """``cudaenv doctor (-p PREFIX | --python PATH)``: why an environment does or does not use the GPU.
 
-Works on any environment, including ones cudaenv did not make. Prints each finding (cause,
+Works on any environment, including ones cudaenv did not make (one it made, not active, is
+judged as its activation sets it up, and the report says so). Prints each finding (cause,
 severity, message, and the command that fixes it). Exit 0 when nothing is an error, 2 otherwise.
 """
 
@@ -55,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
 def show(diagnosis: Diagnosis) -> None:
     report = diagnosis.report
     render.line(f"environment: {diagnosis.prefix} (python {report.python or '?'})")
+    if diagnosis.as_activated:
+        render.line(
+            "judged as its activation sets it up: cudaenv made it to be used activated, and it "
+            "is not the active environment here"
+        )
     frameworks = ", ".join(f"{k} {v}" for k, v in sorted(report.distributions.items()))
     none = "no TensorFlow, PyTorch, JAX, spaCy, CuPy or NVIDIA wheels"
     render.line(f"packages: {frameworks or none}")

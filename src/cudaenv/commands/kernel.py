@@ -66,16 +66,12 @@ def run(args: argparse.Namespace) -> int:
     from cudaenv.envs.base import Env
 
     env = Env.from_prefix(Path(default_prefix(args.env, "kernel")))
+    name = kernel.default_name(env) if args.kernel_name is None else args.kernel_name
+    where = kernel.kernels_dir(Path(args.prefix) if args.prefix is not None else None)
+    kernel.check(name=name, where=where, force=args.force)  # before ipykernel is installed
     added = _ensure_ipykernel(env, args)
-    name = args.kernel_name or kernel.default_name(env)
     display = args.display_name or f"Python {env.site_packages.parent.name[6:]} ({env.prefix.name})"
-    folder = kernel.register(
-        env,
-        name=name,
-        display_name=display,
-        where=kernel.kernels_dir(Path(args.prefix) if args.prefix else None),
-        force=args.force,
-    )
+    folder = kernel.register(env, name=name, display_name=display, where=where, force=args.force)
     if args.json:
         render.emit_json(
             {

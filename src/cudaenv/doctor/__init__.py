@@ -1,11 +1,16 @@
 """Diagnose any Python environment: why its frameworks do or do not use the GPU.
 
 ``diagnose`` runs the smoke probe (the same script, one probe for two users) with the
-environment as it is, *not* activated, then reads the file system around it: where each CUDA
-library the frameworks load sits (the env's NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig
-cache, ``/usr/local/cuda*``), which copy the loader picks, the driver against what the stack
-needs (``cudaenv.machine.detect`` and the knowledge base's floors), container hints, whether
-cudaenv's activation is there, and which folders TensorFlow's own RUNPATH covers (:mod:`.elf`).
+environment as it is, *not* activated, and reads the file system around it. An environment
+cudaenv made (it carries cudaenv's marker) that is not the active one is judged as its
+activation sets it up instead (:func:`cudaenv.smoke.activated_environ`, what ``smoke`` and
+``cudaenv run`` use), and the diagnosis says so: it is made to be used activated, and "does not
+load" of every library, seconds after ``create``'s smoke test loaded them, would be no help.
+Around the environment it reads where each CUDA library the frameworks load sits (the env's
+NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig cache, ``/usr/local/cuda*``), which copy the
+loader picks, the driver against what the stack needs (``cudaenv.machine.detect`` and the
+knowledge base's floors), container hints, whether cudaenv's activation is there, and which
+folders TensorFlow's own RUNPATH covers (:mod:`.elf`).
 Each finding names one of the five causes and a fix that is a command. The checks themselves
 are pure functions of those facts (:mod:`.checks`), so they are tested on fixture layouts
 without a GPU. ``explain_log`` classifies pasted log text.
@@ -56,6 +61,7 @@ class Diagnosis:
     report: SmokeReport
     places: Mapping[str, tuple[tuple[str, Path], ...]]  # soname -> (where, path) copies
     findings: tuple[Finding, ...]
+    as_activated: bool = False  # probed under its activation (a cudaenv environment, inactive)
 
     @property
     def worst(self) -> str:
@@ -84,6 +90,7 @@ class Diagnosis:
             ],
             "findings": [f.to_json() for f in self.findings],
             "worst": self.worst,
+            "as_activated": self.as_activated,
         }
 
 
@@ -171,7 +178,8 @@ def diagnose(
     machine: Machine | None = None,
     knowledge: Knowledge | None = None,
 ) -> Diagnosis:
-    """Probe ``env`` as it is (not activated) and judge what stands between it and the GPU.
+    """Probe ``env`` (as it is, or as its activation sets it up: see the module's docstring)
+    and judge what stands between it and the GPU.
 
     ``machine`` and ``knowledge`` default to ``cudaenv.machine.detect()`` and
     ``cudaenv.knowledge.load()``. Cost: one probe run without benchmarks (imports TensorFlow
@@ -189,6 +197,10 @@ def diagnose(
         from cudaenv.machine import detect
 
         machine = detect()
+    as_activated = _made_and_inactive(env, environ)
+    if as_activated:  # what its activation sets, for the probe and the checks alike
+        lines = smoke.recipe_lines(smoke.installed(env), knowledge)
+        environ = smoke.activated_environ(env, lines, environ)
     probed = smoke.probe(env, knowledge, environ, activated=False, bench=False)
     report, lines = probed.report, probed.lines
     cache = ldconfig_cache()
@@ -212,7 +224,16 @@ def diagnose(
         report=report,
         places=places,
         findings=findings(facts),
+        as_activated=as_activated,
     )
+
+
+def _made_and_inactive(env: Env, environ: Mapping[str, str]) -> bool:
+    """Whether cudaenv made ``env`` and it is not the environment active in ``environ``."""
+    from cudaenv.envs.prefix import MARKER
+
+    active = environ.get("CONDA_PREFIX" if env.is_conda else "VIRTUAL_ENV")
+    return (env.prefix / MARKER).is_file() and active != str(env.prefix)
 
 
 def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLine, ...]:
@@ -228,7 +249,7 @@ def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLi
     tf_lines = smoke.tf_lines_by_soname(knowledge)
     out: list[LogLine] = []
     seen: set[tuple[str, str]] = set()
-    for line in text.splitlines():
+    for line in dict.fromkeys(text.splitlines()):  # a line repeated says nothing new
         known = rules.classify(line, tf_lines=tf_lines)
         if known is not None and (key := (known.rule, known.explanation)) not in seen:
             seen.add(key)

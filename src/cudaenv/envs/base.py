@@ -8,7 +8,9 @@ location"; cudaenv also rolls back, because a half-made CUDA environment is wors
 A venv cannot be built elsewhere and renamed into place (its scripts embed absolute paths), so it
 is built at the final path behind a marker file, ``.cudaenv-incomplete``, removed only when the
 whole environment is ready. :meth:`EnvBackend.creating` keeps the transaction open while the caller
-installs and writes activation, so a failure in those steps rolls back the environment too.
+installs and writes activation, so a failure in those steps rolls back the environment too;
+it holds the prefix's lock (:mod:`cudaenv.envs.busy`) all along, so a second cudaenv on the
+same prefix is refused, not let in to race.
 When it is finished, cudaenv's own marker ``.cudaenv`` is written into it: ``--force`` replaces
 only prefixes that carry it (:mod:`cudaenv.envs.prefix` says exactly which). ``--force`` moves the
 old environment aside (a rename in the same folder) and puts it back if the new one fails, so an
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from cudaenv import oserrors
+from cudaenv.envs import busy
 from cudaenv.envs.prefix import INCOMPLETE_MARKER, MARKER, check_prefix, write_marker
 from cudaenv.errors import EnvError, Terminated, UsageError
 from cudaenv.interrupts import signals_ignored, sigterm_raises
@@ -112,11 +115,12 @@ class EnvBackend(abc.ABC):
         """
         prefix = Path(os.path.abspath(prefix))
         try:
-            check_prefix(prefix, force=force)
-            with _Transaction(prefix) as tx, sigterm_raises():
-                env = self._make(tx, prefix, python_version)
-                yield env
-                write_marker(prefix, self.name)  # last: cudaenv made it, and it is finished
+            with busy.holding(prefix):  # one cudaenv at a time on a prefix
+                check_prefix(prefix, force=force)
+                with _Transaction(prefix) as tx, sigterm_raises():
+                    env = self._make(tx, prefix, python_version)
+                    yield env
+                    write_marker(prefix, self.name)  # last: cudaenv made it, it is finished
         except OSError as e:  # the file system refused, in the body (install, activation) too
             if not oserrors.is_refusal(e):
                 raise

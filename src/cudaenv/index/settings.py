@@ -25,6 +25,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from cudaenv.errors import UsageError
 
@@ -134,12 +136,36 @@ def _flags(
 ) -> Layer:
     return Layer(
         tool="cudaenv",
-        default=as_location(index_url, "--index-url", "cudaenv") if index_url else None,
-        extras=tuple(as_location(u, "--extra-index-url", "cudaenv") for u in extra_index_urls),
+        default=_given(index_url, "--index-url") if index_url else None,
+        extras=tuple(_given(u, "--extra-index-url") for u in extra_index_urls),
         find_links=tuple(as_location(u, "--find-links", "cudaenv") for u in find_links),
         strategy=strategy,
         strategy_origin="--index-strategy",
     )
+
+
+_WEB = ("http", "https")
+
+
+def _given(value: str, flag: str) -> Location:
+    """An index given by a flag: an http(s) URL with a host, a ``file:`` URL or a path of
+    this machine that exists; else UsageError, before any request (a word that is neither
+    would be read as a folder that is not there, and every project "missing" from it). pip's
+    and uv's own settings, and find-links, are taken as pip takes them: a missing folder is
+    skipped with a warning."""
+    location = as_location(value, flag, "cudaenv")
+    parts = urlsplit(location.url)
+    if parts.scheme in _WEB and parts.hostname:
+        return location
+    if parts.scheme == "file" and Path(url2pathname(parts.path)).exists():
+        return location
+    if parts.scheme == "file" and "://" in value:
+        why = "names no folder that exists"
+    elif parts.scheme in _WEB:
+        why = "is not a URL with a host"
+    else:  # a word read as a path, or another scheme
+        why = "is neither an http(s) URL nor a folder on this machine"
+    raise UsageError(f"{flag} {value!r} {why}", hint=f"give the index's URL, e.g. {flag} {PYPI}")
 
 
 def _pip_env(environ: Mapping[str, str]) -> Layer:

@@ -96,7 +96,7 @@ class Sources:
         for location in settings.indexes:
             if location.is_local and not LocalPages(location.url).exists:
                 _log.warning(
-                    "warning: the index %s (named by %s) does not exist: skipped",
+                    "the index %s (named by %s) does not exist: skipped",
                     location.url,
                     location.origin,
                 )

@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 from cudaenv.errors import LockError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from packaging.pylock import Package, Pylock
     from packaging.requirements import Requirement
@@ -58,13 +58,15 @@ class NotClosedError(LockError):
         self.missing = tuple(missing)
 
 
-def check_references(pylock: Pylock, source: str) -> None:
-    """Every PEP 751 ``dependencies`` entry names a package of the lock; else NotClosedError."""
+def check_references(pylock: Pylock, source: str, *, beside: Collection[Pin] = ()) -> None:
+    """Every PEP 751 ``dependencies`` entry names a package of the lock, or one of ``beside``
+    (the packages of the lock a lock of additions was made on top of); else NotClosedError."""
     missing = [
         f"{_label(pkg)} depends on {_ref_text(ref)}, which the lock does not hold"
         for pkg in pylock.packages
         for ref in pkg.dependencies or ()
         if not any(_refers_to(ref, other) for other in pylock.packages)
+        and not any(_refers_to(ref, pin) for pin in beside)
     ]
     if missing:
         raise NotClosedError(source, missing)
@@ -79,7 +81,7 @@ def _ref_text(ref: Mapping[str, Any]) -> str:
     return f"{ref.get('name')} {version}" if version else str(ref.get("name"))
 
 
-def _refers_to(ref: Mapping[str, Any], pkg: Package) -> bool:
+def _refers_to(ref: Mapping[str, Any], pkg: Package | Pin) -> bool:
     """PEP 751's key-by-key match on the keys that identify a package (name, version)."""
     name, version = ref.get("name"), ref.get("version")
     if not isinstance(name, str) or canonicalize_name(name) != pkg.name:

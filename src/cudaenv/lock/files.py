@@ -25,8 +25,10 @@ from cudaenv.lock.closure import check_references
 from cudaenv.lock.convert import LockInfo, lock_info, to_pylock
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from cudaenv.request import Target
-    from cudaenv.resolution import Resolution
+    from cudaenv.resolution import Pin, Resolution
 
 __all__ = ["dumps", "is_valid_lock_name", "load", "loads", "read", "write", "write_text"]
 
@@ -93,12 +95,18 @@ def is_valid_lock_name(path: Path | str) -> bool:
     return is_valid_pylock_path(Path(path))
 
 
-def read(path: Path | str, *, target: Target | None = None) -> Resolution:
-    """The Resolution recorded in the lock at ``path``; LockError if it cannot be used."""
-    return load(path, target=target).resolution
+def read(
+    path: Path | str, *, target: Target | None = None, beside: Collection[Pin] = ()
+) -> Resolution:
+    """The Resolution recorded in the lock at ``path``; LockError if it cannot be used.
+    ``beside``: the packages a lock of additions (``pylock.added.toml``) was made on top of,
+    which its packages' ``dependencies`` may name."""
+    return load(path, target=target, beside=beside).resolution
 
 
-def load(path: Path | str, *, target: Target | None = None) -> LockInfo:
+def load(
+    path: Path | str, *, target: Target | None = None, beside: Collection[Pin] = ()
+) -> LockInfo:
     """The lock at ``path`` with its own facts (recipes version, what a foreign lock lacks)."""
     path = Path(path)
     try:
@@ -109,11 +117,17 @@ def load(path: Path | str, *, target: Target | None = None) -> LockInfo:
         raise oserrors.explain(e, path, doing="read", cls=LockError) from e
     except UnicodeDecodeError as e:
         raise LockError(f"cannot read {path}: {e}", hint=_REGENERATE) from e
-    return loads(text, source=str(path), target=target)
+    return loads(text, source=str(path), target=target, beside=beside)
 
 
-def loads(text: str, *, source: str = "<lock>", target: Target | None = None) -> LockInfo:
-    """Parse lock text; ``source`` names it in errors."""
+def loads(
+    text: str,
+    *,
+    source: str = "<lock>",
+    target: Target | None = None,
+    beside: Collection[Pin] = (),
+) -> LockInfo:
+    """Parse lock text; ``source`` names it in errors; ``beside``: see :func:`read`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -126,7 +140,7 @@ def loads(text: str, *, source: str = "<lock>", target: Target | None = None) ->
             context=f"at {e.context}" if e.context else None,
             hint=_REGENERATE,
         ) from e
-    check_references(pylock, source)  # a lock cut short is not a lock
+    check_references(pylock, source, beside=beside)  # a lock cut short is not a lock
     try:
         return lock_info(pylock, target=target)
     except LockError as e:

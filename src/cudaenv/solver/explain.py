@@ -331,8 +331,27 @@ def unknown_release(
             reasons=(f"known {label} lines: {', '.join(lines)}",),
             hints=hints,
         )
+    if any(_asks_line(fw, k.line) for k in known):  # a line cudaenv knows: the index lacks it
+        return _not_on_index(fw, label, versions, hints)
     return Explanation(
         headline=f"{label} {fw.text} is not a release cudaenv knows",
         reasons=(f"known {label} lines: {', '.join(lines)}",),
+        hints=hints,
+    )
+
+
+def _not_on_index(
+    fw: FrameworkRequest, label: str, versions: Sequence[Version], hints: tuple[Remedy, ...]
+) -> Explanation:
+    """``--spacy 3.7``, a line cudaenv knows, on an index that has none of its releases."""
+    if not versions:  # none at all: no other line of it is a way out either
+        return Explanation(
+            headline=f"the index has no {label} release at all",
+            reasons=(f"cudaenv knows {label} {fw.text}, but no index it reads lists {label}",),
+        )
+    listed = ", ".join(str(v) for v in sorted(versions)[-3:])
+    return Explanation(
+        headline=f"the index has no {label} {fw.text} release",
+        reasons=(f"cudaenv knows {label} {fw.text}; the index lists {label} {listed}",),
         hints=hints,
     )

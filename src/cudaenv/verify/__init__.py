@@ -29,11 +29,12 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from cudaenv.envs.prefix import ADDED_LOCK
 from cudaenv.verify.installed import Installed, scan
 from cudaenv.verify.record import FileProblem, check_record
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
     from pathlib import Path
 
     from cudaenv.envs.base import Env
@@ -51,7 +52,6 @@ __all__ = [
     "verify",
 ]
 
-ADDED_LOCK = "pylock.added.toml"
 LOCK_NAME = "pylock.toml"  # the lock ``create`` writes into every environment
 BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
 _JOBS = 4  # files are hashed by package, this many at once (hashlib releases the GIL)
@@ -93,12 +93,13 @@ class Verdict:
         return not self.differences
 
 
-def added_pins(prefix: Path) -> tuple[Pin, ...]:
-    """The packages recorded as added after the lock (none when there is no record)."""
+def added_pins(prefix: Path, beside: Collection[Pin] = ()) -> tuple[Pin, ...]:
+    """The packages recorded as added after the lock (none when there is no record). They were
+    solved on top of the environment's lock, whose packages (``beside``) they may need."""
     from cudaenv import lock
 
     path = prefix / ADDED_LOCK
-    return lock.read(path).pins if path.is_file() else ()
+    return lock.read(path, beside=beside).pins if path.is_file() else ()
 
 
 def verify(
@@ -110,7 +111,7 @@ def verify(
 ) -> Verdict:
     """Compare ``env`` with ``resolution`` and this ``machine``. ``on_progress(done, total)``
     follows the file checks. Cost: one read of every installed file that RECORD hashes."""
-    added = added_pins(env.prefix)
+    added = added_pins(env.prefix, resolution.pins)
     expected = {p.name: p for p in resolution.pins} | {p.name: p for p in added}
     installed: dict[str, list[Installed]] = {}
     for dist in scan(env.site_packages):

@@ -164,3 +164,26 @@ def test_describe_hides_credentials(env, tmp_path) -> None:
     env["PIP_INDEX_URL"] = "https://alice:s3cret@private/simple"
     lines = _read(env, tmp_path).describe()
     assert lines == ["index: https://private/simple (PIP_INDEX_URL)"]
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("not-a-url", "is neither an http(s) URL nor a folder on this machine"),
+        ("ftp://mirror/simple", "is neither an http(s) URL nor a folder on this machine"),
+        ("https://", "is not a URL with a host"),
+        ("file:///no/such/folder", "names no folder that exists"),
+    ],
+)
+def test_an_index_flag_that_names_no_index_is_refused_before_any_request(
+    env, tmp_path, value, why
+) -> None:
+    for flag in ("index_url", "extra_index_urls"):
+        given = {flag: value} if flag == "index_url" else {flag: [value]}
+        with pytest.raises(UsageError) as e:
+            _read(env, tmp_path, **given)
+        shown = "--index-url" if flag == "index_url" else "--extra-index-url"
+        assert e.value.message == f"{shown} {value!r} {why}"
+        assert e.value.hint == f"give the index's URL, e.g. {shown} https://pypi.org/simple"
+    (tmp_path / "mirror").mkdir()
+    assert _read(env, tmp_path, index_url=str(tmp_path / "mirror")).default.url.startswith("file:")
