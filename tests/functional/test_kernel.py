@@ -48,7 +48,7 @@ def index(tmp_path_factory: pytest.TempPathFactory):
         files={"ipykernel/__init__.py": "", "ipykernel_launcher.py": "raise SystemExit(3)\n"},
     )
     make_wheel(wheels, "tornado", "6.4.1")
-    with IndexServer(wheels) as server:
+    with IndexServer(wheels, shared=True) as server:
         yield server
 
 

@@ -37,8 +37,14 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # the status line's first character
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    server = serve(build_index(tmp_path_factory.mktemp("wheels")))
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture
+def index(wheels: Path) -> Iterator[IndexServer]:
+    """A server of the test's own: tests make it stall."""
+    server = serve(wheels)
     try:
         yield server
     finally:
