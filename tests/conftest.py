@@ -1,4 +1,4 @@
-"""Shared fixtures: an in-process CLI runner and markers' skip rules."""
+"""Shared fixtures: an in-process CLI runner, markers' skip rules, and ``--reverse``."""
 
 from __future__ import annotations
 
@@ -81,7 +81,18 @@ def data_dir() -> Path:
     return DATA
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--reverse",
+        action="store_true",
+        help="run the collected tests in reverse order (a test that needs another to run "
+        "first, or not to have run, then fails)",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--reverse"):
+        items.reverse()
     if os.environ.get("CUDAENV_TEST_GPU"):
         return
     skip_gpu = pytest.mark.skip(reason="needs an NVIDIA GPU and driver (set CUDAENV_TEST_GPU=1)")

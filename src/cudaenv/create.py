@@ -131,7 +131,7 @@ def materialize(
     checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
     # read now: the lock may be the one inside the environment --force replaces
     copied = lock_file.read_bytes() if lock_file is not None else None
-    progress.step(f"creating the {backend.name} environment at {prefix}")
+    progress.step(f"creating the {backend.name} environment", where=prefix)
     with backend.creating(prefix, resolution.target.python, force=force) as env:
         progress.step("writing the lock")
         say(f"created {backend.name} environment at {env.prefix}")

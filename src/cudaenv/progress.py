@@ -7,12 +7,20 @@ reads it, so a step reports unconditionally and it costs nothing. A step may han
 *watch*, a function computed on every read (:class:`SolveWatch` reads the index client's
 counters), so that a request which hangs shows its URL and the seconds waited without anybody
 calling in.
+
+A terminal may be narrower than the line: :meth:`Progress.text` given a width drops what is
+least useful first. The step may name a folder (``where``), which the user typed and knows: it
+goes ``~``-relative, then keeps fewer of its last names (``…/env``), then goes; then the seconds
+go. The step's own words and the part under way (``TensorFlow: importing``) are cut only when
+nothing else is left: the step's words first, down to a few, then the detail's end.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,7 +29,7 @@ if TYPE_CHECKING:
     from cudaenv.index import Index
     from cudaenv.solver.reporter import SolveEvent
 
-__all__ = ["SLOW_REQUEST", "Progress", "SolveWatch", "size_text"]
+__all__ = ["SLOW_REQUEST", "Progress", "SolveWatch", "path_forms", "size_text"]
 
 SLOW_REQUEST = 1.0  # seconds: a request in flight this long is named on the status line
 
@@ -34,14 +42,24 @@ class Progress:
         self._clock = clock
         self._lock = threading.Lock()
         self._step = ""
+        self._where: Path | None = None
         self._detail = ""
         self._watch: Callable[[], str] | None = None
         self._since = clock()
 
-    def step(self, text: str, *, watch: Callable[[], str] | None = None) -> None:
-        """A new step starts: its seconds count from now; ``watch`` computes its detail."""
+    def step(
+        self,
+        text: str,
+        *,
+        where: str | os.PathLike[str] | None = None,
+        watch: Callable[[], str] | None = None,
+    ) -> None:
+        """A new step starts: its seconds count from now; ``watch`` computes its detail.
+        ``where``: the folder it works in, shown as ``text in where`` while the line has room."""
         with self._lock:
-            self._step, self._detail, self._watch, self._since = text, "", watch, self._clock()
+            self._step, self._detail, self._watch = text, "", watch
+            self._where = Path(where) if where is not None else None
+            self._since = self._clock()
 
     def done(self) -> None:
         """No step under way (the status line disappears until the next one)."""
@@ -52,15 +70,58 @@ class Progress:
         with self._lock:
             self._detail = text
 
-    def text(self) -> str:
-        """``step: detail (N s)``; empty before the first step."""
+    def text(self, width: int | None = None, *, ellipsis: str = "…") -> str:
+        """``step in where: detail (N s)``; empty before the first step. With ``width``, the
+        longest form that fits (see the module's docstring), cut with ``ellipsis`` if none
+        does."""
         with self._lock:
-            step, detail, watch, since = self._step, self._detail, self._watch, self._since
+            step, where, detail, watch = self._step, self._where, self._detail, self._watch
+            since = self._since
         if not step:
             return ""
         live = watch() if watch is not None else detail
-        body = f"{step}: {live}" if live else step
-        return f"{body} ({int(self._clock() - since)} s)"
+        seconds = f" ({int(self._clock() - since)} s)"
+        places = path_forms(where, ellipsis=ellipsis) if where is not None else []
+        forms = [_line(f"{step} in {place}", live, seconds) for place in places]
+        forms += [_line(step, live, seconds), _line(step, live, "")]
+        if width is None:
+            return forms[0]
+        fits = [form for form in forms if len(form) <= width]
+        return fits[0] if fits else _squeeze(step, live, width, ellipsis)
+
+
+MIN_STEP = 10  # characters of a step's words kept before its detail is cut instead
+
+
+def _line(step: str, live: str, seconds: str) -> str:
+    return f"{step}: {live}{seconds}" if live else f"{step}{seconds}"
+
+
+def _squeeze(step: str, live: str, width: int, ellipsis: str) -> str:
+    """``step: live`` in ``width`` when it does not fit: the step's words are cut while the
+    whole detail still fits beside at least :data:`MIN_STEP` of them, else the line's end."""
+    room = width - len(live) - len(": ")
+    if live and room >= MIN_STEP:
+        return f"{_cut(step, room, ellipsis)}: {live}"
+    return _cut(_line(step, live, ""), width, ellipsis)
+
+
+def _cut(text: str, width: int, ellipsis: str) -> str:
+    return text[: max(width - len(ellipsis), 0)] + ellipsis if len(text) > width else text
+
+
+def path_forms(path: Path, *, ellipsis: str = "…") -> list[str]:
+    """``path`` as the status line may show it, longest first: as it is, ``~``-relative
+    (under the home folder), then keeping fewer and fewer of its last names down to one
+    (``…/project/env``, ``…/env``)."""
+    forms = [str(path)]
+    home = Path(os.path.expanduser("~"))
+    if home != Path(home.anchor) and path.is_relative_to(home) and path != home:
+        forms.append(str(Path("~", path.relative_to(home))))
+    names = path.parts[1:] if path.is_absolute() else path.parts
+    for keep in range(len(names) - 1, 0, -1):
+        forms.append(f"{ellipsis}/{'/'.join(names[-keep:])}")
+    return [form for n, form in enumerate(forms) if all(len(form) < len(x) for x in forms[:n])]
 
 
 class SolveWatch:

@@ -127,12 +127,14 @@ class _Ticker(threading.Thread):
                 self.draw()
 
     def draw(self) -> None:
-        text = self.progress.text()
+        utf = (sys.stderr.encoding or "").lower().startswith("utf")
+        width = max(_columns() - 1, 10)  # the last column would wrap on some terminals
+        text = self.progress.text(width - 2, ellipsis="…" if utf else "...")
         if not text:
             return
         self._frame += 1
-        spin = _SPIN if (sys.stderr.encoding or "").lower().startswith("utf") else "|/-\\"
-        shown = f"{spin[self._frame % len(spin)]} {text}"[: max(_columns() - 1, 10)]
+        spin = _SPIN if utf else "|/-\\"
+        shown = f"{spin[self._frame % len(spin)]} {text}"[:width]
         _raw(sys.stderr, f"{_CLEAR}{shown}")
         self.shown = True
 

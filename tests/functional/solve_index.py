@@ -26,6 +26,7 @@ __all__ = [
     "build_index",
     "frameworks_server",
     "hints_server",
+    "own_solve_server",
     "serve",
     "solve_server",
 ]
@@ -72,15 +73,29 @@ def build_index(
     return dest
 
 
-def serve(dest: Path) -> IndexServer:
-    """An index over ``dest``, started (the caller stops it)."""
-    return IndexServer(dest).start()
+def serve(dest: Path, *, shared: bool = False) -> IndexServer:
+    """An index over ``dest``, started (the caller stops it); ``shared``: several tests use it,
+    so its request log is not theirs to read (see :class:`IndexServer`)."""
+    return IndexServer(dest, shared=shared).start()
 
 
 @pytest.fixture(scope="module")
 def solve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    """The case file's index, built and served once per test module."""
-    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")))
+    """The case file's index, built and served once per test module (its log is no test's
+    to read)."""
+    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")), shared=True)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def own_solve_server(solve_server: IndexServer) -> Iterator[IndexServer]:
+    """The case file's index on a server of the test's own (the module's wheels, a port of its
+    own), for a test that reads the request log or changes how the index answers (a login,
+    stalls): no other test's request reaches it."""
+    srv = serve(solve_server.root)
     try:
         yield srv
     finally:
@@ -90,7 +105,7 @@ def solve_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
 @pytest.fixture(scope="module")
 def hints_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """The case file's index with the releases of HINTS, built and served once per module."""
-    srv = serve(build_index(tmp_path_factory.mktemp("hint-wheels"), more=[HINTS]))
+    srv = serve(build_index(tmp_path_factory.mktemp("hint-wheels"), more=[HINTS]), shared=True)
     try:
         yield srv
     finally:
@@ -101,7 +116,8 @@ def hints_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServ
 def frameworks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """The case file's index with the releases of FRAMEWORKS, built and served once per
     module."""
-    srv = serve(build_index(tmp_path_factory.mktemp("framework-wheels"), more=[FRAMEWORKS]))
+    wheels = build_index(tmp_path_factory.mktemp("framework-wheels"), more=[FRAMEWORKS])
+    srv = serve(wheels, shared=True)
     try:
         yield srv
     finally:

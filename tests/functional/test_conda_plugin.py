@@ -634,7 +634,7 @@ def solve_index():
     from tests.functional.solve_index import build_index, serve
 
     with tempfile.TemporaryDirectory(prefix="cudaenv-solve-wheels-") as tmp:
-        server = serve(build_index(Path(tmp)))
+        server = serve(build_index(Path(tmp)), shared=True)
         try:
             yield server
         finally:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cudaenv import lock
-from tests.functional.solve_index import solve_server  # noqa: F401  (a fixture)
+from tests.functional.solve_index import own_solve_server, solve_server  # noqa: F401  (fixtures)
 from tests.functional.test_install import resolution_of
 from tests.functional.test_solve import PLATFORM
 from tests.tools.index_server import IndexServer
@@ -34,15 +34,11 @@ def _with_login(url: str, user: str = LOGIN[0], password: str = LOGIN[1]) -> str
 
 
 @pytest.fixture
-def private(solve_server: IndexServer) -> Iterator[IndexServer]:  # noqa: F811
-    """The solve index, wanting alice's login for every request while the test runs."""
-    solve_server.auth = LOGIN
-    solve_server.clear_log()
-    try:
-        yield solve_server
-    finally:
-        solve_server.auth = None
-        solve_server.redirect_files = None
+def private(own_solve_server: IndexServer) -> IndexServer:  # noqa: F811
+    """The solve index on a server of the test's own (its log holds this test's requests
+    only), wanting alice's login for every request."""
+    own_solve_server.auth = LOGIN
+    return own_solve_server
 
 
 @pytest.fixture
@@ -146,10 +142,9 @@ def test_a_401_asks_keyring_for_the_host(private, netrc, tmp_path, cli) -> None:
     finally:
         keyring.set_keyring(before)
     assert r.code == 0, r.err
-    # A failed solve does not wait for the pages it asked for ahead: the server may log them
-    # after the next test began (the wrong-password tests'). And the log is in the order the
-    # answers were written, which concurrent reads reorder: no "the first request" here.
-    ours = [q for q in private.requests if q.auth != "alice:Bad-Pa55"]
+    # The log is in the order the answers were written, which concurrent reads reorder: no
+    # "the first request" here.
+    ours = private.requests
     assert any((q.status, q.auth) == (401, None) for q in ours)  # keyring: only after a 401
     answered = [q for q in ours if q.status != 401]
     assert answered and {q.auth for q in answered} == {"alice:s3cret-Pa55"}

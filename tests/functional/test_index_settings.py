@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.functional.solve_index import solve_server  # noqa: F401  (a fixture)
+from tests.functional.solve_index import own_solve_server, solve_server  # noqa: F401  (fixtures)
 from tests.functional.test_solve import PLATFORM
 from tests.tools.index_server import IndexServer
 from tests.tools.make_wheel import make_wheel
@@ -46,7 +46,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def empty_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
     """An index with no projects: the default index of the cases that name only extra indexes
     or find-links (PyPI would be the default otherwise, and tests stay off the network)."""
-    with IndexServer(tmp_path_factory.mktemp("empty")) as server:
+    with IndexServer(tmp_path_factory.mktemp("empty"), shared=True) as server:
         yield server
 
 
@@ -150,7 +150,7 @@ INDEX_CASES: dict[str, tuple[Case, bool]] = {
 @pytest.mark.parametrize("setting", list(INDEX_CASES))
 def test_an_index_named_by_one_setting_serves_the_solve(
     setting: str,
-    solve_server: IndexServer,  # noqa: F811
+    own_solve_server: IndexServer,  # noqa: F811
     empty_index: IndexServer,
     home: Path,
     tmp_path: Path,
@@ -158,21 +158,20 @@ def test_an_index_named_by_one_setting_serves_the_solve(
     cli,
 ) -> None:
     name_it, needs_default = INDEX_CASES[setting]
-    args = name_it(solve_server.url, home, monkeypatch)
+    args = name_it(own_solve_server.url, home, monkeypatch)
     if needs_default:
         args += ["--index-url", empty_index.url]
-    solve_server.clear_log()
     r = cli("solve", *REQUEST, *args, "--cache-dir", str(tmp_path / "cache"), "--json")
     assert r.code == 0, r.err
-    assert solve_server.count("/simple/spacy/") >= 1  # the solve asked the index named
+    assert own_solve_server.count("/simple/spacy/") >= 1  # the solve asked the index named
     packages = json.loads(r.out)["packages"]
-    assert packages and {p["index"] for p in packages} == {solve_server.url}
-    assert all(p["wheel"]["url"].startswith(solve_server.base) for p in packages)
+    assert packages and {p["index"] for p in packages} == {own_solve_server.url}
+    assert all(p["wheel"]["url"].startswith(own_solve_server.base) for p in packages)
 
 
 @pytest.fixture
-def links_page(solve_server: IndexServer) -> str:  # noqa: F811
-    return f"{solve_server.base}/links/"
+def links_page(own_solve_server: IndexServer) -> str:  # noqa: F811
+    return f"{own_solve_server.base}/links/"
 
 
 FIND_LINKS_CASES: dict[str, Case] = {
@@ -187,7 +186,7 @@ FIND_LINKS_CASES: dict[str, Case] = {
 @pytest.mark.parametrize("setting", list(FIND_LINKS_CASES))
 def test_a_find_links_page_named_by_one_setting_serves_the_solve(
     setting: str,
-    solve_server: IndexServer,  # noqa: F811
+    own_solve_server: IndexServer,  # noqa: F811
     empty_index: IndexServer,
     links_page: str,
     home: Path,
@@ -196,17 +195,16 @@ def test_a_find_links_page_named_by_one_setting_serves_the_solve(
     cli,
 ) -> None:
     args = FIND_LINKS_CASES[setting](links_page, home, monkeypatch)
-    solve_server.clear_log()
     r = cli(
         "solve", *REQUEST, *args, "--index-url", empty_index.url,
         "--cache-dir", str(tmp_path / "cache"), "--json",
     )  # fmt: skip
     assert r.code == 0, r.err
-    assert solve_server.count("/links/") == 1  # one page of links, read once for all projects
-    assert solve_server.count("/simple/") == 0
+    assert own_solve_server.count("/links/") == 1  # one page of links, read once for all projects
+    assert own_solve_server.count("/simple/") == 0
     packages = json.loads(r.out)["packages"]
     assert packages and {p["index"] for p in packages} == {None}  # no index: find-links
-    assert all(p["wheel"]["url"].startswith(f"{solve_server.base}/files/") for p in packages)
+    assert all(p["wheel"]["url"].startswith(f"{own_solve_server.base}/files/") for p in packages)
 
 
 def test_a_find_links_folder_is_locked_by_file_url_and_hash(
@@ -236,7 +234,7 @@ def test_a_find_links_folder_is_locked_by_file_url_and_hash(
 
 
 def test_a_file_index_folder_serves_the_solve_and_a_missing_one_is_skipped(
-    solve_server: IndexServer,  # noqa: F811
+    own_solve_server: IndexServer,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -244,16 +242,15 @@ def test_a_file_index_folder_serves_the_solve_and_a_missing_one_is_skipped(
 ) -> None:
     """A PEP 503 folder named as file:// (this is how a pip.conf often names a local mirror);
     one that does not exist is skipped with a warning, as pip skips it."""
-    simple = solve_server.write_static(tmp_path / "mirror")
+    simple = own_solve_server.write_static(tmp_path / "mirror")
     missing = (tmp_path / "gone" / "simple").as_uri()
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", f"{missing} {simple.as_uri()}")
-    solve_server.clear_log()
     r = cli(
         "solve", *REQUEST, "--index-url", simple.as_uri(),
         "--cache-dir", str(tmp_path / "cache"), "--json",
     )  # fmt: skip
     assert r.code == 0, r.err
-    assert solve_server.requests == []
+    assert own_solve_server.requests == []
     packages = json.loads(r.out)["packages"]
     assert {p["index"] for p in packages} == {simple.as_uri()}
     assert all(p["wheel"]["url"].startswith((tmp_path / "mirror/files").as_uri()) for p in packages)

@@ -55,7 +55,7 @@ def index(tmp_path_factory: pytest.TempPathFactory):
         },
     )
     make_wheel(wheels, "tornado", "6.4.1")
-    with IndexServer(wheels) as server:
+    with IndexServer(wheels, shared=True) as server:
         yield server
 
 

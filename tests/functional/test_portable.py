@@ -39,7 +39,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory):
-    with IndexServer(build_cpu_index(tmp_path_factory.mktemp("fleet-wheels"))) as server:
+    wheels = build_cpu_index(tmp_path_factory.mktemp("fleet-wheels"))
+    with IndexServer(wheels, shared=True) as server:
         yield server
 
 

@@ -33,7 +33,7 @@ PLATFORM = "manylinux_2_28_x86_64"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")))
+    srv = serve(build_index(tmp_path_factory.mktemp("solve-wheels")), shared=True)
     try:
         yield srv
     finally:
@@ -281,11 +281,14 @@ def test_yanked_file_is_skipped(local_index: IndexServer, wheel_dir: Path, tmp_p
     assert got["numpy"] == "1.26.3"
 
 
-def test_offline_warm_solve_makes_no_request(server: IndexServer, tmp_path: Path) -> None:
-    first = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7")
-    server.clear_log()
-    second = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7", offline=True)
-    assert server.count() == 0
+def test_offline_warm_solve_makes_no_request(
+    local_index: IndexServer, wheel_dir: Path, tmp_path: Path
+) -> None:
+    build_index(wheel_dir)  # on a server of its own: its log is this test's
+    first = run_solve(local_index.url, tmp_path, tf="2.15", spacy="3.7")
+    local_index.clear_log()
+    second = run_solve(local_index.url, tmp_path, tf="2.15", spacy="3.7", offline=True)
+    assert local_index.count() == 0
     assert versions(second) == versions(first)
 
 

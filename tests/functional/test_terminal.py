@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -32,11 +33,18 @@ STALL = 3.0  # seconds a slow index makes each stalled request wait (> LIMIT)
 SOLVE = ("--tf", "2.15", "--spacy", "3.7", "--driver", "535.104.05", "--python", "3.11",
          "--platform", "manylinux_2_28_x86_64")  # fmt: skip
 CUDAENV = [sys.executable, "-m", "cudaenv"]
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # the status line's first character
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
-    server = serve(build_index(tmp_path_factory.mktemp("wheels")))
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("wheels"))
+
+
+@pytest.fixture
+def index(wheels: Path) -> Iterator[IndexServer]:
+    """A server of the test's own: tests make it stall."""
+    server = serve(wheels)
     try:
         yield server
     finally:
@@ -120,16 +128,25 @@ def _fake_tensorflow(make_wheel) -> object:
 
 
 def test_smoke_shows_each_part_as_it_runs(tmp_path, make_wheel):
+    """In a folder whose path is longer than a narrow terminal is wide: the path gives way,
+    the step and the part under way stay."""
     from tests.functional.test_smoke import make_venv, uv_install
 
-    venv = make_venv(tmp_path / "env")
+    venv = make_venv(tmp_path.joinpath(*["a-deep-project-folder"] * 6, "env"))
     uv_install(venv, str(_fake_tensorflow(make_wheel)))
+    columns = 40
+    assert len(str(venv.prefix)) > columns
     run = run_on_terminal(
-        [*CUDAENV, "smoke", "-p", str(venv.prefix), "--quick"], env=_environ(tmp_path)
+        [*CUDAENV, "smoke", "-p", str(venv.prefix), "--quick"],
+        env=_environ(tmp_path),
+        columns=columns,
     )
     assert run.code == 0, run.text[-3000:]
     assert run.longest_silence < LIMIT, run.longest_silence
-    assert "smoke test in " in run.text and "TensorFlow: importing" in run.text
+    erased = (re.split("[\r\n]", x)[0] for x in run.text.split("\x1b[2K")[1:])
+    drawn = [x for x in erased if x and x[0] in SPINNER]
+    assert all(len(x) < columns for x in drawn), [x for x in drawn if len(x) >= columns]
+    assert any(x.endswith(" smoke test: TensorFlow: importing") for x in drawn), drawn
     assert "TensorFlow 2.99.0" in run.text  # the report
 
 

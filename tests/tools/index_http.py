@@ -78,7 +78,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         self._head = head
         path = unquote(urlsplit(self.path).path)
         self._path = path
-        if len(self.index.requests) >= self.index.max_requests:
+        if self.index.spent():
             self._send(503, b"request budget of this test server is spent\n")
             return
         if not self._authorized():

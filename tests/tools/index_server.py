@@ -23,7 +23,14 @@ test depends on both, so this handler implements what pip, uv and cudaenv's inde
 ``/files/...`` with a 302 there, as an index whose files live on another host does.
 :meth:`IndexServer.write_static` writes the index as a PEP 503 folder (``file://`` index).
 
-Every request is logged (:attr:`IndexServer.requests`). :meth:`IndexServer.fail` makes the next
+Every request is logged (:attr:`IndexServer.requests`). A server that several tests share (a
+module's fixture, ``shared=True``) refuses to show its log: a test may leave requests behind
+that arrive while the next one runs (a failed solve does not wait for the pages it asked for
+ahead, and a keep-alive connection outlives its test), so no log read there can tell one test's
+requests from another's. A test that reads the log or changes how the index answers gets a
+server of its own (over the same wheels: starting one takes milliseconds).
+
+:meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
 limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests;
 :meth:`IndexServer.stall` makes requests wait before their answer (a slow index), and
@@ -129,10 +136,12 @@ class IndexServer:
         pep658: bool = True,
         max_requests: int = 10_000,
         host: str = "127.0.0.1",
+        shared: bool = False,
     ):
         assert host.startswith("127."), "a test index binds a loopback address only"
         self.root = Path(root)
         self.host = host
+        self.shared = shared
         self.auth: tuple[str, str] | None = None
         self.redirect_files: str | None = None
         self.pep658 = pep658
@@ -141,7 +150,7 @@ class IndexServer:
         self.page_cache_control = "max-age=0"
         self.validators = True  # False: pages without ETag and Cache-Control (some mirrors)
         self.max_requests = max_requests
-        self.requests: list[LoggedRequest] = []
+        self._requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}
         self._failures: list[tuple[int, bool, str, str | None]] = []
         self._stalls: list[tuple[str, float]] = []
@@ -237,18 +246,36 @@ class IndexServer:
     def yank(self, filename: str, reason: str = "") -> None:
         self.yanked[filename] = reason
 
-    def clear_log(self) -> None:
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """The request log, in the order the answers were written."""
+        self._own_log()
         with self._lock:
-            self.requests.clear()
+            return list(self._requests)
+
+    def clear_log(self) -> None:
+        self._own_log()
+        with self._lock:
+            self._requests.clear()
 
     def count(self, path_prefix: str = "", *, method: str | None = None) -> int:
         """How many logged requests have a path starting with *path_prefix*."""
+        return sum(
+            1
+            for r in self.requests
+            if r.path.startswith(path_prefix) and (method is None or r.method == method)
+        )
+
+    def _own_log(self) -> None:
+        assert not self.shared, (
+            "the log of a server that tests share mixes their requests: give the test a server "
+            "of its own (for the solve index: the own_solve_server fixture)"
+        )
+
+    def spent(self) -> bool:
+        """Whether the request budget (``max_requests``) is spent."""
         with self._lock:
-            return sum(
-                1
-                for r in self.requests
-                if r.path.startswith(path_prefix) and (method is None or r.method == method)
-            )
+            return len(self._requests) >= self.max_requests
 
     # -- data ------------------------------------------------------------------------------
     def _take_failure(self, path: str) -> tuple[int, bool, str | None] | None:
@@ -262,7 +289,7 @@ class IndexServer:
     def _log(self, **fields: object) -> None:
         entry = LoggedRequest(**fields)  # type: ignore[arg-type]
         with self._lock:
-            self.requests.append(entry)
+            self._requests.append(entry)
 
     def dists(self) -> list[_Dist]:
         out = []

@@ -8,10 +8,16 @@ step erases it. End-to-end runs of ``python -m cudaenv`` on a pseudo-terminal ar
 
 from __future__ import annotations
 
+import fcntl
 import io
+import itertools
 import os
 import pty
+import re
+import select
+import struct
 import sys
+import termios
 import time
 
 import pytest
@@ -41,6 +47,70 @@ def test_text_is_the_step_its_detail_and_its_seconds():
     assert progress.text() == "smoke test: TensorFlow: importing (0 s)"  # a new step: from 0
     progress.done()
     assert progress.text() == ""
+
+
+LONG = "/srv/" + "/".join(["a-deep-project-folder"] * 8) + "/env"  # longer than any line here
+
+
+@pytest.mark.parametrize("width", [38, 78, 118])
+def test_a_narrow_line_shortens_the_folder_first_never_the_part(width):
+    progress = Progress(Clock())
+    progress.step("smoke test", where=LONG)
+    progress.detail("TensorFlow: importing")
+    assert len(LONG) > width
+    text = progress.text(width)
+    assert len(text) <= width
+    assert text.startswith("smoke test") and "TensorFlow: importing" in text
+    assert LONG not in text
+    if width >= 78:  # room for the folder's last names and the seconds
+        assert text.startswith("smoke test in …/") and "/env: TensorFlow: importing (0 s)" in text
+    else:  # 40 columns: the folder and the seconds go, the step and its part stay
+        assert text == "smoke test: TensorFlow: importing"
+
+
+def _ladder(progress: Progress, forms: list[str]) -> None:
+    """Each form is the text at its own width; one column less gives the next."""
+    for form, shorter in itertools.pairwise(forms):
+        assert progress.text(len(form)) == form
+        assert progress.text(len(form) - 1) == shorter
+
+
+def test_the_folder_keeps_as_many_of_its_last_names_as_fit():
+    progress = Progress(Clock())
+    progress.step("creating the venv environment", where="/srv/projects/gpu/env")
+    assert progress.text() == "creating the venv environment in /srv/projects/gpu/env (0 s)"
+    _ladder(progress, [
+        "creating the venv environment in /srv/projects/gpu/env (0 s)",
+        "creating the venv environment in …/projects/gpu/env (0 s)",
+        "creating the venv environment in …/gpu/env (0 s)",
+        "creating the venv environment in …/env (0 s)",
+        "creating the venv environment (0 s)",
+        "creating the venv environment",
+        "creating the venv environme…",
+    ])  # fmt: skip
+    assert progress.text(20, ellipsis="...") == "creating the venv..."
+
+
+def test_a_folder_under_home_is_shown_from_it(monkeypatch):
+    monkeypatch.setenv("HOME", "/users/someone")
+    progress = Progress(Clock())
+    progress.step("smoke test", where="/users/someone/code/gpu/env")
+    _ladder(progress, [
+        "smoke test in /users/someone/code/gpu/env (0 s)",
+        "smoke test in ~/code/gpu/env (0 s)",
+        "smoke test in …/gpu/env (0 s)",
+        "smoke test in …/env (0 s)",
+        "smoke test (0 s)",
+    ])  # fmt: skip
+
+
+def test_a_long_step_gives_way_to_its_part_before_the_part_is_cut():
+    progress = Progress(Clock())
+    progress.step("installing 87 wheels (1.9 GB) with uv")
+    progress.detail("downloading")
+    assert progress.text(37) == "installing 87 wheels (1…: downloading"
+    progress.detail("a detail too long to leave ten characters of the step beside it")
+    assert progress.text(37) == "installing 87 wheels (1.9 GB) with u…"
 
 
 @pytest.mark.parametrize(
@@ -80,6 +150,20 @@ class Terminal:
             pass
         return data.decode()
 
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        """What the terminal received until ``text`` arrived (fails after ``timeout`` s)."""
+        seen = ""
+        deadline = time.monotonic() + timeout
+        while text not in seen:
+            assert time.monotonic() < deadline, f"no {text!r} in {seen!r}"
+            select.select([self.master], [], [], 0.1)
+            seen += self.read()
+        return seen
+
+    def size(self, columns: int, rows: int = 24) -> None:
+        size = struct.pack("HHHH", rows, columns, 0, 0)
+        fcntl.ioctl(self.stream.fileno(), termios.TIOCSWINSZ, size)
+
     def close(self) -> None:
         self.stream.close()
         os.close(self.master)
@@ -98,14 +182,13 @@ def test_the_status_line_is_drawn_erased_around_lines_and_erased_at_the_end(term
     out = io.StringIO()
     with render.activity() as progress:
         progress.step("solving")
-        time.sleep(render.TICK * 3)
+        seen = terminal.wait_for("solving (")  # the ticker draws it by itself
         render.line("a result", stream=out)
         render.warn("a warning")
-    seen = terminal.read()
-    assert "solving (0 s)" in seen
+    seen += terminal.read()
     before, _, after = seen.partition("warning: a warning\r\n")
     assert before.endswith("\r\x1b[2K"), "erased before the warning"
-    assert "solving (0 s)" in after, "drawn again after it"
+    assert re.search(r"solving \(\d+ s\)", after), "drawn again after it"
     assert seen.endswith("\r\x1b[2K"), "erased when the step ended"
     assert out.getvalue() == "a result\n"
 
@@ -129,3 +212,18 @@ def test_no_status_line_when_stderr_is_not_a_terminal(monkeypatch):
         time.sleep(render.TICK * 3)
         render.warn("a warning")
     assert err.getvalue() == "warning: a warning\n"
+
+
+@pytest.mark.parametrize("columns", [40, 80])
+def test_the_drawn_line_fits_a_narrow_terminal_and_keeps_the_part(terminal, columns):
+    terminal.size(columns)
+    terminal.attach()
+    with render.activity() as progress:
+        progress.step("smoke test", where=LONG)
+        progress.detail("TensorFlow: importing")
+        render.warn("a warning")  # draws the line again after it, now
+    drawn = [x for x in terminal.read().split("\r\x1b[2K") if x and x[0] in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"]
+    assert drawn, "the status line was drawn"
+    for shown in drawn:
+        assert len(shown) < columns, shown
+        assert "smoke test" in shown and "TensorFlow: importing" in shown, shown

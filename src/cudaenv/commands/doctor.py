@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
             env = env_for_python(Path(args.python))
         else:
             env = open_env(env_prefix(args, NAME))
-        progress.step(f"examining {env.prefix} (its Python imports its frameworks)")
+        progress.step("examining the environment", where=env.prefix)
+        progress.detail("its Python imports its frameworks")
         diagnosis = diagnose(env)
     if args.json:
         render.emit_json(diagnosis.to_json())

@@ -238,7 +238,7 @@ def run(
     del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides
     env = open_env(env_or_prefix)
     if progress is not None:
-        progress.step(f"smoke test in {env.prefix}")
+        progress.step("smoke test", where=env.prefix)
     on_phase = progress.detail if progress is not None else None
     done = probe(
         env,
