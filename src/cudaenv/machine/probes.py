@@ -5,6 +5,9 @@ Each returns :class:`DriverInfo` when it finds the driver, ``None`` when its thi
 garbled, crashed or hung. Where they look is a :class:`Host`, so tests can point them at a
 fixture root, a PATH with a fake ``nvidia-smi``, or a fake library built for the test.
 
+The ``nvidia-smi`` probe reads ``--query-gpu`` (GPUs) and the table's header (driver, max CUDA),
+and ``nvidia-smi -q`` only where the header gives no max CUDA.
+
 Order (override first, then probes, as conda's ``__cuda`` detection does): NVML answers
 everything in-process and fast; libcuda
 gives the max CUDA the way conda does; ``nvidia-smi`` is the same NVML through a tool that may be
@@ -26,6 +29,7 @@ from cudaenv.machine.parse import (
     parse_proc_version,
     parse_smi_header,
     parse_smi_query,
+    parse_smi_report,
     parse_sys_module_version,
 )
 from cudaenv.machine.values import DriverInfo, ProbeError
@@ -75,8 +79,36 @@ def _from_nvidia_smi(host: Host) -> DriverInfo | None:
         if query is None:
             raise _smi_failed(header)
         return query
-    table = parse_smi_header(header.stdout)
+    table = _header_or_report(exe, header.stdout, host)
     return table if query is None else query.merged(table)
+
+
+def _header_or_report(exe: str, text: str, host: Host) -> DriverInfo:
+    """The table's header; where it gives no max CUDA (or cannot be read), ``nvidia-smi -q``
+    fills in what it can (one more run, only then). The header's error stands if neither
+    answers."""
+    try:
+        table = parse_smi_header(text)
+    except ProbeError:
+        report = _report(exe, host)
+        if report is None:
+            raise
+        return report
+    if table.max_cuda is not None:
+        return table
+    report = _report(exe, host)
+    return table if report is None else table.merged(report)
+
+
+def _report(exe: str, host: Host) -> DriverInfo | None:
+    """Driver version and max CUDA from ``nvidia-smi -q``; None where it fails or says neither."""
+    done = _smi(exe, ("-q",), host)
+    if done.returncode != 0:
+        return None
+    try:
+        return parse_smi_report(done.stdout)
+    except ProbeError:
+        return None
 
 
 def _query(exe: str, host: Host) -> DriverInfo | None:

@@ -52,11 +52,14 @@ def fake_nvidia_smi(
     *,
     table: Path | None = None,
     query: Path | None = None,
+    report: Path | None = None,
     table_rc: int = 0,
     query_rc: int = 0,
+    report_rc: int = 0,
 ) -> Path:
-    """Write an ``nvidia-smi`` into ``bin_dir``: ``--query-gpu=...`` prints ``query``, a plain run
-    prints ``table`` (each with its exit status); every call's arguments go to ``calls.log``.
+    """Write an ``nvidia-smi`` into ``bin_dir``: ``--query-gpu=...`` prints ``query``, ``-q``
+    prints ``report`` (when given; else the table, as before), a plain run prints ``table`` (each
+    with its exit status); every call's arguments go to ``calls.log``.
     """
     bin_dir.mkdir(parents=True, exist_ok=True)
     log = bin_dir / "calls.log"
@@ -64,12 +67,14 @@ def fake_nvidia_smi(
     def emit(path: Path | None, rc: int) -> str:
         return (f"cat {shlex.quote(str(path))}; " if path else "") + f"exit {rc}"
 
+    q_case = f"  -q) {emit(report, report_rc)} ;;\n" if report is not None else ""
     script = bin_dir / "nvidia-smi"
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {shlex.quote(str(log))}\n'
         'case "$1" in\n'
         f"  --query-gpu=*) {emit(query, query_rc)} ;;\n"
+        f"{q_case}"
         "esac\n"
         f"{emit(table, table_rc)}\n"
     )
