@@ -37,16 +37,23 @@ from cudaenv.machine.values import DriverInfo, ProbeError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["PROBES", "SMI_QUERY", "Host", "absent_reasons"]
+__all__ = ["HOST_ROOT", "PROBES", "SMI_QUERY", "Host", "absent_reasons"]
 
 SMI_QUERY = ("driver_version", "name", "compute_cap", "memory.total")
+# Where /proc, /sys, /dev and the container markers are read, instead of /: a container that
+# mounts the host's root elsewhere (/host), or a test's fixture tree.
+HOST_ROOT = "CUDAENV_HOST_ROOT"
+
+
+def _root() -> Path:
+    return Path(os.environ.get(HOST_ROOT) or "/")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Host:
     """Where the probes look. The defaults are this machine."""
 
-    root: Path = Path("/")  # /proc, /sys, /dev, /.dockerenv, /run are read under it
+    root: Path = field(default_factory=_root)  # /proc, /sys, /dev, /.dockerenv, /run under it
     path: str | None = None  # PATH to find nvidia-smi on (None: the PATH of this process)
     nvml_names: tuple[str, ...] = ("libnvidia-ml.so.1", "/usr/lib/wsl/lib/libnvidia-ml.so.1")
     cuda_names: tuple[str, ...] = (
