@@ -179,9 +179,12 @@ def prepare(folder: Path) -> int:
         wheels = [(Path(tmp) / p.wheel.filename, p.wheel.sha256, serves[p.name]) for p in pins]
         say("packing their members with LZMA (a few minutes)")
         found = pack(wheels, folder)
-    sizes = measure(folder, found)
-    found["sizes"] = sizes
-    (folder / MANIFEST).write_text(json.dumps(found, indent=1))
+    for _ in range(3):  # the manifest holds the sizes, its own included: until they hold
+        sizes = measure(folder, found)
+        if found.get("sizes") == sizes:
+            break
+        found["sizes"] = sizes
+        (folder / MANIFEST).write_text(json.dumps(found, indent=1))
     say(
         f"{folder}: {sizes['carried'] / MiB:.1f} MiB carried ({len(found['wheels'])} wheels: "
         f"{sizes['wheels_spacy'] / MiB:.1f} MiB of spaCy's and {sizes['wheels_tool'] / MiB:.1f} "

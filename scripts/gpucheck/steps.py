@@ -167,8 +167,9 @@ def smoke_env(ctx: Context) -> Check:
     ran = ctx.cli("smoke -p ENV", "smoke", "-p", str(ctx.state["env"]), "--json", most=240)
     report = json_of(ran)
     ok, said, figures = judge.spacy(report, ctx.gpu, carried=bool(ctx.carried.get("spacy")))
-    if ok is None and report is not None and report.get("verdict") == "broken":
-        ok, said = False, f"smoke's verdict is broken: {report.get('problems')}"
+    verdict = (report or {}).get("verdict")
+    if report is not None and (verdict == "broken" or (ctx.gpu and verdict != "gpu")):
+        ok, said = False, f"{said}; smoke's verdict is {verdict}: {report.get('problems')}"
     return Check("smoke-env", ok, said, figures=figures,
                  details={"run": ran.brief(), "report": report})  # fmt: skip
 
