@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
@@ -112,7 +113,7 @@ def install(
             progress.step(f"installing {len(resolution.pins)} wheels{weight} with {used}")
         if used == "pip":
             _refuse_offline_pip(resolution, offline)
-            _ensure_pip(env)
+            cmd = [*_ensure_pip(env), *cmd[3:]]  # cmd starts with env.python -m pip
         else:
             _uv_lock_file(env.prefix)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
@@ -169,18 +170,29 @@ def _with_netrc(
     return {**os.environ, "NETRC": str(path)}
 
 
-def _ensure_pip(env: Env) -> None:
-    probe = [str(env.python), "-m", "pip", "--version"]
-    if process.run(probe).returncode == 0:
-        return
+def _ensure_pip(env: Env) -> list[str]:
+    """The pip that installs into ``env``: its own; else the one ensurepip gives it; else, for
+    a Python without ensurepip (Debian's without python3-venv), the pip of cudaenv's own
+    interpreter run for ``env``'s (``pip --python``, pip >= 22.3), which adds no pip there."""
+    own = [str(env.python), "-m", "pip"]
+    if process.run([*own, "--version"]).returncode == 0:
+        return own
     boot = [str(env.python), "-m", "ensurepip", "--default-pip"]
     done = process.run(boot, text=True)
-    if done.returncode != 0:
-        raise _refused(done.stderr, env) or InstallError(
-            f"the environment at {env.prefix} has no pip and ensurepip failed",
-            context=done.stderr.strip()[-2000:] or None,
-            hint="use --installer uv",
-        )
+    if done.returncode == 0:
+        return own
+    refused = _refused(done.stderr, env)
+    if refused is not None:
+        raise refused
+    ours = [sys.executable, "-m", "pip", "--python", str(env.python)]
+    if process.run([*ours, "--version"]).returncode == 0:
+        return ours
+    raise InstallError(
+        f"the environment at {env.prefix} has no pip, its Python has no ensurepip, and "
+        "cudaenv's own Python has no pip to lend it",
+        context=done.stderr.strip()[-2000:] or None,
+        hint="use --installer uv",
+    )
 
 
 def _run(

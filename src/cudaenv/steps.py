@@ -114,16 +114,21 @@ class LockCheck:
 
 
 def detect(
-    overrides: Overrides, knowledge: Knowledge | None = None, *, progress: Progress | None = None
+    overrides: Overrides,
+    knowledge: Knowledge | None = None,
+    *,
+    progress: Progress | None = None,
+    sources: tuple[str, ...] | None = None,
 ) -> Machine:
-    """This machine (or the overrides), its driver mapped to CUDA by the knowledge base."""
+    """This machine (or the overrides), its driver mapped to CUDA by the knowledge base;
+    ``sources``: ask only those probes."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv.machine import detect as detect_machine
 
     if progress is not None:
         progress.step("detecting the NVIDIA driver")
     know = knowledge if knowledge is not None else knowledge_base.load()
-    return detect_machine(overrides, driver_to_cuda=know.max_cuda_for_driver)
+    return detect_machine(overrides, driver_to_cuda=know.max_cuda_for_driver, sources=sources)
 
 
 def solve(

@@ -2,7 +2,9 @@
 
 What the solver will use for ``__cuda``, and where it came from, so that a user can check it
 before solving (and override it with ``--driver``, ``--cuda`` or ``CONDA_OVERRIDE_CUDA``).
-No driver is an answer, not an error: exit 0 with the reasons.
+No driver is an answer, not an error: exit 0 with the reasons. ``--source NAME`` asks one
+probe alone (NVML, libcuda, nvidia-smi or /proc), so that each way of reading the driver can be
+checked on its own (``scripts/gpu-check`` compares them on a real GPU).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cudaenv import render
 from cudaenv.commands._options import overrides_from_args
-from cudaenv.errors import OK
+from cudaenv.errors import OK, Remedy, UsageError
 
 if TYPE_CHECKING:
     import argparse
@@ -21,9 +23,13 @@ if TYPE_CHECKING:
 NAME = "detect"
 HELP = "show the NVIDIA driver, the newest CUDA it supports, and the GPUs"
 ORDER = 10
-EXAMPLES = ("detect", "detect --json", "detect --driver 535.104.05")
+EXAMPLES = ("detect --json", "detect --driver 535.104.05", "detect --source nvidia-smi")
 
-__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run", "summary"]
+__all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "PROBE_NAMES", "configure", "run", "summary"]
+
+# The probes ``--source`` may name: cudaenv.machine.PROBE_NAMES, written out so that building
+# the parser imports nothing of detection (a test holds the two equal).
+PROBE_NAMES = ("nvml", "libcuda", "nvidia-smi", "proc")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,14 +37,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--driver", metavar="VERSION", help="take this NVIDIA driver version (535.104.05)"
     )
     parser.add_argument("--cuda", metavar="VERSION", help="take this max CUDA version (12.4)")
+    parser.add_argument(
+        "--source",
+        choices=PROBE_NAMES,
+        help="ask only this probe (the others are not tried; CONDA_OVERRIDE_CUDA is not read)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
     from cudaenv import steps
+    from cudaenv.machine import Overrides
 
+    if args.source and (args.driver or args.cuda):
+        flag = "--driver" if args.driver else "--cuda"
+        remedy = Remedy.run(("cudaenv", "detect", "--source", args.source))
+        raise UsageError(
+            f"--source {args.source} asks the driver, {flag} replaces asking it: give one",
+            remedies=(remedy,),
+        )
+    overrides = Overrides() if args.source else overrides_from_args(args)
+    sources = (args.source,) if args.source else None
     with render.activity() as progress:
-        machine = steps.detect(overrides_from_args(args), progress=progress)
+        machine = steps.detect(overrides, progress=progress, sources=sources)
     if args.json:
         render.emit_json(machine.to_dict())
     else:

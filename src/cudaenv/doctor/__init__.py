@@ -48,6 +48,7 @@ __all__ = [
     "ldconfig_cache",
 ]
 
+_VERB = {"doctor": "diagnoses", "smoke": "tests"}
 TOOLKIT_GLOBS = ("/usr/local/cuda*/lib64", "/usr/local/cuda*/targets/*/lib")
 _TF_LIBRARIES = "tensorflow/libtensorflow_*.so.2"  # framework and cc: the RUNPATH carriers
 
@@ -94,8 +95,9 @@ class Diagnosis:
         }
 
 
-def env_for_python(python: Path) -> Env:
-    """The environment a bare interpreter belongs to (its prefix and site-packages)."""
+def env_for_python(python: Path, *, command: str = "doctor") -> Env:
+    """The environment a bare interpreter belongs to (its prefix and site-packages);
+    ``command`` (``doctor``, ``smoke``) names the hints' command when it is refused."""
     from cudaenv.doctor.elsewhere import MIN_PYTHON, python_version, remedies
     from cudaenv.envs.base import Env
 
@@ -105,9 +107,10 @@ def env_for_python(python: Path) -> Env:
             "not a Python interpreter" if version is None else f"Python {version[0]}.{version[1]}"
         )
         raise EnvError(
-            f"{python} is {what}: cudaenv diagnoses an environment by running its own Python, "
+            f"{python} is {what}: cudaenv {_VERB.get(command, 'diagnoses')} an environment by "
+            "running its own Python, "
             f"which must be {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer",
-            remedies=remedies("doctor", skip=python),
+            remedies=remedies(command, skip=python),
         )
     code = "import json,site,sys;print(json.dumps([sys.prefix,site.getsitepackages()]))"
     try:
@@ -118,7 +121,7 @@ def env_for_python(python: Path) -> Env:
     except (OSError, subprocess.SubprocessError, ValueError) as e:
         raise EnvError(
             f"{python} runs but does not say where its environment is",
-            remedies=remedies("doctor", skip=python),
+            remedies=remedies(command, skip=python),
         ) from e
     site = next((Path(s) for s in sites if s.endswith("site-packages")), Path(sites[0]))
     backend = "conda" if (Path(prefix) / "conda-meta").is_dir() else "venv"

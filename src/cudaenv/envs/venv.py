@@ -77,6 +77,14 @@ def find_python(version: Version) -> Path:
     )
 
 
+def _has_ensurepip(interpreter: Path) -> bool:
+    try:
+        done = process.run([str(interpreter), "-c", "import ensurepip"], timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 _BUNDLED = (
     "import ensurepip, pathlib; "
     "print(*pathlib.Path(ensurepip.__file__).parent.glob('_bundled/pip-*.whl'), sep='\\n')"
@@ -127,9 +135,12 @@ class VenvBackend(EnvBackend):
 
     def perform_create(self, prefix: Path, python_version: Version) -> Env:
         interpreter = find_python(python_version)
-        bundled = _bundled_pip(interpreter) if self.with_pip else None
+        # A Python whose distribution strips ensurepip (Debian's and Ubuntu's without
+        # python3-venv) makes a venv only without pip; the installer then brings its own.
+        with_pip = self.with_pip and _has_ensurepip(interpreter)
+        bundled = _bundled_pip(interpreter) if with_pip else None
         cmd = [str(interpreter), "-m", "venv", "--prompt", safe_prompt(prefix.name)]
-        if not self.with_pip or bundled is not None:
+        if not with_pip or bundled is not None:
             cmd.append("--without-pip")
         done = process.run([*cmd, str(prefix)], text=True)
         if done.returncode != 0:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from cudaenv.errors import Remedy, UsageError
 from cudaenv.machine.container import NO_GPU_IN_CONTAINER, container_hints
 from cudaenv.machine.parse import parse_cuda_version, parse_driver_version
-from cudaenv.machine.probes import PROBES, Host, absent_reasons
+from cudaenv.machine.probes import HOST_ROOT, PROBES, Host, absent_reasons
 from cudaenv.machine.values import SOURCES, DriverInfo, Gpu, Machine, ProbeError
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     Probe = tuple[str, Callable[[Host], DriverInfo | None]]
 
 __all__ = [
+    "HOST_ROOT",
+    "PROBE_NAMES",
     "SOURCES",
     "DriverInfo",
     "Gpu",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 CONDA_OVERRIDE_CUDA = "CONDA_OVERRIDE_CUDA"
+PROBE_NAMES = tuple(name for name, _ in PROBES)  # what ``detect --source`` may name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,13 +107,15 @@ def detect(
     *,
     driver_to_cuda: DriverToCuda | None = None,
     host: Host | None = None,
+    sources: Sequence[str] | None = None,
 ) -> Machine:
     """Detect this machine (or take the overrides). Never raises for a missing or broken driver:
     that is an answer, with the reasons in ``problems``.
 
     ``driver_to_cuda`` maps a driver version to its max CUDA (``knowledge.load()
-    .max_cuda_for_driver``; loaded here if not given). Cost: at most one child Python process
-    (libcuda) and two ``nvidia-smi`` runs, each bounded by ``host.timeout``.
+    .max_cuda_for_driver``; loaded here if not given). ``sources``: ask only these probes (by
+    name, in :data:`PROBES` order), as ``cudaenv detect --source`` does. Cost: at most one child
+    Python process (libcuda) and three ``nvidia-smi`` runs, each bounded by ``host.timeout``.
     """
     host = host or Host()
     to_cuda = driver_to_cuda or _knowledge_driver_to_cuda()
@@ -118,9 +123,10 @@ def detect(
     found = _from_override(overrides or Overrides(), to_cuda)
     if found is not None:
         return _machine(found, "override", hints, to_cuda)
-    info, source, failures = run_probes(host, PROBES)
+    probes = PROBES if sources is None else tuple(p for p in PROBES if p[0] in sources)
+    info, source, failures = run_probes(host, probes)
     if info is None:
-        return _no_driver(host, failures, hints)
+        return _no_driver(host, failures, hints, probes)
     return _machine(info.merged(DriverInfo(problems=_said(failures))), source, hints, to_cuda)
 
 
@@ -220,9 +226,11 @@ def _machine(
     )
 
 
-def _no_driver(host: Host, failures: dict[str, str], hints: tuple[str, ...]) -> Machine:
+def _no_driver(
+    host: Host, failures: dict[str, str], hints: tuple[str, ...], probes: Sequence[Probe]
+) -> Machine:
     reasons = absent_reasons(host)
-    missing = [reasons[name] for name, _ in PROBES if name not in failures]
+    missing = [reasons[name] for name, _ in probes if name not in failures]
     why = "; ".join(missing) if missing else "every probe failed"
     problems = [f"no NVIDIA driver found: {why}", *_said(failures)]
     if NO_GPU_IN_CONTAINER in hints:

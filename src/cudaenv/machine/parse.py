@@ -2,13 +2,16 @@
 text (or a number) and returns a value, or raises :class:`ProbeError` if the text is garbled.
 
 They are tested on verbatim captures in ``tests/data/nvidia-smi`` and ``tests/data/proc``.
+Drivers of the R610 series label the driver version ``KMD Version`` and the max CUDA ``CUDA UMD
+Version`` (NVIDIA's nvidia-smi documentation deprecates ``Driver Version`` and ``CUDA Version``);
+both spellings are read, in the table's header and in ``nvidia-smi -q``.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.version import Version
 
@@ -16,7 +19,7 @@ from cudaenv.driver import DriverVersion, InvalidDriverVersion
 from cudaenv.machine.values import DriverInfo, Gpu, ProbeError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "cuda_from_int",
@@ -25,12 +28,19 @@ __all__ = [
     "parse_proc_version",
     "parse_smi_header",
     "parse_smi_query",
+    "parse_smi_report",
     "parse_sys_module_version",
 ]
 
+T = TypeVar("T")
 _CUDA = re.compile(r"(\d{1,3})(?:\.(\d{1,3}))?(?:\.\d{1,4})?")
-_SMI_DRIVER = re.compile(r"Driver Version:\s*(\S+)")
-_SMI_CUDA = re.compile(r"CUDA Version:\s*(\S+)")
+_SMI_DRIVER = re.compile(r"(?:KMD|Driver) Version:\s*(\S+)")
+_SMI_CUDA = re.compile(r"CUDA (?:UMD )?Version:\s*(\S+)")
+# ``nvidia-smi -q``: "KMD Version      : 610.43.02" at the top of the report, not indented; the
+# new label first, the deprecated one where the new is missing or holds no version.
+_Q_LINE = re.compile(r"^(KMD Version|Driver Version|CUDA UMD Version|CUDA Version)\s*:\s*(.*)$")
+_Q_DRIVER = ("KMD Version", "Driver Version")
+_Q_CUDA = ("CUDA UMD Version", "CUDA Version")
 _PROC = re.compile(r"NVRM version:.*?Kernel Module(?: for \S+)?\s+(\S+)")
 _MISSING = {"", "N/A", "[N/A]", "[Not Supported]", "[Unknown Error]", "[Insufficient Permissions]"}
 
@@ -61,17 +71,54 @@ def cuda_from_int(value: int) -> Version:
 def parse_smi_header(text: str) -> DriverInfo:
     """Driver version and max CUDA from the header of plain ``nvidia-smi`` output.
 
-    Old drivers print no "CUDA Version" and some hosts print "N/A": then max CUDA is unknown.
+    R610 drivers print "KMD Version" and "CUDA UMD Version" instead. Old drivers print no CUDA
+    version and some hosts print "N/A": then max CUDA is unknown.
     """
     driver = _SMI_DRIVER.search(text)
     if driver is None:
-        raise ProbeError(f"nvidia-smi printed no 'Driver Version': {_first_line(text)!r}")
+        raise ProbeError(
+            f"nvidia-smi printed no 'Driver Version' (nor 'KMD Version'): {_first_line(text)!r}"
+        )
     cuda = _SMI_CUDA.search(text)
     has_cuda = cuda is not None and cuda[1] not in _MISSING
     return DriverInfo(
         driver_version=parse_driver_version(driver[1]),
         max_cuda=parse_cuda_version(cuda[1]) if has_cuda and cuda else None,
     )
+
+
+def parse_smi_report(text: str) -> DriverInfo:
+    """Driver version and max CUDA from the top of ``nvidia-smi -q`` (``-a``).
+
+    Each of the two spellings is tried, the new one first; a value that is no version (a
+    deprecation notice in its place, "N/A") counts as absent.
+    """
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _Q_LINE.match(line)
+        if match is not None:
+            found.setdefault(match[1], match[2].strip())
+    driver = _first_parsed(found, _Q_DRIVER, parse_driver_version)
+    if driver is None:
+        raise ProbeError(
+            f"nvidia-smi -q printed no 'KMD Version' or 'Driver Version': {_first_line(text)!r}"
+        )
+    return DriverInfo(
+        driver_version=driver, max_cuda=_first_parsed(found, _Q_CUDA, parse_cuda_version)
+    )
+
+
+def _first_parsed(
+    found: dict[str, str], labels: Sequence[str], parse: Callable[[str], T]
+) -> T | None:
+    for label in labels:
+        words = found.get(label, "").split()
+        if words and words[0] not in _MISSING:
+            try:
+                return parse(words[0])
+            except ProbeError:
+                continue
+    return None
 
 
 def parse_smi_query(text: str, fields: Sequence[str] | None = None) -> DriverInfo:

@@ -5,6 +5,9 @@ Each returns :class:`DriverInfo` when it finds the driver, ``None`` when its thi
 garbled, crashed or hung. Where they look is a :class:`Host`, so tests can point them at a
 fixture root, a PATH with a fake ``nvidia-smi``, or a fake library built for the test.
 
+The ``nvidia-smi`` probe reads ``--query-gpu`` (GPUs) and the table's header (driver, max CUDA),
+and ``nvidia-smi -q`` only where the header gives no max CUDA.
+
 Order (override first, then probes, as conda's ``__cuda`` detection does): NVML answers
 everything in-process and fast; libcuda
 gives the max CUDA the way conda does; ``nvidia-smi`` is the same NVML through a tool that may be
@@ -26,6 +29,7 @@ from cudaenv.machine.parse import (
     parse_proc_version,
     parse_smi_header,
     parse_smi_query,
+    parse_smi_report,
     parse_sys_module_version,
 )
 from cudaenv.machine.values import DriverInfo, ProbeError
@@ -33,16 +37,23 @@ from cudaenv.machine.values import DriverInfo, ProbeError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["PROBES", "SMI_QUERY", "Host", "absent_reasons"]
+__all__ = ["HOST_ROOT", "PROBES", "SMI_QUERY", "Host", "absent_reasons"]
 
 SMI_QUERY = ("driver_version", "name", "compute_cap", "memory.total")
+# Where /proc, /sys, /dev and the container markers are read, instead of /: a container that
+# mounts the host's root elsewhere (/host), or a test's fixture tree.
+HOST_ROOT = "CUDAENV_HOST_ROOT"
+
+
+def _root() -> Path:
+    return Path(os.environ.get(HOST_ROOT) or "/")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Host:
     """Where the probes look. The defaults are this machine."""
 
-    root: Path = Path("/")  # /proc, /sys, /dev, /.dockerenv, /run are read under it
+    root: Path = field(default_factory=_root)  # /proc, /sys, /dev, /.dockerenv, /run under it
     path: str | None = None  # PATH to find nvidia-smi on (None: the PATH of this process)
     nvml_names: tuple[str, ...] = ("libnvidia-ml.so.1", "/usr/lib/wsl/lib/libnvidia-ml.so.1")
     cuda_names: tuple[str, ...] = (
@@ -75,8 +86,36 @@ def _from_nvidia_smi(host: Host) -> DriverInfo | None:
         if query is None:
             raise _smi_failed(header)
         return query
-    table = parse_smi_header(header.stdout)
+    table = _header_or_report(exe, header.stdout, host)
     return table if query is None else query.merged(table)
+
+
+def _header_or_report(exe: str, text: str, host: Host) -> DriverInfo:
+    """The table's header; where it gives no max CUDA (or cannot be read), ``nvidia-smi -q``
+    fills in what it can (one more run, only then). The header's error stands if neither
+    answers."""
+    try:
+        table = parse_smi_header(text)
+    except ProbeError:
+        report = _report(exe, host)
+        if report is None:
+            raise
+        return report
+    if table.max_cuda is not None:
+        return table
+    report = _report(exe, host)
+    return table if report is None else table.merged(report)
+
+
+def _report(exe: str, host: Host) -> DriverInfo | None:
+    """Driver version and max CUDA from ``nvidia-smi -q``; None where it fails or says neither."""
+    done = _smi(exe, ("-q",), host)
+    if done.returncode != 0:
+        return None
+    try:
+        return parse_smi_report(done.stdout)
+    except ProbeError:
+        return None
 
 
 def _query(exe: str, host: Host) -> DriverInfo | None:

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["HERE", "build_libcuda", "build_nvml", "compiler", "fake_nvidia_smi"]
+__all__ = ["HERE", "build_libcuda", "build_nvml", "compiler", "fake_machine", "fake_nvidia_smi"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,11 +52,14 @@ def fake_nvidia_smi(
     *,
     table: Path | None = None,
     query: Path | None = None,
+    report: Path | None = None,
     table_rc: int = 0,
     query_rc: int = 0,
+    report_rc: int = 0,
 ) -> Path:
-    """Write an ``nvidia-smi`` into ``bin_dir``: ``--query-gpu=...`` prints ``query``, a plain run
-    prints ``table`` (each with its exit status); every call's arguments go to ``calls.log``.
+    """Write an ``nvidia-smi`` into ``bin_dir``: ``--query-gpu=...`` prints ``query``, ``-q``
+    prints ``report`` (when given; else the table, as before), a plain run prints ``table`` (each
+    with its exit status); every call's arguments go to ``calls.log``.
     """
     bin_dir.mkdir(parents=True, exist_ok=True)
     log = bin_dir / "calls.log"
@@ -64,14 +67,66 @@ def fake_nvidia_smi(
     def emit(path: Path | None, rc: int) -> str:
         return (f"cat {shlex.quote(str(path))}; " if path else "") + f"exit {rc}"
 
+    q_case = f"  -q) {emit(report, report_rc)} ;;\n" if report is not None else ""
     script = bin_dir / "nvidia-smi"
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {shlex.quote(str(log))}\n'
         'case "$1" in\n'
         f"  --query-gpu=*) {emit(query, query_rc)} ;;\n"
+        f"{q_case}"
         "esac\n"
         f"{emit(table, table_rc)}\n"
     )
     script.chmod(0o755)
     return script
+
+
+DATA = HERE.parents[1] / "data"
+# The capture a fake machine's nvidia-smi table and /proc file are made from (a verbatim R580
+# /proc line; the table is the 550.40.07 capture with the fake machine's versions written in).
+PROC_580 = DATA / "proc" / "proc-version-580.173.02.txt"
+TABLE = DATA / "nvidia-smi" / "table-550.40.07-rtx-4070.txt"
+
+
+def fake_machine(
+    folder: Path,
+    *,
+    driver: str = "580.173.02",
+    cuda: str = "13.0",
+    gpu: str = "NVIDIA H100 80GB HBM3",
+    memory_mib: int = 81559,
+    compute: str = "9.0",
+) -> dict[str, str]:
+    """A whole fake driver that agrees with itself: NVML and libcuda (compiled, on the returned
+    ``LD_LIBRARY_PATH``), ``nvidia-smi`` (on ``PATH``) and ``/proc/driver/nvidia/version`` (under
+    ``CUDAENV_HOST_ROOT``), all saying ``driver`` and ``cuda``. Returns the variables to set.
+    The /proc file is the verbatim 580.173.02 capture (so ``driver`` must stay that version for
+    /proc to agree); needs a C compiler (see :func:`compiler`)."""
+    lib, root = folder / "lib", folder / "root"
+    lib.mkdir(parents=True, exist_ok=True)
+    major, minor = (int(x) for x in cuda.split("."))
+    number = 1000 * major + 10 * minor
+    cc_major, cc_minor = compute.split(".")
+    build_nvml(
+        lib,
+        DRIVER=f'"{driver}"',
+        CUDA=number,
+        GPU_NAME=f'"{gpu}"',
+        GPU_MEMORY=memory_mib * 1024 * 1024,
+        CC_MAJOR=cc_major,
+        CC_MINOR=cc_minor,
+    )
+    build_libcuda(lib, CUDA=number)
+    table = folder / "nvidia-smi-table.txt"
+    table.write_text(TABLE.read_text().replace("550.40.07", driver).replace("12.4", cuda))
+    query = folder / "nvidia-smi-query.txt"
+    query.write_text(
+        f"driver_version, name, compute_cap, memory.total [MiB]\n"
+        f"{driver}, {gpu}, {compute}, {memory_mib}\n"
+    )
+    smi = fake_nvidia_smi(folder / "bin", table=table, query=query)
+    proc = root / "proc" / "driver" / "nvidia" / "version"
+    proc.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROC_580, proc)
+    return {"LD_LIBRARY_PATH": str(lib), "PATH": str(smi.parent), "CUDAENV_HOST_ROOT": str(root)}
