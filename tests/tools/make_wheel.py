@@ -176,17 +176,21 @@ def _cache_dir() -> Path:
     return path
 
 
-def build_shared_library(soname: str, *, number: int = 0) -> bytes:
+def build_shared_library(soname: str, *, number: int = 0, needed: Iterable[str] = ()) -> bytes:
     """Return the bytes of a real ELF shared library whose ``DT_SONAME`` is *soname*.
 
     It exports ``const char *cudaenv_fake_soname(void)`` (returns *soname*) and
-    ``int cudaenv_fake_version(void)`` (returns *number*). Compiled once per (soname, number) and
-    cached under ``$TMPDIR/cudaenv-test-libs-UID`` (or ``$CUDAENV_TEST_LIB_CACHE``).
+    ``int cudaenv_fake_version(void)`` (returns *number*); ``needed`` sonames become its
+    ``DT_NEEDED`` entries, in that order (the loader then loads them with it, by soname).
+    Compiled once per (soname, number, needed) and cached under ``$TMPDIR/cudaenv-test-libs-UID``
+    (or ``$CUDAENV_TEST_LIB_CACHE``).
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", soname):
-        raise ValueError(f"not a plain soname: {soname!r}")
+    needed = tuple(needed)
+    for name in (soname, *needed):
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
+            raise ValueError(f"not a plain soname: {name!r}")
     source = _LIB_SOURCE % {"soname": soname, "number": number}
-    key = hashlib.sha256(source.encode()).hexdigest()[:16]
+    key = hashlib.sha256((source + "\0".join(needed)).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"{soname}.{key}"
     if cached.is_file():
         return cached.read_bytes()
@@ -198,6 +202,10 @@ def build_shared_library(soname: str, *, number: int = 0) -> bytes:
         src.write_text(source)
         out = Path(tmp, soname)
         cmd = [compiler, "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", str(out), str(src)]
+        for dep in needed:  # linked against stand-ins of the same sonames
+            Path(tmp, dep).write_bytes(build_shared_library(dep, number=number))
+        if needed:
+            cmd += ["-L", tmp, "-Wl,--no-as-needed", *(f"-l:{dep}" for dep in needed)]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         data = out.read_bytes()
         part = cached.with_name(cached.name + f".{os.getpid()}.part")
@@ -218,12 +226,15 @@ def make_nvidia_wheel(
     tag: str = NVIDIA_TAG,
     namespace: bool = False,
     extra_files: Mapping[str, bytes | str] | None = None,
+    needed: Mapping[str, Iterable[str]] | None = None,
 ) -> Path:
     """Build an NVIDIA runtime wheel with real libraries at ``nvidia/<component>/lib/<soname>``.
 
     ``make_nvidia_wheel(d, "nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"])``.
     *component* defaults to :func:`nvidia_component` of *name*. Each library's
     ``cudaenv_fake_version()`` returns the version's digits up to the first dot (``12``).
+    ``needed`` gives a library its DT_NEEDED sonames: ``{"libcublas.so.12":
+    ["libcublasLt.so.12"]}``.
     """
     comp = component or nvidia_component(name)
     number = int(re.match(r"\d+", version).group()) if re.match(r"\d+", version) else 0
@@ -233,7 +244,10 @@ def make_nvidia_wheel(
         files[f"nvidia/{comp}/__init__.py"] = b""
         files[f"nvidia/{comp}/lib/__init__.py"] = b""
     for soname in libs:
-        files[f"nvidia/{comp}/lib/{soname}"] = build_shared_library(soname, number=number)
+        deps = (needed or {}).get(soname, ())
+        files[f"nvidia/{comp}/lib/{soname}"] = build_shared_library(
+            soname, number=number, needed=deps
+        )
     files.update(extra_files or {})
     return make_wheel(
         dest_dir,

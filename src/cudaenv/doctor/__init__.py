@@ -5,7 +5,8 @@ environment as it is, *not* activated, then reads the file system around it: whe
 library the frameworks load sits (the env's NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig
 cache, ``/usr/local/cuda*``), which copy the loader picks, the driver against what the stack
 needs (``cudaenv.machine.detect`` and the knowledge base's floors), container hints, whether
-cudaenv's activation is there, and which folders TensorFlow's own RUNPATH covers (:mod:`.elf`).
+cudaenv's activation is there, which folders TensorFlow's own RUNPATH covers (:mod:`.elf`), and
+whether the start-up hook is there and what it loads (:mod:`cudaenv.preload.probe`).
 Each finding names one of the five causes and a fix that is a command. The checks themselves
 are pure functions of those facts (:mod:`.checks`), so they are tested on fixture layouts
 without a GPU. ``explain_log`` classifies pasted log text.
@@ -24,6 +25,8 @@ from cudaenv.doctor.checks import findings
 from cudaenv.doctor.elf import search_dirs
 from cudaenv.doctor.facts import Facts, Finding
 from cudaenv.errors import EnvError
+from cudaenv.preload.probe import HookReport
+from cudaenv.preload.probe import probe as preload_probe
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -56,6 +59,7 @@ class Diagnosis:
     report: SmokeReport
     places: Mapping[str, tuple[tuple[str, Path], ...]]  # soname -> (where, path) copies
     findings: tuple[Finding, ...]
+    hook: HookReport | None = None  # the start-up hook, and what it loaded in a probe
 
     @property
     def worst(self) -> str:
@@ -82,6 +86,7 @@ class Diagnosis:
                 }
                 for lib in report["libraries"]
             ],
+            "preload": self.hook.to_json() if self.hook is not None else None,
             "findings": [f.to_json() for f in self.findings],
             "worst": self.worst,
         }
@@ -175,7 +180,8 @@ def diagnose(
 
     ``machine`` and ``knowledge`` default to ``cudaenv.machine.detect()`` and
     ``cudaenv.knowledge.load()``. Cost: one probe run without benchmarks (imports TensorFlow
-    and spaCy once each if installed), one ``ldconfig -p``.
+    and spaCy once each if installed), one run of the start-up hook in the env's Python (if it
+    has one), one ``ldconfig -p``.
     """
     from cudaenv import smoke
     from cudaenv.knowledge import TfLine
@@ -191,6 +197,7 @@ def diagnose(
         machine = detect()
     probed = smoke.probe(env, knowledge, environ, activated=False, bench=False)
     report, lines = probed.report, probed.lines
+    hook = preload_probe(env, environ)
     cache = ldconfig_cache()
     places = {s: copies(s, env, environ, cache) for s in probed.sonames}
     facts = Facts(
@@ -205,6 +212,7 @@ def diagnose(
         environ=environ,
         sonames=probed.rules.sonames,
         runpath_dirs=search_dirs(env.site_packages.glob(_TF_LIBRARIES)),
+        hook=hook,
     )
     return Diagnosis(
         prefix=env.prefix,
@@ -212,6 +220,7 @@ def diagnose(
         report=report,
         places=places,
         findings=findings(facts),
+        hook=hook,
     )
 
 
