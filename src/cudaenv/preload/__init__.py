@@ -20,8 +20,10 @@ nothing of it: the hook is part of the environment, like its activation scripts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -52,9 +54,10 @@ __all__ = [
 HOOK_MODULE = "_cudaenv_preload"
 PTH_FILE = f"{HOOK_MODULE}.pth"
 FILES = (PTH_FILE, f"{HOOK_MODULE}.py")  # what the hook adds to site-packages
-# site.py runs a .pth line that starts with "import"; a missing module must not print an error
+# site.py runs a .pth line that starts with "import"; a missing or broken module must never
+# stop or clutter an interpreter's start (doctor's probe imports it and shows the error)
 PTH_LINE = (
-    f'import sys; exec("try:\\n import {HOOK_MODULE} as h\\nexcept ImportError:\\n pass\\n'
+    f'import sys; exec("try:\\n import {HOOK_MODULE} as h\\nexcept Exception:\\n pass\\n'
     f'else:\\n h.install()")\n'
 )
 _PLAN = re.compile(r"^# --- the plan:.*?^# --- end of the plan ---$", re.S | re.M)
@@ -148,9 +151,9 @@ def _plan_block(site_packages: Path, plan: Plan) -> str:
     return (
         "# --- the plan: filled in by cudaenv (cudaenv.preload.write_hook) ---\n"
         f'WRITTEN_BY = "cudaenv {__version__}"\n'
-        f"MODULES: frozenset[str] = frozenset({_literal(sorted(plan.modules))})\n"
-        f"LIBRARIES: tuple[tuple[str, str], ...] = (\n{libraries})\n"
-        f"CHANGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (\n{changes})\n"
+        f'MODULES: "frozenset[str]" = frozenset({_literal(sorted(plan.modules))})\n'
+        f'LIBRARIES: "tuple[tuple[str, str], ...]" = (\n{libraries})\n'
+        f'CHANGES: "tuple[tuple[str, str, tuple[str, ...]], ...]" = (\n{changes})\n'
         "# --- end of the plan ---"
     )
 
@@ -172,13 +175,28 @@ def _replace(path: Path, text: str) -> Path:
     return path
 
 
-def write_hook(site_packages: Path, plan: Plan) -> list[Path]:
+def _compile(python: Path, module: Path) -> None:
+    """Compile ``module`` with the environment's own ``python`` (its bytecode is that
+    version's), so that no start compiles it: an environment that cannot write bytecode
+    (read-only, ``PYTHONDONTWRITEBYTECODE``) would otherwise do it at every start. Only a
+    saving: a failure leaves the source, which works."""
+    from cudaenv import process
+
+    code = "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        process.run([str(python), "-I", "-S", "-c", code, str(module)], timeout=60)
+
+
+def write_hook(site_packages: Path, plan: Plan, *, python: Path | None = None) -> list[Path]:
     """Write the hook into ``site_packages`` (any venv's or conda environment's), replacing
-    one there; return the files written. The module goes first, the ``.pth`` line that
-    installs it last; a stale compiled copy of an older module is removed."""
+    one there; return the files written. The module goes first (compiled by ``python``, the
+    environment's interpreter, when given), the ``.pth`` line that installs it last; a stale
+    compiled copy of an older module is removed."""
     for stale in (site_packages / "__pycache__").glob(f"{HOOK_MODULE}.*.pyc"):
         stale.unlink(missing_ok=True)
     module = _replace(site_packages / f"{HOOK_MODULE}.py", render(site_packages, plan))
+    if python is not None:
+        _compile(python, module)
     return [module, _replace(site_packages / PTH_FILE, PTH_LINE)]
 
 
@@ -189,7 +207,8 @@ def write(env: Env, lines: Iterable[object] = (), knowledge: Knowledge | None = 
         from cudaenv.knowledge import load
 
         knowledge = load()
-    return write_hook(env.site_packages, plan(env, lines, knowledge.preload_modules))
+    hook_plan = plan(env, lines, knowledge.preload_modules)
+    return write_hook(env.site_packages, hook_plan, python=env.python)
 
 
 def hook_files(site_packages: Path) -> tuple[Path, ...]:

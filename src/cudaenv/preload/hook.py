@@ -27,8 +27,6 @@ imports nothing of cudaenv, only ``os`` and ``sys`` (already loaded at start) un
 and it never raises into the import that woke it.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -41,9 +39,9 @@ if TYPE_CHECKING:
 
 # --- the plan: filled in by cudaenv (cudaenv.preload.write_hook) ---
 WRITTEN_BY = ""
-MODULES: frozenset[str] = frozenset()
-LIBRARIES: tuple[tuple[str, str], ...] = ()
-CHANGES: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+MODULES: "frozenset[str]" = frozenset()
+LIBRARIES: "tuple[tuple[str, str], ...]" = ()
+CHANGES: "tuple[tuple[str, str, tuple[str, ...]], ...]" = ()
 # --- end of the plan ---
 
 OFF = "CUDAENV_NO_PRELOAD"
@@ -51,17 +49,17 @@ SITE = "{site}"  # in CHANGES: this file's folder, the environment's site-packag
 _RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 4)
 _RTLD_DI_LINKMAP = 2
 
-_state: dict[str, object] = {"installed": False, "done": False, "trigger": None}
-_loaded: list[tuple[str, str]] = []  # (soname, path) loaded by this hook, or found there
-_elsewhere: list[tuple[str, str]] = []  # (soname, path of the copy that answered first)
-_failed: list[tuple[str, str, str]] = []  # (soname, path, error)
-_changed: list[tuple[str, str]] = []  # (variable, value now)
-_kept: list[str] = []  # variables the user had set, left as they were
-_handles: list[object] = []  # the libraries stay loaded for the life of the process
-_locks: list[LockType] = []  # the one lock preload takes, made by install
+_state: "dict[str, object]" = {"installed": False, "done": False, "trigger": None}
+_loaded: "list[tuple[str, str]]" = []  # (soname, path) loaded by this hook, or found there
+_elsewhere: "list[tuple[str, str]]" = []  # (soname, path of the copy that answered first)
+_failed: "list[tuple[str, str, str]]" = []  # (soname, path, error)
+_changed: "list[tuple[str, str]]" = []  # (variable, value now)
+_kept: "list[str]" = []  # variables the user had set, left as they were
+_handles: "list[object]" = []  # the libraries stay loaded for the life of the process
+_locks: "list[LockType]" = []  # the one lock preload takes, made by install
 
 
-def disabled(environ: Mapping[str, str] = os.environ) -> bool:
+def disabled(environ: "Mapping[str, str]" = os.environ) -> bool:
     """True when ``CUDAENV_NO_PRELOAD`` is set to anything but ``0`` or nothing."""
     return environ.get(OFF, "") not in ("", "0")
 
@@ -75,8 +73,8 @@ class Finder:
     ``MODULES`` it leaves ``sys.meta_path``, runs :func:`preload`, and hands the import on."""
 
     def find_spec(
-        self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
+        self, name: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "ModuleSpec | None":
         if path is not None or name not in MODULES:
             return None
         preload(trigger=name)
@@ -112,7 +110,7 @@ def _remove() -> None:
         sys.meta_path.remove(_FINDER)
 
 
-def preload(trigger: str | None = None) -> dict[str, object]:
+def preload(trigger: "str | None" = None) -> "dict[str, object]":
     """Set the variables and load the libraries, once per process; return :func:`report`."""
     lock = _locks[0] if _locks else None
     if lock is not None:
@@ -144,7 +142,7 @@ def _flag_name(flag: str) -> str:
     return flag.split("=", 1)[0]
 
 
-def apply(environ: MutableMapping[str, str], here: str) -> None:
+def apply(environ: "MutableMapping[str, str]", here: str) -> None:
     """Set ``CHANGES`` in ``environ`` without replacing what the user set: a plain value only
     if unset, a flag only if the user's flags lack one of that name, path elements in front
     only if absent (no empty element is ever made)."""
@@ -168,7 +166,7 @@ def apply(environ: MutableMapping[str, str], here: str) -> None:
         _changed.append((name, new))
 
 
-def _path_of(ctypes: ModuleType, handle: int) -> str | None:
+def _path_of(ctypes: "ModuleType", handle: int) -> "str | None":
     """The file a loaded library came from (glibc's dlinfo), if it can be told."""
     libc = ctypes.CDLL(None)
     dlinfo = getattr(libc, "dlinfo", None)
@@ -190,7 +188,7 @@ def _path_of(ctypes: ModuleType, handle: int) -> str | None:
     return os.fsdecode(name) if name else None
 
 
-def _answering(ctypes: ModuleType, soname: str) -> str | None:
+def _answering(ctypes: "ModuleType", soname: str) -> "str | None":
     """The file of the loaded library that already answers to ``soname``, if one does."""
     try:
         lib = ctypes.CDLL(soname, mode=_RTLD_NOLOAD)
@@ -217,7 +215,7 @@ def _load_all(here: str) -> None:
             _loaded.append((soname, path))
 
 
-def report() -> dict[str, object]:
+def report() -> "dict[str, object]":
     """What the hook is and did in this process (plain data, for JSON)."""
     return {
         "written_by": WRITTEN_BY,
