@@ -46,7 +46,7 @@ CHANGES: "tuple[tuple[str, str, tuple[str, ...]], ...]" = ()
 
 OFF = "CUDAENV_NO_PRELOAD"
 SITE = "{site}"  # in CHANGES: this file's folder, the environment's site-packages
-_RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 4)
+_RTLD_NOLOAD = getattr(os, "RTLD_NOLOAD", 4)  # glibc's values, where os lacks them
 _RTLD_DI_LINKMAP = 2
 
 _state: "dict[str, object]" = {"installed": False, "done": False, "trigger": None}
@@ -166,52 +166,70 @@ def apply(environ: "MutableMapping[str, str]", here: str) -> None:
         _changed.append((name, new))
 
 
-def _path_of(ctypes: "ModuleType", handle: int) -> "str | None":
-    """The file a loaded library came from (glibc's dlinfo), if it can be told."""
-    libc = ctypes.CDLL(None)
-    dlinfo = getattr(libc, "dlinfo", None)
-    if dlinfo is None:
-        try:
-            dlinfo = ctypes.CDLL("libdl.so.2").dlinfo
-        except (OSError, AttributeError):
+class _Loader:
+    """glibc's dlopen, dlerror and dlinfo through ctypes. ``ctypes.CDLL`` always binds every
+    function at load (RTLD_NOW); the frameworks load these libraries with RTLD_LAZY, and so
+    does this (cheaper, and a library whose functions only resolve once another is loaded
+    still loads here, as it would for them)."""
+
+    def __init__(self, ctypes: "ModuleType") -> None:
+        self.ctypes = ctypes
+        lib = ctypes.CDLL(None)
+        if getattr(lib, "dlinfo", None) is None:  # glibc < 2.34 keeps them in libdl
+            lib = ctypes.CDLL("libdl.so.2")
+        self.dlopen = lib.dlopen
+        self.dlopen.restype = ctypes.c_void_p
+        self.dlopen.argtypes = (ctypes.c_char_p, ctypes.c_int)
+        self.dlerror = lib.dlerror
+        self.dlerror.restype = ctypes.c_char_p
+        self.dlinfo = lib.dlinfo
+
+        class LinkMap(ctypes.Structure):  # type: ignore[name-defined,misc]
+            """The start of glibc's ``struct link_map``: the base address and the file."""
+
+            _fields_ = (("l_addr", ctypes.c_void_p), ("l_name", ctypes.c_char_p))
+
+        self.link_map = LinkMap
+
+    def open(self, name: str, flags: int = 0) -> "int | None":
+        handle = self.dlopen(os.fsencode(name), os.RTLD_LAZY | os.RTLD_LOCAL | flags)
+        return int(handle) if handle else None
+
+    def error(self) -> str:
+        text = self.dlerror()
+        return os.fsdecode(text) if text else "dlopen failed"
+
+    def path_of(self, handle: int) -> "str | None":
+        """The file a loaded library came from, if it can be told."""
+        ctypes = self.ctypes
+        entry = ctypes.POINTER(self.link_map)()
+        if self.dlinfo(ctypes.c_void_p(handle), _RTLD_DI_LINKMAP, ctypes.byref(entry)) != 0:
             return None
+        name = entry.contents.l_name if entry else None
+        return os.fsdecode(name) if name else None
 
-    class LinkMap(ctypes.Structure):  # type: ignore[name-defined,misc]
-        """The start of glibc's ``struct link_map``: the base address and the file name."""
-
-        _fields_ = (("l_addr", ctypes.c_void_p), ("l_name", ctypes.c_char_p))
-
-    entry = ctypes.POINTER(LinkMap)()
-    if dlinfo(ctypes.c_void_p(handle), _RTLD_DI_LINKMAP, ctypes.byref(entry)) != 0 or not entry:
-        return None
-    name = entry.contents.l_name
-    return os.fsdecode(name) if name else None
-
-
-def _answering(ctypes: "ModuleType", soname: str) -> "str | None":
-    """The file of the loaded library that already answers to ``soname``, if one does."""
-    try:
-        lib = ctypes.CDLL(soname, mode=_RTLD_NOLOAD)
-    except OSError:
-        return None
-    return _path_of(ctypes, lib._handle) or soname
+    def answering(self, soname: str) -> "str | None":
+        """The file of the loaded library that already answers to ``soname``, if one does."""
+        handle = self.open(soname, _RTLD_NOLOAD)
+        return None if handle is None else self.path_of(handle) or soname
 
 
 def _load_all(here: str) -> None:
     import ctypes
 
+    loader = _Loader(ctypes)
     for soname, relative in LIBRARIES:
         path = os.path.normpath(os.path.join(here, relative))
-        first = _answering(ctypes, soname)
+        first = loader.answering(soname)
         if first is not None:
             same = os.path.exists(first) and os.path.samefile(first, path)
             (_loaded if same else _elsewhere).append((soname, first))
             continue
-        try:
-            _handles.append(ctypes.CDLL(path))
-        except OSError as e:
-            _failed.append((soname, path, str(e)))
+        handle = loader.open(path)
+        if handle is None:
+            _failed.append((soname, path, loader.error()))
         else:
+            _handles.append(handle)
             _loaded.append((soname, path))
 
 
