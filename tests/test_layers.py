@@ -51,6 +51,8 @@ def command_rules() -> list[Rule]:
     rules.append(("cudaenv.process", ("cudaenv",)))
     # The driver version value is read by every stage (knowledge, machine, solver, lock).
     rules.append(("cudaenv.driver", ("cudaenv",)))
+    # The start-up hook runs inside the environments cudaenv makes, on their Python 3.8+.
+    rules.append(("cudaenv.preload.hook", ("cudaenv",)))
     return rules
 
 

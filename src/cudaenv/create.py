@@ -3,8 +3,9 @@
 ``create --tf 2.15`` solves; ``create --from pylock.toml`` reads a lock instead
 (:func:`resolve_or_read`). Both then take the one path, :func:`materialize`: the lock is written
 into the new prefix (``PREFIX/pylock.toml``, where ``doctor`` and ``lock`` find it later), the
-installer reads that file back, and the activation scripts are written, all inside the
-backend's create transaction, so any failure or Ctrl-C removes the half-made environment.
+installer reads that file back, and the activation scripts and the start-up hook
+(:mod:`cudaenv.preload`: the environment works without activation too) are written, all inside
+the backend's create transaction, so any failure or Ctrl-C removes the half-made environment.
 ``commands/create.py`` parses the options, calls these and renders what they return; the
 smoke test then runs on the finished environment. Each step is told to a
 :class:`~cudaenv.progress.Progress` when the caller passes one (the terminal's status line).
@@ -122,7 +123,7 @@ def materialize(
     lock's sha256 before anything is made), with no index; ``offline`` and ``credentials``
     go to the installer (``offline``: it makes no request at all).
     """
-    from cudaenv import activation, lock
+    from cudaenv import activation, lock, preload
     from cudaenv.install import install
     from cudaenv.progress import Progress, size_text
 
@@ -157,7 +158,10 @@ def materialize(
             f"installed {len(locked.pins)} locked wheels{weight}{where} with {used} "
             f"in {seconds:.1f} s"
         )
-        activation.write(env, _lines(locked, knowledge))
+        lines = _lines(locked, knowledge)
+        activation.write(env, lines)
+        progress.step("writing the start-up hook")
+        preload.write(env, lines, knowledge)
     progress.done()
     return env, used
 
@@ -246,5 +250,6 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "installer": installer,
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),
+        "interpreter": str(env.python),  # works unactivated too: the start-up hook
         "relaxed": [x.text() for x in resolution.relaxed],
     }

@@ -499,6 +499,52 @@ def test_conda_activate_puts_the_locked_wheels_libraries_on_the_path(stack_env, 
     assert r.stdout.splitlines() == [f"ON:{on}", "LOADED", f"OFF:{before or '<unset>'}"]
 
 
+@pytest.mark.conda
+@pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
+def test_a_conda_environment_cudaenv_makes_works_without_activation(
+    channel, conda_home, nvidia_wheel, tmp_path
+):
+    """``create``'s path with the conda backend writes the start-up hook into the conda
+    environment's site-packages: its Python, started by path with an empty environment, gets
+    the wheel's libcudart on the first import of a CuPy (a stand-in that dlopens it by soname)."""
+    import hashlib
+    from dataclasses import replace
+
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    from cudaenv import preload
+    from cudaenv.create import materialize
+    from cudaenv.envs import find_backend
+    from cudaenv.resolution import Pin, WheelFile
+    from tests.tools.make_wheel import make_wheel
+
+    code = "import ctypes\nV = ctypes.CDLL('libcudart.so.12').cudaenv_fake_version()\n"
+    standin = make_wheel(tmp_path, "cupy-standin", "1.0", files={"cupy/__init__.py": code})
+    pin = Pin(
+        name=canonicalize_name("cupy-standin"),
+        version=Version("1.0"),
+        wheel=WheelFile(
+            filename=standin.name,
+            url=standin.as_uri(),
+            sha256=hashlib.sha256(standin.read_bytes()).hexdigest(),
+        ),
+        group="framework",
+    )
+    resolution = _nvidia_resolution(nvidia_wheel)
+    resolution = replace(resolution, pins=(*resolution.pins, pin))
+    backend = find_backend("conda", channels=[channel])
+    env, _ = materialize(resolution, conda_home / "envs" / "hooked", backend=backend)
+    assert env.is_conda and preload.written_by(env.site_packages) is not None
+    done = subprocess.run(
+        ["env", "-i", str(env.python), "-c", "import cupy; print(cupy.V)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "12"), done.stderr
+
+
 # --- environment.yml -----------------------------------------------------------------------
 
 

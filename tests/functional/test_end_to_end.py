@@ -10,15 +10,28 @@ the seed's warning, reproduced and then fixed:
   "Could not find cuda drivers on your machine" (libcudart cannot be dlopened); in cudaenv's
   environment, activated, it does not, and every library TF 2.12 opens loads by name.
 * TF 2.15 + spaCy 3.7 for driver 535.104.05: the smoke report on this GPU-less machine.
+
+Both environments work without activation too (the start-up hook, cudaenv.preload): real
+TensorFlow 2.12 (no RUNPATH into the wheels, like 2.13) and 2.15, and real CuPy 12 (cuda11x and
+cuda12x) as spaCy 3.7 imports it, each started by path with an empty environment, with a
+shadowing copy of libcudart on LD_LIBRARY_PATH, and in a forkserver worker; every CUDA library
+the framework loaded is read from /proc/self/maps and must be the environment's. CuPy links
+the driver's libcuda.so.1, which this machine lacks: a stub exporting the driver functions
+CuPy imports (tests/tools/fake_driver) is loaded by path first, as the machine's driver would
+be found. The other starts (spawn, a cleared subprocess, after deactivate, a Jupyter kernel)
+are checked on a stand-in framework in tests/functional/test_without_activation.py and
+tests/network/test_kernel_pypi.py.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from packaging.version import Version
@@ -26,11 +39,11 @@ from packaging.version import Version
 from cudaenv import lock
 from cudaenv.envs.venv import find_python
 from cudaenv.process import find_uv
+from tests.tools import fake_driver
 from tests.tools.bigenv import big_dir, environ
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = [pytest.mark.bigenv, pytest.mark.network]
 
@@ -126,11 +139,15 @@ def test_tf212_usual_way_prints_the_seed_warning(tf212: Path, tmp_path: Path) ->
     assert SEED_WARNING in r.stderr
 
 
-def test_tf212_cudaenv_env_unactivated_still_warns(tf212: Path) -> None:
-    # The wheels alone do not help TF 2.12 (no RUNPATH to site-packages/nvidia): activation does.
-    r = in_env(tf212, '"$1/bin/python" -c "import tensorflow"', activate=False)
+def test_tf212_cudaenv_env_unactivated_warns_only_with_the_hook_off(tf212: Path) -> None:
+    # The wheels alone do not help TF 2.12 (no RUNPATH to site-packages/nvidia): activation
+    # does, and so does the start-up hook, which CUDAENV_NO_PRELOAD=1 turns off.
+    r = in_env(tf212, 'CUDAENV_NO_PRELOAD=1 "$1/bin/python" -c "import tensorflow"', activate=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert SEED_WARNING in r.stderr
+    r = in_env(tf212, '"$1/bin/python" -c "import tensorflow"', activate=False)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert SEED_WARNING not in r.stderr
 
 
 def test_tf212_activated_loads_every_library_and_does_not_warn(tf212: Path) -> None:
@@ -157,12 +174,13 @@ def test_tf212_env_keeps_its_lock_and_smoke_passes_on_cpu(tf212: Path) -> None:
     assert data["verdict"] == "cpu-only"
 
 
-def test_tf215_spacy37_create_smoke_and_require_gpu() -> None:
+@pytest.fixture(scope="module")
+def tf215() -> Iterator[Path]:
     with big_dir("e2e-tf215") as folder:
-        _tf215(folder / "tf215")
+        yield _create_tf215(folder / "tf215")
 
 
-def _tf215(prefix: Path) -> None:
+def _create_tf215(prefix: Path) -> Path:
     r = cudaenv(
         "create",
         "--tf",
@@ -177,6 +195,11 @@ def _tf215(prefix: Path) -> None:
         str(prefix),
     )
     assert r.returncode == 0, r.stderr[-3000:]  # create ran the smoke test: CPU-only is fine
+    return prefix
+
+
+def test_tf215_spacy37_create_smoke_and_require_gpu(tf215: Path) -> None:
+    prefix = tf215
     r = cudaenv("smoke", "-p", str(prefix), "--quick", "--json")
     data = json.loads(r.stdout)
     assert r.returncode == 0, data
@@ -191,3 +214,142 @@ def _tf215(prefix: Path) -> None:
     r = cudaenv("smoke", "-p", str(prefix), "--quick", "--require-gpu")
     assert r.returncode == 2
     assert "no NVIDIA driver" in r.stdout + r.stderr
+
+
+# --- without activation: the start-up hook, with the real frameworks -------------------------
+
+_FILES = """
+def cuda_files():
+    with open("/proc/self/maps") as maps:
+        rows = [row.split(None, 5) for row in maps]
+    names = ("libcu", "libnv", "libnccl")
+    paths = {r[5].strip() for r in rows if len(r) == 6}
+    return sorted(p for p in paths if p.rsplit("/", 1)[-1].startswith(names))
+"""
+TF_PROBE = (
+    "import json, sys\n" + _FILES + "import tensorflow as tf\n"
+    "tf.config.list_physical_devices('GPU')\n"
+    "print(json.dumps({'files': cuda_files()}))\n"
+)
+SPACY_PROBE = (
+    "import ctypes, json, sys\n"
+    + _FILES
+    + "ctypes.CDLL(sys.argv[1])  # the machine's driver: a stub where there is none\n"
+    "import spacy, thinc.compat\n"
+    "print(json.dumps({'files': cuda_files(), 'cupy': thinc.compat.has_cupy}))\n"
+)
+WORKER = """import multiprocessing, sys
+
+
+def child(probe, args):
+    sys.argv = [probe, *args]
+    exec(compile(open(probe).read(), probe, "exec"), {"__name__": "__main__"})
+
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context(sys.argv[1])
+    worker = context.Process(target=child, args=(sys.argv[2], sys.argv[3:]))
+    worker.start()
+    worker.join()
+    sys.exit(worker.exitcode)
+"""
+STARTS = ("by path, empty environment", "shadowing LD_LIBRARY_PATH", "forkserver, shadowing")
+
+
+def _site(prefix: Path) -> Path:
+    return next(prefix.glob("lib/python3.*/site-packages"))
+
+
+def _shadow(prefix: Path, folder: Path) -> Path:
+    """A copy of the environment's own libcudart elsewhere: what a system CUDA puts first."""
+    folder.mkdir(exist_ok=True)
+    for lib in _site(prefix).glob("nvidia/cuda_runtime/lib/libcudart.so.*"):
+        shutil.copyfile(lib, folder / lib.name)
+    return folder
+
+
+def _stub_driver(prefix: Path, folder: Path) -> Path:
+    cupy = [p for p in _site(prefix).glob("cupy*/**/*.so") if p.is_file()]
+    return fake_driver.build_libcuda_stub(folder, fake_driver.driver_functions(cupy))
+
+
+def _start(
+    prefix: Path, how: str, probe: str, tmp: Path, *args: str, **more: str
+) -> dict[str, Any]:
+    """Start the environment's Python ``how`` a user might, running ``probe``; its JSON."""
+    (tmp / "probe.py").write_text(probe)
+    (tmp / "worker.py").write_text(WORKER)
+    python = str(prefix / "bin" / "python")
+    environ = [f"HOME={tmp}", *(f"{k}={v}" for k, v in more.items())]
+    if how != "by path, empty environment":
+        environ.append(f"LD_LIBRARY_PATH={_shadow(prefix, tmp / 'system cuda')}")
+    cmd = [python, str(tmp / "probe.py"), *args]
+    if how.startswith("forkserver"):
+        cmd = [python, str(tmp / "worker.py"), "forkserver", str(tmp / "probe.py"), *args]
+    done = subprocess.run(
+        ["env", "-i", *environ, *cmd], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    data["stderr"] = done.stderr
+    return data
+
+
+def _all_from(prefix: Path, files: list[str], *must: str) -> None:
+    nvidia = _site(prefix) / "nvidia"
+    assert files and all(Path(f).is_relative_to(nvidia) for f in files), files
+    assert {Path(f).name for f in files} >= set(must), files
+
+
+@pytest.mark.parametrize("how", STARTS)
+def test_tf212_loads_the_environments_cuda_without_activation(tf212: Path, tmp_path, how) -> None:
+    data = _start(tf212, how, TF_PROBE, tmp_path)
+    _all_from(tf212, data["files"], "libcudart.so.11.0")
+    assert SEED_WARNING not in data["stderr"]
+
+
+@pytest.mark.parametrize("how", STARTS)
+def test_tf215_loads_the_environments_cuda_without_activation(tf215: Path, tmp_path, how) -> None:
+    data = _start(tf215, how, TF_PROBE, tmp_path)
+    _all_from(tf215, data["files"], "libcudart.so.12")
+
+
+def test_tf215_without_the_hook_takes_the_shadowing_libcudart(tf215: Path, tmp_path) -> None:
+    """What the hook prevents: TF >= 2.14's RUNPATH comes after LD_LIBRARY_PATH."""
+    data = _start(tf215, "shadowing LD_LIBRARY_PATH", TF_PROBE, tmp_path, CUDAENV_NO_PRELOAD="1")
+    assert str(tmp_path / "system cuda" / "libcudart.so.12") in data["files"]
+
+
+CUPY11 = ("libcudart.so.11.0", "libcublas.so.11", "libcufft.so.10", "libcurand.so.10")
+CUPY12 = ("libcudart.so.12", "libcublas.so.12", "libcufft.so.11", "libcurand.so.10")
+
+
+@pytest.mark.parametrize("how", STARTS)
+@pytest.mark.parametrize("env", ["tf212", "tf215"])
+def test_spacys_cupy_loads_the_environments_cuda_without_activation(
+    request, tmp_path, how, env
+) -> None:
+    prefix = request.getfixturevalue(env)
+    stub = _stub_driver(prefix, tmp_path / "driver")
+    data = _start(prefix, how, SPACY_PROBE, tmp_path, str(stub))
+    assert data["cupy"] is True  # thinc found a CuPy that loads
+    files = [f for f in data["files"] if f != str(stub)]
+    _all_from(
+        prefix,
+        files,
+        *(CUPY11 if env == "tf212" else CUPY12),
+        "libnvrtc.so.11.2" if env == "tf212" else "libnvrtc.so.12",
+    )
+
+
+def test_spacys_cupy_without_the_hook_does_not_load(tf212: Path, tmp_path) -> None:
+    stub = _stub_driver(tf212, tmp_path / "driver")
+    data = _start(
+        tf212,
+        "by path, empty environment",
+        SPACY_PROBE,
+        tmp_path,
+        str(stub),
+        CUDAENV_NO_PRELOAD="1",
+    )
+    assert data["cupy"] is False and data["files"] == [str(stub)]

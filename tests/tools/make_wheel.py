@@ -228,12 +228,15 @@ def make_nvidia_wheel(
     tag: str = NVIDIA_TAG,
     namespace: bool = False,
     extra_files: Mapping[str, bytes | str] | None = None,
+    needed: Mapping[str, Iterable[str]] | None = None,
 ) -> Path:
     """Build an NVIDIA runtime wheel with real libraries at ``nvidia/<component>/lib/<soname>``.
 
     ``make_nvidia_wheel(d, "nvidia-cuda-runtime-cu12", "12.2.140", libs=["libcudart.so.12"])``.
     *component* defaults to :func:`nvidia_component` of *name*. Each library's
     ``cudaenv_fake_version()`` returns the version's digits up to the first dot (``12``).
+    ``needed`` gives a library its DT_NEEDED sonames: ``{"libcublas.so.12":
+    ["libcublasLt.so.12"]}``.
     """
     comp = component or nvidia_component(name)
     number = int(re.match(r"\d+", version).group()) if re.match(r"\d+", version) else 0
@@ -243,7 +246,10 @@ def make_nvidia_wheel(
         files[f"nvidia/{comp}/__init__.py"] = b""
         files[f"nvidia/{comp}/lib/__init__.py"] = b""
     for soname in libs:
-        files[f"nvidia/{comp}/lib/{soname}"] = build_shared_library(soname, number=number)
+        deps = (needed or {}).get(soname, ())
+        files[f"nvidia/{comp}/lib/{soname}"] = build_shared_library(
+            soname, number=number, needed=deps
+        )
     files.update(extra_files or {})
     return make_wheel(
         dest_dir,

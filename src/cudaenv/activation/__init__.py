@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Change",
+    "is_shared_library",
     "library_dirs",
     "plan",
     "recipe_lines",
@@ -69,8 +70,13 @@ def _fill(template: str, env: Env) -> str:
     return template.replace("{site}", str(env.site_packages)).replace("{prefix}", str(env.prefix))
 
 
+def is_shared_library(path: Path) -> bool:
+    """A file named as shared libraries are (``libcudart.so.12``, ``libnvperf_host.so``)."""
+    return bool(_SHARED_LIBRARY.search(path.name)) and path.is_file()
+
+
 def _has_shared_library(folder: Path) -> bool:
-    return any(_SHARED_LIBRARY.search(p.name) and p.is_file() for p in folder.iterdir())
+    return any(is_shared_library(p) for p in folder.iterdir())
 
 
 def _recipe_env(lines: Iterable[Any]) -> dict[str, str]:

@@ -173,6 +173,10 @@ def _summary(facts: dict[str, Any]) -> None:
         render.line(f"  from {where}: {count} wheels, installed by {facts['installer']}")
     render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")
     render.line(f"  activate with: {facts['activate']}")
+    render.line(
+        f"  or run {shlex.quote(facts['interpreter'])} as it is: its start-up hook loads the "
+        "CUDA libraries (CUDAENV_NO_PRELOAD=1 turns it off)"
+    )
 
 
 def _wheelhouse(args: argparse.Namespace) -> Path | None:

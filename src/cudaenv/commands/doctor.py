@@ -73,11 +73,19 @@ def show(diagnosis: Diagnosis) -> None:
         built = f"built for CUDA {torch.cuda}" if torch.cuda else "a CPU-only build"
         cudnn = f", loads cuDNN {torch.cudnn}" if torch.cudnn else ""
         render.line(f"PyTorch {torch.version or '?'} {built}{cudnn}")
+    hook = diagnosis.hook
+    if hook is not None and hook.present:
+        state = "off (CUDAENV_NO_PRELOAD)" if hook.disabled else f"loads {len(hook.loaded)}"
+        render.line(f"start-up hook: {hook.written_by or 'present'}, {state} of {hook.planned}")
     if report.libraries:
         rows = []
         for lib in report.libraries:
             copies = "; ".join(f"{p} ({w})" for w, p in diagnosis.places.get(lib.soname, ()))
-            rows.append((lib.soname, str(lib.path) if lib.loaded else "does not load", copies))
+            loads = str(lib.path) if lib.loaded else "does not load"
+            first = hook.loaded_from(lib.soname) if hook is not None else None
+            if first is not None and first != lib.path:
+                loads += f" by name; the start-up hook loads {first}"
+            rows.append((lib.soname, loads, copies))
         render.line()
         render.table(rows, ["library", "loads from", "copies on disk"])
     render.line()

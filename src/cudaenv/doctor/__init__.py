@@ -10,7 +10,8 @@ Around the environment it reads where each CUDA library the frameworks load sits
 NVIDIA wheels, ``LD_LIBRARY_PATH``, the ldconfig cache, ``/usr/local/cuda*``), which copy the
 loader picks, the driver against what the stack needs (``cudaenv.machine.detect`` and the
 knowledge base's floors), container hints, whether cudaenv's activation is there, and which
-folders TensorFlow's own RUNPATH covers (:mod:`.elf`).
+folders TensorFlow's own RUNPATH covers (:mod:`.elf`), and whether the start-up hook is
+there and what it loads (:mod:`cudaenv.preload.probe`).
 Each finding names one of the five causes and a fix that is a command. The checks themselves
 are pure functions of those facts (:mod:`.checks`), so they are tested on fixture layouts
 without a GPU. ``explain_log`` classifies pasted log text.
@@ -29,6 +30,8 @@ from cudaenv.doctor.checks import findings
 from cudaenv.doctor.elf import search_dirs
 from cudaenv.doctor.facts import Facts, Finding
 from cudaenv.errors import EnvError
+from cudaenv.preload.probe import HookReport
+from cudaenv.preload.probe import probe as preload_probe
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -63,6 +66,7 @@ class Diagnosis:
     places: Mapping[str, tuple[tuple[str, Path], ...]]  # soname -> (where, path) copies
     findings: tuple[Finding, ...]
     as_activated: bool = False  # probed under its activation (a cudaenv environment, inactive)
+    hook: HookReport | None = None  # the start-up hook, and what it loaded in a probe
 
     @property
     def worst(self) -> str:
@@ -89,6 +93,7 @@ class Diagnosis:
                 }
                 for lib in report["libraries"]
             ],
+            "preload": self.hook.to_json() if self.hook is not None else None,
             "findings": [f.to_json() for f in self.findings],
             "worst": self.worst,
             "as_activated": self.as_activated,
@@ -186,7 +191,8 @@ def diagnose(
 
     ``machine`` and ``knowledge`` default to ``cudaenv.machine.detect()`` and
     ``cudaenv.knowledge.load()``. Cost: one probe run without benchmarks (imports TensorFlow
-    and spaCy once each if installed), one ``ldconfig -p``.
+    and spaCy once each if installed), one run of the start-up hook in the env's Python (if it
+    has one), one ``ldconfig -p``.
     """
     from cudaenv import smoke
     from cudaenv.knowledge import TfLine
@@ -201,11 +207,13 @@ def diagnose(
 
         machine = detect()
     as_activated = _made_and_inactive(env, environ)
+    plain = environ  # the hook is probed as a plain start sees it, not activated
     if as_activated:  # what its activation sets, for the probe and the checks alike
         lines = smoke.recipe_lines(smoke.installed(env), knowledge)
         environ = smoke.activated_environ(env, lines, environ)
     probed = smoke.probe(env, knowledge, environ, activated=False, bench=False)
     report, lines = probed.report, probed.lines
+    hook = preload_probe(env, plain)
     cache = ldconfig_cache()
     places = {s: copies(s, env, environ, cache) for s in probed.sonames}
     facts = Facts(
@@ -220,6 +228,7 @@ def diagnose(
         environ=environ,
         sonames=probed.rules.sonames,
         runpath_dirs=search_dirs(env.site_packages.glob(_TF_LIBRARIES)),
+        hook=hook,
     )
     return Diagnosis(
         prefix=env.prefix,
@@ -228,6 +237,7 @@ def diagnose(
         places=places,
         findings=findings(facts),
         as_activated=as_activated,
+        hook=hook,
     )
 
 

@@ -15,7 +15,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from cudaenv.doctor import frameworks
+from cudaenv.doctor import frameworks, hook
 from cudaenv.doctor.facts import Facts, Finding
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
         return [] if wheel else [_not_loaded(facts, lib)]
     if wheel and lib.path is not None and lib.path.resolve() != wheel[0].resolve():
         where = next((w for w, p in places if p.resolve() == lib.path.resolve()), "the system")
+        if facts.hook_loads(lib.soname):
+            return [_hook_first(lib.soname, lib.path, where, wheel[0])]
         return [
             Finding.command(
                 "several-installs",
@@ -58,6 +60,17 @@ def _library(facts: Facts, lib: LibraryCheck) -> list[Finding]:
             )
         ]
     return []
+
+
+def _hook_first(soname: str, other: Path, where: str, ours: Path) -> Finding:
+    return Finding.of(
+        "several-installs",
+        "info",
+        f"{soname} loads by name from {other} (found through {where}), but the environment's "
+        f"start-up hook loads its own copy {ours} first, so its frameworks get that one",
+        "nothing to do while the start-up hook is on (programs that are not Python get the "
+        "other copy)",
+    )
 
 
 def _not_loaded(facts: Facts, lib: LibraryCheck) -> Finding:
@@ -100,6 +113,8 @@ def _off_path(facts: Facts) -> list[Finding]:
         if lib.loaded or not wheel:
             continue
         folder = wheel[0].parent
+        if facts.hook_loads(lib.soname):
+            continue  # loaded by path before any framework asks: see the hook's finding
         if os.path.realpath(folder) in facts.runpath_dirs:
             severity: Severity = "info"
         else:
@@ -311,6 +326,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     versions,
     framework_log,
     *frameworks.CHECKS,  # PyTorch, JAX and TensorFlow beside each other
+    hook.preload,  # the start-up hook: present, what it loaded, what came first
     activation,
 )
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.knowledge.loglines import Cause
     from cudaenv.machine import Machine
+    from cudaenv.preload.probe import HookReport
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = ["Facts", "Finding", "Severity"]
@@ -81,6 +82,13 @@ class Facts:
     environ: Mapping[str, str]
     sonames: Mapping[str, tuple[str, ...]]  # soname -> NVIDIA wheels shipping it
     runpath_dirs: frozenset[str] = frozenset()  # folders TensorFlow's own RUNPATH searches
+    hook: HookReport | None = None  # the start-up hook, and what it loaded in a probe
+
+    def hook_loads(self, soname: str) -> bool:
+        """Whether the start-up hook loads this environment's ``soname`` before a framework
+        asks for it by name (so the loader's search no longer decides which copy it gets)."""
+        path = self.hook.loaded_from(soname) if self.hook is not None else None
+        return path is not None and self.env.site_packages in path.parents
 
     @property
     def activation(self) -> Path | None:

@@ -46,6 +46,7 @@ from cudaenv.knowledge.lines import (
     KnownBad,
     NumpyLimit,
     OptionalPart,
+    PreloadModules,
     SpacyLine,
     TfLine,
     TorchLine,
@@ -69,6 +70,7 @@ __all__ = [
     "KnownBad",
     "NumpyLimit",
     "OptionalPart",
+    "PreloadModules",
     "SpacyLine",
     "TfLine",
     "ToolkitDriver",
@@ -84,11 +86,11 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # .../cudaenv
 # The files read, whether each sits in recipes/ (True) or constraints/, and its top-level keys.
 # recipes/log_lines.toml is read by its own loader, :mod:`cudaenv.knowledge.loglines`.
 _FILES = {
-    "tensorflow.toml": (True, {"meta", "lines", "optional"}),
-    "spacy.toml": (True, {"meta", "lines"}),
-    "cupy.toml": (True, {"meta", "lines"}),
-    "torch.toml": (True, {"meta", "lines"}),
-    "jax.toml": (True, {"meta", "lines"}),
+    "tensorflow.toml": (True, {"meta", "lines", "optional", "preload"}),
+    "spacy.toml": (True, {"meta", "lines", "preload"}),
+    "cupy.toml": (True, {"meta", "lines", "preload"}),
+    "torch.toml": (True, {"meta", "lines", "preload"}),
+    "jax.toml": (True, {"meta", "lines", "preload"}),
     "cuda_driver.toml": (False, {"meta", "toolkit", "floor_only", "minor_version_compat"}),
     "exclusions.toml": (False, {"meta", "exclude"}),
     "compat_rules.toml": (False, {"meta", "rule"}),
@@ -162,6 +164,7 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
         floor_only=_rows(
             problems, "cuda_driver.toml", driver, "floor_only", schema.floor_only, required=False
         ),
+        preload=_preload(problems, docs),
     )
     _check_unique(problems, knowledge)
     if problems.items:
@@ -219,6 +222,21 @@ def _tables(
         schema.optional_part(Row(problems, name, key, {}).child(k, v), k) for k, v in table.items()
     )
     return tuple(b for b in built if b is not None)
+
+
+def _preload(
+    problems: Problems, docs: dict[str, dict[str, Any] | None]
+) -> tuple[PreloadModules, ...]:
+    """The ``[preload]`` table of each recipe file that has one."""
+    out = []
+    for name, doc in docs.items():
+        if doc is None or "preload" not in doc:
+            continue
+        table = Row(problems, name, "", doc).get("preload", dict, "a table", required=True)
+        built = schema.preload_modules(Row(problems, name, "preload", table or {}), name)
+        if built is not None:
+            out.append(built)
+    return tuple(out)
 
 
 def _rows(

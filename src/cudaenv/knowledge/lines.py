@@ -26,6 +26,7 @@ __all__ = [
     "KnownBad",
     "NumpyLimit",
     "OptionalPart",
+    "PreloadModules",
     "ReleaseNeeds",
     "SpacyLine",
     "TfLine",
@@ -139,6 +140,18 @@ class OptionalPart:
 
     def covers(self, name: str) -> bool:
         return name in self.packages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreloadModules:
+    """Modules whose first import makes the start-up hook load the environment's NVIDIA
+    libraries first (a recipe file's ``[preload]`` table): a framework that finds CUDA by
+    soname through the loader's search, or whose search ``LD_LIBRARY_PATH`` can shadow."""
+
+    file: str  # the recipe file it came from, "cupy.toml"
+    modules: tuple[str, ...]  # top-level module names, "cupy", "cupy_backends"
+    why: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

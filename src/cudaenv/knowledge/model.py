@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         CupyLine,
         JaxLine,
         OptionalPart,
+        PreloadModules,
         SpacyLine,
         TfLine,
         TorchLine,
@@ -103,6 +104,12 @@ class Knowledge:
     compat_rules: tuple[CompatRule, ...] = ()
     optional: tuple[OptionalPart, ...] = ()  # parts of a CUDA extra only a feature needs
     floor_only: tuple[FloorOnly, ...] = ()  # releases with no toolkit driver in the sources
+    preload: tuple[PreloadModules, ...] = ()  # the recipes' [preload] tables
+
+    @property
+    def preload_modules(self) -> frozenset[str]:
+        """Top-level modules whose first import starts the start-up hook (every recipe's)."""
+        return frozenset(m for p in self.preload for m in p.modules)
 
     def tf_line(self, version: Version) -> TfLine | None:
         """The line a TensorFlow release belongs to (2.15.1 -> line 2.15), if known."""

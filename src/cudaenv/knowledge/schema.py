@@ -8,6 +8,7 @@ documented in the header comments of the TOML files themselves.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name
@@ -19,6 +20,7 @@ from cudaenv.knowledge.lines import (
     KnownBad,
     NumpyLimit,
     OptionalPart,
+    PreloadModules,
     SpacyLine,
     TfLine,
     same_line,
@@ -35,6 +37,7 @@ __all__ = [
     "floor_only",
     "line_key",
     "optional_part",
+    "preload_modules",
     "spacy_line",
     "tf_line",
     "toolkit_driver",
@@ -177,6 +180,22 @@ def optional_part(row: Row, key: str) -> OptionalPart | None:
         return None
     names = frozenset(canonicalize_name(n) for n in packages)
     return OptionalPart(name=key, packages=names, feature=feature, source=source)
+
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def preload_modules(row: Row, file: str) -> PreloadModules | None:
+    """Build a recipe file's ``[preload]`` table: top-level module names, why, source."""
+    row.only({"modules", "why", "source"})
+    modules = row.strings("modules", required=True)
+    for name in modules:
+        if not _MODULE.match(name):
+            row.fail("modules", f"{name!r} is not a top-level module name")
+    why, source = row.text("why"), row.source()
+    if not row.ok or why is None or source is None:
+        return None
+    return PreloadModules(file=file, modules=modules, why=why, source=source)
 
 
 def spacy_line(row: Row, key: str) -> SpacyLine | None:

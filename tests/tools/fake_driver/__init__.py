@@ -3,17 +3,33 @@
 They stand behind the same interfaces the real driver offers, so the probes run their real code:
 ``fake_nvidia_smi`` is an executable on PATH that prints a verbatim capture (from
 ``tests/data/nvidia-smi``) and logs its arguments; ``build_nvml`` and ``build_libcuda`` compile
-shared libraries exporting the real C symbols, loaded through the real ``dlopen``.
+shared libraries exporting the real C symbols, loaded through the real ``dlopen``;
+``build_libcuda_stub`` one that exports every driver function a program imports
+(``driver_functions``), each saying there is no GPU.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["HERE", "build_libcuda", "build_nvml", "compiler", "fake_machine", "fake_nvidia_smi"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "HERE",
+    "build_libcuda",
+    "build_libcuda_stub",
+    "build_nvml",
+    "compiler",
+    "driver_functions",
+    "fake_machine",
+    "fake_nvidia_smi",
+]
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,6 +61,37 @@ def build_nvml(directory: Path, **defines: object) -> Path:
 def build_libcuda(directory: Path, **defines: object) -> Path:
     """Compile a fake ``libcuda.so.1``. Defines: CUDA=12020, INIT_RC=0, HANG=None, CRASH=None."""
     return _build("fake_cuda.c", directory / "libcuda.so.1", defines)
+
+
+def driver_functions(libraries: Iterable[Path]) -> list[str]:
+    """The driver API functions (``cu`` and a capital: ``cuInit``, ``cuCtxCreate_v2``) the ELF
+    files ``libraries`` import, as ``nm -D --undefined-only`` lists them."""
+    found: set[str] = set()
+    for library in libraries:
+        out = subprocess.run(
+            ["nm", "-D", "--undefined-only", str(library)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        found |= {m.group(1) for m in re.finditer(r"\bU (cu[A-Z]\w*)", out)}
+    return sorted(found)
+
+
+def build_libcuda_stub(directory: Path, functions: Iterable[str]) -> Path:
+    """Compile a ``libcuda.so.1`` (its DT_SONAME too) exporting ``functions``, each answering
+    100, CUDA_ERROR_NO_DEVICE: enough for a program linked against the driver (CuPy's
+    extension modules) to load on a machine without one, and to be told there is no GPU."""
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "libcuda_stub.c"
+    source.write_text("".join(f"int {name}(void) {{ return 100; }}\n" for name in functions))
+    out = directory / "libcuda.so.1"
+    cc = compiler()
+    if cc is None:
+        raise RuntimeError("no C compiler")
+    cmd = [cc, "-shared", "-fPIC", "-Wl,-soname,libcuda.so.1", "-o", str(out), str(source)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return out
 
 
 def fake_nvidia_smi(
