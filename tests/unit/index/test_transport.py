@@ -11,7 +11,13 @@ import pytest
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index
 from cudaenv.index.proxies import Proxies, UnusableProxy
-from cudaenv.index.transport import Client, ConnectError, ProxyError, ReadError
+from cudaenv.index.transport import (
+    CertificateError,
+    Client,
+    ConnectError,
+    ProxyError,
+    ReadError,
+)
 from tests.tools.http_peers import BODY, Origin, Proxy, make_certificates
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -177,10 +183,11 @@ def test_tls_trusts_ssl_cert_file_and_refuses_other_certificates(tls, monkeypatc
     assert Client().get(server.url + "/gzip", {}).content == BODY
     monkeypatch.delenv("SSL_CERT_FILE")
     monkeypatch.setenv("SSL_CERT_DIR", str(ca.parent / "no-such-folder"))
-    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(CertificateError, match="CERTIFICATE_VERIFY_FAILED") as e:
         Client().get(server.url + "/plain", {})
+    assert e.value.verify_code == 20  # unable to get local issuer certificate
     monkeypatch.delenv("SSL_CERT_DIR")
-    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):  # certifi's bundle
+    with pytest.raises(CertificateError, match="CERTIFICATE_VERIFY_FAILED"):  # certifi's bundle
         Client().get(server.url + "/plain", {})
 
 
