@@ -53,6 +53,12 @@ class Release:
                 self.watchdog.done(self.token)
             self.pool.give_back(self.key, self.conn, keep=keep and not self.was_cut)
 
+    def allow(self, seconds: float) -> None:
+        """Let the request run until *seconds* from now (none: it keeps its deadline)."""
+        if self.token and not self.done:
+            self.deadline = time.monotonic() + seconds
+            self.watchdog.move(self.token, self.deadline)
+
     def check(self) -> None:
         """DeadlineExceeded if the request was cut at its deadline (or is past it), ReadError
         once the client has been closed (its requests end there, whatever they hold)."""

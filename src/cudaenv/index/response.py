@@ -149,6 +149,11 @@ class Response:
         else:
             yield from self._decoder.decode(data, size)
 
+    def allow(self, seconds: float) -> None:
+        """Give the rest of this request *seconds* from now, instead of its deadline (the
+        answer turned out to be a whole wheel)."""
+        self._release.allow(seconds)
+
     def close(self) -> None:
         """Done with the answer: a body not read to its end closes the connection."""
         self._release(keep=False)

@@ -50,6 +50,13 @@ class Watchdog:
             self._wake.notify()
             return token
 
+    def move(self, token: int, deadline: float) -> None:
+        """A new deadline for the request of *token* (one that turned out to be a download)."""
+        with self._wake:
+            if token in self._due and token not in self._cut:
+                self._due[token] = (deadline, self._due[token][1])
+                self._wake.notify()
+
     def cut(self, token: int) -> bool:
         """Whether the request of *token* was cut at its deadline."""
         with self._wake:
