@@ -281,6 +281,35 @@ def test_yanked_file_is_skipped(local_index: IndexServer, wheel_dir: Path, tmp_p
     assert got["numpy"] == "1.26.3"
 
 
+@pytest.mark.parametrize(
+    ("yanked", "needs", "said"),
+    [
+        ("spacy-3.7.5-*", "--spacy 3.7 needs spacy[cuda12x]==3.7.*", "spacy 3.7.5 (broken build)"),
+        (
+            "thinc-8.2.*",
+            "spacy==3.7.5 needs thinc<8.3.0,>=8.2.2",
+            "thinc 8.2.99 (broken build), thinc 8.2.5 (broken build)",
+        ),
+    ],
+)
+def test_releases_yanked_on_the_index_are_named_as_yanked(
+    local_index: IndexServer, wheel_dir: Path, tmp_path: Path, yanked: str, needs: str, said: str
+) -> None:
+    """Only yanked releases meet the requirement: the failure says so, with the reasons the
+    index gave, not that no release exists; the way out (another line) resolves."""
+    build_index(wheel_dir)
+    for path in wheel_dir.glob(yanked):
+        local_index.yank(path.name, "broken build")
+    with pytest.raises(ResolutionError) as info:
+        run_solve(local_index.url, tmp_path, spacy="3.7")
+    assert info.value.message == (
+        f"no release fits: {needs}, and the only releases that would do are yanked on the "
+        f"index: {said}"
+    )
+    assert info.value.hint == "use --spacy 3.8"
+    assert versions(run_solve(local_index.url, tmp_path, spacy="3.8"))["spacy"] == "3.8.7"
+
+
 def test_offline_warm_solve_makes_no_request(server: IndexServer, tmp_path: Path) -> None:
     first = run_solve(server.url, tmp_path, tf="2.15", spacy="3.7")
     server.clear_log()

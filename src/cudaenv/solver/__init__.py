@@ -103,7 +103,7 @@ def _search(
 ) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
-    from cudaenv.solver import explain, prefetch, recipes, uncurated
+    from cudaenv.solver import explain, prefetch, recipes, uncurated, yanked
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.provider import Provider
     from cudaenv.solver.reporter import EventReporter
@@ -123,7 +123,10 @@ def _search(
             result = resolver.resolve(plan.roots, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as e:
             listed = {str(fw.name): factory.versions(fw.name) for fw in request.frameworks}
-            why = explain.explain(e.causes, machine, knowledge, request, releases=listed)
+            gone = yanked.found(factory, e.causes)
+            why = explain.explain(
+                e.causes, machine, knowledge, request, releases=listed, yanked=gone
+            )
             raise explain.as_error(why) from None
         except ResolutionTooDeep:
             raise ResolutionError(

@@ -30,9 +30,10 @@ from cudaenv.knowledge import spec_text
 from cudaenv.solver import alternatives, libraries
 from cudaenv.solver.candidates import cuda_version
 from cudaenv.solver.requirements import CUDA, PYTHON, admits
+from cudaenv.solver.yanked import fitting
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from packaging.specifiers import SpecifierSet
 
@@ -89,18 +90,20 @@ def explain(
     request: Request,
     *,
     releases: Releases | None = None,
+    yanked: Mapping[str, Mapping[Version, str]] | None = None,
 ) -> Explanation:
     """The most actionable reason the causes cannot all hold, and what to do about it.
 
     ``releases`` (the versions the index lists, by project) lets a hint skip a line with no
-    final release on the index.
+    final release on the index; ``yanked`` (project -> yanked version -> reason) lets the
+    headline say that the releases that would do were yanked (:mod:`.yanked`).
     """
     found = releases or {}
     return (
         _driver(causes, machine, knowledge, request, found)
         or _python(causes, machine, knowledge, request, found)
         or libraries.explain(causes, knowledge, request, found)
-        or _packages(causes, machine, knowledge, request, found)
+        or _packages(causes, machine, knowledge, request, found, yanked or {})
     )
 
 
@@ -277,13 +280,17 @@ def _packages(
     knowledge: Knowledge,
     request: Request,
     releases: Releases,
+    yanked: Mapping[str, Mapping[Version, str]],
 ) -> Explanation:
     sides = _sides(causes)
     target = f"Python {request.target.python} on {request.target.platform}"
     hints = tuple(other_lines(machine, knowledge, request, releases))
     if len(sides) == 1:
+        gone = fitting(causes, yanked)
+        none = f"the only releases that would do are yanked on the index: {gone}" if gone else None
         return Explanation(
-            headline=f"no release fits: {sides[0]}, and none is available for {target}",
+            headline=f"no release fits: {sides[0]}, and "
+            f"{none or f'none is available for {target}'}",
             hints=hints,
         )
     return Explanation(
