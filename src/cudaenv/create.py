@@ -247,4 +247,5 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "lock": str(env.prefix / LOCK_NAME),
         "activate": activate_command(env),
         "relaxed": [x.text() for x in resolution.relaxed],
+        "notes": list(resolution.notes),
     }
