@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from cudaenv.index.httperrors import TLSError
     from cudaenv.index.limits import Limits
 
-__all__ = ["malformed", "page_too_large", "redirects", "too_slow", "untrusted"]
+__all__ = [
+    "fatal",
+    "malformed",
+    "page_too_large",
+    "redirects",
+    "slow_hint",
+    "too_slow",
+    "untrusted",
+]
 
 _INDEX_HINT = (
     "check that --index-url names a package index (PEP 503/691 simple API), and the proxy "
@@ -29,6 +37,30 @@ _INDEX_HINT = (
 )
 # OpenSSL's X509_V_ERR_* codes (x509_vfy.h): expired, not yet valid, host name mismatch
 _EXPIRED, _NOT_YET, _HOSTNAME = 10, 9, 62
+
+
+def fatal(e: Exception, index: str, url: str, what: str, limits: Limits) -> IndexError_ | None:
+    """The error for a transport failure no retry can change (a TLS handshake that failed,
+    an answer that is not HTTP, a request past its deadline); None for one worth a retry."""
+    from urllib.parse import urlsplit
+
+    from cudaenv.index.httperrors import DeadlineExceeded, MalformedResponse, TLSError
+
+    if isinstance(e, TLSError):
+        parts = urlsplit(url)
+        return untrusted(index, f"{parts.hostname}:{parts.port or 443}", e)
+    if isinstance(e, MalformedResponse):
+        return malformed(index, what, str(e))
+    if isinstance(e, DeadlineExceeded):
+        return too_slow(index, what, limits)
+    return None
+
+
+def slow_hint(problem: str, limits: Limits) -> str:
+    """What to add to "could not reach the index" when its last problem was a timeout."""
+    if not problem.startswith(("ConnectTimeout", "ReadTimeout")):
+        return ""
+    return f"; if the index is only slow, wait longer with {TIMEOUT_SETTING}={2 * limits.timeout:g}"
 
 
 def page_too_large(index: str, what: str, url: str, limits: Limits) -> IndexError_:

@@ -25,13 +25,19 @@ import logging
 import re
 import threading
 import time
-from datetime import timezone
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
 from cudaenv.index import failures
 from cudaenv.index.auth import without_auth
-from cudaenv.index.limits import DEFAULT_PAGE, LARGE_BODIES, BodyTooLarge, Limits
+from cudaenv.index.limits import (
+    DEFAULT_PAGE,
+    LARGE_BODIES,
+    MAX_RETRY_AFTER,
+    BodyTooLarge,
+    Limits,
+    retry_after,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,10 +61,8 @@ __all__ = [
 ]
 
 HINT = "check the network connection and --index-url, or use --offline with a warm cache"
-MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
 _CHUNK = 64 * 1024
 _MAX_REDIRECTS = 10
-_TIMEOUTS = ("ConnectTimeout", "ReadTimeout")
 _REDIRECTS = (301, 302, 303, 307, 308)
 _log = logging.getLogger(__name__)
 
@@ -232,33 +236,20 @@ class Http:
                 if limit is not None and resp.status_code < 500 and resp.status_code != 429:
                     self._count(received=len(resp.read(limit, ticket=ticket)))
             except TransportError as e:
-                self._fatal(e, url, what)
+                if (final := failures.fatal(e, self.index_url, url, what, self.limits)) is not None:
+                    raise final from None
                 problem, asked = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__, None
                 continue
             except InvalidURL as e:
                 raise self.unreachable(f"{type(e).__name__}: {e}") from e
-            _log.debug("GET %s -> %d in %.2f s", what, resp.status_code, time.monotonic() - sent)
+            shown = redacted(url) if limit is not None else what  # a page by URL, a file by name
+            _log.debug("GET %s -> %d in %.2f s", shown, resp.status_code, time.monotonic() - sent)
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp
             resp.close()
             asked = retry_after(resp.headers.get("Retry-After"))
             problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
         raise self.unreachable(f"{problem} (after {tries} tries)", timeout=problem)
-
-    def _fatal(self, e: Exception, url: str, what: str) -> None:
-        """Raise the error for a failure no retry can change; return for one worth a retry."""
-        from urllib.parse import urlsplit
-
-        from cudaenv.index.transport import DeadlineExceeded, MalformedResponse, TLSError
-
-        if isinstance(e, TLSError):
-            parts = urlsplit(url)
-            host = f"{parts.hostname}:{parts.port or 443}"
-            raise failures.untrusted(self.index_url, host, e) from None
-        if isinstance(e, MalformedResponse):
-            raise failures.malformed(self.index_url, what, str(e)) from None
-        if isinstance(e, DeadlineExceeded):
-            raise failures.too_slow(self.index_url, what, self.limits) from None
 
     def _follow(
         self, client: Client, url: str, headers: dict[str, str], deadline: float
@@ -330,10 +321,7 @@ class Http:
     def unreachable(self, problem: str, *, timeout: str = "") -> IndexError_:
         """The error for an index that did not answer; *timeout* (the last problem) names
         ``CUDAENV_HTTP_TIMEOUT`` in the hint when it was a timeout."""
-        hint = HINT
-        if timeout.startswith(_TIMEOUTS):
-            more = 2 * self.limits.timeout
-            hint += f"; if the index is only slow, wait longer with CUDAENV_HTTP_TIMEOUT={more:g}"
+        hint = HINT + failures.slow_hint(timeout, self.limits)
         return IndexError_(
             f"could not reach the package index at {self.index_url}: {problem}", hint=hint
         )
@@ -366,25 +354,6 @@ class Http:
             f"{resp.reason_phrase} for {what} ({redacted(str(resp.url))})",
             hint=HINT,
         )
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date; a date
-    already past is 0); None when there is none or it cannot be read."""
-    text = (value or "").strip()
-    if text.isdigit():
-        return float(text)
-    if not text:
-        return None
-    from email.utils import parsedate_to_datetime  # only for a server that sent a date
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": an HTTP date is GMT all the same
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _with_userinfo(url: str) -> str:

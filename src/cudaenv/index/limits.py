@@ -20,14 +20,17 @@ Time: the server may stay silent for ``CUDAENV_HTTP_TIMEOUT`` seconds (default
 :data:`DEFAULT_TIMEOUT`: to connect, and between two reads), and one request may take
 :data:`TOTAL_FACTOR` times that in all, its retries and redirects included (120 s by default),
 however its bytes trickle in. A wheel download may take that plus a second for every
-:data:`MIN_RATE` bytes of the wheel.
+:data:`MIN_RATE` bytes of the wheel. A server's ``Retry-After`` is waited for up to
+:data:`MAX_RETRY_AFTER` seconds (:func:`retry_after` reads it).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
+from datetime import timezone
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import UsageError
@@ -40,6 +43,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "LARGE_BODIES",
     "MAX_METADATA",
+    "MAX_RETRY_AFTER",
     "MAX_WHEEL",
     "MIN_RATE",
     "PAGE_SETTING",
@@ -49,6 +53,7 @@ __all__ = [
     "BodyTooLarge",
     "Limits",
     "Turns",
+    "retry_after",
     "size_text",
 ]
 
@@ -62,6 +67,7 @@ TOTAL_FACTOR = 4
 MIN_RATE = 64 * 1024  # bytes per second a wheel download must average, beyond the total
 PAGE_SETTING = "CUDAENV_MAX_PAGE_MIB"
 TIMEOUT_SETTING = "CUDAENV_HTTP_TIMEOUT"
+MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
 
 
 class Turns:
@@ -155,3 +161,22 @@ def size_text(n: int) -> str:
         if n >= 1 << shift:
             return f"{n / (1 << shift):.4g} {unit}"
     return f"{n} bytes"
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date; a date
+    already past is 0); None when there is none or it cannot be read."""
+    text = (value or "").strip()
+    if text.isdigit():
+        return float(text)
+    if not text:
+        return None
+    from email.utils import parsedate_to_datetime  # only for a server that sent a date
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": an HTTP date is GMT all the same
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
