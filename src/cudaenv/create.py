@@ -252,4 +252,5 @@ def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
         "activate": activate_command(env),
         "interpreter": str(env.python),  # works unactivated too: the start-up hook
         "relaxed": [x.text() for x in resolution.relaxed],
+        "notes": list(resolution.notes),
     }

@@ -273,12 +273,75 @@ def test_pre_release_only_when_asked(server: IndexServer, tmp_path: Path) -> Non
     assert versions(run_solve(server.url, tmp_path, tf="2.15.2rc0"))["tensorflow"] == "2.15.2rc0"
 
 
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        ("--tf", "2.14"),  # TensorRT has no wheel for 3.11: TF-TRT unavailable, a note
+        ("--tf", "2.15", "--spacy", "3.7", "--cpu"),
+        ("--tf", "2.15"),  # no --driver: no driver here, a warning
+    ],
+)
+def test_every_note_and_warning_printed_is_in_the_json(
+    server: IndexServer, tmp_path: Path, cli, request_args: tuple[str, ...]
+) -> None:
+    args = cli_solve_args(server.url, tmp_path, *request_args)
+    text = cli(*args)
+    assert text.code == 0, text.err
+    doc = json.loads(cli(*args, "--json").out)
+    notes = [
+        ln.removeprefix("note:").strip() for ln in text.out.splitlines() if ln.startswith("note:")
+    ]
+    warned = [
+        ln.removeprefix("warning: ") for ln in text.err.splitlines() if ln.startswith("warning: ")
+    ]
+    assert doc["notes"] == notes and doc["warnings"] == warned
+    if request_args == ("--tf", "2.14"):
+        assert any(n.startswith("TF-TRT (tf.experimental.tensorrt) is unavailable") for n in notes)
+        lock_args = ("lock", *args[1:], "-o", str(tmp_path / "pylock.toml"))
+        locked = cli(*lock_args)
+        assert [f"  note: {n}" for n in notes] == [
+            ln for ln in locked.out.splitlines() if ln.startswith("  note: ")
+        ]
+        assert json.loads(cli(*lock_args, "--json").out)["notes"] == notes
+    if "--driver" not in request_args and "--cpu" not in request_args:
+        assert warned  # the machine has no driver: said in both
+
+
 def test_yanked_file_is_skipped(local_index: IndexServer, wheel_dir: Path, tmp_path: Path) -> None:
     build_index(wheel_dir)
     for path in wheel_dir.glob("numpy-1.26.4-*.whl"):
         local_index.yank(path.name, "broken build")
     got = versions(run_solve(local_index.url, tmp_path, tf="2.15"))
     assert got["numpy"] == "1.26.3"
+
+
+@pytest.mark.parametrize(
+    ("yanked", "needs", "said"),
+    [
+        ("spacy-3.7.5-*", "--spacy 3.7 needs spacy[cuda12x]==3.7.*", "spacy 3.7.5 (broken build)"),
+        (
+            "thinc-8.2.*",
+            "spacy==3.7.5 needs thinc<8.3.0,>=8.2.2",
+            "thinc 8.2.99 (broken build), thinc 8.2.5 (broken build)",
+        ),
+    ],
+)
+def test_releases_yanked_on_the_index_are_named_as_yanked(
+    local_index: IndexServer, wheel_dir: Path, tmp_path: Path, yanked: str, needs: str, said: str
+) -> None:
+    """Only yanked releases meet the requirement: the failure says so, with the reasons the
+    index gave, not that no release exists; the way out (another line) resolves."""
+    build_index(wheel_dir)
+    for path in wheel_dir.glob(yanked):
+        local_index.yank(path.name, "broken build")
+    with pytest.raises(ResolutionError) as info:
+        run_solve(local_index.url, tmp_path, spacy="3.7")
+    assert info.value.message == (
+        f"no release fits: {needs}, and the only releases that would do are yanked on the "
+        f"index: {said}"
+    )
+    assert info.value.hint == "use --spacy 3.8"
+    assert versions(run_solve(local_index.url, tmp_path, spacy="3.8"))["spacy"] == "3.8.7"
 
 
 def test_offline_warm_solve_makes_no_request(
@@ -366,6 +429,8 @@ def test_cli_human_and_json(server: IndexServer, tmp_path: Path, cli) -> None:
         "driver_floor",
         "frameworks",
         "relaxed",
+        "notes",
+        "warnings",
     }
     assert doc["relaxed"] == []  # TensorFlow's pins alone: nothing to relax
     assert (doc["cuda"], doc["cudnn"], doc["python"], doc["driver_floor"]) == (

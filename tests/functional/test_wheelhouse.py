@@ -200,14 +200,22 @@ def test_a_partial_file_is_continued_or_restarted(cli, tmp_path, locked, index, 
     assert final.read_bytes() == data and not list(house.glob("*.part"))
 
 
-def test_other_bytes_on_the_index_are_refused(cli, tmp_path, locked, index) -> None:
+@pytest.mark.parametrize("change", ["same-size", "longer"])
+def test_other_bytes_on_the_index_are_refused(cli, tmp_path, locked, index, change) -> None:
+    """Other bytes of the locked size fail the hash; a longer body is cut at the lock's size
+    (never written past it) and refused there."""
     click = lock.read(locked).pin("click")
     served = index.root / click.wheel.filename
-    served.write_bytes(served.read_bytes() + b"changed")
+    data = served.read_bytes()
+    served.write_bytes(data[:-1] + b"?" if change == "same-size" else data + b"changed")
     house = tmp_path / "house"
     result = cli("download", str(locked), "-d", str(house))
     assert result.code == 2
-    assert click.wheel.filename in result.err and click.wheel.sha256 in result.err
+    assert click.wheel.filename in result.err
+    if change == "same-size":
+        assert click.wheel.sha256 in result.err
+    else:
+        assert f"sent more than {len(data):,} bytes (the lock's size)" in result.err
     assert "cudaenv lock --check" in result.err
     assert not (house / click.wheel.filename).exists()
     # the bad bytes are not kept; other wheels stopped halfway keep their .part to resume

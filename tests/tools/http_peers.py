@@ -176,9 +176,10 @@ class Proxy:
         self._server.server_close()
 
 
-def make_certificates(folder: Path) -> tuple[Path, ssl.SSLContext] | None:
-    """A CA (its certificate file) and a server context for 127.0.0.1 signed by it; None when
-    this machine has no ``openssl`` command."""
+def make_certificates(folder: Path, *, days: int = 2) -> tuple[Path, ssl.SSLContext] | None:
+    """A CA (its certificate file) and a server context for 127.0.0.1 signed by it, valid
+    for *days* (-1: expired since it was made); None when this machine has no ``openssl``
+    command."""
     openssl = shutil.which("openssl")
     if openssl is None:
         return None
@@ -191,8 +192,8 @@ def make_certificates(folder: Path) -> tuple[Path, ssl.SSLContext] | None:
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
         "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days",
+        str(days), "-CAcreateserial", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(folder / "server.pem", folder / "server.key")
     return folder / "ca.pem", context

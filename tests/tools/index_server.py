@@ -38,6 +38,9 @@ limiter's 429 or an overloaded server's 503 does) or drop the connection, for re
 directory is read on every request, so tests may add wheels after the server has started. The
 server binds 127.0.0.1 (or another loopback address given as ``host``, e.g. 127.0.0.2: a host
 of its own for credentials), serves at most ``max_requests`` requests and stops at ``stop()``.
+With ``tls`` (a server ``ssl.SSLContext``, e.g. from ``http_peers.make_certificates``) it
+speaks HTTPS, and :attr:`IndexServer.base` is an ``https://`` URL. ``page_padding`` adds that
+many bytes of whitespace to every PEP 691 page (a project with a page of that size).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from tests.tools.index_http import JSON_TYPE, IndexHandler, parse_range
 
 if TYPE_CHECKING:
+    import ssl
+
     from packaging.version import Version
 
 __all__ = ["JSON_TYPE", "IndexServer", "LoggedRequest", "parse_range"]
@@ -137,11 +142,14 @@ class IndexServer:
         max_requests: int = 10_000,
         host: str = "127.0.0.1",
         shared: bool = False,
+        tls: ssl.SSLContext | None = None,
     ):
         assert host.startswith("127."), "a test index binds a loopback address only"
         self.root = Path(root)
         self.host = host
         self.shared = shared
+        self.tls = tls
+        self.page_padding = 0
         self.auth: tuple[str, str] | None = None
         self.redirect_files: str | None = None
         self.pep658 = pep658
@@ -166,6 +174,8 @@ class IndexServer:
     def start(self) -> IndexServer:
         handler = type("Handler", (IndexHandler,), {"index": self})
         httpd = _Server((self.host, 0), handler)
+        if self.tls is not None:
+            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, args=(0.02,), name="index-server", daemon=True
@@ -195,7 +205,7 @@ class IndexServer:
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -345,7 +355,7 @@ class IndexServer:
             "files": [self._file_entry(d) for d in dists],
             "versions": sorted({str(_name_version(d.filename)[1]) for d in dists}),
         }
-        return json.dumps(body).encode()
+        return json.dumps(body).encode()[:-1] + b" " * self.page_padding + b"}"
 
     def project_html(self, name: str | None, files: str = "/files/") -> bytes | None:
         """The PEP 503 page of *name* (None: every file, a find-links page); hrefs start

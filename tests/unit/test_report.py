@@ -195,6 +195,7 @@ def test_json_output_has_the_documented_shape() -> None:
         "gpu": False,
         "gpu_error": None,
         "error": None,
+        "crash": None,
         "words_per_second": {"cpu": 10.0, "gpu": None},
     }
     assert out["verdict"] == "cpu-only" and out["libraries"] == []
@@ -222,8 +223,11 @@ def test_probe_parse_child_splits_phases_and_finds_the_result() -> None:
         "log": [{"phase": "import", "line": "line A"}, {"phase": "gpu", "line": "line B"}],
     }
     died = probe.parse_child(-11, "", "Segmentation fault")
-    assert died["error"] == "the child process died (exit status -11)"
+    assert died["error"] == "killed by SIGSEGV (signal 11)"
+    assert died["crash"] == {"signal": 11, "name": "SIGSEGV", "phase": "start"}
     assert died["log"] == [{"phase": "start", "line": "Segmentation fault"}]
+    exited = probe.parse_child(3, "", "")
+    assert exited["error"] == "the child process died (exit status 3)" and "crash" not in exited
 
 
 def test_probe_and_parts_agree_on_their_markers() -> None:
@@ -327,3 +331,46 @@ def test_parts_write_torchs_cudnn_number_as_a_version() -> None:
     assert parts._cudnn_text(None) is None
     args = parts.parse_args(["--part", "together", "--with", "torch", "--with", "jax"])
     assert args.frameworks == ["torch", "jax"] and not args.gpu
+
+
+# The shape of Python 3.14's fault report (faulthandler, with its C stack), as a JAX part that
+# CUPTI killed would leave it: made for this test in the format CPython documents.
+FAULT_REPORT = """\
+Fatal Python error: Segmentation fault
+
+Thread 0x00007f3a1bfff640 (most recent call first):
+  File "/env/lib/python3.14/site-packages/jax/_src/clusters/cluster.py", line 40 in poll
+  File "/env/lib/python3.14/threading.py", line 1012 in run
+
+Current thread 0x00007f3a2e7b6740 (most recent call first):
+  File "/env/lib/python3.14/site-packages/jax/_src/xla_bridge.py", line 1011 in backends
+  File "/env/lib/python3.14/site-packages/jax/_src/xla_bridge.py", line 1174 in devices
+  File "/probe/parts.py", line 151 in part_jax
+
+Current thread's C stack trace (most recent call first):
+  Binary file "/env/bin/python3.14", at _Py_DumpStack+0x31 [0x55d0c1a5a871]
+  Binary file "/env/bin/python3.14", at +0x27d1f0 [0x55d0c1a6d1f0]
+  Binary file "/lib/x86_64-linux-gnu/libc.so.6", at +0x45330 [0x7f3a2e845330]
+  Binary file "/env/lib/python3.14/site-packages/nvidia/cuda_cupti/lib/libcupti.so.12", at \
+cuptiActivityEnable+0x5c [0x7f3a05a3c95c]
+  Binary file "/env/lib/python3.14/site-packages/jaxlib/xla_extension.so", at +0x5e2a1b0 \
+[0x7f3a0f62a1b0]
+"""
+
+
+def test_a_part_killed_by_a_signal_is_a_crash_with_its_library_not_a_gpu_failure() -> None:
+    probe = script("probe")
+    stderr = probe.PHASE + "import\n" + probe.PHASE + "gpu\n" + FAULT_REPORT
+    jax = probe.parse_child(-11, "", stderr)
+    together = {**probe.parse_child(-11, "", probe.PHASE + "jax\n" + FAULT_REPORT)}
+    together["device"] = "cpu"  # what the probe adds on a machine without a GPU
+    report = parse({"driver": NO_DRIVER, "jax": jax, "together": together})
+    assert report.jax.crash is not None and report.jax.crash.library == "libcupti.so.12"
+    where = "in libcupti.so.12, called from jax/_src/xla_bridge.py (backends)"
+    assert report.problems == (
+        f"the frameworks together in one process crashed: killed by SIGSEGV (signal 11) while "
+        f"it ran JAX, {where}",
+        f"JAX crashed: killed by SIGSEGV (signal 11) while it looked for a GPU, {where}",
+    )
+    assert report.verdict == "broken" and not any("on the GPU" in p for p in report.problems)
+    assert report.to_json()["jax"]["crash"]["library"] == "libcupti.so.12"

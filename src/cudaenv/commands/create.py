@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         offline=index.offline,
         credentials=index.credentials(),
     )
-    facts = create.facts(env, resolution, installer)
+    facts = {**create.facts(env, resolution, installer), "warnings": list(source.warnings)}
     if not as_json:
         _summary(facts)
     if args.no_smoke:
@@ -169,6 +169,8 @@ def _summary(facts: dict[str, Any]) -> None:
         )
     for relaxed in facts["relaxed"]:
         render.line(f"  relaxed: {relaxed}")
+    for note in facts["notes"]:
+        render.line(f"  note: {note}")
     for where, count in facts["sources"].items():
         render.line(f"  from {where}: {count} wheels, installed by {facts['installer']}")
     render.line(f"  lock: {facts['lock']} (wheels for {facts['platform']})")

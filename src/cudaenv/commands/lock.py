@@ -125,12 +125,15 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
                 "format": fmt,
                 "pins": len(resolution.pins),
                 "facts": lock.summary(resolution),
+                "notes": list(resolution.notes),
             }
         )
         return
     render.line(f"wrote {out} ({fmt}, {len(resolution.pins)} wheels, hashed)")
     for fact in lock.summary(resolution):
         render.line(f"  {fact}")
+    for note in resolution.notes:
+        render.line(f"  note: {note}")
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from cudaenv.errors import OK
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
 
     from cudaenv.resolution import Pin, Resolution
 
@@ -56,18 +57,20 @@ def run(args: argparse.Namespace) -> int:
             request, overrides_from_args(args), index_from_args(args), progress=progress
         )
     resolution, machine = solved.resolution, solved.machine
+    warnings = list(machine.problems) if machine.max_cuda is None and request.gpu else []
     if args.json:
-        render.emit_json(to_json(resolution))
+        render.emit_json(to_json(resolution, warnings=warnings))
         return OK
-    for problem in machine.problems if machine.max_cuda is None and request.gpu else ():
+    for problem in warnings:
         render.warn(problem)
     for text in summary(resolution):
         render.line(text)
     return OK
 
 
-def to_json(resolution: Resolution) -> dict[str, Any]:
-    """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it."""
+def to_json(resolution: Resolution, *, warnings: Sequence[str] = ()) -> dict[str, Any]:
+    """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it.
+    ``notes`` and ``warnings`` are what the text prints as ``note:`` and ``warning:``."""
     floor = resolution.driver_floor
     return {
         "packages": [
@@ -91,6 +94,8 @@ def to_json(resolution: Resolution) -> dict[str, Any]:
             if (pin := resolution.pin(f.name)) is not None
         },
         "relaxed": [x.to_dict() for x in resolution.relaxed],
+        "notes": list(resolution.notes),
+        "warnings": list(warnings),
     }
 
 

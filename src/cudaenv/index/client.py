@@ -105,7 +105,9 @@ class Index:
     that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
     an unchanged page costs a 304 and no body). ``transport`` is a
     :class:`~cudaenv.index.transport.Client` to send with instead of a new one; ``retries``,
-    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`).
+    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`);
+    ``timeout`` is how long an index may stay silent (None: ``CUDAENV_HTTP_TIMEOUT``, else 30 s;
+    one request may take four times that, :mod:`.limits`).
     ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
     for other systems and architectures from pages, which makes big pages several times faster
     to read; ``None`` keeps every file. ``tags`` (the target's supported wheel tags) makes
@@ -126,7 +128,7 @@ class Index:
         retries: int = 3,
         backoff: float = 0.5,
         max_retry_after: float = MAX_RETRY_AFTER,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         page_ttl: float = 600.0,
         platform: str | None = None,
         tags: Iterable[Tag] | None = None,

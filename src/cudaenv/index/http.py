@@ -3,8 +3,11 @@
 Project pages, PEP 658 ``.metadata`` files and Range reads of wheels all go through
 :class:`Http`, so there is one retry path: transport errors, 429 and 5xx are tried again after an
 exponential backoff, or after the ``Retry-After`` the server asked for (seconds or an HTTP date,
-at most :data:`MAX_RETRY_AFTER`: a wait of minutes is better reported than sat through). What is
-left becomes one :class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback.
+at most :data:`MAX_RETRY_AFTER`: a wait of minutes is better reported than sat through). What a
+retry cannot change is not retried: a certificate that does not verify, an answer that is not
+HTTP, a request past its total time (:mod:`.limits`: every try of one request shares it), a
+body past its limit. What is left becomes one :class:`~cudaenv.errors.IndexError_` sentence
+with a hint (:mod:`.failures`), never a traceback.
 Requests, bytes received and seconds waited are counted, from any number of threads, and the
 requests in flight are known (:meth:`Http.slowest`), so that a status line can name the one a
 slow index keeps waiting.
@@ -22,11 +25,19 @@ import logging
 import re
 import threading
 import time
-from datetime import timezone
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
+from cudaenv.index import failures
 from cudaenv.index.auth import without_auth
+from cudaenv.index.limits import (
+    DEFAULT_PAGE,
+    LARGE_BODIES,
+    MAX_RETRY_AFTER,
+    BodyTooLarge,
+    Limits,
+    retry_after,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,7 +61,6 @@ __all__ = [
 ]
 
 HINT = "check the network connection and --index-url, or use --offline with a warm cache"
-MAX_RETRY_AFTER = 10.0  # seconds; PyPI's CDN asks for a few, a rate limiter may ask for an hour
 _CHUNK = 64 * 1024
 _MAX_REDIRECTS = 10
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -63,17 +73,16 @@ class CredentialsRefused(IndexError_):
     reference = "index-credentials"
 
 
-class BodyTooLarge(Exception):
-    """A body longer than the reader's limit; the reader says what that means."""
-
-
 class Http:
     """GETs to one index with bounded retries, counting requests, bytes and waits.
 
     ``retries`` is how many times a request is sent at most; ``backoff`` the first pause
-    between tries (doubled each time) when the server gave no ``Retry-After``. The client
-    (:class:`~.transport.Client`: keep-alive connections up to ``connections``, shared by every
-    thread; ``transport``: one given instead) is made on the first request.
+    between tries (doubled each time) when the server gave no ``Retry-After``. ``timeout`` is
+    how long the server may stay silent, ``total`` how long one request may take, its tries
+    included (None: ``CUDAENV_HTTP_TIMEOUT`` and :data:`~.limits.TOTAL_FACTOR` times it,
+    :class:`~.limits.Limits`). The client (:class:`~.transport.Client`: keep-alive connections
+    up to ``connections``, shared by every thread; ``transport``: one given instead) is made on
+    the first request.
     """
 
     def __init__(
@@ -82,7 +91,8 @@ class Http:
         *,
         transport: Transport | None = None,
         connections: int = 16,
-        timeout: float = 30.0,
+        timeout: float | None = None,
+        total: float | None = None,
         retries: int = 3,
         backoff: float = 0.5,
         max_retry_after: float = MAX_RETRY_AFTER,
@@ -95,7 +105,12 @@ class Http:
         self.retries = max(1, retries)
         self.backoff = backoff
         self.max_retry_after = max_retry_after
-        self._settings = (transport, max(1, connections), timeout)
+        limits = Limits.from_environ()
+        if timeout is not None:
+            limits = Limits(page=limits.page, timeout=timeout)
+        self.limits = limits
+        self.total = limits.total if total is None else total
+        self._settings = (transport, max(1, connections), limits.timeout)
         self._client: Client | None = None
         self._requests = 0
         self._bytes = 0
@@ -103,6 +118,7 @@ class Http:
         self._lock = threading.Lock()
         self._flying: dict[int, tuple[str, float]] = {}  # token -> (URL, monotonic start)
         self._tokens = itertools.count()
+        self._closed = False
 
     # -- counters and lifecycle ------------------------------------------------------------------
     @property
@@ -142,6 +158,7 @@ class Http:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._client is not None:
                 self._client.close()
 
@@ -166,52 +183,76 @@ class Http:
             return self._client
 
     # -- requests --------------------------------------------------------------------------------
-    def get(self, url: str, headers: dict[str, str] | None = None) -> Response:
-        """The response, body read, for any status below 500 but 429."""
+    def get(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        *,
+        limit: int = DEFAULT_PAGE,
+        what: str | None = None,
+    ) -> Response:
+        """The response, its body read (at most *limit* decoded bytes, else
+        :class:`~.limits.BodyTooLarge`), for any status below 500 but 429."""
         with self._in_flight(url):
-            return self._send(url, headers or {}, what=redacted(url), stream=False)
+            return self._send(url, headers or {}, what=what or redacted(url), limit=limit)
 
     @contextlib.contextmanager
-    def stream(self, url: str, headers: dict[str, str], *, what: str) -> Iterator[Response]:
+    def stream(
+        self, url: str, headers: dict[str, str], *, what: str, seconds: float | None = None
+    ) -> Iterator[Response]:
         """The response, body not read yet (see :meth:`chunks`), for any status below 500 but
-        429; closed on leaving. *what* names the file in messages."""
+        429; closed on leaving. *what* names the file in messages; *seconds* is the time the
+        request may take, body included (default :attr:`total`)."""
         with self._in_flight(url):
-            resp = self._send(url, headers, what=what, stream=True)
+            resp = self._send(url, headers, what=what, limit=None, seconds=seconds)
             try:
                 yield resp
             finally:
                 resp.close()
 
-    def _send(self, url: str, headers: dict[str, str], *, what: str, stream: bool) -> Response:
-        """The one retry path: transport errors, 429 and 5xx are tried again."""
+    def _send(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        what: str,
+        limit: int | None,
+        seconds: float | None = None,
+    ) -> Response:
+        """The one retry path: transport errors, 429 and 5xx are tried again, within the
+        request's time; the body is read here unless ``limit`` is None (a stream)."""
         from cudaenv.index.transport import InvalidURL, TransportError
 
         client = self._http_client()
-        problem, asked = "", None
+        deadline = time.monotonic() + (self.total if seconds is None else seconds)
+        ticket = LARGE_BODIES.ticket()  # bodies grown large are read in the order asked for
+        problem, asked, tries = "", None, 0
         for attempt in range(self.retries):
-            if attempt:
-                self._pause(attempt, asked)
-            sent = time.monotonic()
+            if attempt and not self._pause(attempt, asked, deadline):
+                break
+            tries, sent = tries + 1, time.monotonic()
             try:
-                resp = self._follow(client, url, headers, stream=stream)
+                resp = self._follow(client, url, headers, deadline)
+                if limit is not None and resp.status_code < 500 and resp.status_code != 429:
+                    self._count(received=len(resp.read(limit, ticket=ticket)))
             except TransportError as e:
+                if (final := failures.fatal(e, self.index_url, url, what, self.limits)) is not None:
+                    raise final from None
                 problem, asked = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__, None
                 continue
             except InvalidURL as e:
                 raise self.unreachable(f"{type(e).__name__}: {e}") from e
-            if not stream:
-                self._count(received=len(resp.content))
-            spent = time.monotonic() - sent
-            _log.debug("GET %s -> %d in %.2f s", what, resp.status_code, spent)
+            shown = redacted(url) if limit is not None else what  # a page by URL, a file by name
+            _log.debug("GET %s -> %d in %.2f s", shown, resp.status_code, time.monotonic() - sent)
             if resp.status_code < 500 and resp.status_code != 429:
                 return resp
             resp.close()
             asked = retry_after(resp.headers.get("Retry-After"))
             problem = f"HTTP {resp.status_code} {resp.reason_phrase} for {what}"
-        raise self.unreachable(f"{problem} (after {self.retries} tries)")
+        raise self.unreachable(f"{problem} (after {tries} tries)", timeout=problem)
 
     def _follow(
-        self, client: Client, url: str, headers: dict[str, str], *, stream: bool
+        self, client: Client, url: str, headers: dict[str, str], deadline: float
     ) -> Response:
         """GET *url*, following redirects, each hop with the login of its own host (none when
         its host has none); a 401 asks keyring once; a 401 or 403 left is an error."""
@@ -221,7 +262,7 @@ class Http:
         for _hop in range(_MAX_REDIRECTS + 1):
             sent = {**headers, **login.header()} if login else headers
             self._count(requests=1)
-            resp = client.get(without_auth(url), sent, stream=stream)
+            resp = client.get(without_auth(url), sent, stream=True, deadline=deadline)
             status = resp.status_code
             if status in _REDIRECTS and resp.headers.get("Location"):
                 resp.close()
@@ -239,39 +280,50 @@ class Http:
                 resp.close()
                 raise self.refused(resp, url, login)
             return resp
-        raise self.unreachable(f"more than {_MAX_REDIRECTS} redirects from {redacted(url)}")
+        raise failures.redirects(self.index_url, redacted(url), _MAX_REDIRECTS)
 
-    def _pause(self, attempt: int, asked: float | None) -> None:
+    def _pause(self, attempt: int, asked: float | None, deadline: float) -> bool:
+        """Wait before try *attempt*; False (no wait) when the request has no time left."""
         delay = self.backoff * 2 ** (attempt - 1) if asked is None else asked
         delay = min(delay, self.max_retry_after)
+        if self._closed or time.monotonic() + delay >= deadline:
+            return False
         _log.debug("try %d of %d in %.2f s (asked: %s)", attempt + 1, self.retries, delay, asked)
         if delay > 0:
             self._count(waited=delay)
             time.sleep(delay)
+        return True
 
     def chunks(self, resp: Response, what: str, limit: int) -> Iterator[bytes]:
-        """A streamed body in chunks, counted; :class:`BodyTooLarge` past *limit* bytes (before
-        reading, when ``Content-Length`` says so)."""
-        from cudaenv.index.transport import TransportError
+        """A streamed body in chunks (decoded, at most 64 KiB each), counted;
+        :class:`~.limits.BodyTooLarge` past *limit* bytes (before reading, when an unencoded
+        body's ``Content-Length`` says so)."""
+        from cudaenv.index.transport import DeadlineExceeded, TransportError
 
         declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge(what)
+        plain = resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+        if plain and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLarge(limit)
         seen = 0
         try:
             for chunk in resp.iter_bytes(_CHUNK):
                 seen += len(chunk)
                 self._count(received=len(chunk))
                 if seen > limit:
-                    raise BodyTooLarge(what)
+                    raise BodyTooLarge(limit)
                 yield chunk
+        except DeadlineExceeded as e:
+            raise failures.too_slow(self.index_url, what, self.limits) from e
         except TransportError as e:
             raise self.unreachable(f"{type(e).__name__} while reading {what}: {e}") from e
 
     # -- messages --------------------------------------------------------------------------------
-    def unreachable(self, problem: str) -> IndexError_:
+    def unreachable(self, problem: str, *, timeout: str = "") -> IndexError_:
+        """The error for an index that did not answer; *timeout* (the last problem) names
+        ``CUDAENV_HTTP_TIMEOUT`` in the hint when it was a timeout."""
+        hint = HINT + failures.slow_hint(timeout, self.limits)
         return IndexError_(
-            f"could not reach the package index at {self.index_url}: {problem}", hint=HINT
+            f"could not reach the package index at {self.index_url}: {problem}", hint=hint
         )
 
     def refused(self, resp: Response, url: str, login: Login | None) -> CredentialsRefused:
@@ -302,25 +354,6 @@ class Http:
             f"{resp.reason_phrase} for {what} ({redacted(str(resp.url))})",
             hint=HINT,
         )
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date; a date
-    already past is 0); None when there is none or it cannot be read."""
-    text = (value or "").strip()
-    if text.isdigit():
-        return float(text)
-    if not text:
-        return None
-    from email.utils import parsedate_to_datetime  # only for a server that sent a date
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": an HTTP date is GMT all the same
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _with_userinfo(url: str) -> str:

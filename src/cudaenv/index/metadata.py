@@ -6,8 +6,10 @@ PEP 658/714 ``.metadata`` file when the index offers one (its hash checked); the
 of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that does not parse is
 fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
 the whole wheel, which is used as the last resort. No sdist is ever built. Every body is read
-with a limit: METADATA up to :data:`MAX_METADATA`, a whole wheel into a temporary file (never
-memory) up to :data:`MAX_WHEEL`; past it, one clear error. Every read is a streamed GET of
+with a limit on its decoded size (:mod:`.limits`): METADATA up to :data:`MAX_METADATA`, a range
+the bytes asked for, a whole wheel into a temporary file (never memory) up to the size its
+page states, else :data:`MAX_WHEEL` (and a second more for every 64 KiB of it); past it, one
+clear error. Every read is a streamed GET of
 :class:`~cudaenv.index.http.Http`, retried and counted as page GETs are.
 """
 
@@ -27,8 +29,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.http import BodyTooLarge
+from cudaenv.index import limits
 from cudaenv.index.lazy_wheel import BadWheel, read_member
+from cudaenv.index.limits import MIN_RATE, BodyTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -43,8 +46,8 @@ __all__ = ["MAX_METADATA", "MAX_WHEEL", "BadMetadata", "CoreMetadata", "fetch_me
 
 _log = logging.getLogger(__name__)
 _IDENTITY = {"Accept-Encoding": "identity"}  # the bytes as stored: Range offsets, no inflating
-MAX_METADATA = 8 << 20  # METADATA is kilobytes; a long README inlined makes it hundreds
-MAX_WHEEL = 4 << 30  # CUDA wheels reach hundreds of MB (TF, cuDNN), ~2.5 GB (PyTorch's index)
+MAX_METADATA = limits.MAX_METADATA  # module values: tests make them small
+MAX_WHEEL = limits.MAX_WHEEL
 
 
 _FIELDS = frozenset({"name", "version", "requires-dist", "requires-python", "provides-extra"})
@@ -261,7 +264,10 @@ class _RemoteWheel:
         _log.debug("%s: the server ignored Range; download the wheel", self.link.filename)
         self.spool.seek(0)
         self.spool.truncate()
-        for chunk in _chunks(resp, self.http, self.link.filename, MAX_WHEEL):
+        stated = self.link.size
+        limit = stated if stated is not None and 0 < stated < MAX_WHEEL else MAX_WHEEL
+        resp.allow(self.http.total + limit / MIN_RATE)  # a download now, not a range read
+        for chunk in _chunks(resp, self.http, self.link.filename, limit):
             self.spool.write(chunk)
         self.size = self.spool.tell()
         self.spool.seek(max(0, self.size - n))

@@ -4,6 +4,8 @@ The index client's API is synchronous, but the solver asks for pages and METADAT
 threads (its lookahead) and prefetches in batches. Each value is loaded by the first thread that
 asks; the others wait for that load. A failure is kept and raised to every later asker, so a
 missing project is asked for once, and a prefetch that failed says why when the value is needed.
+A load whose failure is not kept (a hint's) still fails the askers that were waiting for it: a
+broken index is not asked the same question again at once.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Once:
         self.workers = max(1, workers)
         self.name = name
         self._errors: dict[tuple[int, Hashable], IndexError_] = {}
+        self._recent: dict[tuple[int, Hashable], IndexError_] = {}  # for those who waited
         self._locks: defaultdict[tuple[int, Hashable], threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -42,22 +45,29 @@ class Once:
         self, store: dict[K, V], slot: K, load: Callable[[], V], *, keep_failure: bool = True
     ) -> V:
         """``store[slot]``, loaded once; an IndexError_ of the load is kept and raised again
-        (``keep_failure=False``: raised, not kept: the next asker loads again)."""
+        (``keep_failure=False``: raised to those waiting for this load, not kept: the next
+        asker loads again)."""
         if slot in store:
             return store[slot]
         key = (id(store), slot)
         with self._guard:
             lock = self._locks[key]
+        waited = lock.locked()
         with lock:
             if slot in store:
                 return store[slot]
             if key in self._errors:
                 raise self._errors[key]
+            if waited and key in self._recent:
+                raise self._recent[key]
+            self._recent.pop(key, None)
             try:
                 store[slot] = load()
             except IndexError_ as e:
                 if keep_failure:
                     self._errors[key] = e
+                else:
+                    self._recent[key] = e
                 raise
             return store[slot]
 

@@ -2,7 +2,9 @@
 
 :class:`RemotePages` asks an http(s) index for ``URL/NAME/`` (PEP 691 JSON preferred, PEP 503
 HTML accepted), keeps the page with its validators in the disk cache (:mod:`.cache`) and reuses
-it while fresh; ``offline`` answers from the cache alone. A 404 or 410 is kept too, as a page
+it while fresh; ``offline`` answers from the cache alone. A page is read up to the page limit
+(``CUDAENV_MAX_PAGE_MIB``, :mod:`.limits`), decoded; a longer one is an error, and nothing of it
+is kept. A 404 or 410 is kept too, as a page
 that says "no such project", so that an offline solve over several indexes still knows which
 index has a project; online, such an answer is asked again unless the index said how long it
 stays fresh. :class:`LocalPages` reads a PEP 503 folder on disk (``file:///srv/simple``:
@@ -20,10 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
+from cudaenv.index import failures
 from cudaenv.index.cache import CachedPage, DiskCache, max_age
+from cudaenv.index.http import redacted
+from cudaenv.index.limits import BodyTooLarge
 
 if TYPE_CHECKING:
-    from cudaenv.index.http import Http
+    from cudaenv.index.http import Http, Response
 
 __all__ = ["ACCEPT", "LocalPages", "RemotePages", "local_path"]
 
@@ -84,7 +89,7 @@ class RemotePages:
                 )
             return None if cached.missing else cached
         validators = cached.validators() if cached is not None and not cached.missing else {}
-        resp = self.http.get(url, {"Accept": accept, **validators})
+        resp = self._get(url, {"Accept": accept, **validators}, what)
         control = max_age(resp.headers.get("Cache-Control"))
         if resp.status_code == 304 and cached is not None:
             page = cached.touched()
@@ -115,6 +120,15 @@ class RemotePages:
             # need not be read now (a page with ``body=None`` is one the caller has parsed).
             return replace(page, body=None, source=cached.source if cached else None)
         return page
+
+    def _get(self, url: str, headers: dict[str, str], what: str) -> Response:
+        """The answer for *url*, its body read up to the page limit."""
+        limits = self.http.limits
+        try:
+            return self.http.get(url, headers, limit=limits.page, what=what)
+        except BodyTooLarge:
+            index = self.http.index_url
+            raise failures.page_too_large(index, what, redacted(url), limits) from None
 
     def _fresh(self, cached: CachedPage | None) -> bool:
         if cached is None or self.revalidate:

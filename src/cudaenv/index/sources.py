@@ -44,7 +44,7 @@ class HttpOptions:
         *,
         transport: Transport | None,
         connections: int,
-        timeout: float,
+        timeout: float | None,
         retries: int,
         backoff: float,
         max_retry_after: float,

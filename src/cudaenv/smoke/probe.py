@@ -19,6 +19,7 @@ import ctypes
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 
@@ -195,6 +196,7 @@ def child(part, args, extra=()):
         TF_FORCE_GPU_ALLOW_GROWTH="true",
         XLA_PYTHON_CLIENT_PREALLOCATE="false",
         PYTHONUNBUFFERED="1",
+        PYTHONFAULTHANDLER="1",  # a part killed by a signal leaves its backtrace in its log
     )
     parts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parts.py")
     cmd = [sys.executable, parts, "--part", part, *extra]
@@ -227,10 +229,23 @@ def parse_child(returncode, stdout, stderr):
             phase = row[len(PHASE) :].strip()
         elif row.strip():
             log.append({"phase": phase, "line": row})
+    if result is None and returncode < 0:  # killed by a signal: a crash, in this phase
+        name = _signal_name(-returncode)
+        result = {
+            "error": f"killed by {name} (signal {-returncode})",
+            "crash": {"signal": -returncode, "name": name, "phase": phase},
+        }
     if result is None:
         result = {"error": f"the child process died (exit status {returncode})"}
     result["log"] = log
     return result
+
+
+def _signal_name(number):
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "signal " + str(number)
 
 
 def _installed(module):
@@ -258,6 +273,7 @@ def frameworks(args, gpu_possible):
     if len(found) > 1 and "together" not in args.skip:
         extra = [a for name in found for a in ("--with", name)]
         out["together"] = child("together", args, [*extra, *(["--gpu"] if gpu_possible else [])])
+        out["together"].setdefault("device", "gpu" if gpu_possible else "cpu")  # died: unsaid
     return out
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cudaenv.errors import FAILURE, OK
+from cudaenv.smoke.crash import crash_of
 from cudaenv.smoke.runs import JaxRun, SpacyRun, TfRun, TorchRun, parse_version
 
 if TYPE_CHECKING:
@@ -185,11 +186,17 @@ def _problems(
     together: Mapping[str, Any] | None,
 ) -> tuple[str, ...]:
     out = [f"{x.soname} does not load: {x.error}" for x in libraries if not x.loaded]
-    if tf and tf.error:
+    if tf and tf.crash:
+        out.append(f"TensorFlow crashed: {tf.crash.text()}")
+    elif tf and tf.error:
         out.append(f"TensorFlow fails: {tf.error}")
-    if spacy and spacy.error:
+    if spacy and spacy.crash:
+        out.append(f"spaCy crashed on the CPU: {spacy.crash.text()}")
+    elif spacy and spacy.error:
         out.append(f"spaCy fails on the CPU: {spacy.error}")
-    if together and together.get("error"):
+    if together and (crash := crash_of(together, together.get("log", ()))):
+        out.append(f"the frameworks together in one process crashed: {crash.text()}")
+    elif together and together.get("error"):
         where = "on the GPU" if together.get("device", "gpu") == "gpu" else "on the CPU"
         out.append(f"the frameworks together in one process fail {where}: {together['error']}")
     return tuple(out)
@@ -201,10 +208,11 @@ def _more_problems(
     """PyTorch or JAX failing, and two cuDNN libraries in one process (which framework loaded
     each, by path): the classic failure of two frameworks in one environment."""
     out = []
-    if torch and torch.error:
-        out.append(f"PyTorch fails: {torch.error}")
-    if jax and jax.error:
-        out.append(f"JAX fails: {jax.error}")
+    for name, run in (("PyTorch", torch), ("JAX", jax)):
+        if run and run.crash:
+            out.append(f"{name} crashed: {run.crash.text()}")
+        elif run and run.error:
+            out.append(f"{name} fails: {run.error}")
     cudnn = list((together or {}).get("cudnn") or ())
     if len(cudnn) > 1:
         loaded_by = {

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.knowledge.loglines import LogLine
+from cudaenv.smoke.crash import Crash, crash_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -54,6 +55,7 @@ class TfRun:
     log: tuple[LogLine, ...] = ()
     error: str | None = None
     matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+    crash: Crash | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rules: LogRules, tf_lines: TfLines | None) -> TfRun:
@@ -65,6 +67,7 @@ class TfRun:
             log=_log(data.get("log", ()), rules, tf_lines),
             error=data.get("error"),
             matmul_seconds={k: float(v) for k, v in (data.get("matmul_seconds") or {}).items()},
+            crash=crash_of(data, data.get("log", ())),
         )
 
     def problems(self) -> tuple[LogLine, ...]:
@@ -77,6 +80,7 @@ class TfRun:
             "cudnn": _text(self.cudnn),
             "gpus": list(self.gpus),
             "error": self.error,
+            "crash": _crash(self.crash),
             "matmul_seconds": dict(self.matmul_seconds),
             "log": [x.to_dict() for x in self.log],
         }
@@ -91,6 +95,7 @@ class SpacyRun:
     gpu_error: str | None = None
     error: str | None = None
     words_per_second: Mapping[str, float] = field(default_factory=dict)
+    crash: Crash | None = None  # of the CPU run
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> SpacyRun:
@@ -106,6 +111,7 @@ class SpacyRun:
             gpu_error=_spacy_gpu_error(gpu, rules) if gpu.get("error") else None,
             error=cpu.get("error"),
             words_per_second=wps,
+            crash=crash_of(cpu, cpu.get("log", ())),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +120,7 @@ class SpacyRun:
             "gpu": self.gpu,
             "gpu_error": self.gpu_error,
             "error": self.error,
+            "crash": _crash(self.crash),
             "words_per_second": {k: self.words_per_second.get(k) for k in ("cpu", "gpu")},
         }
 
@@ -141,6 +148,7 @@ class TorchRun:
     log: tuple[LogLine, ...] = ()
     error: str | None = None
     matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+    crash: Crash | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> TorchRun:
@@ -154,6 +162,7 @@ class TorchRun:
             log=_log(data.get("log", ()), rules, None),
             error=data.get("error"),
             matmul_seconds=_seconds(data),
+            crash=crash_of(data, data.get("log", ())),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -165,6 +174,7 @@ class TorchRun:
             "gpu_error": self.gpu_error,
             "loaded": dict(self.loaded),
             "error": self.error,
+            "crash": _crash(self.crash),
             "matmul_seconds": dict(self.matmul_seconds),
             "log": [x.to_dict() for x in self.log],
         }
@@ -182,6 +192,7 @@ class JaxRun:
     log: tuple[LogLine, ...] = ()
     error: str | None = None
     matmul_seconds: Mapping[str, float] = field(default_factory=dict)
+    crash: Crash | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], rules: LogRules) -> JaxRun:
@@ -194,6 +205,7 @@ class JaxRun:
             log=_log(data.get("log", ()), rules, None),
             error=data.get("error"),
             matmul_seconds=_seconds(data),
+            crash=crash_of(data, data.get("log", ())),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -204,9 +216,14 @@ class JaxRun:
             "gpu_error": self.gpu_error,
             "loaded": dict(self.loaded),
             "error": self.error,
+            "crash": _crash(self.crash),
             "matmul_seconds": dict(self.matmul_seconds),
             "log": [x.to_dict() for x in self.log],
         }
+
+
+def _crash(crash: Crash | None) -> dict[str, Any] | None:
+    return crash.to_json() if crash is not None else None
 
 
 def _text(value: object | None) -> str | None:

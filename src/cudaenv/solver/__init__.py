@@ -105,7 +105,7 @@ def _search(
 ) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
-    from cudaenv.solver import explain, prefetch, recipes, uncurated
+    from cudaenv.solver import explain, prefetch, recipes, uncurated, yanked
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.provider import Provider
     from cudaenv.solver.reporter import EventReporter
@@ -134,6 +134,7 @@ def _search(
                 releases=listed,
                 pickable=pickable,
                 limits=factory.constraints,
+                yanked=yanked.found(factory, e.causes),
             )
             raise explain.as_error(why) from None
         except ResolutionTooDeep:

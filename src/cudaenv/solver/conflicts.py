@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv.knowledge import spec_text
+from cudaenv.solver.yanked import fitting
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
@@ -135,9 +136,11 @@ def explain(
     request: Request,
     pickable: Pickable,
     limits: Limits,
+    yanked: Mapping[str, Mapping[Version, str]],
     hints: tuple[Remedy, ...],
 ) -> Explanation:
-    """Package against package, in the words of the requirements that really conflict."""
+    """Package against package, in the words of the requirements that really conflict; a
+    requirement only yanked releases would meet says so (:mod:`.yanked`)."""
     from cudaenv.solver.explain import Explanation  # explain imports this module
 
     said = sides(causes, knowledge)
@@ -155,7 +158,9 @@ def explain(
     if len(said) == 1 or alone is not None:
         target = f"Python {request.target.python} on {request.target.platform}"
         one = said[0] if alone is None else side(alone, 0, knowledge)
-        headline = f"no release fits: {one}, and none is available for {target}"
+        gone = fitting(causes if alone is None else (alone,), yanked)
+        none = f"the only releases that would do are yanked on the index: {gone}" if gone else None
+        headline = f"no release fits: {one}, and {none or f'none is available for {target}'}"
         return Explanation(headline=headline, reasons=reasons, hints=hints)
     if not pickable or len(said) == 2:
         headline = f"these requirements conflict: {said[0]}, but {said[1]}"

@@ -34,7 +34,7 @@ from cudaenv.solver.candidates import cuda_version
 from cudaenv.solver.requirements import CUDA, PYTHON, admits
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from packaging.specifiers import SpecifierSet
 
@@ -94,19 +94,24 @@ def explain(
     releases: Releases | None = None,
     pickable: Pickable | None = None,
     limits: Limits | None = None,
+    yanked: Mapping[str, Mapping[Version, str]] | None = None,
 ) -> Explanation:
     """The most actionable reason the causes cannot all hold, and what to do about it.
 
     ``releases`` (the versions the index lists, by project) lets a hint skip a line with no
     final release on the index; ``pickable`` (the versions the solve could pick, by project)
-    and ``limits`` (the recipes' constraints) tell which requirements really conflict.
+    and ``limits`` (the recipes' constraints) tell which requirements really conflict;
+    ``yanked`` (project -> yanked version -> reason) lets the headline say that the releases
+    that would do were yanked (:mod:`.yanked`).
     """
     found = releases or {}
     return (
         _driver(causes, machine, knowledge, request, found)
         or _python(causes, machine, knowledge, request, found)
         or libraries.explain(causes, knowledge, request, found)
-        or _packages(causes, machine, knowledge, request, found, (pickable or {}, limits or {}))
+        or _packages(
+            causes, machine, knowledge, request, found, (pickable or {}, limits or {}, yanked or {})
+        )
     )
 
 
@@ -263,7 +268,7 @@ def _packages(
     knowledge: Knowledge,
     request: Request,
     releases: Releases,
-    facts: tuple[Pickable, Limits],
+    facts: tuple[Pickable, Limits, Mapping[str, Mapping[Version, str]]],
 ) -> Explanation:
     hints = tuple(other_lines(machine, knowledge, request, releases))
     return conflicts.explain(causes, knowledge, request, *facts, hints)

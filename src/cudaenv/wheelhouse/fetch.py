@@ -5,7 +5,10 @@ the lock's, so a file with the wheel's name is always complete and right. A ``.p
 an interrupted run is continued with ``Range: bytes=N-`` when the server answers 206 from
 byte N, and started again when it answers 200 (it ignores ``Range``) or 416. A wheel already
 there with the right hash costs one read of the file and no request. A connection that breaks
-mid-body is resumed from what arrived, up to :data:`TRIES` times.
+mid-body is resumed from what arrived, up to :data:`TRIES` times. A body is read up to the
+lock's size of the wheel (:data:`~cudaenv.index.limits.MAX_WHEEL` when the lock gives none),
+and one download may take the index client's time per request plus a second for every 64 KiB
+of the wheel (:mod:`cudaenv.index.limits`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from cudaenv.errors import IndexError_, WheelhouseError
+from cudaenv.index.limits import MAX_WHEEL, MIN_RATE, BodyTooLarge
 
 if TYPE_CHECKING:
     import threading
@@ -30,7 +34,6 @@ __all__ = ["TRIES", "Fetched", "Stopped", "fetch", "sha256_of"]
 
 TRIES = 3
 _BLOCK = 1024 * 1024
-_NO_LIMIT = 1 << 62
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-\d+/(\d+|\*)$")
 
 How = Literal["present", "downloaded", "resumed"]
@@ -106,18 +109,20 @@ def _download(
     have = part.stat().st_size if part.is_file() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
     what = pin.wheel.filename
-    with http.stream(pin.wheel.url, headers, what=what) as resp:
+    seconds = http.total + (pin.wheel.size or MAX_WHEEL) / MIN_RATE
+    with http.stream(pin.wheel.url, headers, what=what, seconds=seconds) as resp:
         start = _start(resp, have)
         if start is None and resp.status_code == 416 and have:
             part.unlink()  # the .part is no prefix of the file: fetch it whole
         elif start is None:
             raise http.failure(resp, what=what)
         else:
-            return _write(resp, part, start, http, at, stop), start
+            return _write(pin, resp, part, start, http, at, stop), start
     return _download(pin, part, http, at, stop)
 
 
 def _write(
+    pin: Pin,
     resp: Response,
     part: Path,
     start: int,
@@ -127,18 +132,34 @@ def _write(
 ) -> int:
     """Write the body into ``part`` from byte ``start``; return the bytes received."""
     what = part.name
+    size = pin.wheel.size
+    limit = size - start if size is not None and size > start else MAX_WHEEL
     got = 0
-    with open(part, "r+b" if start else "wb") as out:
-        out.truncate(start)
-        out.seek(start)
-        at(start)
-        for chunk in http.chunks(resp, what, _NO_LIMIT):
-            if stop.is_set():
-                raise Stopped(what)
-            out.write(chunk)
-            got += len(chunk)
-            at(start + got)
+    try:
+        with open(part, "r+b" if start else "wb") as out:
+            out.truncate(start)
+            out.seek(start)
+            at(start)
+            for chunk in http.chunks(resp, what, limit):
+                if stop.is_set():
+                    raise Stopped(what)
+                out.write(chunk)
+                got += len(chunk)
+                at(start + got)
+    except BodyTooLarge:
+        part.unlink()  # longer than the locked file: no prefix of it either
+        raise _too_large(pin, limit + start) from None
     return got
+
+
+def _too_large(pin: Pin, limit: int) -> WheelhouseError:
+    stated = "the lock's size" if pin.wheel.size is not None else "the most cudaenv downloads"
+    return WheelhouseError(
+        f"{pin.wheel.url} sent more than {limit:,} bytes ({stated}) for {pin.wheel.filename}: "
+        "not the locked file",
+        hint="the index or a mirror serves other files than when the lock was made; "
+        "`cudaenv lock --check LOCK` says whether the index changed",
+    )
 
 
 def _start(resp: Response, have: int) -> int | None:

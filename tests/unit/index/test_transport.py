@@ -3,6 +3,7 @@ real servers on 127.0.0.1 (tests/tools/http_peers.py)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -11,7 +12,13 @@ import pytest
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index
 from cudaenv.index.proxies import Proxies, UnusableProxy
-from cudaenv.index.transport import Client, ConnectError, ProxyError, ReadError
+from cudaenv.index.transport import (
+    CertificateError,
+    Client,
+    ConnectError,
+    ProxyError,
+    ReadError,
+)
 from tests.tools.http_peers import BODY, Origin, Proxy, make_certificates
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -177,10 +184,11 @@ def test_tls_trusts_ssl_cert_file_and_refuses_other_certificates(tls, monkeypatc
     assert Client().get(server.url + "/gzip", {}).content == BODY
     monkeypatch.delenv("SSL_CERT_FILE")
     monkeypatch.setenv("SSL_CERT_DIR", str(ca.parent / "no-such-folder"))
-    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(CertificateError, match="CERTIFICATE_VERIFY_FAILED") as e:
         Client().get(server.url + "/plain", {})
+    assert e.value.verify_code == 20  # unable to get local issuer certificate
     monkeypatch.delenv("SSL_CERT_DIR")
-    with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):  # certifi's bundle
+    with pytest.raises(CertificateError, match="CERTIFICATE_VERIFY_FAILED"):  # certifi's bundle
         Client().get(server.url + "/plain", {})
 
 
@@ -229,3 +237,36 @@ def test_closing_the_client_cuts_a_request_in_progress(origin) -> None:
     client.close()
     reader.join(5)
     assert not reader.is_alive() and isinstance(got[0], ReadError)
+
+
+def test_a_gzip_bomb_is_decoded_a_bounded_piece_at_a_time_and_read_up_to_a_limit() -> None:
+    from cudaenv.index.limits import BodyTooLarge
+    from tests.tools.hostile import Hostile
+
+    with Hostile("bomb", max_requests=4) as server:
+        client = Client()
+        resp = client.get(server.url + "/spacy/", {}, stream=True)
+        pieces = [len(p) for p in itertools.islice(resp.iter_bytes(4096), 2000)]
+        assert max(pieces) <= 4096 and sum(pieces) > 4 << 20  # far more than it was sent
+        resp.close()
+        with pytest.raises(BodyTooLarge):
+            client.get(server.url + "/spacy/", {}, stream=True).read(1 << 20)
+        client.close()
+
+
+@pytest.mark.parametrize("behaviour", ["drip", "long-header"])
+def test_a_request_ends_at_its_deadline_however_its_bytes_trickle(behaviour) -> None:
+    """One byte every 0.1 s never trips a 5 s read timeout; the deadline cuts it anyway,
+    in the status line or a header line that never ends."""
+    from cudaenv.index.transport import DeadlineExceeded, MalformedResponse
+    from tests.tools.hostile import Hostile
+
+    with Hostile(behaviour, max_requests=2, interval=0.1) as server:
+        started = time.monotonic()
+        with pytest.raises((DeadlineExceeded, MalformedResponse)) as e:
+            Client(timeout=5).get(server.url + "/x/", {}, deadline=time.monotonic() + 1)
+        spent = time.monotonic() - started
+    if behaviour == "drip":
+        assert isinstance(e.value, DeadlineExceeded) and spent < 4.5
+    else:  # sent at full speed: the header line's own bound comes first
+        assert isinstance(e.value, MalformedResponse)
