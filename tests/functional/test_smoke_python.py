@@ -59,4 +59,4 @@ def test_not_a_python_is_refused_with_ways_out(cli, tmp_path: Path) -> None:
 def test_python_and_prefix_together_is_a_usage_error(cli, tmp_path: Path) -> None:
     result = cli("smoke", "--python", "python3", "-p", str(tmp_path))
     assert result.code == 2
-    assert "not allowed with argument" in result.err
+    assert "-p/--prefix cannot be given with --python" in result.err
