@@ -117,7 +117,7 @@ def test_the_import_reader_sees_what_the_rules_forbid() -> None:
     http = dict(modules("cudaenv.index"))["cudaenv.index.http"]
     assert "cudaenv.index.transport" in imported("cudaenv.index.http", http)  # in functions
     factory = dict(modules("cudaenv.solver"))["cudaenv.solver.factory"]
-    assert "cudaenv.solver.recipes" in imported("cudaenv.solver.factory", factory)
+    assert "cudaenv.solver.rules.recipes" in imported("cudaenv.solver.factory", factory)
 
 
 def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> None:

@@ -1,9 +1,12 @@
 """The factory: makes and caches candidates and requirements, and looks ahead on the index.
 
 The provider is a thin adapter; everything it needs from the world comes from here. The factory
-owns the index client, the target (tags, markers, Python), the recipes' per-release additions
-(:mod:`cudaenv.solver.recipes`), the constraints, and the releases cudaenv refuses (recipe
-``bad`` entries, global exclusions). It also prefetches: when a candidate's dependencies are
+owns the index client, the solve's :class:`~.rules.context.Context` (request, machine, knowledge,
+target, the stack's CUDA major once the plan chose it), the constraints, and it asks the rules
+for the recipes' per-release additions and the releases cudaenv refuses
+(:mod:`cudaenv.solver.rules.recipes`). It is the only part of the solver that talks to the index
+client: the rules ask it through the :class:`~.rules.catalog.Catalog` protocol, which it
+implements. It also prefetches: when a candidate's dependencies are
 read, the pages of those projects and the METADATA of their likeliest candidate are fetched
 concurrently in the background, so the resolver mostly finds them in memory. The provider
 cannot see this.
@@ -25,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from cudaenv.errors import ResolutionError
 from cudaenv.index import ProjectNotFound
-from cudaenv.solver import recipes, relax, releases
+from cudaenv.solver import releases
 from cudaenv.solver.candidates import (
     ExtrasCandidate,
     VirtualCandidate,
@@ -39,6 +42,8 @@ from cudaenv.solver.requirements import (
     VirtualRequirement,
     is_virtual,
 )
+from cudaenv.solver.rules import recipes, relax
+from cudaenv.solver.rules.context import Context
 from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
@@ -49,13 +54,15 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.index import FileLink, Index
+    from cudaenv.index import CoreMetadata, FileLink, Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.solver.candidates import Candidate
     from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.catalog import Limits
+    from cudaenv.solver.rules.recipes import Plan
 
     Unavailable = tuple[str, tuple[str, ...], tuple[str, ...]]
 
@@ -65,7 +72,8 @@ AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts
 
 
 class Factory:
-    """Builds candidates and requirements for one solve; not shared between solves."""
+    """Builds candidates and requirements for one solve; not shared between solves. It is the
+    rules' :class:`~cudaenv.solver.rules.catalog.Catalog`."""
 
     def __init__(
         self,
@@ -76,9 +84,8 @@ class Factory:
         *,
         uncurated: Mapping[str, str] | None = None,
     ):
-        self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
-        # framework -> why its releases newer than the recipes could not be read from metadata
-        self.uncurated: Mapping[str, str] = uncurated or {}
+        self.context = Context.of(request, machine, knowledge, uncurated=uncurated)
+        self.index = index
         self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
         self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
@@ -86,9 +93,7 @@ class Factory:
         self._cut = index.tags is not None and index.tags.issuperset(self._rank)
         self._cut = self._cut and (index.sdists or not request.allow_sdist)
         self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
-        self._env = request.target.marker_environment()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
-        self.cuda_major: int | None = None  # the stack's, once the plan chose it
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
         self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
         self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
@@ -99,6 +104,32 @@ class Factory:
         self._by_object: dict[int, tuple[object, Any]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
+
+    @property
+    def request(self) -> Request:
+        return self.context.request
+
+    @property
+    def machine(self) -> Machine:
+        return self.context.machine
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.context.knowledge
+
+    @property
+    def cuda_major(self) -> int | None:
+        """The stack's CUDA major, once the plan chose it (:meth:`plan`)."""
+        return self.context.cuda_major
+
+    def plan(self) -> Plan:
+        """The roots and constraints of this solve (:mod:`.rules.recipes`): the lines each
+        framework may pick and the stack's CUDA major first, which this factory holds from then
+        on (a release of another major is refused), then the roots on that major. The caller
+        hands the constraints back (:meth:`restrict`)."""
+        choice = recipes.choose(self.context, self)
+        self.context = choice.context
+        return recipes.plan(choice, self)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the lookahead; ``wait`` (the solve succeeded): until no job touches the index.
@@ -164,6 +195,22 @@ class Factory:
         another CUDA major than the stack's)."""
         return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
+    def newest(self, req: SpecifierRequirement, limits: Limits) -> FileLink | None:
+        """The file of the first candidate for ``req`` under ``limits`` too (the plan's, not
+        yet the factory's). Cost: the project's page."""
+        limit = limits.get(req.name)
+        narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
+        first = next(self.find_candidates(req.name, [req, *narrowed], ())(), None)
+        return first.link if isinstance(first, WheelCandidate) else None
+
+    def metadata(self, link: FileLink) -> CoreMetadata:
+        """A file's METADATA (disk cache, else PEP 658, else HTTP Range reads)."""
+        return self.index.metadata(link)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """These projects' pages, read together now."""
+        self.index.prefetch(list(names))
+
     def pins_late(self, identifier: str) -> bool:
         """Whether the resolver should pin ``identifier`` after the rest: an NVIDIA wheel whose
         framework pins the rules relax, on the GPU (:mod:`.relax`)."""
@@ -193,8 +240,7 @@ class Factory:
             found = [c for c in [self.virtual(identifier)] if c not in bad]
             return lambda: (c for c in found if all(r.is_satisfied_by(c) for r in requirements))
         first = requirements[0]
-        name = first.project
-        extras: frozenset[NormalizedName] = getattr(first, "extras", frozenset())
+        name, extras = first.project, first.extras
         assert name is not None
         return lambda: self._ahead(
             c
@@ -212,7 +258,7 @@ class Factory:
                 links = [
                     c.base.link if isinstance(c, ExtrasCandidate) else c.link
                     for c in batch
-                    if not isinstance(c, VirtualCandidate)
+                    if isinstance(c, (WheelCandidate, ExtrasCandidate))
                 ]
                 self.index.prefetch_metadata(links, wait=False)
             yield from batch
@@ -220,8 +266,8 @@ class Factory:
     def _admitted(
         self, name: NormalizedName, extras: frozenset[NormalizedName], reqs: Sequence[Requirement]
     ) -> Iterator[Candidate]:
-        pinned = {v for r in reqs if (v := getattr(r, "exact", None)) is not None}
-        relaxed = {v for r in reqs if (v := getattr(r, "relaxed", None)) is not None}
+        pinned = {v for r in reqs if (v := r.exact) is not None}
+        relaxed = {v for r in reqs if (v := r.relaxed) is not None}
         pinned |= relaxed
         pre = self.request.pre or any(r.specifier.prereleases for r in reqs)
         limit = self.constraints.get(name)
@@ -316,7 +362,7 @@ class Factory:
             return False
 
     def applies(self, req: Pep508, extra: str) -> bool:
-        return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})
+        return self.context.applies(req, extra)
 
     def _requirement(self, req: Pep508, parent: Candidate) -> SpecifierRequirement:
         """One Requires-Dist line of ``parent``; a framework's exact pin on an NVIDIA wheel is

@@ -67,7 +67,7 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
         :meth:`narrow_requirement_selection`).
         """
         infos = list(information[identifier])
-        specs = [s for info in infos for s in getattr(info.requirement, "specifier", ())]
+        specs = [s for info in infos for s in info.requirement.specifier]
         pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in specs)
         cause = any(
             identifier in (c.requirement.identifier, c.parent and c.parent.identifier)

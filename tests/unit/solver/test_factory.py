@@ -18,7 +18,6 @@ from cudaenv.index import FileLink, Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
-from cudaenv.solver import recipes
 from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
 from cudaenv.solver.factory import Factory
 from cudaenv.solver.requirements import (
@@ -28,6 +27,7 @@ from cudaenv.solver.requirements import (
     SpecifierRequirement,
     VirtualRequirement,
 )
+from cudaenv.solver.rules import recipes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -189,13 +189,13 @@ def test_lines_without_the_extra_add_their_cu11_pins() -> None:
 def test_plan_returns_the_constraints_and_leaves_the_factory_unchanged(make_factory) -> None:
     """spaCy 3.7's recipe caps numpy below 2: the plan says so; the solve hands it over."""
     factory = make_factory(spacy="3.7")
-    plan = recipes.plan(factory)
+    plan = factory.plan()
     assert plan.constraints == {canonicalize_name("numpy"): SpecifierSet("<2")}
     assert factory.constraints == {}
 
 
 def test_plan_roots_virtual_first_then_the_frameworks(make_factory) -> None:
-    plan = recipes.plan(make_factory())
+    plan = make_factory().plan()
     assert [r.format_for_error() for r in plan.roots] == [
         "__cuda>=12.0",
         "tensorflow[and-cuda]==2.15.*",
