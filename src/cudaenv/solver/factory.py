@@ -22,7 +22,7 @@ import contextlib
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -42,7 +42,7 @@ from cudaenv.solver.requirements import (
     VirtualRequirement,
     is_virtual,
 )
-from cudaenv.solver.rules import recipes, relax
+from cudaenv.solver.rules import optional, recipes, relax
 from cudaenv.solver.rules.context import Context
 from cudaenv.solver.store import Store
 
@@ -62,9 +62,8 @@ if TYPE_CHECKING:
     from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
     from cudaenv.solver.rules.catalog import Limits
+    from cudaenv.solver.rules.optional import Unavailable
     from cudaenv.solver.rules.recipes import Plan
-
-    Unavailable = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 __all__ = ["AHEAD", "Factory"]
 
@@ -88,11 +87,11 @@ class Factory:
         self.index = index
         self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
-        self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
+        self._file_rank = releases.FileRank(request.target, allow_sdist=request.allow_sdist)
         # a client cut to this target's files (else, as for a remedy's other Python: all)
-        self._cut = index.tags is not None and index.tags.issuperset(self._rank)
+        self._cut = index.tags is not None and index.tags.issuperset(self._file_rank.order)
         self._cut = self._cut and (index.sdists or not request.allow_sdist)
-        self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
+        self._releases_kind = self._file_rank.kind()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
         self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
@@ -101,7 +100,6 @@ class Factory:
         self._warmed: set[Requirement] = set()
         # (name, version) -> the optional parts left out of its extra: (part, missing, left out)
         self.unavailable: dict[tuple[str, Version], tuple[Unavailable, ...]] = {}
-        self._by_object: dict[int, tuple[object, Any]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
 
@@ -168,28 +166,6 @@ class Factory:
             self._releases[name] = found
         return self._releases[name]
 
-    def _file_rank(self, link: FileLink) -> int | None:
-        """Lower is better; None: the file cannot serve the target.
-
-        Pages share one ``SpecifierSet`` per Requires-Python text and one tag set per tag
-        text, so both answers are memoised by object (a TF solve checks ~50,000 files)."""
-        spec = link.requires_python
-        if spec is not None and not self._memo(spec, lambda: spec.contains(self.python, True)):
-            return None
-        if link.is_wheel:
-            tags = link.tags
-            best: int | None = self._memo(
-                tags, lambda: min((self._rank[t] for t in tags if t in self._rank), default=None)
-            )
-            return best
-        return len(self._rank) if self.request.allow_sdist and link.version else None
-
-    def _memo(self, key: object, compute: Callable[[], Any]) -> Any:
-        hit = self._by_object.get(id(key))
-        if hit is None:  # the key is kept alive with its answer, so its id stays unique
-            hit = self._by_object[id(key)] = (key, compute())
-        return hit[1]
-
     def refused(self, name: NormalizedName, version: Version) -> str | None:
         """Why cudaenv never picks this release (recipe ``bad``, exclusions, unknown line,
         another CUDA major than the stack's)."""
@@ -200,7 +176,9 @@ class Factory:
         yet the factory's). Cost: the project's page."""
         limit = limits.get(req.name)
         narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
-        first = next(self.find_candidates(req.name, [req, *narrowed], ())(), None)
+        first = next(self.find_candidates(req.identifier, [req, *narrowed], ())(), None)
+        if isinstance(first, ExtrasCandidate):
+            return first.base.link
         return first.link if isinstance(first, WheelCandidate) else None
 
     def metadata(self, link: FileLink) -> CoreMetadata:
@@ -328,38 +306,12 @@ class Factory:
                 for r in meta.requires_dist
                 if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
             ]
-            self._extra_deps[key] = tuple(self._without_unavailable(base, reqs))
+            kept, left_out = optional.without_unavailable(self.knowledge, self, reqs)
+            if left_out:
+                self.unavailable[(base.name, base.version)] = left_out
+            self._extra_deps[key] = tuple(kept)
             self.warm(self._extra_deps[key])
         return list(self._extra_deps[key])
-
-    def _without_unavailable(
-        self, base: WheelCandidate, reqs: list[SpecifierRequirement]
-    ) -> list[SpecifierRequirement]:
-        """``reqs`` less each optional part (recipes' ``[optional.*]``) that has a requirement
-        with no candidate for the target; what was left out is kept in :attr:`unavailable`.
-        Cost: the pages of the optional packages."""
-        left_out: dict[str, list[SpecifierRequirement]] = {}
-        for req in reqs:
-            part = self.knowledge.optional_part(req.name)
-            if part is not None:
-                left_out.setdefault(part.name, []).append(req)
-        said = []
-        for name, part_reqs in list(left_out.items()):
-            missing = [r.format_for_error() for r in part_reqs if not self._has_candidate(r)]
-            if missing:
-                said.append((name, tuple(missing), tuple(r.format_for_error() for r in part_reqs)))
-            else:
-                del left_out[name]
-        if said:
-            self.unavailable[(base.name, base.version)] = tuple(said)
-        dropped = {id(r) for rs in left_out.values() for r in rs}
-        return [r for r in reqs if id(r) not in dropped]
-
-    def _has_candidate(self, req: SpecifierRequirement) -> bool:
-        try:
-            return next(self.find_candidates(req.identifier, [req], ())(), None) is not None
-        except ProjectNotFound:
-            return False
 
     def applies(self, req: Pep508, extra: str) -> bool:
         return self.context.applies(req, extra)

@@ -33,12 +33,12 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.utils import NormalizedName
 
-    from cudaenv.solver.candidates import Candidate
 
 __all__ = [
     "CUDA",
     "PYTHON",
     "ExplicitRequirement",
+    "Offered",
     "Requirement",
     "SpecifierRequirement",
     "VirtualRequirement",
@@ -60,6 +60,16 @@ def is_virtual(identifier: str) -> bool:
 def identifier_for(name: str, extras: frozenset[str]) -> str:
     """``tensorflow`` or ``tensorflow[and-cuda]``: the resolver's key for a name and extras."""
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+class Offered(Protocol):
+    """What a requirement reads of a candidate (:class:`~.candidates.Candidate` has more)."""
+
+    @property
+    def version(self) -> Version | None: ...
+
+    @property
+    def filename(self) -> str | None: ...
 
 
 class Requirement(Protocol):
@@ -101,7 +111,7 @@ class Requirement(Protocol):
         """Who asked, for a virtual package's: ``TensorFlow 2.15``."""
         ...
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool: ...
+    def is_satisfied_by(self, candidate: Offered) -> bool: ...
 
     def format_for_error(self) -> str: ...
 
@@ -155,7 +165,7 @@ class SpecifierRequirement:
     def who(self) -> None:
         return None
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         # Pre-releases were admitted or not when candidates were made; here they count.
         version = candidate.version
         return version is not None and self.specifier.contains(version, prereleases=True)
@@ -216,7 +226,7 @@ class VirtualRequirement:
         bounds = [Version(s.version.rstrip(".*")) for s in self.specifier if s.operator in ops]
         return max(bounds, default=None)
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         """An unknown version (no driver detected, none given) satisfies any floor."""
         version = candidate.version
         return version is None or self.specifier.contains(version, prereleases=True)
@@ -262,7 +272,7 @@ class ExplicitRequirement:
     def who(self) -> None:
         return None
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         if candidate.version != self.version:
             return False
         return self.filename is None or candidate.filename == self.filename
