@@ -18,9 +18,15 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from cudaenv.index import CoreMetadata, FileLink
+from cudaenv.driver import DriverVersion
+from cudaenv.index import CoreMetadata, FileLink, ProjectNotFound
+from cudaenv.knowledge import load
+from cudaenv.machine import Machine
+from cudaenv.request import Request
+from cudaenv.solver.candidates import WheelCandidate
 from cudaenv.solver.releases import Release
 from cudaenv.solver.rules import recipes
+from cudaenv.solver.rules.context import Context
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -29,9 +35,51 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from cudaenv.solver.requirements import Requirement, SpecifierRequirement
-    from cudaenv.solver.rules.context import Context
 
-__all__ = ["FakeCatalog", "link_for"]
+__all__ = ["FakeCatalog", "candidate", "context", "link_for", "metadata_text"]
+
+
+def metadata_text(
+    name: str, version: str, *requires: str, extras: Sequence[str] = (), python: str = ""
+) -> str:
+    """A release's METADATA as a wheel carries it: its Requires-Dist lines and extras."""
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Python: {python}"] * bool(python)
+    lines += [f"Provides-Extra: {e}" for e in extras]
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    return "\n".join(lines) + "\n"
+
+
+def context(
+    *,
+    driver: str | None = None,
+    python: str = "3.11",
+    platform: str = "manylinux_2_28_x86_64",
+    gpu: bool = True,
+    pre: bool = False,
+    **frameworks: str,
+) -> Context:
+    """The context of a solve of ``tf=``/``torch=``/``jax=``/``spacy=`` with the real recipes,
+    on a machine with ``driver`` as ``--driver`` gives it (its max CUDA from the driver table;
+    None: no driver at all)."""
+    knowledge = load()
+    request = Request.from_args(
+        tf=frameworks.get("tf"),
+        torch=frameworks.get("torch"),
+        jax=frameworks.get("jax"),
+        spacy=frameworks.get("spacy"),
+        python=python,
+        platform=platform,
+        gpu=gpu,
+        pre=pre,
+    )
+    version = DriverVersion.parse(driver) if driver is not None else None
+    machine = Machine(
+        driver_version=version,
+        max_cuda=knowledge.max_cuda_for_driver(version) if version is not None else None,
+        source="override" if version is not None else "none",
+    )
+    return Context.of(request, machine, knowledge)
 
 
 def link_for(name: str, version: str | Version, *, yanked: bool = False) -> FileLink:
@@ -53,7 +101,8 @@ class FakeCatalog:
     ``("2.15.0", True)`` for a yanked one); ``listed``: project -> every version the index lists
     for any platform (default: those of ``releases``); ``metadata``: ``"name==version"`` ->
     METADATA text (default: only its name and version); ``refused``: ``(name, version)`` -> a
-    reason, over the recipes' own answer for ``context``.
+    reason, over the recipes' own answer for ``context``. A project none of the tables names
+    is not on the index: asking for it raises :class:`ProjectNotFound`, as the factory does.
     """
 
     def __init__(
@@ -83,7 +132,13 @@ class FakeCatalog:
 
     # -- Pages ---------------------------------------------------------------------------------
     def project(self, name: str) -> tuple[FileLink, ...]:
-        return tuple(self._files.get(canonicalize_name(name), ()))
+        """The project's files; a project the tables do not name is not on the index."""
+        found = self._files.get(canonicalize_name(name))
+        if found is None:
+            if canonicalize_name(name) in self._listed:
+                return ()  # listed, with no file for the target
+            raise ProjectNotFound(f"no such project on the fake index: {name}")
+        return tuple(found)
 
     def metadata(self, link: FileLink) -> CoreMetadata:
         key = f"{link.name}=={link.version}"
@@ -140,6 +195,32 @@ class FakeCatalog:
 
     def warm(self, reqs: Iterable[Requirement]) -> None:
         self.warmed += list(reqs)
+
+
+def candidate(name: str, version: str) -> WheelCandidate:
+    """A release as the resolver holds it (a parent in resolvelib's causes); it has no
+    dependencies."""
+    link = link_for(name, version)
+    return WheelCandidate(
+        name=canonicalize_name(name),
+        version=Version(version),
+        filename=link.filename,
+        link=link,
+        factory=_NO_DEPENDENCIES,
+    )
+
+
+class _NoDependencies:
+    def dependencies(self, cand: WheelCandidate) -> tuple[Requirement, ...]:
+        return ()
+
+    def extra_dependencies(
+        self, base: WheelCandidate, extras: frozenset[NormalizedName]
+    ) -> tuple[Requirement, ...]:
+        return ()
+
+
+_NO_DEPENDENCIES = _NoDependencies()
 
 
 def _version(link: FileLink) -> Version:
