@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.driver import DriverVersion
+from cudaenv.index.auth import without_auth
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -244,8 +245,6 @@ class Resolution:
     def sources(self) -> dict[str, list[Pin]]:
         """Pins by where they came from: an index URL (without credentials), or
         ``"find-links"``; the default index first, each list sorted by name."""
-        from cudaenv.index.auth import without_auth
-
         default = without_auth(self.index_url) if self.index_url else "an index"
         found: dict[str, list[Pin]] = {default: []}
         for pin in sorted(self.pins, key=lambda p: p.name):

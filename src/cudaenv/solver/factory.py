@@ -191,7 +191,7 @@ class Factory:
 
     def pins_late(self, identifier: str) -> bool:
         """Whether the resolver should pin ``identifier`` after the rest: an NVIDIA wheel whose
-        framework pins the rules relax, on the GPU (:mod:`.relax`)."""
+        framework pins the rules relax, on the GPU (:mod:`.rules.relax`)."""
         name = identifier.partition("[")[0]
         return self.request.gpu and relax.relaxable(name, self.knowledge)
 
@@ -318,7 +318,7 @@ class Factory:
 
     def _requirement(self, req: Pep508, parent: Candidate) -> SpecifierRequirement:
         """One Requires-Dist line of ``parent``; a framework's exact pin on an NVIDIA wheel is
-        relaxed within its major where NVIDIA's rules allow (:mod:`.relax`)."""
+        relaxed within its major where NVIDIA's rules allow (:mod:`.rules.relax`)."""
         if req.url:
             raise ResolutionError(
                 f"{parent} depends on {req.name} at a URL ({req.url})",

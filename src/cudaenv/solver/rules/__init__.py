@@ -4,9 +4,10 @@ The engine (:mod:`cudaenv.solver`: provider, factory, candidates, requirements, 
 is shaped like pip's resolver and knows nothing of CUDA. What cudaenv knows about frameworks
 and their CUDA stacks lives here, one concern per module: the roots of a request
 (:mod:`.recipes`, :mod:`.frameworks`, :mod:`.spacy`), the one CUDA major of an environment
-(:mod:`.majors`), relaxed NVIDIA pins (:mod:`.relax`), lines the recipes lack
-(:mod:`.uncurated`), the stack read from the pins (:mod:`.stack`) and the driver floor it
-needs (:mod:`.floor`), the newest release of a line (:mod:`.newest`), and why a solve failed
+(:mod:`.majors`), relaxed NVIDIA pins (:mod:`.relax`), an extra's optional parts
+(:mod:`.optional`), lines the recipes lack (:mod:`.uncurated`), the stack read from the pins
+(:mod:`.stack`) and the driver floor it needs (:mod:`.floor`), the newest release of a line
+(:mod:`.newest`), and why a solve failed
 (:mod:`.explain`, :mod:`.alternatives`, :mod:`.libraries`, :mod:`.conflicts`,
 :mod:`.remedies`).
 
