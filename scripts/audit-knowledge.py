@@ -34,7 +34,7 @@ from packaging.version import Version
 
 from cudaenv.index import Index, ProjectNotFound
 from cudaenv.knowledge import TfLine, load
-from cudaenv.solver import uncurated
+from cudaenv.solver.rules import uncurated
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

@@ -119,7 +119,7 @@ def test_the_import_reader_sees_what_the_rules_forbid() -> None:
     http = dict(modules("cudaenv.index"))["cudaenv.index.http"]
     assert "cudaenv.index.transport" in imported("cudaenv.index.http", http)  # in functions
     factory = dict(modules("cudaenv.solver"))["cudaenv.solver.factory"]
-    assert "cudaenv.solver.recipes" in imported("cudaenv.solver.factory", factory)
+    assert "cudaenv.solver.rules.recipes" in imported("cudaenv.solver.factory", factory)
 
 
 def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> None:
@@ -171,3 +171,137 @@ def test_only_render_writes_to_the_terminal() -> None:
     }
     assert {name: lines for name, lines in found.items() if lines} == {}
     assert terminal_writes("import sys\nsys.stderr.write('x')\nprint('y')\n'print(1)'\n") == [2, 3]
+
+
+# -- the solver: a pip-shaped engine apart from the CUDA rules (issue 25) ------------------------
+# The rules (cudaenv.solver.rules) take a frozen Context and ask the index through the Catalog
+# protocol the factory implements: of the engine they use only its vocabulary, never the
+# factory, the provider or the solve. And no import circle runs in the solver: an import that
+# runs (at the top of a module or inside a function) never leads back to where it started; only
+# an import under TYPE_CHECKING may (none does today).
+_SOLVER = "cudaenv.solver"
+_RULES = "cudaenv.solver.rules"
+_VOCABULARY = {f"{_SOLVER}.{m}" for m in ("requirements", "candidates", "releases")}
+
+
+def _is_module(dotted: str) -> bool:
+    path = SRC / dotted.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def module_edges(source: str, name: str, *, is_package: bool = False, run_only: bool) -> set[str]:
+    """The cudaenv modules *source* (module *name*) imports: ``from pkg import mod`` is an edge
+    to ``pkg.mod``, ``from pkg import value`` to ``pkg``; ``run_only`` leaves out what is
+    imported under TYPE_CHECKING (imports inside functions run, so they count)."""
+    found: set[str] = set()
+    todo: list[ast.AST] = [ast.parse(source)]
+    while todo:
+        node = todo.pop()
+        if run_only and _type_checking(node):
+            assert isinstance(node, ast.If)
+            todo += node.orelse
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                here = name.split(".")
+                anchor = here[: len(here) - node.level + (1 if is_package else 0)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if _is_module(full) else base)
+        todo += ast.iter_child_nodes(node)
+    return {m for m in found if _under(m, "cudaenv")}
+
+
+def solver_graph(*, run_only: bool) -> dict[str, set[str]]:
+    """module -> the solver modules it imports."""
+    return {
+        name: {
+            m
+            for m in module_edges(
+                path.read_text(), name, is_package=path.name == "__init__.py", run_only=run_only
+            )
+            if _under(m, _SOLVER) and m != name
+        }
+        for name, path in modules(_SOLVER)
+    }
+
+
+def circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of *graph* (its modules in order, the first again at the end), or
+    None when there is none."""
+    state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+    path: list[str] = []
+
+    def walk(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (found := walk(nxt)) is not None:
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := walk(start)) is not None:
+            return found
+    return None
+
+
+def test_the_solver_has_no_import_circle_that_runs() -> None:
+    found = circle(solver_graph(run_only=True))
+    assert found is None, " -> ".join(found or ())
+
+
+def test_no_rule_imports_the_factory_the_provider_or_the_solve() -> None:
+    """Not even under TYPE_CHECKING: a rule sees the index through the Catalog protocol."""
+    rules = {n: es for n, es in solver_graph(run_only=False).items() if _under(n, _RULES)}
+    assert len(rules) >= 14  # recipes, frameworks, spacy, majors, ..., floor, context, catalog
+    broken = sorted(
+        f"{name} imports {m}"
+        for name, edges in rules.items()
+        for m in edges
+        if not _under(m, _RULES) and m not in _VOCABULARY
+    )
+    assert broken == [], "\n".join(broken)
+
+
+def test_the_solver_graph_reader_sees_circles_and_tells_type_checking_apart() -> None:
+    """The two tests above would pass on a reader that finds nothing."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from cudaenv.solver import requirements\n"
+        "from cudaenv.solver.rules import recipes\n"
+        "from cudaenv.solver import solve\n"
+        "if TYPE_CHECKING:\n    from cudaenv.solver.factory import Factory\n"
+        "def f():\n    from cudaenv.solver.provider import Provider\n"
+    )
+    name = "cudaenv.solver.rules.x"
+    assert module_edges(source, name, run_only=True) == {
+        "cudaenv.solver.requirements",
+        "cudaenv.solver.rules.recipes",
+        "cudaenv.solver",
+        "cudaenv.solver.provider",
+    }
+    assert "cudaenv.solver.factory" in module_edges(source, name, run_only=False)
+    assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert circle({"a": {"b"}, "b": {"c"}, "d": {"a"}}) is None
+    graph = solver_graph(run_only=True)
+    assert "cudaenv.solver.rules.recipes" in graph["cudaenv.solver.factory"]
+    assert "cudaenv.solver.factory" in graph["cudaenv.solver"]  # inside _search: it runs

@@ -230,17 +230,9 @@ def activate_command(env: Env) -> str:
 
 def facts(env: Env, resolution: Resolution, installer: str) -> dict[str, Any]:
     """What ``create`` reports about the finished environment (its ``--json`` keys)."""
-    floor = resolution.driver_floor
     return {
-        "cuda": str(resolution.cuda) if resolution.cuda else None,
-        "cudnn": str(resolution.cudnn) if resolution.cudnn else None,
-        "built_with": (
-            {"cuda": str(resolution.built_cuda), "cudnn": str(resolution.built_cudnn)}
-            if resolution.built_cuda
-            else None
-        ),
+        **resolution.stack.to_json(),  # cuda, cudnn, built_with, driver_floor: as solve --json
         "stack": resolution.stack_text(),
-        "driver_floor": str(floor) if floor else None,
         "prefix": str(env.prefix),
         "backend": env.backend,
         "python": str(resolution.target.python),

@@ -22,6 +22,7 @@ __all__ = [
     "CudaenvError",
     "DetectError",
     "EnvError",
+    "Explanation",
     "FilesystemError",
     "IndexError_",
     "InstallError",
@@ -136,8 +137,52 @@ class IndexError_(CudaenvError):  # the underscore avoids shadowing the builtin 
     reference = "index-unreachable"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    """A failed solve as data: one headline, the reasons behind it, the ways out (the solver's
+    rules make it; :class:`ResolutionError` carries it)."""
+
+    headline: str
+    reasons: tuple[str, ...] = ()
+    hints: tuple[Remedy, ...] = ()
+
+    def hint_text(self) -> str | None:
+        return ", or ".join(h.text for h in self.hints) or None
+
+    def sentence(self) -> str:
+        """``headline → hint, or hint``: the explanation in one line."""
+        hints = self.hint_text()
+        return f"{self.headline} → {hints}" if hints else self.headline
+
+
 class ResolutionError(CudaenvError):
+    """No set of releases meets the request; ``explanation`` is the solver's account of why,
+    when it made one (a solve that gave up after too many rounds has none)."""
+
     reference = "resolution-impossible"
+    explanation: Explanation | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        context: str | None = None,
+        hint: str | None = None,
+        remedies: tuple[Remedy, ...] = (),
+        explanation: Explanation | None = None,
+    ):
+        super().__init__(message, context=context, hint=hint, remedies=remedies)
+        self.explanation = explanation
+
+    @classmethod
+    def explained(cls, explanation: Explanation) -> ResolutionError:
+        """The error for an explanation: its headline, reasons as context, hints as remedies."""
+        return cls(
+            explanation.headline,
+            context="\n".join(explanation.reasons) or None,
+            remedies=explanation.hints,
+            explanation=explanation,
+        )
 
 
 class LockError(CudaenvError):

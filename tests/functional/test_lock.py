@@ -24,7 +24,7 @@ from cudaenv._toml import tomllib
 from cudaenv.driver import DriverVersion
 from cudaenv.knowledge import load as load_knowledge
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Resolution
+from cudaenv.resolution import Pin, Resolution, Stack
 from tests.tools.pins import pin_for as tools_pin_for
 
 BIN = Path(sys.executable).parent
@@ -57,10 +57,12 @@ def locked(make_wheel, make_nvidia_wheel, local_index) -> Resolution:
         ),
         target=Target.from_strings(PY, "manylinux_2_17_x86_64"),
         frameworks=(FrameworkRequest.from_string("tensorflow", "2.15"),),
-        cuda=Version("12.2"),
-        cudnn=Version("8.9"),
-        min_cuda=Version("12.0"),
-        driver_floor=DriverVersion.parse("525.60.13"),
+        stack=Stack(
+            cuda=Version("12.2"),
+            cudnn=Version("8.9"),
+            min_cuda=Version("12.0"),
+            driver_floor=DriverVersion.parse("525.60.13"),
+        ),
         index_url=local_index.url,
     )
 
@@ -351,7 +353,7 @@ def test_lock_command_writes_a_lock_that_checks_and_installs(cli, tmp_path, tf_i
     assert r.pin("tensorflow").version == Version("2.15.1")
     assert r.pin("tensorflow").group == "framework"
     assert r.pin("nvidia-cudnn-cu12").version == Version("8.9.4.25")
-    assert (str(r.cuda), str(r.min_cuda), str(r.driver_floor)) == (
+    assert (str(r.stack.cuda), str(r.stack.min_cuda), str(r.stack.driver_floor)) == (
         "12.2",
         "12.0",
         "525.60.13",

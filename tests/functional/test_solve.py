@@ -83,7 +83,8 @@ def test_case_file(case: Path, server: IndexServer, tmp_path: Path) -> None:
     res = run_solve(server.url, tmp_path, **doc["requested"], **args)
     got = versions(res)
     assert {name: got.get(name) for name in doc["resolved"]} == doc["resolved"]
-    facts = {k: None if getattr(res, k) is None else str(getattr(res, k)) for k in doc["facts"]}
+    held = res.stack.to_table()  # the stack's facts as the lock writes them
+    facts = {k: held.get(k.replace("_", "-")) for k in doc["facts"]}
     assert facts == doc["facts"]
 
 
@@ -103,8 +104,8 @@ def test_tf_and_spacy_resolve_to_one_cuda_stack(server: IndexServer, tmp_path: P
     assert got["nvidia-cuda-runtime-cu12"] == "12.2.140"
     assert got["nvidia-cusparse-cu12"] == "12.1.2.141"
     assert not [n for n in got if n.endswith("-cu11")]
-    assert (res.cuda, res.cudnn) == (Version("12.2"), Version("8.9"))
-    assert (res.min_cuda, str(res.driver_floor)) == (Version("12.0"), "525.60.13")
+    assert (res.stack.cuda, res.stack.cudnn) == (Version("12.2"), Version("8.9"))
+    assert (res.stack.min_cuda, str(res.stack.driver_floor)) == (Version("12.0"), "525.60.13")
     assert res.index_url == server.url
 
 
@@ -193,7 +194,7 @@ def test_no_driver_at_all_still_resolves_and_names_the_floor(
     server: IndexServer, tmp_path: Path
 ) -> None:
     res = run_solve(server.url, tmp_path, tf="2.15", driver=None)
-    assert str(res.driver_floor) == "525.60.13"
+    assert str(res.stack.driver_floor) == "525.60.13"
     assert any(n.startswith("no NVIDIA driver was detected") for n in res.notes)
 
 
@@ -396,8 +397,9 @@ def test_spacy_alone_without_driver(server: IndexServer, tmp_path: Path) -> None
     assert (got["spacy"], got["cupy-cuda12x"]) == ("3.7.5", "12.3.0")
     assert got["nvidia-cuda-runtime-cu12"] == "12.4.127"  # CuPy's range alone: the newest
     assert "tensorflow" not in got
-    assert (res.cuda, res.cudnn, res.min_cuda) == (Version("12.4"), None, Version("12.0"))
-    assert str(res.driver_floor) == "525.60.13"
+    stack = res.stack
+    assert (stack.cuda, stack.cudnn, stack.min_cuda) == (Version("12.4"), None, Version("12.0"))
+    assert str(res.stack.driver_floor) == "525.60.13"
     assert any("no NVIDIA driver was detected" in n and "525.60.13" in n for n in res.notes)
 
 
@@ -521,7 +523,7 @@ def test_a_known_line_the_index_lacks_is_said_so_and_the_way_out_works(cli, tmp_
 
 def test_a_known_line_of_a_project_the_index_does_not_have() -> None:
     from cudaenv.request import FrameworkRequest
-    from cudaenv.solver.explain import unknown_release
+    from cudaenv.solver.rules.explain import unknown_release
 
     fw = FrameworkRequest.from_string("spacy", "3.7")
     why = unknown_release(fw, knowledge.load().spacy, "spaCy", newest_line=Version("3.8"))

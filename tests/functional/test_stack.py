@@ -41,10 +41,10 @@ def test_the_stack_is_read_from_the_pins(hints_server: IndexServer, tmp_path: Pa
     pins = {p.name: p.version for p in res.pins}
     assert pins["nvidia-cuda-runtime-cu12"] == Version("12.9.79")
     assert pins["nvidia-cudnn-cu12"] == Version("9.10.2.21")
-    assert (res.cuda, res.cudnn) == (Version("12.9"), Version("9.10"))
-    assert (res.built_cuda, res.built_cudnn) == (Version("12.5"), Version("9.3"))
+    assert (res.stack.cuda, res.stack.cudnn) == (Version("12.9"), Version("9.10"))
+    assert (res.stack.built_cuda, res.stack.built_cudnn) == (Version("12.5"), Version("9.3"))
     # minor-version compatibility: any CUDA 12 runtime runs on the CUDA 12 floor
-    assert str(res.driver_floor) == "525.60.13"
+    assert str(res.stack.driver_floor) == "525.60.13"
     assert res.stack_text() == STACK
     assert any(
         n.startswith("the pinned CUDA 12.9 wheels run on this driver (CUDA 12.2)")

@@ -104,8 +104,10 @@ def test_a_new_tensorflow_is_solved_from_its_cuda_extra(index: IndexServer, tmp_
     pins = {p.name: str(p.version) for p in res.pins}
     assert pins["tensorflow"] == "2.99.0"
     assert (pins["nvidia-cuda-runtime-cu12"], pins["nvidia-cudnn-cu12"]) == ("12.9.79", "9.10.2.21")
-    assert (str(res.built_cuda), str(res.built_cudnn)) == ("12.8", "9.10")  # the extra's floors
-    assert (str(res.cuda), str(res.cudnn), str(res.driver_floor)) == ("12.9", "9.10", "525.60.13")
+    stack = res.stack
+    assert (str(stack.built_cuda), str(stack.built_cudnn)) == ("12.8", "9.10")  # the extra's floors
+    held = (str(stack.cuda), str(stack.cudnn), str(stack.driver_floor))
+    assert held == ("12.9", "9.10", "525.60.13")
     assert res.notes[0] == (
         "TensorFlow 2.99 is not yet curated in cudaenv's recipes: what it needs comes from the "
         "metadata of tensorflow 2.99.0 (its and-cuda extra: CUDA 12.8, cuDNN 9.10)"

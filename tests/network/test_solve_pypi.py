@@ -44,7 +44,7 @@ def test_tf215_spacy37_on_a_cuda_12_2_driver(tf215_spacy37) -> None:
     assert pins["cupy-cuda12x"] < Version("13")
     assert pins["numpy"] < Version("2")
     assert not [name for name in pins if name.endswith("-cu11")]
-    assert str(tf215_spacy37.driver_floor) == "525.60.13"
+    assert str(tf215_spacy37.stack.driver_floor) == "525.60.13"
     for pin in tf215_spacy37.pins:
         assert pin.wheel.url.startswith("https://") and len(pin.wheel.sha256) == 64
 

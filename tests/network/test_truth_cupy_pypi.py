@@ -108,7 +108,7 @@ def test_the_driver_table_past_13_2(
         assert runtime.version > Version("13.4"), runtime  # PyPI has 13.4 and 13.5 runtimes
         assert beyond and f"{runtime.name} {runtime.version} is CUDA" in beyond[0], res.notes
         assert "runs on drivers ≥ 580.65.06 under minor-version compatibility" in beyond[0]
-        assert str(res.driver_floor) == "580.65.06"
+        assert str(res.stack.driver_floor) == "580.65.06"
     else:
         assert runtime.version.release[:2] <= table.release and not beyond, res.notes
 

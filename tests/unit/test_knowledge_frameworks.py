@@ -343,7 +343,7 @@ def test_a_framework_only_required_by_another_is_not_held_to_its_recipe(name, ve
     from packaging.utils import canonicalize_name
 
     from cudaenv.request import Request
-    from cudaenv.solver import recipes
+    from cudaenv.solver.rules import recipes
 
     know = load()
     plain = Request.from_args(tf="2.12", spacy=None, python="3.11", platform=None)
@@ -358,7 +358,7 @@ def test_a_framework_only_required_by_another_is_not_held_to_its_recipe(name, ve
 def test_a_torch_line_of_another_cuda_major_stays_refused_as_a_dependency():
     """One CUDA major per environment holds whoever brings PyTorch in."""
     from cudaenv.request import Request
-    from cudaenv.solver import recipes
+    from cudaenv.solver.rules import recipes
 
     know = load()
     line = next(t for t in know.torch if t.cuda_major == 12)

@@ -19,7 +19,7 @@ from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Relaxation, Resolution, WheelFile
+from cudaenv.resolution import Pin, Relaxation, Resolution, Stack, WheelFile
 
 INDEX = "https://pypi.org/simple"
 
@@ -72,12 +72,14 @@ def resolution() -> Resolution:
             FrameworkRequest.from_string("tf", "2.15"),
             FrameworkRequest.from_string("spacy", ">=3.7,<3.8"),
         ),
-        cuda=Version("12.2"),
-        cudnn=Version("8.9"),
-        built_cuda=Version("12.2"),
-        built_cudnn=Version("8.9"),
-        min_cuda=Version("12.0"),
-        driver_floor=DriverVersion.parse("525.60.13"),
+        stack=Stack(
+            cuda=Version("12.2"),
+            cudnn=Version("8.9"),
+            built_cuda=Version("12.2"),
+            built_cudnn=Version("8.9"),
+            min_cuda=Version("12.0"),
+            driver_floor=DriverVersion.parse("525.60.13"),
+        ),
         index_url=INDEX,
         notes=("spacy[cuda12x] adds cupy-cuda12x",),
         relaxed=(
@@ -167,11 +169,12 @@ def test_round_trip_cpu_only_without_stack_facts() -> None:
 
 @pytest.mark.parametrize("floor", ["450.80.02", "535.104.05", "528.33", "470.82.01"])
 def test_driver_floor_keeps_nvidia_spelling(resolution: Resolution, floor: str) -> None:
-    r = dataclasses.replace(resolution, driver_floor=DriverVersion.parse(floor))
+    stack = dataclasses.replace(resolution.stack, driver_floor=DriverVersion.parse(floor))
+    r = dataclasses.replace(resolution, stack=stack)
     text = lock.dumps(r, knowledge_version="k1")
     assert f'driver-floor = "{floor}"' in text
     back = lock.from_pylock(_reload(text))
-    assert back == r and str(back.driver_floor) == floor
+    assert back == r and str(back.stack.driver_floor) == floor
     assert f"needs NVIDIA driver >= {floor} (max CUDA >= 12.0)" in lock.summary(back)
 
 
@@ -314,7 +317,7 @@ def test_foreign_lock_selects_wheels_and_names_what_is_missing(data_dir) -> None
     ]
     assert r.pin("numpy").wheel.filename.endswith("manylinux2014_x86_64.whl")  # not win_amd64
     assert r.pin("attrs").wheel.upload_time == "2025-01-25T11:30:10.164985+00:00"
-    assert r.driver_floor is None and r.frameworks == ()
+    assert r.stack.driver_floor is None and r.frameworks == ()
     assert "not written by cudaenv" in r.notes[0]
 
 

@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
 def to_json(resolution: Resolution, *, warnings: Sequence[str] = ()) -> dict[str, Any]:
     """The ``solve --json`` document (exactly these keys); the driver as NVIDIA writes it.
     ``notes`` and ``warnings`` are what the text prints as ``note:`` and ``warning:``."""
-    floor = resolution.driver_floor
     return {
         "packages": [
             {
@@ -83,11 +82,8 @@ def to_json(resolution: Resolution, *, warnings: Sequence[str] = ()) -> dict[str
             }
             for p in resolution.pins
         ],
-        "cuda": _text(resolution.cuda),
-        "cudnn": _text(resolution.cudnn),
-        "built_with": _built_with(resolution),
+        **resolution.stack.to_json(),  # cuda, cudnn, built_with, driver_floor
         "python": str(resolution.target.python),
-        "driver_floor": None if floor is None else str(floor),
         "frameworks": {
             f.name: str(pin.version)
             for f in resolution.frameworks
@@ -107,17 +103,6 @@ def _index_of(pin: Pin, resolution: Resolution) -> str | None:
     return without_auth(index) if index else None
 
 
-def _text(value: object | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _built_with(resolution: Resolution) -> dict[str, str | None] | None:
-    """What the framework was built with (``cuda``/``cudnn`` are what the pins hold)."""
-    if resolution.built_cuda is None:
-        return None
-    return {"cuda": _text(resolution.built_cuda), "cudnn": _text(resolution.built_cudnn)}
-
-
 def summary(resolution: Resolution) -> list[str]:
     """Pins by group, then the stack's CUDA/cuDNN and the driver it needs."""
     lines: list[str] = []
@@ -129,12 +114,12 @@ def summary(resolution: Resolution) -> list[str]:
         lines += [f"  {p.name.ljust(width)}  {p.version}" for p in pins]
     target = resolution.target
     lines.append(f"target:  Python {target.python}, {target.platform}")
-    if resolution.cuda is not None:
+    if resolution.stack.cuda is not None:
         lines.append(f"stack:   {resolution.stack_text()}")
-    if resolution.driver_floor is not None:
-        driver = resolution.driver_floor
-        lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.min_cuda})")
-    elif resolution.cuda is None and not any(p.group == "cuda" for p in resolution.pins):
+    if resolution.stack.driver_floor is not None:
+        driver = resolution.stack.driver_floor
+        lines.append(f"driver:  ≥ {driver} (runs CUDA ≥ {resolution.stack.min_cuda})")
+    elif resolution.stack.cuda is None and not any(p.group == "cuda" for p in resolution.pins):
         lines.append("stack:   CPU only (no CUDA wheels; no NVIDIA driver needed)")
     lines += _sources(resolution)
     lines += [f"note:    {n}" for n in resolution.notes]

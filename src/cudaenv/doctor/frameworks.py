@@ -176,7 +176,7 @@ def _remake(facts: Facts, major: int) -> str | None:
     own line where that is one), beside this environment; None when one has no such line."""
     import shlex
 
-    from cudaenv.solver.majors import FLAGS, known_lines, majors
+    from cudaenv.solver.rules.majors import FLAGS, known_lines, majors
 
     python = facts.report.python
     flags = []

@@ -112,7 +112,11 @@ def _lock_command(resolution: Resolution, platform: str) -> str:
     flags = [
         f"{_FLAGS.get(f.name, '--' + f.name)} {shlex.quote(f.text)}" for f in resolution.frameworks
     ]
-    if resolution.frameworks and resolution.min_cuda is None and resolution.driver_floor is None:
+    if (
+        resolution.frameworks
+        and resolution.stack.min_cuda is None
+        and resolution.stack.driver_floor is None
+    ):
         flags.append("--cpu")
     flags += [f"--python {resolution.target.python}", f"--platform {platform}"]
     if resolution.index_url:
@@ -124,7 +128,7 @@ def _lock_command(resolution: Resolution, platform: str) -> str:
 def _check_driver(
     resolution: Resolution, machine: Machine, knowledge: Knowledge | None
 ) -> tuple[str, ...]:
-    floor, min_cuda = resolution.driver_floor, resolution.min_cuda
+    floor, min_cuda = resolution.stack.driver_floor, resolution.stack.min_cuda
     if floor is None and min_cuda is None:
         return ()
     needs = _needs(resolution)
@@ -147,10 +151,10 @@ def _check_driver(
 
 def _needs(resolution: Resolution) -> str:
     out = "NVIDIA driver"
-    if resolution.driver_floor is not None:
-        out += f" ≥ {resolution.driver_floor}"
-    if resolution.min_cuda is not None:
-        out += f" (CUDA ≥ {resolution.min_cuda})"
+    if resolution.stack.driver_floor is not None:
+        out += f" ≥ {resolution.stack.driver_floor}"
+    if resolution.stack.min_cuda is not None:
+        out += f" (CUDA ≥ {resolution.stack.min_cuda})"
     return out
 
 
@@ -165,8 +169,8 @@ def _remedies(
     """Upgrade the driver (``--driver FLOOR`` checks the lock against it), or make a lock for
     this machine: the same frameworks with the newest TensorFlow line its driver runs."""
     out = []
-    if resolution.driver_floor is not None:
-        floor = str(resolution.driver_floor)
+    if resolution.stack.driver_floor is not None:
+        floor = str(resolution.stack.driver_floor)
         out.append(
             Remedy(
                 text=f"upgrade the driver to ≥ {floor} (--driver {floor} checks the lock "
@@ -224,7 +228,7 @@ def _newest_tf(resolution: Resolution, machine: Machine, knowledge: Knowledge | 
         except CudaenvError:
             return None
     from cudaenv.request import Request
-    from cudaenv.solver.alternatives import newest_tf
+    from cudaenv.solver.rules.alternatives import newest_tf
 
     request = Request(frameworks=resolution.frameworks, target=resolution.target)
     line = newest_tf(knowledge, request, {}, max_cuda=machine.max_cuda)
@@ -275,12 +279,12 @@ def _recipe_problems(pin: Pin, knowledge: Knowledge, python: Version) -> list[st
 
 def _floor_problems(resolution: Resolution, knowledge: Knowledge) -> list[str]:
     """The recipes now ask more of the driver than the lock says (a lower floor is harmless)."""
-    if resolution.min_cuda is None or resolution.driver_floor is None:
+    if resolution.stack.min_cuda is None or resolution.stack.driver_floor is None:
         return []
-    floor = knowledge.min_driver_for(resolution.min_cuda)
-    if floor is None or floor <= resolution.driver_floor:
+    floor = knowledge.min_driver_for(resolution.stack.min_cuda)
+    if floor is None or floor <= resolution.stack.driver_floor:
         return []
     return [
-        f"the recipes now need driver ≥ {floor} for CUDA {resolution.min_cuda}; "
-        f"the lock says ≥ {resolution.driver_floor}"
+        f"the recipes now need driver ≥ {floor} for CUDA {resolution.stack.min_cuda}; "
+        f"the lock says ≥ {resolution.stack.driver_floor}"
     ]

@@ -47,11 +47,11 @@ def summary(resolution: Resolution) -> list[str]:
     ]
     if r.frameworks:
         out.append("frameworks: " + ", ".join(f"{f.name} {f.specifier}" for f in r.frameworks))
-    if r.cuda:
+    if r.stack.cuda:
         out.append(f"stack: {r.stack_text()}")
-    if r.driver_floor:
-        needs = f"needs NVIDIA driver >= {r.driver_floor}"
-        out.append(needs + (f" (max CUDA >= {r.min_cuda})" if r.min_cuda else ""))
+    if r.stack.driver_floor:
+        needs = f"needs NVIDIA driver >= {r.stack.driver_floor}"
+        out.append(needs + (f" (max CUDA >= {r.stack.min_cuda})" if r.stack.min_cuda else ""))
     out += [f"relaxed: {x.text()}" for x in r.relaxed]
     default = without_auth(r.index_url) if r.index_url else None
     sources = r.sources()

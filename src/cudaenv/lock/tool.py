@@ -9,7 +9,10 @@ release of its major, with the NVIDIA rule that allows it (``[[tool.cudaenv.rela
 package, pinned, chosen, by, rule, source, and why: the newest of the frameworks' pins, or the
 lowest release that meets a requirement above them). Per package: the pin's group and why.
 Decoding collects nothing and guesses nothing: a wrong value is a :class:`LockError` whose context
-is the dotted key (``tool.cudaenv.min-cuda``), like ``PylockValidationError.context``.
+is the dotted key (``tool.cudaenv.min-cuda``), like ``PylockValidationError.context``. The stack's
+keys and each relaxed pin are written and read by the values' own codec
+(:meth:`~cudaenv.resolution.Stack.to_table`, :meth:`~cudaenv.resolution.Relaxation.to_dict`),
+which the solver's memo uses too.
 """
 
 from __future__ import annotations
@@ -19,16 +22,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
-from cudaenv.driver import DriverVersion
 from cudaenv.errors import LockError, UsageError
 from cudaenv.lock.urls import without_auth
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import GROUPS, Relaxation, Resolution
+from cudaenv.resolution import GROUPS, FieldError, Relaxation, Resolution, Stack
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from cudaenv.resolution import Pin
 
@@ -54,12 +55,7 @@ def encode_tool(
         "knowledge-version": knowledge_version,
         "python": str(r.target.python),
         "platform": r.target.platform,
-        "cuda": _str(r.cuda),
-        "cudnn": _str(r.cudnn),
-        "built-with-cuda": _str(r.built_cuda),
-        "built-with-cudnn": _str(r.built_cudnn),
-        "min-cuda": _str(r.min_cuda),
-        "driver-floor": _str(r.driver_floor),
+        **r.stack.to_table(),
         "index-url": without_auth(r.index_url) if r.index_url else None,
         "notes": list(r.notes),
         "frameworks": [
@@ -74,22 +70,13 @@ def encode_pin_tool(pin: Pin) -> dict[str, Any]:
     return {"group": pin.group, "why": list(pin.why)}
 
 
-def _str(value: object | None) -> str | None:
-    return None if value is None else str(value)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolFacts:
     """The decoded top-level table; :meth:`resolution` adds the pins."""
 
     target: Target
     frameworks: tuple[FrameworkRequest, ...]
-    cuda: Version | None
-    cudnn: Version | None
-    built_cuda: Version | None
-    built_cudnn: Version | None
-    min_cuda: Version | None
-    driver_floor: DriverVersion | None
+    stack: Stack
     index_url: str | None
     notes: tuple[str, ...]
     knowledge_version: str | None
@@ -101,12 +88,7 @@ class ToolFacts:
             pins=pins,
             target=self.target,
             frameworks=self.frameworks,
-            cuda=self.cuda,
-            cudnn=self.cudnn,
-            built_cuda=self.built_cuda,
-            built_cudnn=self.built_cudnn,
-            min_cuda=self.min_cuda,
-            driver_floor=self.driver_floor,
+            stack=self.stack,
             index_url=self.index_url or fallback_index,
             notes=self.notes,
             relaxed=self.relaxed,
@@ -120,12 +102,7 @@ def decode_tool(table: Mapping[str, Any]) -> ToolFacts:
         frameworks=tuple(
             _framework(f, i) for i, f in enumerate(_get(table, "frameworks", list) or [])
         ),
-        cuda=_version(table, "cuda"),
-        cudnn=_version(table, "cudnn"),
-        built_cuda=_version(table, "built-with-cuda"),
-        built_cudnn=_version(table, "built-with-cudnn"),
-        min_cuda=_version(table, "min-cuda"),
-        driver_floor=_driver(table, "driver-floor"),
+        stack=_stack(table),
         index_url=_get(table, "index-url", str),
         notes=tuple(_strings(table, "notes")),
         knowledge_version=_get(table, "knowledge-version", str),
@@ -178,41 +155,21 @@ def _framework(item: object, i: int) -> FrameworkRequest:
     return FrameworkRequest(name=canonicalize_name(name), specifier=specifier, text=text)
 
 
+def _stack(table: Mapping[str, Any]) -> Stack:
+    try:
+        return Stack.from_table(table)
+    except FieldError as e:
+        raise _bad(f"tool.cudaenv.{e.key}", e.what) from e
+
+
 def _relaxation(item: object, i: int) -> Relaxation:
     ctx = f"tool.cudaenv.relaxed[{i}]"
     if not isinstance(item, dict):
         raise _bad(ctx, "not a table")
-    keys = ("package", "by", "rule", "source", "why")
-    text = {k: _get(item, k, str, context=ctx) for k in keys}
-    pinned, chosen = (_get(item, k, str, context=ctx) for k in ("pinned", "chosen"))
-    if not text["package"] or not text["by"] or not text["rule"] or not pinned or not chosen:
-        raise _bad(ctx, "package, pinned, chosen, by and rule are required")
-    return Relaxation(
-        package=canonicalize_name(text["package"]),
-        pinned=_parse(pinned, Version, f"{ctx}.pinned"),
-        chosen=_parse(chosen, Version, f"{ctx}.chosen"),
-        by=text["by"],
-        rule=text["rule"],
-        source=text["source"] or "",
-        why=text["why"] or "",  # locks made before 2026-12 do not say
-    )
-
-
-def _version(table: Mapping[str, Any], key: str) -> Version | None:
-    text = _get(table, key, str)
-    return None if text is None else _parse(text, Version, f"tool.cudaenv.{key}")
-
-
-def _driver(table: Mapping[str, Any], key: str) -> DriverVersion | None:
-    text = _get(table, key, str)
-    return None if text is None else _parse(text, DriverVersion, f"tool.cudaenv.{key}")
-
-
-def _parse(text: str, parse: Callable[[str], _T], ctx: str) -> _T:
     try:
-        return parse(text)
-    except (InvalidVersion, ValueError) as e:
-        raise _bad(ctx, f"{text!r} is not a version") from e
+        return Relaxation.from_dict(item)
+    except FieldError as e:
+        raise _bad(f"{ctx}.{e.key}" if e.key else ctx, e.what) from e
 
 
 def _strings(table: Mapping[str, Any], key: str, context: str = "tool.cudaenv") -> list[str]:

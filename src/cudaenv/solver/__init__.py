@@ -2,15 +2,21 @@
 
     resolution = solve(request, machine, knowledge, index)
 
-resolvelib does the search through one thin adapter (:mod:`.provider`); the machine enters as
-virtual packages (``__cuda`` at the driver's max CUDA, ``__python`` at the target), the recipes
-as requirements (:mod:`.recipes`), the index through the factory (:mod:`.factory`). When no set
-of releases works, :mod:`.explain` turns resolvelib's causes into one sentence and a way out,
-raised as :class:`~cudaenv.errors.ResolutionError` with only the ways out that resolve when
-followed (:mod:`.remedies`); an index that cannot be reached raises the index client's
+The engine is shaped like pip's resolver: resolvelib does the search through one thin adapter
+(:mod:`.provider`), the factory (:mod:`.factory`) makes candidates and requirements and is the
+only part that talks to the index; the machine enters as virtual packages (``__cuda`` at the
+driver's max CUDA, ``__python`` at the target). What cudaenv knows of CUDA is in :mod:`.rules`:
+the recipes as requirements (:mod:`.rules.recipes`), and when no set of releases works,
+:mod:`.rules.explain` turns resolvelib's causes into one sentence and a way out, raised as
+:class:`~cudaenv.errors.ResolutionError` with only the ways out that resolve when followed
+(:mod:`.rules.remedies`); an index that cannot be reached raises the index client's
 :class:`~cudaenv.errors.IndexError_` unchanged. A framework asked for by line gets the newest
-release of it that works (:mod:`.newest`). Nothing here prints: progress goes to ``on_event``
-as :class:`.reporter.SolveEvent` values.
+release of it that works (:mod:`.rules.newest`). Nothing here prints: progress goes to
+``on_event`` as :class:`.reporter.SolveEvent` values.
+
+The search's modules (resolvelib, the factory, the recipes) are imported inside
+:func:`_search`, not at the top: a solve the memo answers (:mod:`.memo`) never needs them, and
+a warm ``--offline`` solve is mostly start-up time.
 """
 
 from __future__ import annotations
@@ -22,16 +28,16 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import ResolutionError
+from cudaenv.solver import memo
+from cudaenv.solver.rules import floor, remedies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from packaging.version import Version
-
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
-    from cudaenv.request import FrameworkRequest, Request
+    from cudaenv.request import Request
     from cudaenv.resolution import Resolution
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.reporter import SolveEvent
@@ -59,8 +65,6 @@ def solve(
     unchanged pages is answered from the last solve (:mod:`.memo`). A failed solve also tries
     each way out it offers, so it costs a solve per hint.
     """
-    from cudaenv.solver import remedies
-
     try:
         return _solve(request, machine, knowledge, index, on_event)
     except ResolutionError as err:
@@ -79,9 +83,7 @@ def _solve(
     on_event: Callable[[SolveEvent], None] | None,
 ) -> Resolution:
     """One solve, remembered: the search, then the newest release of each line that works;
-    a driver below the floor of what was pinned is refused (:mod:`.floor`)."""
-    from cudaenv.solver import floor, memo
-
+    a driver below the floor of what was pinned is refused (:mod:`.rules.floor`)."""
     solve_key = memo.key(request, machine, knowledge, index)
     resolution = memo.recall(index, solve_key) if solve_key else None
     if resolution is not None:
@@ -105,18 +107,19 @@ def _search(
 ) -> Resolution:
     from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
-    from cudaenv.solver import explain, prefetch, recipes, uncurated, yanked
+    from cudaenv.solver import prefetch
     from cudaenv.solver.factory import Factory
     from cudaenv.solver.provider import Provider
     from cudaenv.solver.reporter import EventReporter
     from cudaenv.solver.result import to_resolution
+    from cudaenv.solver.rules import explain, uncurated, yanked
 
     prefetch.start(index, request)  # the frameworks' pages, then every page the lists name
     extended = uncurated.extend(knowledge, request, index)
     factory = Factory(request, machine, extended.knowledge, index, uncurated=extended.unknown)
     knowledge = extended.knowledge
     try:
-        plan = recipes.plan(factory)
+        plan = factory.plan()
         factory.restrict(plan.constraints)
         factory.warm(plan.roots)
         order = {r.identifier: n for n, r in enumerate(plan.roots)}
@@ -136,7 +139,7 @@ def _search(
                 limits=factory.constraints,
                 yanked=yanked.found(factory, e.causes),
             )
-            raise explain.as_error(why) from None
+            raise ResolutionError.explained(why) from None
         except ResolutionTooDeep:
             raise ResolutionError(
                 f"gave up after {MAX_ROUNDS} resolution rounds: the requirements backtrack "
@@ -162,14 +165,10 @@ def _newest(
     index: Index,
     factory: Factory,
 ) -> Resolution:
-    from cudaenv.solver.newest import prefer_newest, usable_newer
-
-    def newer(fw: FrameworkRequest, picked: Version) -> list[Version]:
-        releases = [(r.version, r.yanked) for r in factory.releases(fw.name)]
-        refused = functools.partial(factory.refused, fw.name)
-        return usable_newer(fw, picked, releases, refused, pre=request.pre)
+    from cudaenv.solver.rules.newest import prefer_newest, usable_newer
 
     def attempt(req: Request) -> Resolution:
         return _search(req, machine, knowledge, index, None)
 
+    newer = functools.partial(usable_newer, factory, pre=request.pre)
     return prefer_newest(resolution, request, attempt, newer)

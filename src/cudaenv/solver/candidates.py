@@ -11,32 +11,33 @@
   and ``__python``.
 
 Candidates are frozen values, hashable by what they are; the factory that answers their
-dependencies is carried along but is not part of their identity.
+dependencies (a :class:`Source`) is carried along but is not part of their identity. All three
+answer the one :class:`Candidate` protocol (a virtual package has no project and no file).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.version import Version
 
 from cudaenv.solver.requirements import ExplicitRequirement, identifier_for
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from packaging.utils import NormalizedName
 
     from cudaenv.index import FileLink
     from cudaenv.machine import Machine
-    from cudaenv.solver.factory import Factory
     from cudaenv.solver.requirements import Requirement
 
 __all__ = [
     "NO_CUDA",
     "Candidate",
     "ExtrasCandidate",
+    "Source",
     "VirtualCandidate",
     "WheelCandidate",
     "cuda_version",
@@ -54,6 +55,42 @@ def cuda_version(machine: Machine) -> Version | None:
     return machine.max_cuda
 
 
+class Candidate(Protocol):
+    """What every candidate answers: resolvelib's questions and the rules'."""
+
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def project(self) -> NormalizedName | None:
+        """The project on the index; None for a virtual package."""
+        ...
+
+    @property
+    def version(self) -> Version | None:
+        """None only for ``__cuda`` on a machine with no driver."""
+        ...
+
+    @property
+    def filename(self) -> str | None:
+        """The file chosen for the target; None for a virtual package."""
+        ...
+
+    def iter_dependencies(self) -> Iterator[Requirement]: ...
+
+    def format_for_error(self) -> str: ...
+
+
+class Source(Protocol):
+    """Where a wheel candidate's dependencies come from (the factory: METADATA and recipes)."""
+
+    def dependencies(self, cand: WheelCandidate) -> Iterable[Requirement]: ...
+
+    def extra_dependencies(
+        self, base: WheelCandidate, extras: frozenset[NormalizedName]
+    ) -> Iterable[Requirement]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WheelCandidate:
     """``name==version`` from ``link`` (a wheel, or an sdist only with ``allow_sdist``)."""
@@ -62,7 +99,7 @@ class WheelCandidate:
     version: Version
     filename: str
     link: FileLink = field(compare=False, repr=False)  # identity is the filename: cheap to hash
-    factory: Factory = field(compare=False, repr=False)
+    factory: Source = field(compare=False, repr=False)
 
     @property
     def identifier(self) -> str:
@@ -138,6 +175,10 @@ class VirtualCandidate:
     def project(self) -> None:
         return None
 
+    @property
+    def filename(self) -> None:
+        return None
+
     def iter_dependencies(self) -> Iterator[Requirement]:
         return iter(())
 
@@ -146,6 +187,3 @@ class VirtualCandidate:
 
     def __str__(self) -> str:
         return self.format_for_error()
-
-
-Candidate = WheelCandidate | ExtrasCandidate | VirtualCandidate

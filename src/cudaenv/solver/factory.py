@@ -1,9 +1,12 @@
 """The factory: makes and caches candidates and requirements, and looks ahead on the index.
 
 The provider is a thin adapter; everything it needs from the world comes from here. The factory
-owns the index client, the target (tags, markers, Python), the recipes' per-release additions
-(:mod:`cudaenv.solver.recipes`), the constraints, and the releases cudaenv refuses (recipe
-``bad`` entries, global exclusions). It also prefetches: when a candidate's dependencies are
+owns the index client, the solve's :class:`~.rules.context.Context` (request, machine, knowledge,
+target, the stack's CUDA major once the plan chose it), the constraints, and it asks the rules
+for the recipes' per-release additions and the releases cudaenv refuses
+(:mod:`cudaenv.solver.rules.recipes`). It is the only part of the solver that talks to the index
+client: the rules ask it through the :class:`~.rules.catalog.Catalog` protocol, which it
+implements. It also prefetches: when a candidate's dependencies are
 read, the pages of those projects and the METADATA of their likeliest candidate are fetched
 concurrently in the background, so the resolver mostly finds them in memory. The provider
 cannot see this.
@@ -19,13 +22,13 @@ import contextlib
 import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import ResolutionError
 from cudaenv.index import ProjectNotFound
-from cudaenv.solver import recipes, relax, releases
+from cudaenv.solver import releases
 from cudaenv.solver.candidates import (
     ExtrasCandidate,
     VirtualCandidate,
@@ -39,6 +42,8 @@ from cudaenv.solver.requirements import (
     VirtualRequirement,
     is_virtual,
 )
+from cudaenv.solver.rules import optional, recipes, relax
+from cudaenv.solver.rules.context import Context
 from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
@@ -49,15 +54,16 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.index import FileLink, Index
+    from cudaenv.index import CoreMetadata, FileLink, Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.solver.candidates import Candidate
     from cudaenv.solver.releases import Release
     from cudaenv.solver.requirements import Requirement
-
-    Unavailable = tuple[str, tuple[str, ...], tuple[str, ...]]
+    from cudaenv.solver.rules.catalog import Limits
+    from cudaenv.solver.rules.optional import Unavailable
+    from cudaenv.solver.rules.recipes import Plan
 
 __all__ = ["AHEAD", "Factory"]
 
@@ -65,7 +71,8 @@ AHEAD = 8  # candidates whose METADATA is fetched ahead once the resolver starts
 
 
 class Factory:
-    """Builds candidates and requirements for one solve; not shared between solves."""
+    """Builds candidates and requirements for one solve; not shared between solves. It is the
+    rules' :class:`~cudaenv.solver.rules.catalog.Catalog`."""
 
     def __init__(
         self,
@@ -76,19 +83,16 @@ class Factory:
         *,
         uncurated: Mapping[str, str] | None = None,
     ):
-        self.request, self.machine, self.knowledge, self.index = request, machine, knowledge, index
-        # framework -> why its releases newer than the recipes could not be read from metadata
-        self.uncurated: Mapping[str, str] = uncurated or {}
+        self.context = Context.of(request, machine, knowledge, uncurated=uncurated)
+        self.index = index
         self.store = Store(index)  # what was derived from pages, for the target
         self.python = request.target.python
-        self._rank = {tag: n for n, tag in enumerate(request.target.supported_tags())}
+        self._file_rank = releases.FileRank(request.target, allow_sdist=request.allow_sdist)
         # a client cut to this target's files (else, as for a remedy's other Python: all)
-        self._cut = index.tags is not None and index.tags.issuperset(self._rank)
+        self._cut = index.tags is not None and index.tags.issuperset(self._file_rank.order)
         self._cut = self._cut and (index.sdists or not request.allow_sdist)
-        self._releases_kind = releases.kind(self.python, self._rank, request.allow_sdist)
-        self._env = request.target.marker_environment()
+        self._releases_kind = self._file_rank.kind()
         self.constraints: dict[NormalizedName, SpecifierSet] = {}
-        self.cuda_major: int | None = None  # the stack's, once the plan chose it
         self._releases: dict[NormalizedName, tuple[Release, ...]] = {}
         self._made: dict[tuple[NormalizedName, Version], WheelCandidate] = {}
         self._deps: dict[WheelCandidate, tuple[Requirement, ...]] = {}
@@ -96,9 +100,34 @@ class Factory:
         self._warmed: set[Requirement] = set()
         # (name, version) -> the optional parts left out of its extra: (part, missing, left out)
         self.unavailable: dict[tuple[str, Version], tuple[Unavailable, ...]] = {}
-        self._by_object: dict[int, tuple[object, Any]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8, "cudaenv-lookahead")
+
+    @property
+    def request(self) -> Request:
+        return self.context.request
+
+    @property
+    def machine(self) -> Machine:
+        return self.context.machine
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.context.knowledge
+
+    @property
+    def cuda_major(self) -> int | None:
+        """The stack's CUDA major, once the plan chose it (:meth:`plan`)."""
+        return self.context.cuda_major
+
+    def plan(self) -> Plan:
+        """The roots and constraints of this solve (:mod:`.rules.recipes`): the lines each
+        framework may pick and the stack's CUDA major first, which this factory holds from then
+        on (a release of another major is refused), then the roots on that major. The caller
+        hands the constraints back (:meth:`restrict`)."""
+        choice = recipes.choose(self.context, self)
+        self.context = choice.context
+        return recipes.plan(choice, self)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the lookahead; ``wait`` (the solve succeeded): until no job touches the index.
@@ -137,36 +166,32 @@ class Factory:
             self._releases[name] = found
         return self._releases[name]
 
-    def _file_rank(self, link: FileLink) -> int | None:
-        """Lower is better; None: the file cannot serve the target.
-
-        Pages share one ``SpecifierSet`` per Requires-Python text and one tag set per tag
-        text, so both answers are memoised by object (a TF solve checks ~50,000 files)."""
-        spec = link.requires_python
-        if spec is not None and not self._memo(spec, lambda: spec.contains(self.python, True)):
-            return None
-        if link.is_wheel:
-            tags = link.tags
-            best: int | None = self._memo(
-                tags, lambda: min((self._rank[t] for t in tags if t in self._rank), default=None)
-            )
-            return best
-        return len(self._rank) if self.request.allow_sdist and link.version else None
-
-    def _memo(self, key: object, compute: Callable[[], Any]) -> Any:
-        hit = self._by_object.get(id(key))
-        if hit is None:  # the key is kept alive with its answer, so its id stays unique
-            hit = self._by_object[id(key)] = (key, compute())
-        return hit[1]
-
     def refused(self, name: NormalizedName, version: Version) -> str | None:
         """Why cudaenv never picks this release (recipe ``bad``, exclusions, unknown line,
         another CUDA major than the stack's)."""
         return recipes.refused(self.knowledge, self.request, name, version, self.cuda_major)
 
+    def newest(self, req: SpecifierRequirement, limits: Limits) -> FileLink | None:
+        """The file of the first candidate for ``req`` under ``limits`` too (the plan's, not
+        yet the factory's). Cost: the project's page."""
+        limit = limits.get(req.name)
+        narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
+        first = next(self.find_candidates(req.identifier, [req, *narrowed], ())(), None)
+        if isinstance(first, ExtrasCandidate):
+            return first.base.link
+        return first.link if isinstance(first, WheelCandidate) else None
+
+    def metadata(self, link: FileLink) -> CoreMetadata:
+        """A file's METADATA (disk cache, else PEP 658, else HTTP Range reads)."""
+        return self.index.metadata(link)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """These projects' pages, read together now."""
+        self.index.prefetch(list(names))
+
     def pins_late(self, identifier: str) -> bool:
         """Whether the resolver should pin ``identifier`` after the rest: an NVIDIA wheel whose
-        framework pins the rules relax, on the GPU (:mod:`.relax`)."""
+        framework pins the rules relax, on the GPU (:mod:`.rules.relax`)."""
         name = identifier.partition("[")[0]
         return self.request.gpu and relax.relaxable(name, self.knowledge)
 
@@ -193,8 +218,7 @@ class Factory:
             found = [c for c in [self.virtual(identifier)] if c not in bad]
             return lambda: (c for c in found if all(r.is_satisfied_by(c) for r in requirements))
         first = requirements[0]
-        name = first.project
-        extras: frozenset[NormalizedName] = getattr(first, "extras", frozenset())
+        name, extras = first.project, first.extras
         assert name is not None
         return lambda: self._ahead(
             c
@@ -212,7 +236,7 @@ class Factory:
                 links = [
                     c.base.link if isinstance(c, ExtrasCandidate) else c.link
                     for c in batch
-                    if not isinstance(c, VirtualCandidate)
+                    if isinstance(c, (WheelCandidate, ExtrasCandidate))
                 ]
                 self.index.prefetch_metadata(links, wait=False)
             yield from batch
@@ -220,8 +244,8 @@ class Factory:
     def _admitted(
         self, name: NormalizedName, extras: frozenset[NormalizedName], reqs: Sequence[Requirement]
     ) -> Iterator[Candidate]:
-        pinned = {v for r in reqs if (v := getattr(r, "exact", None)) is not None}
-        relaxed = {v for r in reqs if (v := getattr(r, "relaxed", None)) is not None}
+        pinned = {v for r in reqs if (v := r.exact) is not None}
+        relaxed = {v for r in reqs if (v := r.relaxed) is not None}
         pinned |= relaxed
         pre = self.request.pre or any(r.specifier.prereleases for r in reqs)
         limit = self.constraints.get(name)
@@ -282,45 +306,19 @@ class Factory:
                 for r in meta.requires_dist
                 if not self.applies(r, "") and any(self.applies(r, e) for e in extras)
             ]
-            self._extra_deps[key] = tuple(self._without_unavailable(base, reqs))
+            kept, left_out = optional.without_unavailable(self.knowledge, self, reqs)
+            if left_out:
+                self.unavailable[(base.name, base.version)] = left_out
+            self._extra_deps[key] = tuple(kept)
             self.warm(self._extra_deps[key])
         return list(self._extra_deps[key])
 
-    def _without_unavailable(
-        self, base: WheelCandidate, reqs: list[SpecifierRequirement]
-    ) -> list[SpecifierRequirement]:
-        """``reqs`` less each optional part (recipes' ``[optional.*]``) that has a requirement
-        with no candidate for the target; what was left out is kept in :attr:`unavailable`.
-        Cost: the pages of the optional packages."""
-        left_out: dict[str, list[SpecifierRequirement]] = {}
-        for req in reqs:
-            part = self.knowledge.optional_part(req.name)
-            if part is not None:
-                left_out.setdefault(part.name, []).append(req)
-        said = []
-        for name, part_reqs in list(left_out.items()):
-            missing = [r.format_for_error() for r in part_reqs if not self._has_candidate(r)]
-            if missing:
-                said.append((name, tuple(missing), tuple(r.format_for_error() for r in part_reqs)))
-            else:
-                del left_out[name]
-        if said:
-            self.unavailable[(base.name, base.version)] = tuple(said)
-        dropped = {id(r) for rs in left_out.values() for r in rs}
-        return [r for r in reqs if id(r) not in dropped]
-
-    def _has_candidate(self, req: SpecifierRequirement) -> bool:
-        try:
-            return next(self.find_candidates(req.identifier, [req], ())(), None) is not None
-        except ProjectNotFound:
-            return False
-
     def applies(self, req: Pep508, extra: str) -> bool:
-        return req.marker is None or req.marker.evaluate({**self._env, "extra": extra})
+        return self.context.applies(req, extra)
 
     def _requirement(self, req: Pep508, parent: Candidate) -> SpecifierRequirement:
         """One Requires-Dist line of ``parent``; a framework's exact pin on an NVIDIA wheel is
-        relaxed within its major where NVIDIA's rules allow (:mod:`.relax`)."""
+        relaxed within its major where NVIDIA's rules allow (:mod:`.rules.relax`)."""
         if req.url:
             raise ResolutionError(
                 f"{parent} depends on {req.name} at a URL ({req.url})",

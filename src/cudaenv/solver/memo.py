@@ -16,14 +16,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaenv import __version__
-from cudaenv.driver import DriverVersion
 from cudaenv.errors import IndexError_
 from cudaenv.request import FrameworkRequest, Target
-from cudaenv.resolution import Pin, Relaxation, Resolution, WheelFile
+from cudaenv.resolution import Pin, Relaxation, Resolution, Stack, WheelFile
 from cudaenv.solver.store import Store
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["keep", "key", "recall"]
 
-FORMAT = 7  # bump when the stored shape changes (5: pins carry their dependencies; 6: relaxed;
-# 7: a relaxed pin's why)
+FORMAT = 8  # bump when the stored shape changes (5: pins carry their dependencies; 6: relaxed;
+# 7: a relaxed pin's why; 8: the stack and relaxed pins in the lock's codec)
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -77,7 +77,7 @@ def recall(index: Index, solve_key: str) -> Resolution | None:
         return None
     try:
         return _resolution(kept["resolution"])
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None  # damaged, or written by another cudaenv: solve again
 
 
@@ -123,27 +123,16 @@ def _dump(r: Resolution) -> dict[str, Any]:
         ],
         "target": [str(r.target.python), r.target.platform],
         "frameworks": [[f.name, str(f.specifier), f.text] for f in r.frameworks],
-        "versions": {k: _text(getattr(r, k)) for k in _VERSIONS},
-        "driver_floor": _text(r.driver_floor),
+        "stack": r.stack.to_table(),
         "index_url": r.index_url,
         "notes": list(r.notes),
-        "relaxed": [
-            [x.package, str(x.pinned), str(x.chosen), x.by, x.rule, x.source, x.why]
-            for x in r.relaxed
-        ],
+        "relaxed": [x.to_dict() for x in r.relaxed],
     }
 
 
-_VERSIONS = ("cuda", "cudnn", "built_cuda", "built_cudnn", "min_cuda")
-
-
 def _resolution(data: dict[str, Any]) -> Resolution:
-    from packaging.specifiers import SpecifierSet
-
+    """:func:`_dump`'s value read back; ValueError, TypeError or KeyError when it is not one."""
     python, platform = data["target"]
-    versions = {k: None if v is None else Version(v) for k, v in data["versions"].items()}
-    if set(versions) != set(_VERSIONS):
-        raise ValueError("not a remembered resolution")
     return Resolution(
         pins=tuple(_pin(p) for p in data["pins"]),
         target=Target(python=Version(python), platform=str(platform)),
@@ -151,24 +140,10 @@ def _resolution(data: dict[str, Any]) -> Resolution:
             FrameworkRequest(name=canonicalize_name(n), specifier=SpecifierSet(s), text=str(t))
             for n, s, t in data["frameworks"]
         ),
-        driver_floor=None if (floor := data["driver_floor"]) is None else DriverVersion(floor),
+        stack=Stack.from_table(data["stack"]),
         index_url=_text(data["index_url"]),
         notes=tuple(str(n) for n in data["notes"]),
-        relaxed=tuple(_relaxation(x) for x in data["relaxed"]),
-        **versions,
-    )
-
-
-def _relaxation(data: list[Any]) -> Relaxation:
-    package, pinned, chosen, by, rule, source, why = data
-    return Relaxation(
-        package=canonicalize_name(package),
-        pinned=Version(pinned),
-        chosen=Version(chosen),
-        by=str(by),
-        rule=str(rule),
-        source=str(source),
-        why=str(why),
+        relaxed=tuple(Relaxation.from_dict(x) for x in data["relaxed"]),
     )
 
 

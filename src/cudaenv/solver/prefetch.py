@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from cudaenv._toml import tomllib
+from cudaenv.errors import CudaenvError
+from cudaenv.knowledge import data_dirs
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -69,10 +73,6 @@ def _newest_admitted(
 @functools.cache
 def _table() -> Lines:
     """``recipes/prefetch.toml`` read leniently: whatever cannot be read is left out."""
-    from cudaenv._toml import tomllib
-    from cudaenv.errors import CudaenvError
-    from cudaenv.knowledge import data_dirs
-
     try:
         data = tomllib.loads((data_dirs()[0] / "prefetch.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError, CudaenvError) as e:  # a hint is never an error

@@ -56,8 +56,8 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
         1. not pinned: an ``==`` requirement (a recipe pin, an extras base) has at most one
            candidate, so deciding it early costs nothing and prunes most;
         2. not a backtrack cause: work on what just failed (pip and resolvelib's advice);
-        3. a wheel whose framework pins may be relaxed (:mod:`.relax`) after the rest, so every
-           framework's pin on it is known when its release is chosen;
+        3. a wheel whose framework pins may be relaxed (:mod:`.rules.relax`) after the rest, so
+           every framework's pin on it is known when its release is chosen;
         4. depth: closer to the roots first, so the frameworks are chosen before their leaves;
         5. the user's order of ``--tf``/``--spacy``;
         6. free (no specifier) last, then the name, so that runs are reproducible.
@@ -67,7 +67,7 @@ class Provider(AbstractProvider["Requirement", "Candidate", str]):
         :meth:`narrow_requirement_selection`).
         """
         infos = list(information[identifier])
-        specs = [s for info in infos for s in getattr(info.requirement, "specifier", ())]
+        specs = [s for info in infos for s in info.requirement.specifier]
         pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in specs)
         cause = any(
             identifier in (c.requirement.identifier, c.parent and c.parent.identifier)

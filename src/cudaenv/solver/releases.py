@@ -1,6 +1,7 @@
 """Releases of a project for one target, and their form in the solver's store of derived values.
 
-The factory picks the best file of each version once per page (:func:`best_files`); a warm
+The factory picks the best file of each version once per page (:func:`best_files`, by the
+target's :class:`FileRank`); a warm
 solve reads that answer back (:func:`load`) instead of re-reading pages that list thousands of
 files. The store (:mod:`.store`) keys it by the page's digest and by :func:`kind`, which names
 every other input (Python, tags in order, sdists allowed), so a stale answer is unreachable.
@@ -21,7 +22,18 @@ if TYPE_CHECKING:
 
     from packaging.tags import Tag
 
-__all__ = ["Release", "best_files", "dump", "kind", "load", "load_versions", "versions_kind"]
+    from cudaenv.request import Target
+
+__all__ = [
+    "FileRank",
+    "Release",
+    "best_files",
+    "dump",
+    "kind",
+    "load",
+    "load_versions",
+    "versions_kind",
+]
 
 FORMAT = 2  # bump when Release or FileLink.to_json changes shape
 _LINK_FIELDS = frozenset(
@@ -59,6 +71,42 @@ class Release:
 
     def __repr__(self) -> str:
         return f"Release({self.version}, yanked={self.yanked})"
+
+
+class FileRank:
+    """How well a file serves the target: lower is better, None when it cannot (a wheel by its
+    best tag in the target's order, an sdist after every wheel and only when allowed).
+
+    Pages share one ``SpecifierSet`` per Requires-Python text and one tag set per tag text,
+    so both answers are memoised by object (a TF solve checks ~50,000 files)."""
+
+    def __init__(self, target: Target, *, allow_sdist: bool):
+        self.python = target.python
+        self.order = {tag: n for n, tag in enumerate(target.supported_tags())}
+        self.allow_sdist = allow_sdist
+        self._by_object: dict[int, tuple[object, Any]] = {}
+
+    def kind(self) -> str:
+        """The derived-value name of :func:`best_files` by this rank (:func:`kind`)."""
+        return kind(self.python, self.order, self.allow_sdist)
+
+    def __call__(self, link: FileLink) -> int | None:
+        spec = link.requires_python
+        if spec is not None and not self._memo(spec, lambda: spec.contains(self.python, True)):
+            return None
+        if link.is_wheel:
+            tags, order = link.tags, self.order
+            best: int | None = self._memo(
+                tags, lambda: min((order[t] for t in tags if t in order), default=None)
+            )
+            return best
+        return len(self.order) if self.allow_sdist and link.version else None
+
+    def _memo(self, key: object, compute: Callable[[], Any]) -> Any:
+        hit = self._by_object.get(id(key))
+        if hit is None:  # the key is kept alive with its answer, so its id stays unique
+            hit = self._by_object[id(key)] = (key, compute())
+        return hit[1]
 
 
 def best_files(

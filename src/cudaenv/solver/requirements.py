@@ -4,7 +4,7 @@
   ``Requires-Dist`` line, a recipe or the user's ``--tf``/``--torch``/``--jax``/``--spacy``.
   A framework's exact pin on an NVIDIA wheel that NVIDIA's rules let a newer release of the
   same major stand in for becomes ``>=pin,<next major`` and keeps the pin in ``relaxed``
-  (:meth:`SpecifierRequirement.within_major`; :mod:`cudaenv.solver.relax`).
+  (:meth:`SpecifierRequirement.within_major`; :mod:`cudaenv.solver.rules.relax`).
 - :class:`VirtualRequirement`: a fact about the machine or target, ``__cuda >= 12.0`` or
   ``__python in >=3.9,<3.12``. Built from a name and a ``SpecifierSet`` directly, never through
   ``packaging.requirements.Requirement`` (which rejects ``__cuda``) or ``canonicalize_name``
@@ -15,26 +15,30 @@
 Every requirement is a frozen, hashable value (the provider caches ``is_satisfied_by`` on
 them), names the resolver identifier it constrains, and says itself in ``format_for_error``.
 ``origin`` (who asked) is left out of equality: the same constraint from two parents is one.
+All three answer the one :class:`Requirement` protocol (a kind that has no extras, pin or
+asker says so with an empty value), so neither the engine nor a rule asks which kind it holds
+before reading one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.utils import NormalizedName
-    from packaging.version import Version
 
-    from cudaenv.solver.candidates import Candidate
 
 __all__ = [
     "CUDA",
     "PYTHON",
     "ExplicitRequirement",
+    "Offered",
     "Requirement",
     "SpecifierRequirement",
     "VirtualRequirement",
@@ -56,6 +60,60 @@ def is_virtual(identifier: str) -> bool:
 def identifier_for(name: str, extras: frozenset[str]) -> str:
     """``tensorflow`` or ``tensorflow[and-cuda]``: the resolver's key for a name and extras."""
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+class Offered(Protocol):
+    """What a requirement reads of a candidate (:class:`~.candidates.Candidate` has more)."""
+
+    @property
+    def version(self) -> Version | None: ...
+
+    @property
+    def filename(self) -> str | None: ...
+
+
+class Requirement(Protocol):
+    """What every requirement answers: resolvelib's questions and the rules'."""
+
+    @property
+    def identifier(self) -> str:
+        """The resolver's key: ``tensorflow[and-cuda]``, ``__cuda``."""
+        ...
+
+    @property
+    def project(self) -> NormalizedName | None:
+        """The project on the index; None for a virtual package."""
+        ...
+
+    @property
+    def specifier(self) -> SpecifierSet: ...
+
+    @property
+    def extras(self) -> frozenset[NormalizedName]: ...
+
+    @property
+    def exact(self) -> Version | None:
+        """The one release it pins, if it pins one."""
+        ...
+
+    @property
+    def relaxed(self) -> Version | None:
+        """The framework's exact pin this requirement stands in for (:mod:`.rules.relax`)."""
+        ...
+
+    @property
+    def origin(self) -> str | None:
+        """Who asked, for a project's requirement: ``--tf 2.15``, a recipe, a parent."""
+        ...
+
+    @property
+    def who(self) -> str | None:
+        """Who asked, for a virtual package's: ``TensorFlow 2.15``."""
+        ...
+
+    def is_satisfied_by(self, candidate: Offered) -> bool: ...
+
+    def format_for_error(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,8 +145,6 @@ class SpecifierRequirement:
         cls, req: PackagingRequirement, extras: frozenset[NormalizedName], origin: str | None = None
     ) -> SpecifierRequirement:
         """From a parsed ``Requires-Dist`` (its name already canonical by packaging's rules)."""
-        from packaging.utils import canonicalize_name
-
         name = canonicalize_name(req.name)
         return cls(name=name, specifier=req.specifier, extras=extras, origin=origin)
 
@@ -105,7 +161,11 @@ class SpecifierRequirement:
         """The release an ``==X`` (no wildcard) or ``===X`` pins, else None."""
         return exact_version(self.specifier)
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    @property
+    def who(self) -> None:
+        return None
+
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         # Pre-releases were admitted or not when candidates were made; here they count.
         version = candidate.version
         return version is not None and self.specifier.contains(version, prereleases=True)
@@ -144,15 +204,29 @@ class VirtualRequirement:
         return None
 
     @property
+    def extras(self) -> frozenset[NormalizedName]:
+        return frozenset()
+
+    @property
+    def exact(self) -> None:
+        return None
+
+    @property
+    def relaxed(self) -> None:
+        return None
+
+    @property
+    def origin(self) -> None:
+        return None  # the asker is ``who``
+
+    @property
     def floor(self) -> Version | None:
         """The lowest version this allows, for ``>=``/``==``/``~=`` bounds (None if unbounded)."""
-        from packaging.version import Version
-
         ops = (">=", "==", "~=", "===")
         bounds = [Version(s.version.rstrip(".*")) for s in self.specifier if s.operator in ops]
         return max(bounds, default=None)
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         """An unknown version (no driver detected, none given) satisfies any floor."""
         version = candidate.version
         return version is None or self.specifier.contains(version, prereleases=True)
@@ -186,16 +260,25 @@ class ExplicitRequirement:
     def exact(self) -> Version:
         return self.version
 
-    def is_satisfied_by(self, candidate: Candidate) -> bool:
+    @property
+    def extras(self) -> frozenset[NormalizedName]:
+        return frozenset()
+
+    @property
+    def relaxed(self) -> None:
+        return None
+
+    @property
+    def who(self) -> None:
+        return None
+
+    def is_satisfied_by(self, candidate: Offered) -> bool:
         if candidate.version != self.version:
             return False
-        return self.filename is None or getattr(candidate, "filename", None) == self.filename
+        return self.filename is None or candidate.filename == self.filename
 
     def format_for_error(self) -> str:
         return f"{self.name}=={self.version}"
-
-
-Requirement = SpecifierRequirement | VirtualRequirement | ExplicitRequirement
 
 
 def admits(specifier: SpecifierSet, version: Version, *, pre: bool) -> bool:
@@ -213,8 +296,6 @@ def admits(specifier: SpecifierSet, version: Version, *, pre: bool) -> bool:
 
 def exact_version(specifier: SpecifierSet) -> Version | None:
     """The release ``==X`` (no wildcard) or ``===X`` names, if the specifier is one such pin."""
-    from packaging.version import InvalidVersion, Version
-
     specs = list(specifier)
     if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
         return None

@@ -4,7 +4,7 @@ Pins are the wheel candidates (extras and virtual candidates are bookkeeping); e
 asked for it (``why``), taken from the resolver's criteria, with an extras candidate's own
 parents standing in for it, and which pins it needs (``dependencies``, from the resolver's
 graph: the lock records them, so that a lock cut short is known for what it is). The stack's
-facts come from the pins (:mod:`.stack`): the CUDA and cuDNN the environment holds, what
+facts come from the pins (:mod:`.rules.stack`): the CUDA and cuDNN the environment holds, what
 TensorFlow was built with, and the driver that runs them; ``min_cuda`` is the highest ``__cuda``
 floor any requirement set.
 """
@@ -12,14 +12,13 @@ floor any requirement set.
 from __future__ import annotations
 
 from datetime import timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cudaenv.errors import ResolutionError
-from cudaenv.resolution import Pin, Resolution, WheelFile
-from cudaenv.solver import frameworks, relax
+from cudaenv.resolution import Pin, Resolution, Stack, WheelFile
 from cudaenv.solver.candidates import ExtrasCandidate, WheelCandidate
-from cudaenv.solver.requirements import CUDA
-from cudaenv.solver.stack import Stack, stack_of
+from cudaenv.solver.requirements import CUDA, VirtualRequirement
+from cudaenv.solver.rules import frameworks, relax, stack
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
+    from cudaenv.solver.rules.relax import Solved
 
     Unavailable = Mapping[
         tuple[str, Version], tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
@@ -67,7 +67,7 @@ def _wheel(link: FileLink, name: str) -> WheelFile:
     )
 
 
-def _why(result: Any, identifier: str) -> tuple[str, ...]:
+def _why(result: Solved, identifier: str) -> tuple[str, ...]:
     out: list[str] = []
     for req, parent in result.criteria[identifier].information:
         if isinstance(parent, ExtrasCandidate) and parent.project == identifier:
@@ -75,29 +75,34 @@ def _why(result: Any, identifier: str) -> tuple[str, ...]:
         elif parent is not None:
             out.append(str(parent))
         else:
-            out.append(getattr(req, "origin", None) or req.format_for_error())
+            out.append(req.origin or req.format_for_error())
     return tuple(dict.fromkeys(out))
 
 
-def _dependencies(result: Any) -> dict[NormalizedName, set[NormalizedName]]:
+def _project(result: Solved, key: str | None) -> NormalizedName | None:
+    """The project of the candidate pinned for ``key`` (None: the root, a virtual package)."""
+    cand = result.mapping.get(key) if key is not None else None
+    return cand.project if cand is not None else None
+
+
+def _dependencies(result: Solved) -> dict[NormalizedName, set[NormalizedName]]:
     """project -> the projects it needs, from the resolver's graph: an extras candidate's
     edges count for its project (``tensorflow[and-cuda]`` for ``tensorflow``), and virtual
     packages (``__cuda``, ``__python``) are no pins."""
     needs: dict[NormalizedName, set[NormalizedName]] = {}
     for key in result.graph:
-        parent = result.mapping.get(key) if key is not None else None
-        project = getattr(parent, "project", None)
+        project = _project(result, key)
         if project is None:
             continue
         for child in result.graph.iter_children(key):
-            dep = getattr(result.mapping.get(child), "project", None)
+            dep = _project(result, child)
             if dep is not None and dep != project:
                 needs.setdefault(project, set()).add(dep)
     return needs
 
 
 def to_resolution(
-    result: Any,
+    result: Solved,
     request: Request,
     machine: Machine,
     knowledge: Knowledge,
@@ -121,27 +126,20 @@ def to_resolution(
         if isinstance(c, WheelCandidate)
     ]
     pins.sort(key=lambda p: p.name)
-    floors = (
-        [r.floor for r, _ in result.criteria[CUDA].information] if CUDA in result.criteria else []
-    )
+    infos = result.criteria[CUDA].information if CUDA in result.criteria else []
+    floors = [r.floor for r, _ in infos if isinstance(r, VirtualRequirement)]
     min_cuda = max((f for f in floors if f is not None), default=None)
-    stack = stack_of(pins, knowledge, min_cuda) if request.gpu else Stack()
-    driver_floor = stack.driver_floor
+    held = stack.stack_of(pins, knowledge, min_cuda) if request.gpu else Stack(min_cuda=min_cuda)
     relaxed = relax.found(result, knowledge)
     pinned = {p.name: p.version for p in pins}
     return Resolution(
         pins=tuple(pins),
         target=request.target,
         frameworks=request.frameworks,
-        cuda=stack.cuda,
-        cudnn=stack.cudnn,
-        built_cuda=stack.built_cuda,
-        built_cudnn=stack.built_cudnn,
-        min_cuda=min_cuda,
-        driver_floor=driver_floor,
+        stack=held,
         index_url=index_url,
-        notes=_notes(pins, machine, knowledge, min_cuda, driver_floor)
-        + stack.notes(machine, knowledge)
+        notes=_notes(pins, machine, knowledge, min_cuda, held.driver_floor)
+        + stack.notes(held, pins, machine, knowledge)
         + _unavailable(pins, request, knowledge, unavailable or {})
         + relax.notes(relaxed, knowledge)
         + frameworks.notes(knowledge, request, pinned),

@@ -227,9 +227,9 @@ def _machine(env: Env, resolution: Resolution, machine: Machine) -> list[Differe
         warnings = lock.check_machine(resolution, machine, python=python)
     except lock.LockMismatchError as e:
         return [Difference(kind="machine", package=None, message=e.message, hint=e.hint)]
-    if not warnings or resolution.driver_floor is None:
+    if not warnings or resolution.stack.driver_floor is None:
         return []
-    floor = resolution.driver_floor
+    floor = resolution.stack.driver_floor
     return [
         Difference(
             kind="driver",

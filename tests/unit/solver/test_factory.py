@@ -13,12 +13,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from tests.functional.solve_index import solve_server
+from tests.tools.fake_catalog import FakeCatalog, metadata_text
 
 from cudaenv.index import FileLink, Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
-from cudaenv.solver import recipes
 from cudaenv.solver.candidates import ExtrasCandidate, VirtualCandidate, WheelCandidate
 from cudaenv.solver.factory import Factory
 from cudaenv.solver.requirements import (
@@ -28,6 +28,7 @@ from cudaenv.solver.requirements import (
     SpecifierRequirement,
     VirtualRequirement,
 )
+from cudaenv.solver.rules import recipes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -189,14 +190,40 @@ def test_lines_without_the_extra_add_their_cu11_pins() -> None:
 def test_plan_returns_the_constraints_and_leaves_the_factory_unchanged(make_factory) -> None:
     """spaCy 3.7's recipe caps numpy below 2: the plan says so; the solve hands it over."""
     factory = make_factory(spacy="3.7")
-    plan = recipes.plan(factory)
+    plan = factory.plan()
     assert plan.constraints == {canonicalize_name("numpy"): SpecifierSet("<2")}
     assert factory.constraints == {}
 
 
 def test_plan_roots_virtual_first_then_the_frameworks(make_factory) -> None:
-    plan = recipes.plan(make_factory())
+    plan = make_factory().plan()
     assert [r.format_for_error() for r in plan.roots] == [
         "__cuda>=12.0",
         "tensorflow[and-cuda]==2.15.*",
     ]
+
+
+def test_the_factory_answers_a_rule_as_the_fake_catalog_does_over_the_same_index(
+    make_factory,
+) -> None:
+    """The rules' unit tests ask a fake catalog (tests/tools/fake_catalog.py): over the
+    releases, versions and METADATA the factory read from a real index, the fake gives the same
+    plan and picks the same releases, so a rule tested against it is tested for the factory."""
+    factory = make_factory(spacy="3.7")
+    before = factory.context  # the plan replaces it with the context on the stack's major
+    names = ["tensorflow", "spacy", "cupy-cuda12x"]
+    releases = {n: [(str(r.version), r.yanked) for r in factory.releases(n)] for n in names}
+    listed = {n: [str(v) for v in factory.versions(n)] for n in names}
+    spacy = factory.newest(spec("spacy", "==3.7.*"), {})
+    assert spacy is not None
+    meta = factory.metadata(spacy)
+    text = metadata_text(
+        "spacy", str(meta.version), *map(str, meta.requires_dist), extras=meta.provides_extra
+    )
+    fake = FakeCatalog(
+        releases, listed=listed, metadata={f"spacy=={meta.version}": text}, context=before
+    )
+    assert recipes.plan(recipes.choose(before, fake), fake) == factory.plan()
+    for req in (spec("cupy-cuda12x"), spec("tensorflow", "==2.15.*"), spec("spacy", "<3.7")):
+        mine, theirs = fake.newest(req, {}), factory.newest(req, {})
+        assert (mine and mine.version) == (theirs and theirs.version)

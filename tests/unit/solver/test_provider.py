@@ -18,7 +18,6 @@ from cudaenv.index import Index
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
-from cudaenv.solver import recipes
 from cudaenv.solver.candidates import VirtualCandidate
 from cudaenv.solver.factory import Factory
 from cudaenv.solver.provider import Provider
@@ -123,7 +122,7 @@ def test_old_driver_is_a_cuda_cause(solve_server: IndexServer, tmp_path: Path) -
     machine = Machine(driver_version=driver, max_cuda=Version("11.4"), source="override")
     with Index(solve_server.url, cache_dir=tmp_path) as index:
         factory = Factory(request, machine, load(), index)
-        plan = recipes.plan(factory)
+        plan = factory.plan()
         with pytest.raises(ResolutionImpossible) as err:
             Resolver(Provider(factory, {}), BaseReporter()).resolve(plan.roots)
         factory.close()

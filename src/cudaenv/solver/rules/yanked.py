@@ -16,18 +16,18 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-    from cudaenv.solver.factory import Factory
+    from cudaenv.solver.rules.catalog import Catalog
 
 __all__ = ["fitting", "found"]
 
 
-def found(factory: Factory, causes: Collection[Any]) -> dict[str, dict[Version, str]]:
+def found(catalog: Catalog, causes: Collection[Any]) -> dict[str, dict[Version, str]]:
     """The yanked releases of every project the causes require (read from the pages the
     solve has already read)."""
     projects = {c.requirement.project for c in causes if c.requirement.project is not None}
     out: dict[str, dict[Version, str]] = {}
     for name in sorted(projects):
-        gone = {r.version: r.link.yanked or "" for r in factory.releases(name) if r.yanked}
+        gone = {r.version: r.link.yanked or "" for r in catalog.releases(name) if r.yanked}
         if gone:
             out[str(name)] = gone
     return out

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.errors import Remedy, ResolutionError
-from cudaenv.solver import alternatives, explain
-from cudaenv.solver.majors import DEFAULT_CUDA_MAJOR, FLAGS, newest_line
+from cudaenv.errors import Explanation, Remedy, ResolutionError
 from cudaenv.solver.requirements import SpecifierRequirement, VirtualRequirement
+from cudaenv.solver.rules import alternatives
+from cudaenv.solver.rules.majors import DEFAULT_CUDA_MAJOR, FLAGS, newest_line
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
     from packaging.requirements import Requirement as Pep508
     from packaging.specifiers import SpecifierSet
@@ -28,10 +28,9 @@ if TYPE_CHECKING:
 
     from cudaenv.knowledge import CupyLine, SpacyLine
     from cudaenv.request import FrameworkRequest
-    from cudaenv.solver.candidates import Candidate
-    from cudaenv.solver.factory import Factory
-    from cudaenv.solver.majors import StackMajor
     from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.catalog import Catalog
+    from cudaenv.solver.rules.context import Context
 
     Limits = Mapping[NormalizedName, SpecifierSet]  # constraints: narrow, never add
 
@@ -45,34 +44,34 @@ def _req(req: Pep508, origin: str) -> SpecifierRequirement:
     return SpecifierRequirement.from_requirement(req, extras, origin=origin)
 
 
-def _listed(factory: Factory) -> dict[str, tuple[Version, ...]]:
+def _listed(ctx: Context, catalog: Catalog) -> dict[str, tuple[Version, ...]]:
     """The versions the index lists for each framework asked for (pages already read)."""
-    return {str(fw.name): factory.versions(fw.name) for fw in factory.request.frameworks}
+    return {str(fw.name): catalog.versions(fw.name) for fw in ctx.request.frameworks}
 
 
 def roots(
-    factory: Factory,
+    ctx: Context,
+    catalog: Catalog,
     sp: FrameworkRequest,
     lines: Sequence[SpacyLine],
-    stack: StackMajor | None,
     constraints: Limits,
 ) -> list[Requirement]:
-    origin = f"--spacy {sp.text}"
-    if not factory.request.gpu:
-        return [SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin)]
     """spaCy's roots on the stack's CUDA major (plain ``spacy`` on the CPU)."""
-    major = _cuda_major(factory, lines, stack)
+    origin = f"--spacy {sp.text}"
+    if not ctx.request.gpu:
+        return [SpecifierRequirement(name=SPACY, specifier=sp.specifier, origin=origin)]
+    major = _cuda_major(ctx, catalog, lines)
     extra = canonicalize_name(
         next(ln.gpu_extras[major] for ln in reversed(lines) if major in ln.gpu_extras)
     )
-    cupy = factory.knowledge.cupy_for(major)
+    cupy = ctx.knowledge.cupy_for(major)
     if cupy is None:
         raise ResolutionError(f"cudaenv's recipes have no CuPy build for CUDA {major}")
     runtime = f"recipe: {cupy.name} runtime libraries"
     roots: list[Requirement] = [
         VirtualRequirement.for_cuda_major(major, who=f"spaCy's {cupy.name}")
     ]
-    if _extra_serves(factory, sp, extra, cupy, constraints):
+    if _extra_serves(ctx, catalog, sp, extra, cupy, constraints):
         roots.append(
             SpecifierRequirement(
                 name=SPACY, specifier=sp.specifier, extras=frozenset({extra}), origin=origin
@@ -84,89 +83,89 @@ def roots(
             SpecifierRequirement(
                 name=cupy.name,
                 specifier=cupy.versions,
-                origin=f"recipe: {cupy.name} (spacy[{extra}] has no wheel for "
-                f"Python {factory.python})",
+                origin=f"recipe: {cupy.name} (spacy[{extra}] has no wheel for Python {ctx.python})",
             )
         )
     return roots + [_req(r, runtime) for r in cupy.runtime_wheels]
 
 
-def _cuda_major(factory: Factory, lines: Sequence[SpacyLine], stack: StackMajor | None) -> int:
+def _cuda_major(ctx: Context, catalog: Catalog, lines: Sequence[SpacyLine]) -> int:
     """The stack's CUDA major where another framework set it; else the driver's, capped by
     spaCy's extras."""
     offered = {m for line in lines for m in line.gpu_extras}
     if not offered:
-        raise _no_extra(factory, f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes")
+        raise _no_extra(
+            ctx, catalog, f"spaCy {lines[-1].line} has no GPU extra in cudaenv's recipes"
+        )
+    stack = ctx.major
     if stack is not None:
         major = stack.major
         if major not in offered:
             raise _no_extra(
-                factory,
+                ctx,
+                catalog,
                 f"spaCy {lines[-1].line} has no GPU extra for CUDA {major}, the CUDA of "
                 f"{stack.who}",
                 major,
                 frozenset(offered),
             )
         return major
-    max_cuda = factory.machine.max_cuda
+    max_cuda = ctx.machine.max_cuda
     want = max_cuda.major if max_cuda is not None else DEFAULT_CUDA_MAJOR
     return max((m for m in offered if m <= want), default=min(offered))
 
 
 def _no_extra(
-    factory: Factory,
+    ctx: Context,
+    catalog: Catalog,
     headline: str,
     major: int | None = None,
     offered: frozenset[int] = frozenset(),
 ) -> ResolutionError:
     """spaCy cannot reach the GPU beside this request: a spaCy line that can, a line of each
     other framework asked for on a CUDA major this spaCy has an extra for, or the CPU."""
-    request, knowledge, releases = factory.request, factory.knowledge, _listed(factory)
+    request, knowledge, releases = ctx.request, ctx.knowledge, _listed(ctx, catalog)
     hints = []
     sp = alternatives.newest_spacy(knowledge, request, releases, cuda_major=major)
     if sp is not None:
         hints.append(Remedy.use(("--spacy", str(sp))))
     if major is not None and request.framework("tensorflow") is not None:
-        max_cuda = factory.machine.max_cuda
+        max_cuda = ctx.machine.max_cuda
         tf = alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
         if tf is not None:
             hints.append(Remedy.use(("--tf", str(tf))))
     for fw in request.frameworks:
         if major is not None and fw.name in ("torch", "jax"):
-            line = newest_line(factory, fw.name, offered)
+            line = newest_line(ctx, catalog, fw.name, offered)
             if line is not None:
                 hints.append(Remedy.use((FLAGS[fw.name], str(line))))
     hints.append(Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"))
-    return explain.as_error(explain.Explanation(headline=headline, hints=tuple(hints)))
+    return ResolutionError.explained(Explanation(headline=headline, hints=tuple(hints)))
 
 
 def _extra_serves(
-    factory: Factory, sp: FrameworkRequest, extra: str, cupy: CupyLine, constraints: Limits
+    ctx: Context,
+    catalog: Catalog,
+    sp: FrameworkRequest,
+    extra: str,
+    cupy: CupyLine,
+    constraints: Limits,
 ) -> bool:
     """Whether ``spacy[extra]`` (newest release asked for) has a CuPy wheel for the target,
     under the plan's ``constraints`` (not yet the factory's)."""
     probe = SpecifierRequirement(name=SPACY, specifier=sp.specifier)
-    newest = next(_candidates(factory, probe, constraints), None)
-    if newest is None or not hasattr(newest, "link"):
+    newest = catalog.newest(probe, constraints)
+    if newest is None:
         return True  # the solve reports it
-    meta = factory.index.metadata(newest.link)
+    meta = catalog.metadata(newest)
     wanted = [
         r
         for r in meta.requires_dist
         if canonicalize_name(r.name) == cupy.name
-        and not factory.applies(r, "")
-        and factory.applies(r, extra)
+        and not ctx.applies(r, "")
+        and ctx.applies(r, extra)
     ]
     if not wanted:
         return True
     need = SpecifierRequirement(name=cupy.name, specifier=wanted[0].specifier)
-    return next(_candidates(factory, need, constraints), None) is not None
-
-
-def _candidates(
-    factory: Factory, req: SpecifierRequirement, constraints: Limits
-) -> Iterator[Candidate]:
-    """The factory's candidates for ``req``, best first, narrowed as the factory will be."""
-    limit = constraints.get(req.name)
-    narrowed = [] if limit is None else [SpecifierRequirement(name=req.name, specifier=limit)]
-    return factory.find_candidates(req.name, [req, *narrowed], ())()
+    return catalog.newest(need, constraints) is not None

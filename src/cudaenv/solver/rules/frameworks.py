@@ -1,6 +1,10 @@
-"""PyTorch and JAX as requirements: their roots, their refused releases, their driver floor.
+"""TensorFlow's, PyTorch's and JAX's roots; PyTorch's and JAX's refused releases and floor.
 
-Both run on the environment's one CUDA major (:mod:`.majors`), chosen before the solve.
+All of them run on the environment's one CUDA major (:mod:`.majors`), chosen before the solve.
+
+- TensorFlow: ``--tf 2.15`` roots ``tensorflow[and-cuda] ==2.15.*`` where the line has the
+  extra, else plain ``tensorflow`` (2.12/2.13), and ``__cuda >=`` the lowest ``min_cuda`` of
+  the lines it may pick (each release then adds its own: :mod:`.recipes`).
 
 - PyTorch states its NVIDIA wheels in its own METADATA (exact pins; the factory relaxes them
   within a major where NVIDIA's rules allow, :mod:`.relax`), so ``--torch 2.7`` roots
@@ -17,8 +21,9 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.solver.majors import who
+from cudaenv.knowledge import JaxLine, TfLine, TorchLine
 from cudaenv.solver.requirements import CUDA, SpecifierRequirement, VirtualRequirement
+from cudaenv.solver.rules.majors import who
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -26,15 +31,55 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.knowledge import JaxLine, Knowledge, TorchLine
+    from cudaenv.knowledge import Knowledge
     from cudaenv.request import FrameworkRequest, Request
     from cudaenv.solver.candidates import WheelCandidate
     from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.context import Context
+    from cudaenv.solver.rules.majors import Line
 
-__all__ = ["JAX", "TORCH", "jax_roots", "notes", "refused", "release_requirements", "torch_roots"]
+__all__ = [
+    "JAX",
+    "TENSORFLOW",
+    "TORCH",
+    "jax_roots",
+    "notes",
+    "refused",
+    "release_requirements",
+    "roots",
+    "tf_roots",
+    "torch_roots",
+]
 
+TENSORFLOW = canonicalize_name("tensorflow")
 TORCH = canonicalize_name("torch")
 JAX = canonicalize_name("jax")
+
+
+def roots(ctx: Context, fw: FrameworkRequest, lines: Sequence[Line]) -> list[Requirement]:
+    """The roots of TensorFlow, PyTorch or JAX (spaCy's are :func:`.spacy.roots`)."""
+    if fw.name == TORCH:
+        return torch_roots(fw, [x for x in lines if isinstance(x, TorchLine)], ctx.request)
+    if fw.name == JAX:
+        return jax_roots(fw, [x for x in lines if isinstance(x, JaxLine)], ctx.cuda_major)
+    return tf_roots(fw, [x for x in lines if isinstance(x, TfLine)], ctx.request.gpu)
+
+
+def tf_roots(tf: FrameworkRequest, lines: Sequence[TfLine], gpu: bool) -> list[Requirement]:
+    """``tensorflow[and-cuda] <spec>`` (plain ``tensorflow`` on the CPU or for a line without
+    the extra) and, on the GPU, ``__cuda >=`` the lowest floor of its lines."""
+    extra = next((line.extra for line in lines if line.extra), None) if gpu else None
+    extras = frozenset({canonicalize_name(extra)}) if extra else frozenset()
+    made: list[Requirement] = [
+        SpecifierRequirement(
+            name=TENSORFLOW, specifier=tf.specifier, extras=extras, origin=f"--tf {tf.text}"
+        )
+    ]
+    if gpu:
+        who = f"TensorFlow {lines[0].line}" if len(lines) == 1 else f"TensorFlow {tf.text}"
+        floor = min(line.min_cuda for line in lines)
+        made.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who))
+    return made
 
 
 def torch_roots(

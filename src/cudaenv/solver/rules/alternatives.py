@@ -10,11 +10,12 @@ index lists; it is pure. The solver then tries each proposal before it is offere
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cudaenv.knowledge import TorchLine
 from cudaenv.solver.requirements import admits
 
 if TYPE_CHECKING:
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
     from packaging.specifiers import SpecifierSet
 
-    from cudaenv.knowledge import JaxLine, Knowledge, SpacyLine, TfLine, TorchLine
+    from cudaenv.knowledge import JaxLine, Knowledge, SpacyLine, TfLine
     from cudaenv.request import Request
+    from cudaenv.solver.rules.majors import Line
 
     Releases = Mapping[str, Sequence[Version]]  # project -> versions the index lists
 
@@ -44,7 +46,7 @@ TENSORFLOW = canonicalize_name("tensorflow")
 SPACY = canonicalize_name("spacy")
 
 
-def _final_on_index(line: Any, versions: Sequence[Version]) -> bool:
+def _final_on_index(line: Line, versions: Sequence[Version]) -> bool:
     """The line has a final release on the index (True when the index was not read)."""
     return not versions or any(line.contains(v) and not v.is_prerelease for v in versions)
 
@@ -134,8 +136,6 @@ def newest_on_driver(
 
 
 def _majors(line: TorchLine | JaxLine) -> tuple[int, ...]:
-    from cudaenv.knowledge import TorchLine
-
     return (line.min_cuda.major,) if isinstance(line, TorchLine) else line.cuda_majors
 
 

@@ -8,7 +8,7 @@ Wheel metadata does not say which CUDA a framework release needs (docs/architect
   without the extra, the line's ``requirements`` (the cu11 wheel pins) as its dependencies, so
   a specifier spanning lines still gets the right set for whichever release wins.
 - PyTorch and JAX: :mod:`.frameworks`; spaCy: :mod:`.spacy`. All of them run on the one CUDA
-  major the plan chooses first (:mod:`.majors`).
+  major chosen first (:func:`choose`, :mod:`.majors`); :func:`plan` then makes the roots for it.
 - Recipe ``constraints`` (``numpy<2`` for spaCy < 3.8, TF 2.14) narrow candidates without
   adding packages. They are taken from every line the request may pick, which can only
   over-restrict a specifier that spans lines, never admit a bad set.
@@ -19,12 +19,12 @@ Wheel metadata does not say which CUDA a framework release needs (docs/architect
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.errors import Remedy
-from cudaenv.solver import alternatives, explain, frameworks, majors, spacy
+from cudaenv.errors import Explanation, Remedy, ResolutionError
+from cudaenv.knowledge import SpacyLine
 from cudaenv.solver.requirements import (
     CUDA,
     PYTHON,
@@ -33,6 +33,7 @@ from cudaenv.solver.requirements import (
     admits,
     exact_version,
 )
+from cudaenv.solver.rules import alternatives, explain, frameworks, majors, spacy
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -42,20 +43,29 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from cudaenv.knowledge import Knowledge, TfLine
+    from cudaenv.knowledge import Knowledge
     from cudaenv.request import FrameworkRequest, Request
     from cudaenv.solver.candidates import WheelCandidate
-    from cudaenv.solver.factory import Factory
-    from cudaenv.solver.majors import StackMajor
     from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.catalog import Catalog
+    from cudaenv.solver.rules.context import Context
+    from cudaenv.solver.rules.majors import Line
 
-    Limits = Mapping[NormalizedName, SpecifierSet]  # constraints: narrow, never add
-
-__all__ = ["Plan", "plan", "refused", "release_requirements"]
+__all__ = ["Choice", "Plan", "choose", "plan", "refused", "release_requirements"]
 
 TENSORFLOW = canonicalize_name("tensorflow")
 SPACY = canonicalize_name("spacy")
 _FLAGS = {name: (majors.LABELS[name], majors.FLAGS[name]) for name in majors.LABELS}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Choice:
+    """The recipe lines each framework may pick, on the stack's CUDA major (``context``
+    carries it), and the ``__python`` roots of frameworks without wheels for the target."""
+
+    context: Context
+    lines: Mapping[NormalizedName, tuple[Line, ...]]
+    roots: tuple[Requirement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,36 +146,44 @@ def release_requirements(
     return added
 
 
-def plan(factory: Factory) -> Plan:
-    """The roots and constraints for ``factory.request``; the caller hands the constraints to
-    the factory (:meth:`Factory.restrict`). Sets the stack's CUDA major on the factory
-    (:attr:`Factory.cuda_major`, from :func:`.majors.choose`), and otherwise changes
-    no answer of it: it only reads the index through it, and starts its lookahead on the first
-    framework's roots early. Cost: the frameworks' pages, and for spaCy on the GPU one METADATA
-    and CuPy's page (both needed by the solve anyway)."""
-    request = factory.request
-    factory.index.prefetch([fw.name for fw in request.frameworks] + _named(request.packages))
+def choose(ctx: Context, catalog: Catalog) -> Choice:
+    """The lines each framework of ``ctx.request`` may pick and, on the GPU, the stack's CUDA
+    major (:func:`.majors.choose`); a release asked for exactly that the recipes refuse on it
+    is an error now. Cost: the frameworks' pages, read together."""
+    request = ctx.request
+    catalog.prefetch([fw.name for fw in request.frameworks] + _named(request.packages))
     roots: list[Requirement] = []  # __python roots of frameworks without wheels for it
-    constraints: dict[NormalizedName, SpecifierSet] = {}
-    _merge(constraints, request.fixed)
-    known = {fw.name: majors.known_lines(factory.knowledge, fw.name) for fw in request.frameworks}
-    lines = {fw.name: _lines(factory, fw, known[fw.name], roots) for fw in request.frameworks}
-    stack = majors.choose(factory, lines) if request.gpu else None
+    known = {fw.name: majors.known_lines(ctx.knowledge, fw.name) for fw in request.frameworks}
+    lines = {fw.name: _lines(ctx, catalog, fw, known[fw.name], roots) for fw in request.frameworks}
+    stack = majors.choose(ctx, catalog, lines) if request.gpu else None
     if stack is not None:
-        factory.cuda_major = stack.major
+        ctx = ctx.on(stack)
         lines = {n: majors.reaching(ls, stack.major) for n, ls in lines.items()}
         for fw in request.frameworks:
-            _check_exact(factory, fw)  # again: a release of another CUDA major is refused now
-    for fw in request.frameworks:
-        fw_lines = lines[fw.name]
-        _merge(constraints, [c for line in fw_lines for c in getattr(line, "constraints", ())])
+            _check_exact(ctx, fw)  # again: a release of another CUDA major is refused now
+    return Choice(context=ctx, lines=lines, roots=tuple(roots))
+
+
+def plan(choice: Choice, catalog: Catalog) -> Plan:
+    """The roots and constraints for the request on ``choice``'s major; the caller hands the
+    constraints to the factory (:meth:`Factory.restrict`). It starts the catalog's lookahead
+    on each framework's roots as soon as they are made. Cost: for spaCy on the GPU one METADATA
+    and CuPy's page (both needed by the solve anyway)."""
+    ctx = choice.context
+    roots = list(choice.roots)
+    constraints: dict[NormalizedName, SpecifierSet] = {}
+    _merge(constraints, ctx.request.fixed)
+    for fw in ctx.request.frameworks:
+        fw_lines = choice.lines[fw.name]
+        _merge(constraints, [c for line in fw_lines for c in majors.constraints_of(line)])
         if fw.name == SPACY:
-            roots += spacy.roots(factory, fw, fw_lines, stack, constraints)
+            sp_lines = [x for x in fw_lines if isinstance(x, SpacyLine)]
+            roots += spacy.roots(ctx, catalog, fw, sp_lines, constraints)
         else:
-            made = _framework_roots(factory, fw, fw_lines, stack)
+            made = frameworks.roots(ctx, fw, fw_lines)
             roots += made
-            factory.warm(made)  # the lookahead starts on it while the next one is planned
-    roots += [_req(r, "asked for") for r in request.packages]
+            catalog.warm(made)  # the lookahead starts on it while the next one is planned
+    roots += [_req(r, "asked for") for r in ctx.request.packages]
     virtual = [r for r in roots if isinstance(r, VirtualRequirement)]  # most actionable first
     return Plan(roots=(*virtual, *(r for r in roots if r not in virtual)), constraints=constraints)
 
@@ -175,82 +193,89 @@ def _named(reqs: Sequence[Pep508]) -> list[str]:
 
 
 def _lines(
-    factory: Factory, fw: FrameworkRequest, known: Sequence[Any], roots: list[Requirement]
-) -> tuple[Any, ...]:
+    ctx: Context,
+    catalog: Catalog,
+    fw: FrameworkRequest,
+    known: Sequence[Line],
+    roots: list[Requirement],
+) -> tuple[Line, ...]:
     """The recipe lines ``fw`` may pick that run on the target Python (else a ``__python``
     root that conflicts, for the explanation); unknown releases and bad pins are errors."""
     label, _flag = _FLAGS[fw.name]
-    _check_exact(factory, fw)
-    pre = factory.request.pre
-    listed = factory.versions(fw.name)
+    _check_exact(ctx, fw)
+    pre = ctx.request.pre
+    listed = catalog.versions(fw.name)
     versions = [v for v in listed if admits(fw.specifier, v, pre=pre)]
     found = tuple(line for line in known if any(line.contains(v) for v in versions))
     if not found:
-        newest = _newest_line(factory, fw.name)
+        newest = _newest_line(ctx, catalog, fw.name)
         why = explain.unknown_release(
             fw,
             known,
             label,
             versions=listed,
             newest_line=newest,
-            uncurated=factory.uncurated.get(fw.name),
+            uncurated=ctx.uncurated.get(fw.name),
             pre=pre,
         )
-        raise explain.as_error(why)
-    fits = tuple(line for line in found if line.python.contains(factory.python))
+        raise ResolutionError.explained(why)
+    fits = tuple(line for line in found if line.python.contains(ctx.python))
     if fits:
-        _check_usable(factory, fw, [v for v in versions if any(ln.contains(v) for ln in fits)])
+        usable = [v for v in versions if any(ln.contains(v) for ln in fits)]
+        _check_usable(ctx, catalog, fw, usable)
         return fits
-    newest = found[-1]
-    roots.append(
-        VirtualRequirement(name=PYTHON, specifier=newest.python, who=f"{label} {newest.line}")
-    )
+    last = found[-1]
+    roots.append(VirtualRequirement(name=PYTHON, specifier=last.python, who=f"{label} {last.line}"))
     return found
 
 
-def _newest_line(factory: Factory, name: str) -> Version | None:
+def _newest_line(ctx: Context, catalog: Catalog, name: str) -> Version | None:
     """The newest line of ``name`` that fits this machine, target and the rest of the request."""
-    request, knowledge, releases = factory.request, factory.knowledge, _listed(factory)
+    request, knowledge, releases = ctx.request, ctx.knowledge, _listed(ctx, catalog)
     if name == TENSORFLOW:
-        max_cuda = factory.machine.max_cuda
+        max_cuda = ctx.machine.max_cuda
         return alternatives.newest_tf(knowledge, request, releases, max_cuda=max_cuda)
     if name in (frameworks.TORCH, frameworks.JAX):
-        return majors.newest_line(factory, name)
+        return majors.newest_line(ctx, catalog, name)
     return alternatives.newest_spacy(knowledge, request, releases, cuda_major=None)
 
 
-def _listed(factory: Factory) -> dict[str, tuple[Version, ...]]:
+def _listed(ctx: Context, catalog: Catalog) -> dict[str, tuple[Version, ...]]:
     """The versions the index lists for each framework asked for (pages already read)."""
-    return {str(fw.name): factory.versions(fw.name) for fw in factory.request.frameworks}
+    return {str(fw.name): catalog.versions(fw.name) for fw in ctx.request.frameworks}
 
 
-def _check_usable(factory: Factory, fw: FrameworkRequest, versions: Sequence[Version]) -> None:
+def _refused(ctx: Context, name: NormalizedName, version: Version) -> str | None:
+    return refused(ctx.knowledge, ctx.request, name, version, ctx.cuda_major)
+
+
+def _check_usable(
+    ctx: Context, catalog: Catalog, fw: FrameworkRequest, versions: Sequence[Version]
+) -> None:
     """Every release asked for is known-bad here: say why, not "no release fits"."""
-    reasons = [factory.refused(fw.name, v) for v in versions]
+    reasons = [_refused(ctx, fw.name, v) for v in versions]
     if not versions or not all(reasons):
         return
     label, _flag = _FLAGS[fw.name]
     listed = ", ".join(str(v) for v in sorted(versions))
-    hints = explain.other_lines(
-        factory.machine, factory.knowledge, factory.request, _listed(factory)
-    )
-    raise explain.as_error(
-        explain.Explanation(
-            headline=f"{label} {listed} cannot be used on Python {factory.python}: {reasons[0]}",
+    hints = explain.other_lines(ctx.machine, ctx.knowledge, ctx.request, _listed(ctx, catalog))
+    raise ResolutionError.explained(
+        Explanation(
+            headline=f"{label} {listed} cannot be used on Python {ctx.python}: {reasons[0]}",
             hints=tuple(hints),
         )
     )
 
 
-def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
+def _check_exact(ctx: Context, fw: FrameworkRequest) -> None:
     version = exact_version(fw.specifier)
-    reason = version and factory.refused(fw.name, version)
+    reason = version and _refused(ctx, fw.name, version)
     if version is None or not reason:
         return
     label, flag = _FLAGS[fw.name]
     line = f"{version.major}.{version.minor}"
-    raise explain.as_error(
-        explain.Explanation(
+    raise ResolutionError.explained(
+        Explanation(
             headline=f"{label} {version} cannot be used: {reason}",
             hints=(
                 Remedy(
@@ -260,30 +285,3 @@ def _check_exact(factory: Factory, fw: FrameworkRequest) -> None:
             ),
         )
     )
-
-
-def _framework_roots(
-    factory: Factory, fw: FrameworkRequest, lines: Sequence[Any], stack: StackMajor | None
-) -> list[Requirement]:
-    """The roots of TensorFlow, PyTorch or JAX (spaCy's are :func:`_spacy_roots`)."""
-    gpu = factory.request.gpu
-    if fw.name == frameworks.TORCH:
-        return frameworks.torch_roots(fw, lines, factory.request)
-    if fw.name == frameworks.JAX:
-        return frameworks.jax_roots(fw, lines, stack.major if stack is not None else None)
-    return _tf_roots(fw, lines, gpu)
-
-
-def _tf_roots(tf: FrameworkRequest, lines: Sequence[TfLine], gpu: bool) -> list[Requirement]:
-    extra = next((line.extra for line in lines if line.extra), None) if gpu else None
-    extras = frozenset({canonicalize_name(extra)}) if extra else frozenset()
-    roots: list[Requirement] = [
-        SpecifierRequirement(
-            name=TENSORFLOW, specifier=tf.specifier, extras=extras, origin=f"--tf {tf.text}"
-        )
-    ]
-    if gpu:
-        who = f"TensorFlow {lines[0].line}" if len(lines) == 1 else f"TensorFlow {tf.text}"
-        floor = min(line.min_cuda for line in lines)
-        roots.insert(0, VirtualRequirement.at_least(CUDA, floor, who=who))
-    return roots

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cudaenv.errors import Remedy
-from cudaenv.solver.majors import LABELS
+from cudaenv.errors import Explanation, Remedy, ResolutionError
+from cudaenv.solver.rules.majors import LABELS
 
 if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
@@ -32,13 +32,11 @@ def refuse_below(
 ) -> None:
     """Raise :class:`~cudaenv.errors.ResolutionError` when the machine's driver is older than
     ``resolution``'s driver floor (a given ``--cuda`` alone names no driver to compare)."""
-    from cudaenv.solver.explain import Explanation, as_error
-
-    floor, driver = resolution.driver_floor, machine.driver_version
+    floor, driver = resolution.stack.driver_floor, machine.driver_version
     if not request.gpu or floor is None or driver is None or driver >= floor:
         return
     who = ", ".join(f"{LABELS.get(f.name, f.name)} {f.text}" for f in request.frameworks)
-    cuda = resolution.cuda
+    cuda = resolution.stack.cuda
     stack = f"the CUDA {cuda} stack of {who}" if cuda is not None else f"the stack of {who}"
     row = knowledge.floor_for(cuda) if cuda is not None else None
     reasons: tuple[str, ...] = ()
@@ -55,7 +53,7 @@ def refuse_below(
         ),
         Remedy.use(("--cpu", None), verb="resolve a CPU-only stack with"),
     )
-    raise as_error(
+    raise ResolutionError.explained(
         Explanation(
             headline=f"driver {driver} supports CUDA ≤ {machine.max_cuda}, but {stack} needs "
             f"driver ≥ {floor}",

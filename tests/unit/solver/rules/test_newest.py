@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from packaging.version import Version
+from tests.tools.fake_catalog import FakeCatalog
 
 from cudaenv.errors import ResolutionError
 from cudaenv.request import Request
 from cudaenv.resolution import Pin, Resolution, WheelFile
-from cudaenv.solver.newest import prefer_newest, usable_newer
+from cudaenv.solver.rules.newest import prefer_newest, usable_newer
 
 
 def pin(name: str, version: str) -> Pin:
@@ -26,22 +27,23 @@ def resolution(request: Request, tf: str, spacy: str) -> Resolution:
 
 
 REQUEST = Request.from_args(tf="2.12", spacy="3.8", python="3.11", platform="manylinux_2_28_x86_64")
-LISTED = {
-    "tensorflow": [(Version(v), False) for v in ("2.12.0", "2.12.1", "2.13.0")],
-    "spacy": [(Version(v), False) for v in ("3.8.11", "3.8.18")],
-}
+CATALOG = FakeCatalog({"tensorflow": ["2.12.0", "2.12.1", "2.13.0"], "spacy": ["3.8.11", "3.8.18"]})
 
 
 def newer(fw, picked):  # what the factory answers: the index's releases for the target
-    return usable_newer(fw, picked, LISTED[fw.name], lambda v: None, pre=False)
+    return usable_newer(CATALOG, fw, picked, pre=False)
 
 
 def test_newer_releases_are_those_the_line_admits() -> None:
     tf = REQUEST.framework("tensorflow")
     assert newer(tf, Version("2.12.0")) == [Version("2.12.1")]  # not 2.13.0
-    yanked = [(Version("2.12.1"), True), (Version("2.12.2rc0"), False)]
-    assert usable_newer(tf, Version("2.12.0"), yanked, lambda v: None, pre=False) == []
-    assert usable_newer(tf, Version("2.12.0"), yanked, lambda v: "bad", pre=True) == []
+    yanked = FakeCatalog({"tensorflow": ["2.12.0", ("2.12.1", True), "2.12.2rc0"]})
+    assert usable_newer(yanked, tf, Version("2.12.0"), pre=False) == []
+    assert usable_newer(yanked, tf, Version("2.12.0"), pre=True) == [Version("2.12.2rc0")]
+    bad = FakeCatalog(
+        {"tensorflow": ["2.12.0", "2.12.2rc0"]}, refused={("tensorflow", "2.12.2rc0"): "bad"}
+    )
+    assert usable_newer(bad, tf, Version("2.12.0"), pre=True) == []
 
 
 def test_a_newer_release_that_resolves_wins_and_earlier_frameworks_are_held() -> None:

@@ -9,7 +9,7 @@ extra pins a CUDA runtime wheel, no driver floor for its CUDA major), nothing is
 solve refuses with that reason. With ``--pre`` a line that has only pre-releases so far (spaCy
 4.0.0.dev3) is derived the same way from its newest pre-release. The derivation is pure
 (:func:`tf_line`, :func:`spacy_line`); :func:`extend` reads the pages and one METADATA per new
-line.
+line, from the index client itself (it runs before the factory exists: a :class:`.catalog.Pages`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ from cudaenv.solver.requirements import admits
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from cudaenv.index import CoreMetadata, FileLink, Index
+    from cudaenv.index import CoreMetadata, FileLink
     from cudaenv.knowledge import Knowledge
     from cudaenv.request import Request
+    from cudaenv.solver.rules.catalog import Pages
 
 __all__ = ["Extended", "cuda_extra", "extend", "spacy_line", "tf_line"]
 
@@ -154,7 +155,7 @@ def spacy_line(meta: CoreMetadata, knowledge: Knowledge) -> SpacyLine | str:
 _LABELS = {"tensorflow": "TensorFlow", "spacy": "spaCy"}
 
 
-def extend(knowledge: Knowledge, request: Request, index: Index) -> Extended:
+def extend(knowledge: Knowledge, request: Request, pages: Pages) -> Extended:
     """``knowledge`` with a line for each final release the request admits whose line the
     recipes lack, derived from the METADATA of the newest such release of the line. Cost: the
     frameworks' pages (the solve reads them anyway) and one METADATA per new line."""
@@ -163,10 +164,10 @@ def extend(knowledge: Knowledge, request: Request, index: Index) -> Extended:
         if fw.name not in _LABELS:
             continue
         known = knowledge.tensorflow if fw.name == "tensorflow" else knowledge.spacy
-        links = [lk for lk in index.project(fw.name) if lk.version is not None and lk.is_wheel]
+        links = [lk for lk in pages.project(fw.name) if lk.version is not None and lk.is_wheel]
         new = _new_releases(links, known, fw.specifier, pre=request.pre)
         for newest in new:
-            derived = _derive(fw.name, index.metadata(newest), out)
+            derived = _derive(fw.name, pages.metadata(newest), out)
             if isinstance(derived, str):
                 unknown[str(fw.name)] = f"{_LABELS[fw.name]} {newest.version}: {derived}"
                 continue

@@ -14,20 +14,26 @@ solver keeps the first of each that resolves (:mod:`.remedies`). Pure: it reads 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from cudaenv.errors import Remedy
-from cudaenv.solver.majors import FLAGS, LABELS, known_lines
-from cudaenv.solver.relax import from_framework
+from cudaenv.errors import Explanation, Remedy
+from cudaenv.knowledge import JaxLine, SpacyLine, spec_text
+from cudaenv.solver.rules.conflicts import asked_at
+from cudaenv.solver.rules.majors import FLAGS, LABELS, known_lines
+from cudaenv.solver.rules.relax import from_framework
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
+    from packaging.specifiers import SpecifierSet
+
     from cudaenv.knowledge import Knowledge
     from cudaenv.request import Request
-    from cudaenv.solver.explain import Explanation
+    from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.conflicts import Cause
+    from cudaenv.solver.rules.majors import Line
 
 __all__ = ["TRIES", "explain", "library_of"]
 
@@ -62,48 +68,47 @@ def _framework(project: str) -> str:
     return "jax" if project.startswith(("jax-", "jaxlib")) else project
 
 
-def _major(req: Any) -> int | None:
+def _major(req: Requirement) -> int | None:
     """The library major a requirement asks for: its relaxed pin's, else its lowest bound's."""
-    if getattr(req, "relaxed", None) is not None:
+    if req.relaxed is not None:
         return int(req.relaxed.release[0])
     return _major_of(req.specifier)
 
 
-def _sides(causes: Collection[Any]) -> dict[str, dict[str, tuple[int, Any]]]:
+def _sides(causes: Collection[Cause]) -> dict[str, dict[str, tuple[int, Cause]]]:
     """wheel -> framework -> (major, the newest cause from it), for frameworks' requirements on
     NVIDIA wheels."""
-    out: dict[str, dict[str, tuple[int, Any]]] = {}
+    out: dict[str, dict[str, tuple[int, Cause]]] = {}
     for cause in causes:
         parent, req = cause.parent, cause.requirement
-        name = getattr(req, "name", "")
-        if parent is None or not from_framework(parent.project) or library_of(name) is None:
+        name = req.project or ""
+        if parent is None or parent.project is None or not from_framework(parent.project):
+            continue
+        if library_of(name) is None:
             continue
         major = _major(req)
         if major is None:
             continue
         held = out.setdefault(name, {}).get(_framework(parent.project))
-        if held is None or parent.version > held[1].parent.version:
+        if held is None or asked_at(cause) > asked_at(held[1]):
             out[name][_framework(parent.project)] = (major, cause)
     return out
 
 
 def explain(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     knowledge: Knowledge,
     request: Request,
     releases: Mapping[str, Sequence[Version]],
 ) -> Explanation | None:
     """The conflict across one library's majors among ``causes``, or None when there is none."""
-    from cudaenv.solver.explain import Explanation
-
     for wheel, by_fw in _sides(causes).items():
         if len({major for major, _ in by_fw.values()}) < 2:
             continue
         lib = library_of(wheel) or wheel
         order: list[str] = [f.name for f in request.frameworks]
         said = [
-            f"{_who(fw, cause.parent.version)} needs {lib} {major} "
-            f"({wheel}{_pinned(cause.requirement)})"
+            f"{_who(fw, asked_at(cause))} needs {lib} {major} ({wheel}{_pinned(cause.requirement)})"
             for fw, (major, cause) in sorted(
                 by_fw.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
             )
@@ -123,16 +128,14 @@ def _who(framework: str, version: Version) -> str:
     return f"{LABELS.get(framework, framework)} {version.major}.{version.minor}"
 
 
-def _pinned(req: Any) -> str:
+def _pinned(req: Requirement) -> str:
     """``==9.5.1.17`` (a framework's pin, as it wrote it) or ``>=9.8,<10.0`` (a range)."""
-    from cudaenv.knowledge import spec_text
-
-    pin = getattr(req, "relaxed", None)
+    pin = req.relaxed
     return f"=={pin}" if pin is not None else spec_text(req.specifier)
 
 
 def _nearest(
-    by_fw: Mapping[str, tuple[int, Any]],
+    by_fw: Mapping[str, tuple[int, Cause]],
     knowledge: Knowledge,
     request: Request,
     releases: Mapping[str, Sequence[Version]],
@@ -144,7 +147,7 @@ def _nearest(
         if fw not in FLAGS or request.framework(fw) is None:
             continue
         wanted = {major for other, (major, _) in by_fw.items() if other != fw}
-        version: Version = cause.parent.version
+        version = asked_at(cause)
         here = Version(f"{version.major}.{version.minor}")
         fits = [
             line.line
@@ -158,21 +161,22 @@ def _nearest(
     return out
 
 
-def _cudnn_major(line: Any) -> int | None:
+def _cudnn_major(line: Line) -> int | None:
     """The cuDNN major a recipe line was built for (a JAX line: its lowest, any CUDA major)."""
-    cudnn = getattr(line, "cudnn", None)
-    if isinstance(cudnn, Version):
-        return int(cudnn.major)
-    majors = [_major_of(spec) for spec in (cudnn or {}).values()]
+    if isinstance(line, SpacyLine):
+        return None
+    if not isinstance(line, JaxLine):
+        return int(line.cudnn.major)
+    majors = [_major_of(spec) for spec in line.cudnn.values()]
     return min((m for m in majors if m is not None), default=None)
 
 
-def _major_of(spec: Any) -> int | None:
+def _major_of(spec: SpecifierSet) -> int | None:
     """The major of a specifier's lowest bound (``>=9.8,<10`` -> 9)."""
     bounds = [s.version for s in spec if s.operator in (">=", "==", "~=")]
     return max((Version(b.rstrip(".*")).release[0] for b in bounds), default=None)
 
 
-def _final(line: Any, versions: Sequence[Version]) -> bool:
+def _final(line: Line, versions: Sequence[Version]) -> bool:
     """The line has a final release on the index (True when the index was not read)."""
     return not versions or any(line.contains(v) and not v.is_prerelease for v in versions)

@@ -14,59 +14,80 @@ spaCy 3.7) is the other side. Pure: the solver passes the versions and constrain
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cudaenv.errors import Explanation
 from cudaenv.knowledge import spec_text
-from cudaenv.solver.yanked import fitting
+from cudaenv.solver.rules.yanked import fitting
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
     from packaging.specifiers import SpecifierSet
     from packaging.utils import NormalizedName
+    from resolvelib.structs import RequirementInformation
 
     from cudaenv.errors import Remedy
     from cudaenv.knowledge import Knowledge, SpacyLine, TfLine
     from cudaenv.request import Request
-    from cudaenv.solver.explain import Explanation
+    from cudaenv.solver.candidates import Candidate
+    from cudaenv.solver.requirements import Requirement
 
+    Cause = RequirementInformation[Requirement, Candidate]  # a requirement and who asked
     Pickable = Mapping[str, Sequence[Version]]  # project -> versions the solve could pick
     Limits = Mapping[NormalizedName, SpecifierSet]  # project -> the recipes' constraint on it
 
-__all__ = ["Limits", "Pickable", "conflicting", "explain", "side", "sides", "unmet_alone"]
+__all__ = [
+    "Cause",
+    "Limits",
+    "Pickable",
+    "asked_at",
+    "conflicting",
+    "explain",
+    "side",
+    "sides",
+    "unmet_alone",
+]
 
 _LABELS = {"tensorflow": "TensorFlow", "spacy": "spaCy"}
+_NONE = Version("0")
 
 
-def _meets(cause: Any, version: Version) -> bool:
-    return bool(cause.requirement.specifier.contains(version, prereleases=True))
+def asked_at(cause: Cause) -> Version:
+    """The release of the project that asked (a root requirement, or a virtual parent: 0)."""
+    parent = cause.parent
+    return (parent.version if parent is not None else None) or _NONE
 
 
-def _by_project(causes: Collection[Any], pickable: Pickable) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
+def _meets(cause: Cause, version: Version) -> bool:
+    return cause.requirement.specifier.contains(version, prereleases=True)
+
+
+def _by_project(causes: Collection[Cause], pickable: Pickable) -> dict[str, list[Cause]]:
+    out: dict[str, list[Cause]] = {}
     for c in causes:
-        project = getattr(c.requirement, "project", None)
-        if project is not None and project in pickable and hasattr(c.requirement, "specifier"):
+        project = c.requirement.project
+        if project is not None and project in pickable:
             out.setdefault(str(project), []).append(c)
     return out
 
 
-def _order(group: list[Any]) -> list[Any]:
+def _order(group: list[Cause]) -> list[Cause]:
     """The root requirements first, then each asker's releases newest first."""
     roots = [c for c in group if c.parent is None]
-    asked = sorted((c for c in group if c.parent is not None), key=lambda c: c.parent.version)
+    asked = sorted((c for c in group if c.parent is not None), key=asked_at)
     return roots + asked[::-1]
 
 
-def _asker(cause: Any) -> object:
+def _asker(cause: Cause) -> object:
     parent = cause.parent
     return parent.project if parent is not None else id(cause)
 
 
-def conflicting(causes: Collection[Any], pickable: Pickable) -> tuple[Any, Any] | None:
+def conflicting(causes: Collection[Cause], pickable: Pickable) -> tuple[Cause, Cause] | None:
     """Two causes from different askers on one project, each met by some pickable release
     but none meeting both; None when every pair can be met (the conflict takes three or more,
     or one cause is unmet alone: :func:`unmet_alone`)."""
@@ -79,7 +100,7 @@ def conflicting(causes: Collection[Any], pickable: Pickable) -> tuple[Any, Any] 
     return None
 
 
-def unmet_alone(causes: Collection[Any], pickable: Pickable) -> Any | None:
+def unmet_alone(causes: Collection[Cause], pickable: Pickable) -> Cause | None:
     """A cause that no pickable release meets even alone (the recipes' constraints, a target
     with no file for it), the asker's newest release first; None if each can be met."""
     for project, group in _by_project(causes, pickable).items():
@@ -89,33 +110,33 @@ def unmet_alone(causes: Collection[Any], pickable: Pickable) -> Any | None:
     return None
 
 
-def side(cause: Any, others: int, knowledge: Knowledge) -> str:
+def side(cause: Cause, others: int, knowledge: Knowledge) -> str:
     """``jax==0.8.0 needs numpy>=2.0``; a CuPy build says it is spaCy's."""
     parent = cause.parent
-    who = str(parent) if parent is not None else getattr(cause.requirement, "origin", None)
+    who = str(parent) if parent is not None else cause.requirement.origin
     if parent is not None and any(c.name == parent.project for c in knowledge.cupy):
         who = f"{who} (spaCy's CuPy)"
-    more = f" (and {others} older releases of {parent.project})" if others else ""
+    more = f" (and {others} older releases of {parent.project})" if others and parent else ""
     return f"{who or 'the request'}{more} needs {cause.requirement.format_for_error()}"
 
 
-def sides(causes: Collection[Any], knowledge: Knowledge) -> list[str]:
+def sides(causes: Collection[Cause], knowledge: Knowledge) -> list[str]:
     """One line per asking project (its newest release), not one per release tried."""
-    by_project: dict[object, list[Any]] = {}
+    by_project: dict[object, list[Cause]] = {}
     for c in causes:
         by_project.setdefault(_asker(c), []).append(c)
     picked = [
-        (max(group, key=lambda c: c.parent.version) if group[0].parent else group[0], len(group))
+        (max(group, key=asked_at) if group[0].parent else group[0], len(group))
         for group in by_project.values()
     ]
     return list(dict.fromkeys(side(c, n - 1, knowledge) for c, n in picked))
 
 
-def _limit(cause: Any, knowledge: Knowledge, request: Request, limits: Limits) -> str | None:
+def _limit(cause: Cause, knowledge: Knowledge, request: Request, limits: Limits) -> str | None:
     """``spaCy 3.7's recipe limits numpy to <2``: the constraint that leaves ``cause`` no
     release, with the recipe line it comes from."""
     project = cause.requirement.project
-    spec = limits.get(project)
+    spec = limits.get(project) if project is not None else None
     if spec is None:
         return None
     whose = "cudaenv's recipes limit"
@@ -131,7 +152,7 @@ def _limit(cause: Any, knowledge: Knowledge, request: Request, limits: Limits) -
 
 
 def explain(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     knowledge: Knowledge,
     request: Request,
     pickable: Pickable,
@@ -141,8 +162,6 @@ def explain(
 ) -> Explanation:
     """Package against package, in the words of the requirements that really conflict; a
     requirement only yanked releases would meet says so (:mod:`.yanked`)."""
-    from cudaenv.solver.explain import Explanation  # explain imports this module
-
     said = sides(causes, knowledge)
     reasons = tuple(said) if len(said) > 2 else ()
     pair = conflicting(causes, pickable)

@@ -11,43 +11,49 @@ run, else the newest). So on a CUDA 13 driver, JAX 0.8 beside spaCy 3.8 (extras 
 ``cuda12x``) runs on CUDA 12, which a CUDA 13 driver runs too, rather than on a CUDA 13 that
 spaCy cannot reach. spaCy alone picks its own major (:mod:`.spacy`); where spaCy shares no major
 with the others, the others' major is kept and spaCy's roots refuse it with the lines that keep
-the GPU (:func:`cudaenv.solver.spacy.roots`). Releases of another major are then refused during
-the solve (:func:`cudaenv.solver.recipes.refused`); none common to the others is refused at
-once, with each framework's newest line on a major the others reach as the way out.
+the GPU (:func:`cudaenv.solver.rules.spacy.roots`). Releases of another major are then refused
+during the solve (:func:`cudaenv.solver.rules.recipes.refused`); none common to the others is
+refused at once, with each framework's newest line on a major the others reach as the way out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from cudaenv.errors import Remedy
+from cudaenv.errors import Explanation, Remedy, ResolutionError
+from cudaenv.knowledge import JaxLine, SpacyLine, TfLine, TorchLine
+from cudaenv.solver.rules.context import StackMajor
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from packaging.requirements import Requirement as Pep508
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
     from cudaenv.knowledge import Knowledge
     from cudaenv.request import FrameworkRequest
-    from cudaenv.solver.explain import Explanation
-    from cudaenv.solver.factory import Factory
+    from cudaenv.solver.rules.catalog import Catalog
+    from cudaenv.solver.rules.context import Context
 
 __all__ = [
     "DEFAULT_CUDA_MAJOR",
     "FLAGS",
     "LABELS",
+    "Line",
     "StackMajor",
     "choose",
+    "constraints_of",
     "known_lines",
     "majors",
     "newest_line",
     "reaching",
     "who",
 ]
+
+Line = TfLine | TorchLine | JaxLine | SpacyLine  # a recipe line of any framework
 
 # With no driver detected and none given: CUDA 12 where the frameworks allow it.
 DEFAULT_CUDA_MAJOR = 12
@@ -56,70 +62,68 @@ FLAGS = {"tensorflow": "--tf", "torch": "--torch", "jax": "--jax", "spacy": "--s
 _FOLLOWS = "spacy"  # its CuPy extra is picked for the others' major
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StackMajor:
-    """The CUDA major of the environment, and whose lines decided it (for messages)."""
-
-    major: int
-    who: str  # "TensorFlow 2.18", "PyTorch 2.11"
-
-
-def known_lines(knowledge: Knowledge, name: str) -> tuple[Any, ...]:
+def known_lines(knowledge: Knowledge, name: str) -> Sequence[Line]:
     """The recipe lines of framework ``name``, oldest first."""
-    return {
+    lines: dict[str, Sequence[Line]] = {
         "tensorflow": knowledge.tensorflow,
         "torch": knowledge.torch,
         "jax": knowledge.jax,
         "spacy": knowledge.spacy,
-    }[canonicalize_name(name)]
+    }
+    return lines[canonicalize_name(name)]
 
 
-def majors(line: Any) -> frozenset[int]:
+def majors(line: Line) -> frozenset[int]:
     """The CUDA majors a recipe line reaches: a TensorFlow or PyTorch line's one, a JAX line's
     extras, a spaCy line's GPU extras."""
-    for field in ("extras", "gpu_extras"):
-        table = getattr(line, field, None)
-        if table is not None:
-            return frozenset(table)
+    if isinstance(line, JaxLine):
+        return frozenset(line.extras)
+    if isinstance(line, SpacyLine):
+        return frozenset(line.gpu_extras)
     return frozenset({line.cuda_major})
 
 
-def _span(lines: Sequence[Any]) -> frozenset[int]:
+def constraints_of(line: Line) -> Sequence[Pep508]:
+    """What a line's recipe narrows without adding (TensorFlow's and spaCy's ``numpy<2``)."""
+    return line.constraints if isinstance(line, (TfLine, SpacyLine)) else ()
+
+
+def _span(lines: Sequence[Line]) -> frozenset[int]:
     return frozenset().union(*map(majors, lines))
 
 
-def _gpu_span(knowledge: Knowledge, lines: Sequence[Any]) -> frozenset[int]:
+def _gpu_span(knowledge: Knowledge, lines: Sequence[Line]) -> frozenset[int]:
     """The CUDA majors spaCy's ``lines`` reach: a GPU extra, and a CuPy build in the recipes."""
     return frozenset(m for m in _span(lines) if knowledge.cupy_for(m) is not None)
 
 
-def who(name: str, text: str, lines: Sequence[Any]) -> str:
+def who(name: str, text: str, lines: Sequence[Line]) -> str:
     """``PyTorch 2.7`` (one line) or ``PyTorch >=2.9`` (what was asked)."""
     label = LABELS.get(name, name)
     return f"{label} {lines[0].line}" if len(lines) == 1 else f"{label} {text}"
 
 
-def reaching(lines: Sequence[Any], major: int) -> tuple[Any, ...]:
+def reaching(lines: Sequence[Line], major: int) -> tuple[Line, ...]:
     """The lines that reach CUDA ``major`` (all of them when none does: the solve explains)."""
     return tuple(x for x in lines if major in majors(x)) or tuple(lines)
 
 
-def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> StackMajor | None:
-    """The environment's CUDA major for ``factory.request`` (each framework with the recipe
+def choose(
+    ctx: Context, catalog: Catalog, lines: Mapping[NormalizedName, Sequence[Line]]
+) -> StackMajor | None:
+    """The environment's CUDA major for ``ctx.request`` (each framework with the recipe
     lines it may pick); None when only spaCy is asked for (it picks its own)."""
-    asked = [(fw, lines[fw.name]) for fw in factory.request.frameworks if fw.name != _FOLLOWS]
+    asked = [(fw, lines[fw.name]) for fw in ctx.request.frameworks if fw.name != _FOLLOWS]
     if not asked:
         return None
     common = frozenset.intersection(*(_span(ls) for _, ls in asked))
     if not common:
-        from cudaenv.solver.explain import as_error  # explain reads this module's tables
-
-        raise as_error(_conflict(factory, asked))
+        raise ResolutionError.explained(_conflict(ctx, catalog, asked))
     follows = lines.get(canonicalize_name(_FOLLOWS))
     if follows is not None:
-        with_spacy = common & _gpu_span(factory.knowledge, follows)
+        with_spacy = common & _gpu_span(ctx.knowledge, follows)
         common = with_spacy or common  # none: spaCy's roots refuse, with the ways out
-    max_cuda = factory.machine.max_cuda
+    max_cuda = ctx.machine.max_cuda
     if max_cuda is not None:
         fits = [m for m in common if m <= max_cuda.major]
         major = max(fits) if fits else min(common)
@@ -130,7 +134,7 @@ def choose(factory: Factory, lines: Mapping[NormalizedName, Sequence[Any]]) -> S
 
 
 def _conflict(
-    factory: Factory, asked: Sequence[tuple[FrameworkRequest, Sequence[Any]]]
+    ctx: Context, catalog: Catalog, asked: Sequence[tuple[FrameworkRequest, Sequence[Line]]]
 ) -> Explanation:
     """``TensorFlow 2.21 for CUDA 12 and PyTorch 2.11 for CUDA 13``: the ways out are each
     framework's newest line on a major the others all reach."""
@@ -141,11 +145,9 @@ def _conflict(
     hints = []
     for fw, _ in asked:
         others = [_span(ls) for f, ls in asked if f != fw]
-        line = newest_line(factory, fw.name, frozenset.intersection(*others))
+        line = newest_line(ctx, catalog, fw.name, frozenset.intersection(*others))
         if line is not None:
             hints.append(Remedy.use((FLAGS[fw.name], str(line))))
-    from cudaenv.solver.explain import Explanation
-
     return Explanation(
         headline=f"{' and '.join(said)}: one environment holds one CUDA major",
         hints=tuple(hints),
@@ -153,21 +155,21 @@ def _conflict(
 
 
 def newest_line(
-    factory: Factory, name: str, wanted: frozenset[int] | None = None
+    ctx: Context, catalog: Catalog, name: str, wanted: frozenset[int] | None = None
 ) -> Version | None:
     """The newest line of ``name`` that reaches one of ``wanted`` (None: a major the driver
     runs, any without a driver), has wheels for the target Python and a final release on the
     index."""
     if wanted is None:
-        max_cuda = factory.machine.max_cuda
+        max_cuda = ctx.machine.max_cuda
         top = max_cuda.major if max_cuda is not None else None
         wanted = frozenset(m for m in range(10, 20) if top is None or m <= top)
-    listed = factory.versions(name)
+    listed = catalog.versions(name)
     fits = [
         line.line
-        for line in known_lines(factory.knowledge, name)
+        for line in known_lines(ctx.knowledge, name)
         if wanted & majors(line)
-        and line.python.contains(factory.python)
+        and line.python.contains(ctx.python)
         and any(line.contains(v) and not v.is_prerelease for v in listed)
     ]
     return max(fits, default=None)

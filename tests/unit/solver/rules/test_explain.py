@@ -8,19 +8,13 @@ from packaging.version import Version
 from resolvelib.structs import RequirementInformation
 
 from cudaenv.driver import DriverVersion
-from cudaenv.errors import Remedy
+from cudaenv.errors import Explanation, Remedy, ResolutionError
 from cudaenv.knowledge import load, spec_text
 from cudaenv.machine import Machine
 from cudaenv.request import FrameworkRequest, Request
 from cudaenv.solver.candidates import VirtualCandidate
-from cudaenv.solver.explain import (
-    Explanation,
-    as_error,
-    explain,
-    other_lines,
-    unknown_release,
-)
 from cudaenv.solver.requirements import CUDA, PYTHON, SpecifierRequirement, VirtualRequirement
+from cudaenv.solver.rules.explain import explain, other_lines, unknown_release
 
 
 def request(python: str = "3.11", tf: str | None = "2.15", spacy: str | None = None) -> Request:
@@ -173,9 +167,9 @@ def test_a_line_with_only_pre_releases_says_add_pre() -> None:
     assert [h.options for h in why.hints] == [(("--pre", None),), (("--tf", "2.21"),)]
 
 
-def test_as_error_keeps_the_value() -> None:
+def test_the_error_declares_the_explanation_it_was_made_from() -> None:
     why = Explanation(headline="h", reasons=("r1", "r2"), hints=(Remedy.use(("--pre", None)),))
-    err = as_error(why)
+    err = ResolutionError.explained(why)
     assert (err.message, err.context, err.hint, err.explanation) == (
         "h",
         "r1\nr2",
@@ -186,6 +180,7 @@ def test_as_error_keeps_the_value() -> None:
     assert err.to_dict()["remedies"] == [
         {"text": "use --pre", "options": [["--pre", None]], "commands": []}
     ]
+    assert ResolutionError("gave up").explanation is None  # an error without one says so
 
 
 def test_spec_text_puts_lower_bounds_first() -> None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import CudaenvError, Remedy, ResolutionError
+from cudaenv.machine import Overrides, detect
 from cudaenv.request import FRAMEWORK_ORDER, FrameworkRequest, Target
 
 if TYPE_CHECKING:
@@ -68,8 +69,6 @@ def _option(
 
 
 def _machine(flag: str, value: str, knowledge: Knowledge) -> Machine:
-    from cudaenv.machine import Overrides, detect
-
     overrides = Overrides(driver=value) if flag == "--driver" else Overrides(cuda=value)
     return detect(overrides, driver_to_cuda=knowledge.max_cuda_for_driver)
 
@@ -103,11 +102,14 @@ def _flags(remedy: Remedy) -> tuple[str, ...]:
 def _with(err: ResolutionError, kept: tuple[Remedy, ...]) -> ResolutionError:
     if kept == err.remedies and kept:
         return err
-    out = ResolutionError(err.message, context=err.context, remedies=kept or (MATRIX,))
-    why = getattr(err, "explanation", None)
-    if why is not None:
-        out.explanation = replace(why, hints=out.remedies)  # type: ignore[attr-defined]
-    return out
+    remedies = kept or (MATRIX,)
+    why = err.explanation
+    return ResolutionError(
+        err.message,
+        context=err.context,
+        remedies=remedies,
+        explanation=replace(why, hints=remedies) if why is not None else None,
+    )
 
 
 def _works(

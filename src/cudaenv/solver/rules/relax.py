@@ -26,7 +26,7 @@ which of the two choices each relaxed pin got, and why.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cudaenv.resolution import Relaxation
 from cudaenv.solver.candidates import WheelCandidate
@@ -36,9 +36,15 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
     from packaging.version import Version
+    from resolvelib.resolvers import Result
 
     from cudaenv.knowledge import Knowledge
+    from cudaenv.solver.candidates import Candidate
     from cudaenv.solver.releases import Release
+    from cudaenv.solver.requirements import Requirement
+    from cudaenv.solver.rules.conflicts import Cause
+
+    Solved = Result[Requirement, Candidate, str]  # resolvelib's result of the search
 
 __all__ = [
     "FRAMEWORK_PROJECTS",
@@ -90,7 +96,7 @@ def relaxable(name: str, knowledge: Knowledge) -> bool:
     return any(rule.effect == "relax" for rule in knowledge.rules_for(name))
 
 
-def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
+def found(result: Solved, knowledge: Knowledge) -> tuple[Relaxation, ...]:
     """Each relaxed framework pin that resolvelib's ``result`` meets with a newer release, with
     the rule that allows it."""
     out = []
@@ -100,7 +106,7 @@ def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
         infos = result.criteria[cand.identifier].information
         why = _why(cand, infos)
         for req, parent in infos:
-            pin = getattr(req, "relaxed", None)
+            pin = req.relaxed
             if pin is None or pin == cand.version:
                 continue
             rule = knowledge.relaxing_rule(cand.name, pin, cand.version)
@@ -118,16 +124,16 @@ def found(result: Any, knowledge: Knowledge) -> tuple[Relaxation, ...]:
     return tuple(sorted(out, key=lambda r: (r.package, r.by)))
 
 
-def _why(cand: WheelCandidate, infos: Sequence[Any]) -> str:
+def _why(cand: WheelCandidate, infos: Collection[Cause]) -> str:
     """Why ``cand`` is the release chosen: another framework's pin, or the lowest release that
     meets the requirements that ask for more than every pin (named)."""
-    pins = [(req.relaxed, parent) for req, parent in infos if getattr(req, "relaxed", None)]
+    pins = [(req.relaxed, parent) for req, parent in infos if req.relaxed]
     at = [str(parent) for pin, parent in pins if pin == cand.version]
     if at:
         return f"the newest of the frameworks' pins ({', '.join(at)} pins {cand.version})"
     top = max((pin for pin, _ in pins), default=None)
     above = [
-        f"{parent or getattr(req, 'origin', None) or 'the request'} needs {req.name}{req.specifier}"
+        f"{parent or req.origin or 'the request'} needs {req.project}{req.specifier}"
         for req, parent in infos
         if top is not None and not req.specifier.contains(top, prereleases=True)
     ]

@@ -9,7 +9,7 @@ from cudaenv.errors import Remedy, ResolutionError
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Request
-from cudaenv.solver.remedies import MATRIX, apply, verified
+from cudaenv.solver.rules.remedies import MATRIX, apply, verified
 
 REQUEST = Request.from_args(tf="2.15", spacy="3.7", python="3.12", platform="manylinux_2_28_x86_64")
 MACHINE = Machine(

@@ -18,20 +18,21 @@ Requires-Python first:
 
 Every way out is a :class:`~cudaenv.errors.Remedy`: options of the same command, with values
 (:mod:`.alternatives` proposes them). The solver tries each before it is shown (:mod:`.remedies`).
+The :class:`~cudaenv.errors.Explanation` value travels on the
+:class:`~cudaenv.errors.ResolutionError` (:meth:`~cudaenv.errors.ResolutionError.explained`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
-from cudaenv.errors import Remedy, ResolutionError
-from cudaenv.knowledge import spec_text
-from cudaenv.solver import alternatives, conflicts, libraries
+from cudaenv.errors import Explanation, Remedy
+from cudaenv.knowledge import TfLine, spec_text
 from cudaenv.solver.candidates import cuda_version
-from cudaenv.solver.requirements import CUDA, PYTHON, admits
+from cudaenv.solver.requirements import CUDA, PYTHON, VirtualRequirement, admits
+from cudaenv.solver.rules import alternatives, conflicts, libraries
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
@@ -41,13 +42,14 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import FrameworkRequest, Request
-    from cudaenv.solver.alternatives import Releases
-    from cudaenv.solver.conflicts import Limits, Pickable
+    from cudaenv.solver.rules.alternatives import Releases
+    from cudaenv.solver.rules.conflicts import Cause, Limits, Pickable
+    from cudaenv.solver.rules.majors import Line
 
 __all__ = [
     "Explanation",
-    "as_error",
     "explain",
+    "other_lines",
     "unknown_release",
     "upgrade_driver",
 ]
@@ -57,36 +59,8 @@ _FLAGS = {"tensorflow": "--tf", "spacy": "--spacy"}
 _PYTHON_TRIES = 3
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    """A failed solve as data: one headline, the reasons behind it, the ways out."""
-
-    headline: str
-    reasons: tuple[str, ...] = ()
-    hints: tuple[Remedy, ...] = ()
-
-    def hint_text(self) -> str | None:
-        return ", or ".join(h.text for h in self.hints) or None
-
-    def sentence(self) -> str:
-        """``headline → hint, or hint``: the explanation in one line."""
-        hints = self.hint_text()
-        return f"{self.headline} → {hints}" if hints else self.headline
-
-
-def as_error(explanation: Explanation) -> ResolutionError:
-    """The CLI's error for an explanation (message, context, remedies); keeps the value on it."""
-    err = ResolutionError(
-        explanation.headline,
-        context="\n".join(explanation.reasons) or None,
-        remedies=explanation.hints,
-    )
-    err.explanation = explanation  # type: ignore[attr-defined]
-    return err
-
-
 def explain(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -130,7 +104,7 @@ def upgrade_driver(machine: Machine, knowledge: Knowledge, floor: Version) -> Re
     )
 
 
-def _unmet(causes: Collection[Any], identifier: str, version: Version | None) -> list[Any]:
+def _unmet(causes: Collection[Cause], identifier: str, version: Version | None) -> list[Cause]:
     return [
         c
         for c in causes
@@ -140,13 +114,18 @@ def _unmet(causes: Collection[Any], identifier: str, version: Version | None) ->
     ]
 
 
-def _who(cause: Any) -> str:
+def _floor(cause: Cause) -> Version:
+    """The ``__cuda`` floor a cause asks for (0 where it states none)."""
     req = cause.requirement
-    return getattr(req, "who", None) or (str(cause.parent) if cause.parent else "the request")
+    return (req.floor if isinstance(req, VirtualRequirement) else None) or Version("0")
+
+
+def _who(cause: Cause) -> str:
+    return cause.requirement.who or (str(cause.parent) if cause.parent else "the request")
 
 
 def _driver(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -155,8 +134,8 @@ def _driver(
     unmet = _unmet(causes, CUDA, cuda_version(machine))
     if not unmet:
         return None
-    worst = max(unmet, key=lambda c: c.requirement.floor or Version("0"))
-    floor: Version = worst.requirement.floor or Version("0")
+    worst = max(unmet, key=_floor)
+    floor = _floor(worst)
     hints = [h for h in [upgrade_driver(machine, knowledge, floor)] if h is not None]
     line = None
     if request.framework("tensorflow") is not None and not machine.too_old:
@@ -203,7 +182,7 @@ def _driver_headline(machine: Machine, knowledge: Knowledge, who: str, floor: Ve
     )
 
 
-def _reasons(unmet: Sequence[Any]) -> tuple[str, ...]:
+def _reasons(unmet: Sequence[Cause]) -> tuple[str, ...]:
     """Every unmet requirement, when there is more than the one the headline names."""
     if len(unmet) < 2:
         return ()
@@ -211,7 +190,7 @@ def _reasons(unmet: Sequence[Any]) -> tuple[str, ...]:
 
 
 def _python(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -263,7 +242,7 @@ def _tf_cuda_major(knowledge: Knowledge, request: Request, releases: Releases) -
 
 
 def _packages(
-    causes: Collection[Any],
+    causes: Collection[Cause],
     machine: Machine,
     knowledge: Knowledge,
     request: Request,
@@ -300,7 +279,7 @@ def _asks_line(fw: FrameworkRequest, line: Version) -> bool:
 
 def unknown_release(
     fw: FrameworkRequest,
-    known: Sequence[Any],
+    known: Sequence[Line],
     label: str,
     *,
     versions: Sequence[Version] = (),
@@ -317,7 +296,7 @@ def unknown_release(
     """
     flag = _FLAGS.get(fw.name, f"--{fw.name}")
     lines = [
-        f"{k.line}{' (pre-release only)' if getattr(k, 'pre_release_only', False) else ''}"
+        f"{k.line}{' (pre-release only)' if isinstance(k, TfLine) and k.pre_release_only else ''}"
         for k in known
     ]
     hints = (Remedy.use((flag, str(newest_line))),) if newest_line is not None else ()

@@ -17,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 
 from cudaenv.errors import CudaenvError
 from cudaenv.solver.requirements import admits, exact_version
+from cudaenv.solver.rules.majors import LABELS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -25,30 +26,27 @@ if TYPE_CHECKING:
 
     from cudaenv.request import FrameworkRequest, Request
     from cudaenv.resolution import Resolution
+    from cudaenv.solver.rules.catalog import Catalog
 
     Attempt = Callable[[Request], Resolution]
     Newer = Callable[[FrameworkRequest, Version], Sequence[Version]]
 
-__all__ = ["LABELS", "prefer_newest", "usable_newer"]
-
-LABELS = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "spacy": "spaCy"}
+__all__ = ["prefer_newest", "usable_newer"]
 
 
 def usable_newer(
-    fw: FrameworkRequest,
-    picked: Version,
-    releases: Sequence[tuple[Version, bool]],
-    refused: Callable[[Version], str | None],
-    *,
-    pre: bool,
+    catalog: Catalog, fw: FrameworkRequest, picked: Version, *, pre: bool
 ) -> list[Version]:
     """Releases newer than ``picked`` that ``fw`` admits, with a file for the target, neither
-    yanked nor refused, newest first (``releases``: version and yanked, for the target)."""
+    yanked nor refused, newest first. Cost: the framework's page (already read)."""
     return sorted(
         (
-            v
-            for v, yanked in releases
-            if v > picked and not yanked and admits(fw.specifier, v, pre=pre) and not refused(v)
+            r.version
+            for r in catalog.releases(fw.name)
+            if r.version > picked
+            and not r.yanked
+            and admits(fw.specifier, r.version, pre=pre)
+            and not catalog.refused(fw.name, r.version)
         ),
         reverse=True,
     )
