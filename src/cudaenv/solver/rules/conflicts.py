@@ -157,8 +157,9 @@ def explain(
     request: Request,
     pickable: Pickable,
     limits: Limits,
-    yanked: Mapping[str, Mapping[Version, str]],
     hints: tuple[Remedy, ...],
+    *,
+    yanked: Mapping[str, Mapping[Version, str]] | None = None,
 ) -> Explanation:
     """Package against package, in the words of the requirements that really conflict; a
     requirement only yanked releases would meet says so (:mod:`.yanked`)."""
@@ -177,7 +178,7 @@ def explain(
     if len(said) == 1 or alone is not None:
         target = f"Python {request.target.python} on {request.target.platform}"
         one = said[0] if alone is None else side(alone, 0, knowledge)
-        gone = fitting(causes if alone is None else (alone,), yanked)
+        gone = fitting(causes if alone is None else (alone,), yanked or {})
         none = f"the only releases that would do are yanked on the index: {gone}" if gone else None
         headline = f"no release fits: {one}, and {none or f'none is available for {target}'}"
         return Explanation(headline=headline, reasons=reasons, hints=hints)

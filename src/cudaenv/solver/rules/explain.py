@@ -250,7 +250,8 @@ def _packages(
     facts: tuple[Pickable, Limits, Mapping[str, Mapping[Version, str]]],
 ) -> Explanation:
     hints = tuple(other_lines(machine, knowledge, request, releases))
-    return conflicts.explain(causes, knowledge, request, *facts, hints)
+    pickable, limits, yanked = facts
+    return conflicts.explain(causes, knowledge, request, pickable, limits, hints, yanked=yanked)
 
 
 def other_lines(
