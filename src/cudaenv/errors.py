@@ -23,6 +23,7 @@ __all__ = [
     "DetectError",
     "EnvError",
     "FilesystemError",
+    "FixError",
     "IndexError_",
     "InstallError",
     "KnowledgeError",
@@ -156,6 +157,12 @@ class FilesystemError(CudaenvError):
 
 class InstallError(CudaenvError):
     reference = "install-failed"
+
+
+class FixError(CudaenvError):
+    """``cudaenv fix`` will not change an environment: what it would take, and the way out."""
+
+    reference = "fix-refused"
 
 
 class SmokeError(CudaenvError):

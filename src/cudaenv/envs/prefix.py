@@ -28,7 +28,15 @@ from cudaenv import __version__
 from cudaenv.envs import contents
 from cudaenv.errors import EnvError, UsageError
 
-__all__ = ["INCOMPLETE_MARKER", "MARKER", "OWN_FILES", "check_prefix", "foreign", "write_marker"]
+__all__ = [
+    "INCOMPLETE_MARKER",
+    "MARKER",
+    "OWN_FILES",
+    "check_prefix",
+    "foreign",
+    "runs_cudaenv",
+    "write_marker",
+]
 
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
@@ -123,7 +131,7 @@ def _check_replaceable(prefix: Path) -> None:
         raise EnvError(
             f"{prefix} is {_special(prefix)}, not an environment; it is kept", hint=_ANOTHER
         )
-    if _runs_cudaenv(prefix):
+    if runs_cudaenv(prefix):
         raise EnvError(
             f"cudaenv is running from {prefix}; it cannot replace the environment it runs in",
             hint=f"run cudaenv from another environment, or {_ANOTHER}",
@@ -176,7 +184,7 @@ def _special(prefix: Path) -> str | None:
     return next((what for place, what in places.items() if place.resolve() == resolved), None)
 
 
-def _runs_cudaenv(prefix: Path) -> bool:
+def runs_cudaenv(prefix: Path) -> bool:
     """Whether the running interpreter or cudaenv's own code lives in ``prefix``."""
     import cudaenv
 
