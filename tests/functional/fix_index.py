@@ -28,7 +28,7 @@ import pytest
 from cudaenv.envs.base import Env
 from cudaenv.process import find_uv
 from tests.tools.index_server import IndexServer
-from tests.tools.make_wheel import build_shared_library, make_nvidia_wheel, make_wheel
+from tests.tools.make_wheel import build_shared_library, make_nvidia_wheel, make_sdist, make_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -357,6 +357,8 @@ def build(dest: Path) -> Path:
         for name, version in pins.items():
             _nvidia(dest, name, version)
     _nvidia(dest, "nvidia-cudnn-cu11", "8.7.0.84")
+    # the newest CUDA 12 NVRTC, as an sdist only: its setup.py leaves SDIST-CODE-RAN if run
+    make_sdist(dest, "nvidia-cuda-nvrtc-cu12", "12.9.0")
     return dest
 
 

@@ -103,11 +103,13 @@ def test_tensorflow_213_with_the_cu12_wheels_a_resolver_picks_gets_cuda_11(
 
 
 def test_spacy_with_cupy_cuda11x_on_a_cuda_12_driver_gets_cupy_cuda12x(
-    cli, index: IndexServer, tmp_path: Path
+    cli, index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`uv pip install 'spacy[cuda11x]==3.7.5'` on a CUDA 12 driver: CuPy for CUDA 11 and no
-    CUDA runtime at all. The stack follows the driver: cupy-cuda12x and its runtime wheels."""
+    CUDA runtime at all. The stack follows the driver: cupy-cuda12x and its runtime wheels,
+    the newest CUDA 12 NVRTC with a wheel (the newer one, an sdist only, is never built)."""
     env = uv_env(tmp_path / "spacy", index, ["spacy[cuda11x]==3.7.5", "click"])
+    monkeypatch.chdir(tmp_path)
     result, seconds = fix(cli, env, index, tmp_path)
     assert result.code == 0, result.err
     doc = json.loads(result.out)
@@ -116,6 +118,8 @@ def test_spacy_with_cupy_cuda11x_on_a_cuda_12_driver_gets_cupy_cuda12x(
     assert kinds["cupy-cuda11x"] == "remove" and kinds["cupy-cuda12x"] == "add"
     now = installed(env)
     assert "cupy-cuda11x" not in now and now["spacy"] == "3.7.5"
+    assert now["nvidia-cuda-nvrtc-cu12"] == "12.3.107"
+    assert not list(tmp_path.rglob("SDIST-CODE-RAN"))
     smoke = checked(cli, env)
     assert "libnvrtc.so.12" in {lib["soname"] for lib in smoke["libraries"]}
 

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.functional.fix_index import DRIVER, build, fix, hashes, pip_env, served, uv_env
+from tests.functional.fix_index import (
+    DRIVER,
+    build,
+    fix,
+    hashes,
+    pip_env,
+    report,
+    served,
+    uv_env,
+)
 from tests.tools.index_server import IndexServer
 from tests.tools.signals import python_with_default_signals
 
@@ -66,7 +75,8 @@ def test_a_wheel_the_index_refuses_midway_puts_every_file_back(
         assert planned.code == 0, planned.err
         before = hashes(env.prefix)
         own.fail(50, status=403, path=CUDNN)
-        result, _ = fix(cli, env, own, tmp_path)
+        result, seconds = fix(cli, env, own, tmp_path)
+    report("a wheel refused midway, rolled back", json.loads(planned.out), seconds)
     assert result.code == 2
     error = json.loads(result.out)["error"]
     assert "every file of the environment was put back as it was" in error["message"]
@@ -81,8 +91,10 @@ def test_a_failure_after_the_wheels_were_installed_puts_every_file_back(
     env = uv_env(tmp_path / "env", index, ["tensorflow==2.15.1"])
     (env.bin_dir / "activate.fish").unlink()
     (env.bin_dir / "activate.fish").mkdir()
+    planned, _ = fix(cli, env, index, tmp_path, "--dry-run")
     before = hashes(env.prefix)
-    result, _ = fix(cli, env, index, tmp_path)
+    result, seconds = fix(cli, env, index, tmp_path)
+    report("failure after the install, rolled back", json.loads(planned.out), seconds)
     assert result.code == 2, result.out
     error = json.loads(result.out)["error"]
     assert "activate.fish" in error["message"] and "put back" in error["message"]
@@ -128,7 +140,8 @@ def test_a_driver_too_old_for_the_tensorflow_is_refused_and_nothing_changes(
     driver to install, and the way out the hint names is followed: TensorFlow 2.14."""
     env = uv_env(tmp_path / "env", index, ["tensorflow==2.15.1"])
     before = hashes(env.prefix)
-    result, _ = fix(cli, env, index, tmp_path, "--driver", "470.82.01")
+    result, seconds = fix(cli, env, index, tmp_path, "--driver", "470.82.01")
+    report("driver too old, refused", {"plan": []}, seconds)
     assert result.code == 2
     error = json.loads(result.out)["error"]
     assert "TensorFlow 2.15.1 needs CUDA >= 12.0" in error["message"]
@@ -136,8 +149,11 @@ def test_a_driver_too_old_for_the_tensorflow_is_refused_and_nothing_changes(
     assert hashes(env.prefix) == before
     (remedy,) = error["remedies"]
     assert remedy["options"] == [["--allow-framework-change", None]]
-    moved, _ = fix(cli, env, index, tmp_path, "--driver", "470.82.01", "--allow-framework-change")
+    moved, seconds = fix(
+        cli, env, index, tmp_path, "--driver", "470.82.01", "--allow-framework-change"
+    )
     assert moved.code == 0, moved.err
+    report("driver too old, --allow-framework-change", json.loads(moved.out), seconds)
     plan = {c["package"]: c for c in json.loads(moved.out)["plan"]}
     assert (plan["tensorflow"]["from"], plan["tensorflow"]["to"]) == ("2.15.1", "2.14.1")
     assert plan["nvidia-cudnn-cu11"]["kind"] == "add"

@@ -137,6 +137,8 @@ def _fix(env: Env, args: argparse.Namespace, progress: Progress) -> int:
         if args.json:
             render.emit_json(_document(plan, before, None, None, None, dry_run=args.dry_run))
         elif args.dry_run:
+            now = f"{_count(before)}, {fix.cuda_findings(before)} about the CUDA packages"
+            render.line(f"doctor finds now: {now}")
             render.line("dry run: nothing was changed")
         return OK
     applied = fix.apply(
@@ -223,7 +225,10 @@ def _show_plan(plan: Plan, *, idle: bool) -> None:
     render.line()
     counts = {w: sum(1 for c in plan.changes if c.kind == k) for k, w in _KINDS.items()}
     said = ", ".join(f"{n} {w}" for w, n in counts.items() if n) or "no package changes"
-    render.line(f"plan: {len(plan.changes)} packages ({said}); then the activation and hook")
+    render.line(
+        f"plan: {_n(len(plan.changes), 'package')} ({said}), then the activation scripts and "
+        "the start-up hook"
+    )
     if plan.changes:
         render.table(
             [(c.name, c.before or "-", c.after or "-", c.why) for c in plan.changes],
@@ -332,4 +337,8 @@ def _show_result(
 def _count(diagnosis: Diagnosis) -> str:
     errors = sum(1 for f in diagnosis.findings if f.severity == "error")
     warnings = sum(1 for f in diagnosis.findings if f.severity == "warning")
-    return f"{errors} errors, {warnings} warnings"
+    return f"{_n(errors, 'error')}, {_n(warnings, 'warning')}"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

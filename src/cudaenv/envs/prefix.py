@@ -41,9 +41,12 @@ __all__ = [
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
 ADDED_LOCK = "pylock.added.toml"  # cudaenv.add writes it; cudaenv.verify reads it
+BEFORE_FIX = "pylock.before-fix.toml"  # cudaenv.fix writes it, with its folder FIX_STATE
+FIX_STATE = ".cudaenv-fix"
 # cudaenv's own files, wherever they came from: the marker, the record of packages added later,
-# and the installer's lock file (uv makes ``.lock`` at its first install into a prefix).
-OWN_FILES = frozenset({MARKER, INCOMPLETE_MARKER, ADDED_LOCK, ".lock"})
+# what `cudaenv fix` keeps for --undo, and the installer's lock file (uv makes ``.lock`` at its
+# first install into a prefix).
+OWN_FILES = frozenset({MARKER, INCOMPLETE_MARKER, ADDED_LOCK, BEFORE_FIX, ".lock"})
 _ABOUT = (
     "cudaenv made this environment. `cudaenv create --force` replaces it only while it holds "
     "nothing but what cudaenv put there (these files, and those the packages' RECORDs list); "
@@ -85,6 +88,7 @@ def foreign(prefix: Path, marker: dict[str, object]) -> list[str]:
     accounted = {f for f in made if isinstance(f, str)} if isinstance(made, list) else set()
     accounted |= _recorded(prefix) | OWN_FILES | _kernel_specs(prefix)
     present = contents.files(prefix)
+    accounted |= {p for p in present if p.startswith(f"{FIX_STATE}/")}
     return contents.shown(contents.unaccounted(present, accounted), present)
 
 

@@ -21,13 +21,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cudaenv.errors import FixError
 from cudaenv.fix.apply import Applied, apply
 from cudaenv.fix.before import BEFORE_LOCK
 from cudaenv.fix.plan import Change, Plan
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
     from cudaenv.doctor import Diagnosis
     from cudaenv.envs.base import Env
+    from cudaenv.fix.installed import Dist
     from cudaenv.machine import Overrides
     from cudaenv.progress import Progress
     from cudaenv.steps import IndexOptions
@@ -55,6 +59,18 @@ def cuda_findings(diagnosis: Diagnosis) -> int:
         for f in diagnosis.findings
         if f.severity in ("error", "warning") and f.cause in CUDA_CAUSES
     )
+
+
+def _releases(
+    dists: Iterable[Dist], moved: Sequence[str], environment: Mapping[str, str]
+) -> list[frozenset[str]]:
+    """The packages a solve frees besides the free ones, smallest first: none; and where a
+    framework moves to another line, then also what only that framework needs."""
+    from cudaenv.fix.frameworks import exclusive
+
+    if not moved:
+        return [frozenset()]
+    return [frozenset(), frozenset(exclusive(dists, moved, environment))]
 
 
 def prepare(
@@ -89,17 +105,22 @@ def prepare(
     specs = frameworks.specifiers(found, machine, know, target.python, allow_change=allow_change)
     moved = [n for n, s in specs.items() if not s.contains(found[n], prereleases=True)]
     environment = target.marker_environment()
-    released = frameworks.exclusive(dists, moved, environment) if moved else frozenset()
     with index.open(target.platform, target.supported_tags(), sdists=False) as client:
         if progress is not None:
             progress.step("finding the file each installed package came from")
         before = locate(dists, client)
         resolution = None
         solved: list[str] = []
-        if specs:
+        for released in _releases(dists, moved, environment) if specs else ():
             req = planning.request(dists, before, specs, target, released)
-            resolution = planning.solve(req, machine, know, client, env, progress)
+            try:
+                resolution = planning.solve(req, machine, know, client, env, progress)
+            except FixError:
+                if released or not moved:
+                    raise
+                continue  # the framework's own dependencies must move with it
             solved = [*specs, *(str(r.name) for r in req.packages)]
+            break
         url = client.url
     changes = planning.diff(dists, resolution, environment, solved) if resolution else ()
     return Plan(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import parse_wheel_filename
 
+from cudaenv.envs.prefix import BEFORE_FIX
 from cudaenv.errors import IndexError_
 from cudaenv.resolution import Pin, Resolution, WheelFile
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BEFORE_LOCK", "Before", "locate", "write"]
 
-BEFORE_LOCK = "pylock.before-fix.toml"
+BEFORE_LOCK = BEFORE_FIX
 _WHY = ("installed before cudaenv fix",)
 
 

@@ -24,6 +24,8 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
+from cudaenv.envs.prefix import FIX_STATE
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE", "UNDO", "Aside", "record_files"]
 
-STATE = ".cudaenv-fix"
+STATE = FIX_STATE
 UNDO = "undo"
 
 
@@ -59,6 +61,13 @@ def record_files(prefix: Path, dist: Dist) -> set[str]:
     for top, _dirs, names in os.walk(dist.folder):
         out.update(os.path.relpath(os.path.join(top, n), prefix) for n in names)
     return {r for r in out if os.path.lexists(prefix / r)}
+
+
+def _parents(rel: str) -> list[str]:
+    out = []
+    while (rel := os.path.dirname(rel)) not in ("", "."):
+        out.append(rel)
+    return out
 
 
 def _walk(prefix: Path) -> tuple[dict[str, tuple[int, int]], set[str]]:
@@ -95,11 +104,14 @@ class Aside:
 
     def set_aside(self, leaving: Iterable[Dist], staying: Iterable[Dist]) -> None:
         """Move the files of ``leaving`` aside (copy those a ``staying`` one lists too)."""
+        leaving = list(leaving)
         shared = set().union(*(record_files(self.prefix, d) for d in staying))
         going = set().union(*(record_files(self.prefix, d) for d in leaving))
         self.copy(sorted(going & shared))
         self.remove(sorted(going - shared))
-        self._prune({os.path.dirname(r) for r in going - shared})
+        sites = {os.path.relpath(d.folder.parent, self.prefix) for d in leaving}
+        above = {a for s in sites for a in (s, *_parents(s))}  # site-packages and up: kept
+        self._prune({os.path.dirname(r) for r in going - shared}, keep=above)
 
     def remove(self, rels: Iterable[str]) -> None:
         """Move these files aside (they go; a rollback brings them back)."""

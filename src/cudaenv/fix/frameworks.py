@@ -120,12 +120,13 @@ def _no_driver(
         if machine.too_old
         else "no NVIDIA driver was found"
     )
-    value = driver or "525.60.13"
+    newest = max(knowledge.floors, key=lambda f: f.cuda_major, default=None)
+    value = driver or (str(newest.driver) if newest is not None else "")
     return FixError(
         f"{what}, so fix cannot tell which CUDA stack this machine runs"
         + (f" ({said})" if said else ""),
         hint=f"run it on the GPU machine, or name the driver that will run it: --driver {value}",
-        remedies=(Remedy.use(("--driver", value)),),
+        remedies=(Remedy.use(("--driver", value)),) if value else (),
     )
 
 

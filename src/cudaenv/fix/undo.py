@@ -73,10 +73,12 @@ def undo(
 ) -> Undone:
     """Undo the last fix of ``env`` (see the module's docstring)."""
     from cudaenv import lock
+    from cudaenv.fix import guard
     from cudaenv.fix import installed as reading
     from cudaenv.install import install
 
     started = time.monotonic()
+    guard.check(env, {})  # never the Python cudaenv runs from, nor an externally managed one
     record = _record(env)
     lock_path = env.prefix / BEFORE_LOCK
     before = lock.read(lock_path)
