@@ -14,13 +14,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import pytest
 
 from cudaenv import cli
 from cudaenv.envs.base import Env
-from tests.functional.fix_index import DRIVER, build, cuda_findings, hashes, served, uv_env
+from tests.functional.fix_index import (
+    DRIVER,
+    build,
+    cuda_findings,
+    hashes,
+    report,
+    served,
+    uv_env,
+)
 from tests.functional.test_conda_plugin import (  # noqa: F401 (fixtures)
     HAS_CONDA,
     NO_CONDA,
@@ -71,12 +80,14 @@ def test_conda_cudaenv_fix_by_name_writes_condas_activate_d_and_leaves_bin_activ
     conda.chmod(0o755)
     monkeypatch.setenv("CONDA_EXE", str(conda))
     activate = hashes(env.prefix)["bin/activate"]
+    started = time.monotonic()
     code, out, err = conda_cudaenv(
         "fix", "-n", "tf", "--driver", DRIVER, "--index-url", index.url,
         "--cache-dir", str(tmp_path / "cache"), "--json",
     )  # fmt: skip
     assert code == 0, err
     doc = json.loads(out)
+    report("conda cudaenv fix -n NAME, conda-shaped", doc, time.monotonic() - started)
     assert len(doc["plan"]) == 8 and doc["doctor"]["after"]["cuda_findings"] == 0
     assert (env.prefix / "etc" / "conda" / "activate.d" / "cudaenv.sh").is_file()
     assert hashes(env.prefix)["bin/activate"] == activate  # conda's way, not the venv's
