@@ -187,3 +187,51 @@ def test_the_python_cudaenv_runs_from_is_never_changed_but_a_dry_run_reads_it(
     followed = cli(*args, "--driver", DRIVER)
     assert followed.code == 0, followed.err
     assert "dry run: nothing was changed" in followed.out
+
+
+def test_no_driver_is_refused_with_one_that_runs_the_frameworks_which_works(
+    cli, index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No driver here (CONDA_OVERRIDE_CUDA="" says so, whatever this machine has): fix cannot
+    tell the stack, says so, and the --driver it names makes the plan."""
+    env = uv_env(tmp_path / "env", index, ["tensorflow==2.15.1"])
+    before = hashes(env.prefix)
+    monkeypatch.setenv("CONDA_OVERRIDE_CUDA", "")
+    args = ["fix", "-p", str(env.prefix), "--index-url", index.url, "--json"]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+    refused = cli(*args)
+    assert refused.code == 2
+    error = json.loads(refused.out)["error"]
+    assert error["message"].startswith("no NVIDIA driver was found")
+    assert hashes(env.prefix) == before
+    (remedy,) = error["remedies"]
+    assert remedy["options"] == [["--driver", "525.60.13"]]
+    followed = cli(*args, *remedy["options"][0])
+    assert followed.code == 0, followed.out
+    assert len(json.loads(followed.out)["plan"]) == 8
+
+
+def test_what_no_cuda_stack_fits_is_refused_with_a_new_environment_that_works(
+    cli, index: IndexServer, tmp_path: Path
+) -> None:
+    """TensorFlow 2.13 caps numpy at 1.24.3; the user forced 1.26.4 past pip's check: held
+    where it is, nothing fits. The way out is a new environment beside it, made from the same
+    index, and it is made."""
+    env = pip_env(
+        tmp_path / "env",
+        index,
+        ["tensorflow==2.13.1"],
+        ["--no-deps", "numpy==1.26.4"],
+    )
+    before = hashes(env.prefix)
+    refused, _ = fix(cli, env, index, tmp_path)
+    assert refused.code == 2
+    error = json.loads(refused.out)["error"]
+    assert error["message"].startswith(f"no CUDA stack fits what {env.prefix} holds")
+    assert hashes(env.prefix) == before
+    (remedy,) = error["remedies"]
+    (command,) = remedy["commands"]
+    assert command[:4] == ["cudaenv", "create", "--tf", "2.13"]
+    made = cli(*command[1:], "--index-url", index.url, "--driver", DRIVER, "--no-smoke")
+    assert made.code == 0, made.err
+    assert (tmp_path / "env-cudaenv" / "pylock.toml").is_file()

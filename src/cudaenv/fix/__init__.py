@@ -122,7 +122,8 @@ def prepare(
             solved = [*specs, *(str(r.name) for r in req.packages)]
             break
         url = client.url
-    changes = planning.diff(dists, resolution, environment, solved) if resolution else ()
+    remedy = frameworks.remake(env.prefix, specs, target.python) if specs else None
+    changes = planning.diff(dists, resolution, environment, solved, remedy) if resolution else ()
     return Plan(
         env=env,
         target=target,

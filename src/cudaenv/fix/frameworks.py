@@ -25,6 +25,7 @@ from cudaenv.errors import FixError, Remedy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from pathlib import Path
 
     from packaging.utils import NormalizedName
 
@@ -32,10 +33,23 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
 
-__all__ = ["ALLOW", "LABELS", "exclusive", "installed", "specifiers"]
+__all__ = ["ALLOW", "FLAGS", "LABELS", "exclusive", "installed", "remake", "specifiers"]
 
 ALLOW = "--allow-framework-change"
 LABELS = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "spacy": "spaCy"}
+FLAGS = {"tensorflow": "--tf", "torch": "--torch", "jax": "--jax", "spacy": "--spacy"}
+
+
+def remake(prefix: Path, frameworks: Mapping[str, SpecifierSet], python: Version) -> Remedy:
+    """``cudaenv create`` of the same frameworks' lines, for this Python, beside ``prefix``:
+    the way out where no CUDA stack fits what an environment holds."""
+    flags = []
+    for name, spec in frameworks.items():
+        version = Version(next(iter(spec)).version.removesuffix(".*"))
+        flags += [FLAGS[name], f"{version.major}.{version.minor}"]
+    where = f"{prefix}-cudaenv"
+    create = ("cudaenv", "create", *flags, "--python", f"{python.major}.{python.minor}")
+    return Remedy.run((*create, "-p", where))
 
 
 def installed(dists: Iterable[Dist]) -> dict[str, Version]:

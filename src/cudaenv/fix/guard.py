@@ -38,7 +38,6 @@ _ASK = (
     "'%d.%d.%d' % sys.version_info[:3]}))"
 )
 _MARKER = "EXTERNALLY-MANAGED"
-_FLAGS = {"tensorflow": "--tf", "torch": "--torch", "jax": "--jax", "spacy": "--spacy"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,15 +81,18 @@ def check(env: Env, installed: Mapping[str, Version], *, changing: bool = True) 
 def _externally_managed(
     env: Env, marker: Path, version: str, installed: Mapping[str, Version]
 ) -> EnvError:
-    python = ".".join(version.split(".")[:2])
-    flags = [w for name, v in installed.items() for w in (_FLAGS[name], f"{v.major}.{v.minor}")]
-    create = ("cudaenv", "create", *flags, "--python", python, "-p", "./cudaenv-env")
-    remedies = (Remedy.run(create),) if flags else ()
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from cudaenv.fix.frameworks import remake
+
+    specs = {name: SpecifierSet(f"=={v}") for name, v in installed.items()}
+    python = Version(".".join(version.split(".")[:2]))
+    remedies = (remake(Path.cwd() / "env", specs, python),) if specs else ()
     venv = f"`{shlex.quote(str(env.python))} -m venv ./env`"
     hint = (
-        f"make an environment of your own: {venv}, or one with the GPU stack: "
-        f"`{shlex.join(create)}`"
-        if flags
+        f"make an environment of your own: {venv}, or one with the GPU stack: {remedies[0].text}"
+        if remedies
         else f"make an environment of your own ({venv}) and install your packages there"
     )
     return EnvError(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from cudaenv.envs.base import Env
+    from cudaenv.errors import Remedy
     from cudaenv.fix.before import Before
     from cudaenv.fix.installed import Dist
     from cudaenv.index import Index
@@ -149,11 +150,15 @@ def solve(
     try:
         return solve_request(req, machine, knowledge, index, on_event=watch.on_event)
     except ResolutionError as err:
+        specs = {str(f.name): f.specifier for f in req.frameworks}
+        remedy = frameworks.remake(env.prefix, specs, req.target.python)
         raise FixError(
-            f"no CUDA stack fits what {env.prefix} holds: {err.message}; nothing was changed",
+            f"no CUDA stack fits what {env.prefix} holds: {err.message} (fix holds every "
+            "installed package at its version: a limit ==VERSION is the one installed); "
+            "nothing was changed",
             context=err.context,
-            hint="a new environment for these frameworks has one: `cudaenv create` with "
-            "their lines (`cudaenv matrix` shows which lines share a CUDA stack)",
+            hint=f"a new environment for these frameworks beside it: {remedy.text}",
+            remedies=(remedy,),
         ) from None
 
 
@@ -162,10 +167,12 @@ def diff(
     resolution: Resolution,
     environment: Mapping[str, str],
     solved: Iterable[str] = (),
+    remedy: Remedy | None = None,
 ) -> tuple[Change, ...]:
     """The changes that turn ``dists`` into ``resolution`` (see the module's docstring);
     ``solved``: the packages the solve had as roots, whose requirements it met itself (their
-    exact NVIDIA pins relaxed where NVIDIA's rules allow)."""
+    exact NVIDIA pins relaxed where NVIDIA's rules allow); ``remedy``: the way out offered where
+    the plan would break a package it keeps."""
     dists = list(dists)
     have = {d.name: d for d in dists}
     changes = [
@@ -187,7 +194,7 @@ def diff(
                 changes.append(Change(name=dist.name, before=dist.version, after=None, why=why))
     changes.sort(key=lambda c: (c.name not in FRAMEWORKS, c.name))
     roots = set(solved)
-    _check_held([d for d in dists if d.name not in roots], changes, environment)
+    _check_held([d for d in dists if d.name not in roots], changes, environment, remedy)
     return tuple(changes)
 
 
@@ -221,7 +228,10 @@ def _needed(dists: Iterable[Dist], environment: Mapping[str, str]) -> set[Normal
 
 
 def _check_held(
-    dists: Iterable[Dist], changes: Iterable[Change], environment: Mapping[str, str]
+    dists: Iterable[Dist],
+    changes: Iterable[Change],
+    environment: Mapping[str, str],
+    remedy: Remedy | None,
 ) -> None:
     """Refuse a plan that breaks what a package it does not change requires."""
     after = {c.name: c.after for c in changes}
@@ -240,6 +250,8 @@ def _check_held(
         raise FixError(
             f"the fix would break what packages it keeps require: {'; '.join(broken)}; "
             "nothing was changed",
-            hint="a new environment avoids the conflict: `cudaenv create` with the "
-            "frameworks' lines (`cudaenv matrix`)",
+            hint=f"a new environment for the frameworks beside it: {remedy.text}"
+            if remedy is not None
+            else "change those packages first",
+            remedies=(remedy,) if remedy is not None else (),
         )
