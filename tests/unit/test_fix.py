@@ -306,3 +306,22 @@ def test_a_commit_keeps_only_what_undo_needs(tmp_path) -> None:
     ]
     assert not [p for p in (prefix / files.STATE).iterdir() if p.name.startswith("aside-")]
     assert os.listdir(site) == []
+
+
+def test_what_fix_keeps_in_a_prefix_cudaenv_made_is_cudaenvs_own_for_force(tmp_path) -> None:
+    """`create --force` replaces a prefix only while every file is accounted for: the
+    before-lock and fix's folder are cudaenv's own, a file of the user's still is not."""
+    from cudaenv.envs.prefix import _marker, foreign, write_marker
+
+    prefix = tmp_path / "env"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "activate").write_text("# cudaenv's\n")
+    write_marker(prefix, "venv")
+    (prefix / "pylock.before-fix.toml").write_text("")
+    (prefix / files.STATE / files.UNDO / "bin").mkdir(parents=True)
+    (prefix / files.STATE / files.UNDO / "bin" / "activate").write_text("# the venv's own\n")
+    marker = _marker(prefix)
+    assert marker is not None
+    assert foreign(prefix, marker) == []
+    (prefix / "notes.txt").write_text("mine")
+    assert foreign(prefix, marker) == ["notes.txt"]
