@@ -229,3 +229,39 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     assert "nvidia-cudnn-cu12" in result.out and "8.9.4.25" in result.out
     assert "dry run: nothing was changed" in result.out
     assert hashes(env.prefix) == before
+
+
+def test_an_environment_cudaenv_made_is_already_right(cli, tmp_path: Path) -> None:
+    """`cudaenv create --spacy 3.7` (the fleet tests' GPU environment): nothing to fix."""
+    from tests.functional.fleet_index import add_gpu_wheels, build_cpu_index, create_gpu_env
+    from tests.tools.index_server import IndexServer
+
+    with IndexServer(add_gpu_wheels(build_cpu_index(tmp_path / "wheels"))) as own:
+        prefix = create_gpu_env(tmp_path, own.url)
+        before = hashes(prefix)
+        args = ["fix", "-p", str(prefix), "--index-url", own.url, "--driver", DRIVER, "--json"]
+        result = cli(*args, "--cache-dir", str(tmp_path / "cache"))
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["plan"] == [] and not doc["changed"]
+    assert hashes(prefix) == before
+
+
+def test_a_dependency_no_index_has_is_named_and_its_index_makes_the_plan(
+    cli, index: IndexServer, tmp_path: Path, make_wheel, local_index: IndexServer
+) -> None:
+    """numpy 1.26.5 from a file of the user's: TensorFlow needs it, the solve must hold it, no
+    index fix reads has it. Named, nothing changed; with its index (`--extra-index-url`, the
+    way out the hint names) the plan is made."""
+    own = make_wheel("numpy", "1.26.5", tag="cp311-cp311-manylinux_2_17_x86_64")
+    env = uv_env(tmp_path / "env", index, [str(own)], ["tensorflow==2.15.1"])
+    before = hashes(env.prefix)
+    refused, _ = fix(cli, env, index, tmp_path)
+    assert refused.code == 2
+    error = json.loads(refused.out)["error"]
+    assert error["message"].startswith("the frameworks need numpy 1.26.5, installed here")
+    assert "--extra-index-url" in error["hint"]
+    assert hashes(env.prefix) == before
+    found, _ = fix(cli, env, index, tmp_path, "--extra-index-url", local_index.url)
+    assert found.code == 0, found.out
+    assert installed(env)["numpy"] == "1.26.5"

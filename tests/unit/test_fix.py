@@ -85,6 +85,8 @@ def test_a_dist_info_is_read_for_its_wheel_tags_hash_source_and_requirements(tmp
     dist_info(
         site, "acme", "0.1", direct_url_json=json.dumps({"url": "file:///src", "dir_info": {}})
     )
+    wheel = "file:///w/numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl"
+    dist_info(site, "numpy", "1.26.4", direct_url_json=json.dumps({"url": wheel}))
     got = {d.name: d for d in installed.read(site)}
     tf = got["tensorflow"]
     assert tf.tags == parse_tag("cp311-cp311-manylinux_2_17_x86_64") | parse_tag(
@@ -96,6 +98,7 @@ def test_a_dist_info_is_read_for_its_wheel_tags_hash_source_and_requirements(tmp
     cudnn = got["nvidia-cudnn-cu12"]
     assert cudnn.direct == WheelFile(filename=url.rsplit("/", 1)[1], url=url, sha256="ab" * 32)
     assert got["acme"].local and got["acme"].direct is None
+    assert not got["numpy"].local and got["numpy"].direct is None  # a file: looked for by tags
 
 
 def link(filename: str, **more) -> FileLink:

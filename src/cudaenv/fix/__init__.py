@@ -109,6 +109,7 @@ def prepare(
         if progress is not None:
             progress.step("finding the file each installed package came from")
         before = locate(dists, client)
+        frameworks.check_located(dists, before.unlocated, list(specs), environment)
         resolution = None
         solved: list[str] = []
         for released in _releases(dists, moved, environment) if specs else ():

@@ -33,7 +33,17 @@ if TYPE_CHECKING:
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
 
-__all__ = ["ALLOW", "FLAGS", "LABELS", "exclusive", "installed", "remake", "specifiers"]
+__all__ = [
+    "ALLOW",
+    "FLAGS",
+    "LABELS",
+    "check_located",
+    "closure",
+    "exclusive",
+    "installed",
+    "remake",
+    "specifiers",
+]
 
 ALLOW = "--allow-framework-change"
 LABELS = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX", "spacy": "spaCy"}
@@ -170,20 +180,53 @@ def _too_old(
     )
 
 
-def exclusive(
+def _requires(dists: Iterable[Dist], environment: Mapping[str, str]) -> dict[str, set[str]]:
+    return {d.name: {canonicalize_name(r.name) for r in d.needs(environment)} for d in dists}
+
+
+def closure(
     dists: Iterable[Dist], roots: Iterable[str], environment: Mapping[str, str]
 ) -> frozenset[NormalizedName]:
-    """``roots`` and what only they need: their installed dependencies (by METADATA, markers
-    evaluated in ``environment``) that no package outside that closure requires."""
-    dists = list(dists)
-    needs = {d.name: {canonicalize_name(r.name) for r in d.needs(environment)} for d in dists}
-    closure: set[NormalizedName] = set()
+    """``roots`` and every installed package they need, by the installed METADATA (markers
+    evaluated in ``environment``, no extra)."""
+    needs = _requires(dists, environment)
+    found: set[NormalizedName] = set()
     todo = [canonicalize_name(r) for r in roots]
     while todo:
         name = todo.pop()
-        if name not in closure and name in needs:
-            closure.add(name)
-            todo.extend(needs[name])
+        if name not in found and name in needs:
+            found.add(name)
+            todo.extend(canonicalize_name(n) for n in needs[name])
+    return frozenset(found)
+
+
+def exclusive(
+    dists: Iterable[Dist], roots: Iterable[str], environment: Mapping[str, str]
+) -> frozenset[NormalizedName]:
+    """``roots`` and what only they need: their installed dependencies that no package
+    outside that closure requires."""
+    dists = list(dists)
+    needs = _requires(dists, environment)
+    inside = closure(dists, roots, environment)
     return frozenset(
-        n for n in closure if all(n not in deps or who in closure for who, deps in needs.items())
+        n for n in inside if all(n not in deps or who in inside for who, deps in needs.items())
     )
+
+
+def check_located(
+    dists: Iterable[Dist],
+    unlocated: Iterable[Dist],
+    roots: Iterable[str],
+    environment: Mapping[str, str],
+) -> None:
+    """Refuse, before the solve, a framework that needs an installed release no index has:
+    the solve reads every package the frameworks need from an index, at its version."""
+    needed = closure(dists, roots, environment)
+    missing = [d for d in unlocated if d.name in needed and d.installer != "conda"]
+    if missing:
+        listed = ", ".join(f"{d.name} {d.version}" for d in missing)
+        raise FixError(
+            f"the frameworks need {listed}, installed here, but no index fix reads has that "
+            "release, so the solve cannot hold it; nothing was changed",
+            hint="name the index it came from: --index-url URL or --extra-index-url URL",
+        )

@@ -67,7 +67,7 @@ class Dist:
     build: str | None  # WHEEL's Build line
     metadata_sha256: str | None  # of its METADATA, as PEP 658 hashes the index's copy
     direct: WheelFile | None  # the file it came from, where direct_url.json records one
-    local: bool  # direct_url.json names a folder or a local file: no index has it
+    local: bool  # direct_url.json names a folder (an editable or local tree): no index has it
     requires: tuple[Requirement, ...]
 
     @property
@@ -146,15 +146,18 @@ def _requires(metadata: Path) -> tuple[Requirement, ...]:
 
 
 def _direct_url(folder: Path, name: str) -> tuple[WheelFile | None, bool]:
-    """(the wheel's URL and sha256, whether it came from a folder or local file), from PEP
-    610's ``direct_url.json``; (None, False) for an install from an index."""
+    """(the wheel's URL and sha256, whether it came from a folder), from PEP 610's
+    ``direct_url.json``; (None, False) for an install from an index, or from a local file (an
+    index may have the same file: it is looked for there)."""
     try:
         data = json.loads((folder / "direct_url.json").read_text(encoding="utf-8"))
         url = str(data["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None, False
-    if "dir_info" in data or url.startswith("file:"):
+    if "dir_info" in data:
         return None, True
+    if url.startswith("file:"):
+        return None, False
     info = data.get("archive_info") or {}
     hashes = info.get("hashes") or {}
     sha = hashes.get("sha256") or _legacy_hash(info.get("hash"))
