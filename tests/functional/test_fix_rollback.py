@@ -24,6 +24,7 @@ import pytest
 from tests.functional.fix_index import (
     DRIVER,
     build,
+    checked,
     fix,
     hashes,
     pip_env,
@@ -157,6 +158,8 @@ def test_a_driver_too_old_for_the_tensorflow_is_refused_and_nothing_changes(
     plan = {c["package"]: c for c in json.loads(moved.out)["plan"]}
     assert (plan["tensorflow"]["from"], plan["tensorflow"]["to"]) == ("2.15.1", "2.14.1")
     assert plan["nvidia-cudnn-cu11"]["kind"] == "add"
+    smoke = checked(cli, env)
+    assert "libcudart.so.11.0" in {lib["soname"] for lib in smoke["libraries"]}
 
 
 def test_an_externally_managed_python_is_never_changed(cli, tmp_path: Path) -> None:
