@@ -24,6 +24,7 @@ __all__ = [
     "EnvError",
     "Explanation",
     "FilesystemError",
+    "FixError",
     "IndexError_",
     "InstallError",
     "KnowledgeError",
@@ -201,6 +202,12 @@ class FilesystemError(CudaenvError):
 
 class InstallError(CudaenvError):
     reference = "install-failed"
+
+
+class FixError(CudaenvError):
+    """``cudaenv fix`` will not change an environment: what it would take, and the way out."""
+
+    reference = "fix-refused"
 
 
 class SmokeError(CudaenvError):

@@ -176,21 +176,28 @@ def _cache_dir() -> Path:
     return path
 
 
-def build_shared_library(soname: str, *, number: int = 0, needed: Iterable[str] = ()) -> bytes:
+def build_shared_library(
+    soname: str, *, number: int = 0, needed: Iterable[str] = (), runpath: Iterable[str] = ()
+) -> bytes:
     """Return the bytes of a real ELF shared library whose ``DT_SONAME`` is *soname*.
 
     It exports ``const char *cudaenv_fake_soname(void)`` (returns *soname*) and
     ``int cudaenv_fake_version(void)`` (returns *number*); with *needed*, its ``DT_NEEDED``
     names those sonames (each a library built here), as a framework's extension module names
-    the CUDA libraries it links against. Compiled once per (soname, number, needed) and cached
-    under ``$TMPDIR/cudaenv-test-libs-UID`` (or ``$CUDAENV_TEST_LIB_CACHE``).
+    the CUDA libraries it links against; with *runpath*, its ``DT_RUNPATH`` holds those
+    entries (``$ORIGIN/../nvidia/cudnn/lib``, as TensorFlow's libraries carry). Compiled once
+    per (soname, number, needed, runpath) and cached under ``$TMPDIR/cudaenv-test-libs-UID``
+    (or ``$CUDAENV_TEST_LIB_CACHE``).
     """
     for name in (soname, *needed):
         if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name):
             raise ValueError(f"not a plain soname: {name!r}")
-    needed = tuple(needed)
+    needed, runpath = tuple(needed), tuple(runpath)
+    if any(":" in entry for entry in runpath):
+        raise ValueError(f"a RUNPATH entry holds ':': {runpath!r}")
     source = _LIB_SOURCE % {"soname": soname, "number": number}
-    key = hashlib.sha256((source + "\0".join(needed)).encode()).hexdigest()[:16]
+    extra = "\0".join(needed) + ("\1" + ":".join(runpath) if runpath else "")
+    key = hashlib.sha256((source + extra).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"{soname}.{key}"
     if cached.is_file():
         return cached.read_bytes()
@@ -208,6 +215,7 @@ def build_shared_library(soname: str, *, number: int = 0, needed: Iterable[str] 
             links[-1].write_bytes(build_shared_library(name))
         cmd = [compiler, "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", str(out), str(src)]
         cmd += ["-Wl,--no-as-needed", *map(str, links)] if links else []
+        cmd += [f"-Wl,--enable-new-dtags,-rpath,{':'.join(runpath)}"] if runpath else []
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         data = out.read_bytes()
         part = cached.with_name(cached.name + f".{os.getpid()}.part")

@@ -122,7 +122,7 @@ def test_only_an_environment_is_called_name():
     kernel'`` was refused: "Environment names cannot contain ' '"), so only the commands whose
     ``-n NAME`` names an environment may use that dest."""
     having = {n for n, p in commands().items() if any(a.dest == "name" for a in p._actions)}
-    assert having == {"create", "smoke", "doctor"}
+    assert having == {"create", "smoke", "doctor", "fix"}
 
 
 def test_every_argument_parses_to_a_plain_value():

@@ -28,14 +28,25 @@ from cudaenv import __version__
 from cudaenv.envs import contents
 from cudaenv.errors import EnvError, UsageError
 
-__all__ = ["INCOMPLETE_MARKER", "MARKER", "OWN_FILES", "check_prefix", "foreign", "write_marker"]
+__all__ = [
+    "INCOMPLETE_MARKER",
+    "MARKER",
+    "OWN_FILES",
+    "check_prefix",
+    "foreign",
+    "runs_cudaenv",
+    "write_marker",
+]
 
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
 ADDED_LOCK = "pylock.added.toml"  # cudaenv.add writes it; cudaenv.verify reads it
+BEFORE_FIX = "pylock.before-fix.toml"  # cudaenv.fix writes it, with its folder FIX_STATE
+FIX_STATE = ".cudaenv-fix"
 # cudaenv's own files, wherever they came from: the marker, the record of packages added later,
-# and the installer's lock file (uv makes ``.lock`` at its first install into a prefix).
-OWN_FILES = frozenset({MARKER, INCOMPLETE_MARKER, ADDED_LOCK, ".lock"})
+# what `cudaenv fix` keeps for --undo, and the installer's lock file (uv makes ``.lock`` at its
+# first install into a prefix).
+OWN_FILES = frozenset({MARKER, INCOMPLETE_MARKER, ADDED_LOCK, BEFORE_FIX, ".lock"})
 _ABOUT = (
     "cudaenv made this environment. `cudaenv create --force` replaces it only while it holds "
     "nothing but what cudaenv put there (these files, and those the packages' RECORDs list); "
@@ -77,6 +88,7 @@ def foreign(prefix: Path, marker: dict[str, object]) -> list[str]:
     accounted = {f for f in made if isinstance(f, str)} if isinstance(made, list) else set()
     accounted |= _recorded(prefix) | OWN_FILES | _kernel_specs(prefix)
     present = contents.files(prefix)
+    accounted |= {p for p in present if p.startswith(f"{FIX_STATE}/")}
     return contents.shown(contents.unaccounted(present, accounted), present)
 
 
@@ -123,7 +135,7 @@ def _check_replaceable(prefix: Path) -> None:
         raise EnvError(
             f"{prefix} is {_special(prefix)}, not an environment; it is kept", hint=_ANOTHER
         )
-    if _runs_cudaenv(prefix):
+    if runs_cudaenv(prefix):
         raise EnvError(
             f"cudaenv is running from {prefix}; it cannot replace the environment it runs in",
             hint=f"run cudaenv from another environment, or {_ANOTHER}",
@@ -176,7 +188,7 @@ def _special(prefix: Path) -> str | None:
     return next((what for place, what in places.items() if place.resolve() == resolved), None)
 
 
-def _runs_cudaenv(prefix: Path) -> bool:
+def runs_cudaenv(prefix: Path) -> bool:
     """Whether the running interpreter or cudaenv's own code lives in ``prefix``."""
     import cudaenv
 
