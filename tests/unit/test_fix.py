@@ -24,7 +24,7 @@ from cudaenv.index.links import FileLink
 from cudaenv.knowledge import load
 from cudaenv.machine import Machine
 from cudaenv.request import Target
-from cudaenv.resolution import Pin, Resolution, WheelFile
+from cudaenv.resolution import Pin, Resolution, Stack, WheelFile
 
 ENV = Target.from_strings("3.11", "manylinux_2_28_x86_64").marker_environment()
 
@@ -208,7 +208,7 @@ def pin(name: str, version: str, *why: str) -> Pin:
 
 def resolution(*pins: Pin, cuda: str = "12.2") -> Resolution:
     target = Target.from_strings("3.11", "manylinux_2_28_x86_64")
-    return Resolution(pins=pins, target=target, frameworks=(), cuda=Version(cuda))
+    return Resolution(pins=pins, target=target, frameworks=(), stack=Stack(cuda=Version(cuda)))
 
 
 def test_the_plan_adds_replaces_and_removes_only_the_free_packages_it_must() -> None:

@@ -212,7 +212,8 @@ def _why(pin: Pin, resolution: Resolution, installed: bool) -> str:
 
 def _surplus(dist: Dist, resolution: Resolution) -> str | None:
     """Why a free package nothing pinned goes, or None where it may stay."""
-    stack = resolution.cuda.major if resolution.cuda is not None else None
+    cuda = resolution.stack.cuda
+    stack = cuda.major if cuda is not None else None
     major = cuda_major(dist.name)
     if stack is not None and major is not None and major != stack:
         return f"built for CUDA {major}; this environment's CUDA stack is CUDA {stack}"
