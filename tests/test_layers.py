@@ -45,10 +45,10 @@ def command_rules() -> list[Rule]:
         if i.name not in _ABOVE_THE_LIBRARY
     )
     rules += [(m, ("cudaenv.cli", "cudaenv.commands")) for m in below]
-    # The environment backends run before the installer: they share cudaenv.process with it.
+    # The environment backends run before the installer: they share cudaenv.system.process with it.
     rules.append(("cudaenv.envs", ("cudaenv.install",)))
     # The process helpers sit below both, and import nothing of cudaenv.
-    rules.append(("cudaenv.process", ("cudaenv",)))
+    rules.append(("cudaenv.system.process", ("cudaenv",)))
     # The driver version value is read by every stage (knowledge, machine, solver, lock).
     rules.append(("cudaenv.driver", ("cudaenv",)))
     # The start-up hook runs inside the environments cudaenv makes, on their Python 3.8+.

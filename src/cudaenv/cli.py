@@ -21,7 +21,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from cudaenv import __version__, commands, interrupts, oserrors, render
+from cudaenv import __version__, commands, render
 from cudaenv.errors import (
     BUG,
     FAILURE,
@@ -33,6 +33,7 @@ from cudaenv.errors import (
     Terminated,
     UsageError,
 )
+from cudaenv.system import interrupts, oserrors
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -211,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``cudaenv`` command; ``argv`` None: this process's own arguments, and then a run
     stopped by a signal ends the process at once after cleaning up (in-process callers, who
     pass ``argv``, get the exit code back)."""
-    from cudaenv import memory
+    from cudaenv.system import memory
 
     memory.one_arena()  # before any thread starts: a solve's pages stay out of idle arenas
     parser = Parser(

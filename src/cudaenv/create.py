@@ -66,8 +66,9 @@ def resolve_or_read(
 ) -> Source:
     """A solve of the request, or the lock file at that path: closed (every locked package's
     requirements in it; else NotClosedError) and checked against this machine."""
-    from cudaenv import lock, memory, steps
+    from cudaenv import lock, steps
     from cudaenv.request import Request
+    from cudaenv.system import memory
 
     if isinstance(wanted, Request):
         solved = steps.solve(wanted, overrides, index, progress=progress)
@@ -190,7 +191,7 @@ def _same_pins(locked: Resolution, checked: Resolution) -> Resolution:
 
 def _target_of(env: Env, resolution: Resolution) -> Target:
     """The lock's target, on the environment's own interpreter (its full version)."""
-    from cudaenv import process
+    from cudaenv.system import process
 
     probe = [str(env.python), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"]
     done = process.run(probe, text=True)

@@ -32,10 +32,11 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors, process, render, uvtemp
+from cudaenv import render
 from cudaenv.errors import InstallError, UsageError
 from cudaenv.lock import requirements_txt
-from cudaenv.process import find_uv, run_streaming
+from cudaenv.system import oserrors, process, uvtemp
+from cudaenv.system.process import find_uv, run_streaming
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -2,7 +2,7 @@
 
 For scripts, cron, Slurm and anything that starts ``ENV/bin/python`` directly: CuPy <= 13
 finds CUDA only on ``LD_LIBRARY_PATH``, which only activation sets. Parse, call, pass back:
-:mod:`cudaenv.activated` gives the variables, :mod:`cudaenv.supervise` runs the command with
+:mod:`cudaenv.activated` gives the variables, :mod:`cudaenv.system.supervise` runs the command with
 signals forwarded; cudaenv exits with the command's status (128 + N for a signal N).
 """
 
@@ -34,8 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv import activated, supervise
+    from cudaenv import activated
     from cudaenv.envs.base import Env
+    from cudaenv.system import supervise
 
     argv = list(args.argv)
     if argv[:1] == ["--"]:

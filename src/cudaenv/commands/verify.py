@@ -107,7 +107,7 @@ def _remake(verdict: Verdict, prefix: Path, lock_file: Path) -> str:
     )
     if not verdict.uv_cached:
         return create
-    from cudaenv.process import find_uv
+    from cudaenv.system.process import find_uv
 
     uv = "uv" if shutil.which("uv") else shlex.quote(str(find_uv() or "uv"))
     return f"{uv} cache clean {' '.join(verdict.uv_cached)} && {create}"

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv.doctor.checks import findings
-from cudaenv.doctor.elf import search_dirs
 from cudaenv.doctor.facts import Facts, Finding
 from cudaenv.errors import EnvError
 from cudaenv.preload.probe import HookReport
 from cudaenv.preload.probe import probe as preload_probe
+from cudaenv.system.elf import search_dirs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

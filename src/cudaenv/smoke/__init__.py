@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from cudaenv import process
 from cudaenv.errors import SmokeError
+from cudaenv.system import process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

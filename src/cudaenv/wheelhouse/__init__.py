@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors
 from cudaenv.errors import WheelhouseError
+from cudaenv.system import oserrors
 from cudaenv.wheelhouse.fetch import Fetched, Stopped, fetch, sha256_of
 
 if TYPE_CHECKING:

@@ -18,8 +18,9 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from cudaenv import process, render, tmpfiles
+from cudaenv import render
 from cudaenv.errors import Terminated
+from cudaenv.system import process, tmpfiles
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -2,12 +2,12 @@
 
 uv unpacks each wheel it downloads into a temporary folder in its cache (``CACHE/.tmpXXXXXX``)
 and renames it into place when the wheel is whole. cudaenv stops its installer on Ctrl-C and
-SIGTERM (:mod:`cudaenv.process`: SIGTERM to its process group, SIGKILL after a grace), and a uv
-stopped so ends before it removes that folder: hundreds of MB for one CUDA wheel, and nothing
+SIGTERM (:mod:`cudaenv.system.process`: SIGTERM to its process group, SIGKILL after a grace), and a
+uv stopped so ends before it removes that folder: hundreds of MB for one CUDA wheel, and nothing
 ever uses it again. :func:`removed_after` notes the cache's temporary folders before uv runs and
-removes those that appeared while it ran, however the install ended, unless another uv is using
-the cache then: every uv holds ``CACHE/.lock`` (shared) while it runs, and one of the new
-folders may be its work in progress. ``uv cache prune`` removes what is left in that case.
+removes those that appeared while it ran, however the install ended, unless another uv is using the
+cache then: every uv holds ``CACHE/.lock`` (shared) while it runs, and one of the new folders may be
+its work in progress. ``uv cache prune`` removes what is left in that case.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import process
+from cudaenv.system import process
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
