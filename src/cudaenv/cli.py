@@ -223,5 +223,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code = execute(args)
     if argv is None and code in (INTERRUPTED, TERMINATED):
-        interrupts.leave(code)  # no waiting for threads a server holds
+        interrupts.leave(code, flush=render.flush_all)  # no waiting for threads a server holds
     return code

@@ -6,8 +6,9 @@ makes it raise :class:`~cudaenv.errors.Terminated` (a ``KeyboardInterrupt``) ins
 :func:`signals_ignored` keeps a second signal from stopping a rollback halfway. On the way out,
 :func:`clean_up` stops the children still running and removes the temporary files still being
 written, and :func:`leave` ends the process at once (worker threads held by a server that never
-answers are not waited for). A signal that was ignored when cudaenv started (SIGINT in a
-background job) stays ignored: that is what the user who started it asked for.
+answers are not waited for), after the CLI's ``flush`` has written out what its streams hold. A
+signal that was ignored when cudaenv started (SIGINT in a background job) stays ignored: that is
+what the user who started it asked for.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from cudaenv import render
 from cudaenv.errors import Terminated
 from cudaenv.system import process, tmpfiles
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import FrameType
 
 __all__ = ["clean_up", "leave", "signals_ignored", "sigterm_raises"]
@@ -73,11 +73,11 @@ def clean_up() -> None:
         tmpfiles.remove_all()
 
 
-def leave(code: int) -> None:
+def leave(code: int, *, flush: Callable[[], None]) -> None:
     """End the process now with ``code``, after :func:`clean_up` (no new temporary file can be
-    made after it) and with the output flushed."""
+    made after it) and after ``flush`` (the output streams', which only the CLI writes)."""
     with signals_ignored():
         process.stop_children()
         tmpfiles.remove_all(close=True)
-        render.flush_all()
+        flush()
         os._exit(code)
