@@ -35,7 +35,7 @@ def command_modules() -> list[str]:
 
 def command_rules() -> list[Rule]:
     # No command module imports another: what they share lives in commands/_options.py,
-    # commands/_reports.py, or below the CLI (cudaenv.create, cudaenv.steps).
+    # commands/_reports.py, or below the CLI (cudaenv.pipeline.creation, cudaenv.pipeline.steps).
     commands = command_modules()
     rules: list[Rule] = [(c, tuple(o for o in commands if o != c)) for c in commands]
     # Below the CLI nothing imports the CLI: the create pipeline runs without it (tests do).
@@ -46,7 +46,7 @@ def command_rules() -> list[Rule]:
     )
     rules += [(m, ("cudaenv.cli", "cudaenv.commands")) for m in below]
     # The environment backends run before the installer: they share cudaenv.system.process with it.
-    rules.append(("cudaenv.envs", ("cudaenv.install",)))
+    rules.append(("cudaenv.envs", ("cudaenv.pipeline.install",)))
     # The process helpers sit below both, and import nothing of cudaenv.
     rules.append(("cudaenv.system.process", ("cudaenv",)))
     # The driver version value is read by every stage (knowledge, machine, solver, lock).
@@ -126,12 +126,18 @@ def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> Non
     """A command's import inside a function, a relative import and one under TYPE_CHECKING."""
     source = (
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from cudaenv.install import install\n"
+        "if TYPE_CHECKING:\n    from cudaenv.pipeline.install import install\n"
         "def run():\n    from cudaenv.commands.solve import summary\n"
     )
     seen = imports_in(source, "cudaenv.envs.venv")
-    assert {"cudaenv.install", "cudaenv.install.install", "cudaenv.commands.solve"} <= seen
-    assert "cudaenv.install" in imports_in("from .. import install\n", "cudaenv.envs.venv")
+    assert {
+        "cudaenv.pipeline.install",
+        "cudaenv.pipeline.install.install",
+        "cudaenv.commands.solve",
+    } <= seen
+    assert "cudaenv.pipeline.install" in imports_in(
+        "from ..pipeline import install\n", "cudaenv.envs.venv"
+    )
     assert not _under("cudaenv.commands.solver", "cudaenv.commands.solve")
     assert len(command_modules()) >= 8  # detect, matrix, solve, lock, create, smoke, doctor, ...
 

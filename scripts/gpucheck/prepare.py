@@ -79,8 +79,8 @@ def _closure(resolution: Resolution, roots: set[str]) -> set[str]:
 def solve(spacy: str = SPACY, numpy: str = IMAGE["numpy"]) -> Resolution:
     from packaging.requirements import Requirement
 
-    from cudaenv import steps
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
     from cudaenv.request import Request, Target
 
     wanted = [spacy, *tool_requirements()]

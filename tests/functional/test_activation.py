@@ -189,7 +189,7 @@ def test_dlopen_by_soname_only_after_activation(
     tmp_path, make_nvidia_wheel, local_index, shell_name
 ):
     """Real wheels with real ELF libraries, installed from the local index, loaded by soname."""
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
     from tests.functional.test_install import pin_for, resolution_of
 
     wheels = [

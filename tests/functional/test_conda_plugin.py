@@ -459,7 +459,7 @@ def nvidia_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack_env(channel: str, nvidia_wheel: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real conda env with a locked NVIDIA wheel installed and conda activation written."""
     from cudaenv import activation
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
 
     root = tmp_path_factory.mktemp("conda-stack")
     with pytest.MonkeyPatch.context() as mp:
@@ -514,8 +514,8 @@ def test_a_conda_environment_cudaenv_makes_works_without_activation(
     from packaging.version import Version
 
     from cudaenv import preload
-    from cudaenv.create import materialize
     from cudaenv.envs import find_backend
+    from cudaenv.pipeline.creation import materialize
     from cudaenv.resolution import Pin, WheelFile
     from tests.tools.make_wheel import make_wheel
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.version import Version
 
-from cudaenv import install as install_module
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.errors import InstallError
-from cudaenv.install import install
+from cudaenv.pipeline import install as install_module
+from cudaenv.pipeline.install import install
 from cudaenv.progress import Progress
 from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile

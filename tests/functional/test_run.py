@@ -23,8 +23,8 @@ from packaging.version import Version
 
 from cudaenv import activation
 from cudaenv.envs.venv import VenvBackend
-from cudaenv.install import install
 from cudaenv.knowledge import load as load_knowledge
+from cudaenv.pipeline.install import install
 from tests.functional.fleet_index import create_gpu_env
 from tests.functional.test_install import PY, resolution_of
 from tests.tools.fake_driver import compiler

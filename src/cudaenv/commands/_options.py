@@ -2,11 +2,11 @@
 
 ``solve``, ``lock`` and ``create`` take the solver options (:func:`add_solver_arguments`) and
 turn them into the same :class:`~cudaenv.request.Request`, :class:`~cudaenv.machine.Overrides`
-and :class:`~cudaenv.steps.IndexOptions`; ``smoke`` and ``doctor`` find the environment the
+and :class:`~cudaenv.pipeline.steps.IndexOptions`; ``smoke`` and ``doctor`` find the environment the
 same way (:func:`add_env_arguments`, :func:`env_prefix`). Paths stay strings here: under
 ``conda cudaenv``, conda itself reads ``prefix`` and ``name`` as strings. Values only: the
-machine, the knowledge base and the index client are made below the CLI (:mod:`cudaenv.steps`).
-The leading underscore keeps this module out of the command list.
+machine, the knowledge base and the index client are made below the CLI
+(:mod:`cudaenv.pipeline.steps`). The leading underscore keeps this module out of the command list.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import argparse
 
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.request import Request
-    from cudaenv.steps import IndexOptions
 
 __all__ = [
     "add_env_arguments",
@@ -129,7 +129,7 @@ def overrides_from_args(args: argparse.Namespace) -> Overrides:
 def index_from_args(args: argparse.Namespace) -> IndexOptions:
     """``--index-url``, ``--extra-index-url``, ``--find-links``, ``--index-strategy``,
     ``--cache-dir``, ``--offline``, ``--refresh``."""
-    from cudaenv.steps import IndexOptions
+    from cudaenv.pipeline.steps import IndexOptions
 
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     return IndexOptions(

@@ -1,6 +1,6 @@
 """``cudaenv create``: detect -> solve -> lock -> make env -> install(lock) -> activation -> smoke.
 
-Parse, call, render: the options become values, :mod:`cudaenv.create` runs the pipeline
+Parse, call, render: the options become values, :mod:`cudaenv.pipeline.creation` runs the pipeline
 (``--tf``/``--spacy`` solve, ``--from PYLOCK`` reads a lock; both then take one path), and this
 module prints the progress, the summary and the smoke report (:mod:`cudaenv.smoke`).
 """
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, progress: Progress) -> int:
-    from cudaenv import create
     from cudaenv.envs.base import check_prefix
+    from cudaenv.pipeline import creation
 
     backend = _backend(args)
     progress.step(f"checking where the {backend.name} environment goes")  # conda: `conda info`
@@ -86,16 +86,16 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
     index = index_from_args(args)
-    source = create.resolve_or_read(
+    source = creation.resolve_or_read(
         _wanted(args), overrides=overrides_from_args(args), index=index, progress=progress
     )
     for warning in source.warnings:
         render.warn(warning)
     resolution = source.resolution
     if prefix is None:
-        prefix = backend.prefix_for_name(create.default_name(resolution))
+        prefix = backend.prefix_for_name(creation.default_name(resolution))
     as_json = bool(args.json)
-    env, installer = create.materialize(
+    env, installer = creation.materialize(
         resolution,
         prefix,
         backend=backend,
@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         offline=index.offline,
         credentials=index.credentials(),
     )
-    facts = {**create.facts(env, resolution, installer), "warnings": list(source.warnings)}
+    facts = {**creation.facts(env, resolution, installer), "warnings": list(source.warnings)}
     if not as_json:
         _summary(facts)
     if args.no_smoke:

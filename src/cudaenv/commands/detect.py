@@ -46,8 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv import steps
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
 
     if args.source and (args.driver or args.cuda):
         flag = "--driver" if args.driver else "--cuda"

@@ -1,10 +1,10 @@
 """``cudaenv kernel -p ENV``: register ENV as a Jupyter kernel that starts with its activation.
 
-Parse, call, render: :mod:`cudaenv.kernel` writes the kernel spec (``kernel.json`` with the
-activation's variables in its ``env``) where Jupyter looks (``--user``, the default, honours
-``JUPYTER_DATA_DIR``; ``--prefix P`` is ``P/share/jupyter/kernels``). Without ipykernel in ENV
-it says how to add it; ``--install-ipykernel`` adds it from the index, hash-checked, and records
-that ENV now differs from its lock (:mod:`cudaenv.add`).
+Parse, call, render: :mod:`cudaenv.activation.kernelspec` writes the kernel spec (``kernel.json``
+with the activation's variables in its ``env``) where Jupyter looks (``--user``, the default,
+honours ``JUPYTER_DATA_DIR``; ``--prefix P`` is ``P/share/jupyter/kernels``). Without ipykernel in
+ENV it says how to add it; ``--install-ipykernel`` adds it from the index, hash-checked, and records
+that ENV now differs from its lock (:mod:`cudaenv.pipeline.add`).
 """
 
 from __future__ import annotations
@@ -62,16 +62,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv import kernel
+    from cudaenv.activation import kernelspec
     from cudaenv.envs.base import Env
 
     env = Env.from_prefix(Path(default_prefix(args.env, "kernel")))
-    name = kernel.default_name(env) if args.kernel_name is None else args.kernel_name
-    where = kernel.kernels_dir(Path(args.prefix) if args.prefix is not None else None)
-    kernel.check(name=name, where=where, force=args.force)  # before ipykernel is installed
+    name = kernelspec.default_name(env) if args.kernel_name is None else args.kernel_name
+    where = kernelspec.kernels_dir(Path(args.prefix) if args.prefix is not None else None)
+    kernelspec.check(name=name, where=where, force=args.force)  # before ipykernel is installed
     added = _ensure_ipykernel(env, args)
     display = args.display_name or f"Python {env.site_packages.parent.name[6:]} ({env.prefix.name})"
-    folder = kernel.register(env, name=name, display_name=display, where=where, force=args.force)
+    folder = kernelspec.register(
+        env, name=name, display_name=display, where=where, force=args.force
+    )
     if args.json:
         render.emit_json(
             {
@@ -89,17 +91,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ensure_ipykernel(env: Env, args: argparse.Namespace) -> list[str]:
-    from cudaenv import kernel
+    from cudaenv.activation import kernelspec
 
-    if kernel.has_ipykernel(env):
+    if kernelspec.has_ipykernel(env):
         return []
     if not args.install_ipykernel:
         raise UsageError(
             f"ipykernel is not installed in {env.prefix}: Jupyter could not start this kernel",
             hint=f"add it (from the index, hash-checked) with `{_again(env, args)}`",
         )
-    from cudaenv.add import add
-    from cudaenv.steps import IndexOptions
+    from cudaenv.pipeline.add import add
+    from cudaenv.pipeline.steps import IndexOptions
 
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     options = IndexOptions(url=args.index_url, cache_dir=cache_dir, offline=args.offline)

@@ -24,8 +24,8 @@ from cudaenv.errors import FAILURE, OK, UsageError
 if TYPE_CHECKING:
     import argparse
 
+    from cudaenv.pipeline.steps import LockCheck
     from cudaenv.resolution import Resolution
-    from cudaenv.steps import LockCheck
 
 NAME = "lock"
 HELP = "solve and write a pylock.toml (PEP 751) or an export; or --check an existing lock"
@@ -87,7 +87,8 @@ def _output(args: argparse.Namespace) -> str:
 
 
 def _lock(args: argparse.Namespace) -> int:
-    from cudaenv import lock, steps
+    from cudaenv import lock
+    from cudaenv.pipeline import steps
 
     out = _output(args)  # refuse a bad name before the (slow) solve
     request = request_from_args(args)
@@ -137,7 +138,7 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
 
 
 def _check(args: argparse.Namespace) -> int:
-    from cudaenv import steps
+    from cudaenv.pipeline import steps
 
     with render.activity() as progress:
         check = steps.check_lock(

@@ -2,8 +2,8 @@
 
 For scripts, cron, Slurm and anything that starts ``ENV/bin/python`` directly: CuPy <= 13
 finds CUDA only on ``LD_LIBRARY_PATH``, which only activation sets. Parse, call, pass back:
-:mod:`cudaenv.activated` gives the variables, :mod:`cudaenv.system.supervise` runs the command with
-signals forwarded; cudaenv exits with the command's status (128 + N for a signal N).
+:mod:`cudaenv.activation.activated` gives the variables, :mod:`cudaenv.system.supervise` runs the
+command with signals forwarded; cudaenv exits with the command's status (128 + N for a signal N).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv import activated
+    from cudaenv.activation import activated
     from cudaenv.envs.base import Env
     from cudaenv.system import supervise
 

@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv import steps
+    from cudaenv.pipeline import steps
 
     request = request_from_args(args)
     with render.activity() as progress:

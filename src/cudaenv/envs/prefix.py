@@ -32,7 +32,7 @@ __all__ = ["INCOMPLETE_MARKER", "MARKER", "OWN_FILES", "check_prefix", "foreign"
 
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
-ADDED_LOCK = "pylock.added.toml"  # cudaenv.add writes it; cudaenv.verify reads it
+ADDED_LOCK = "pylock.added.toml"  # cudaenv.pipeline.add writes it; cudaenv.verify reads it
 # cudaenv's own files, wherever they came from: the marker, the record of packages added later,
 # and the installer's lock file (uv makes ``.lock`` at its first install into a prefix).
 OWN_FILES = frozenset({MARKER, INCOMPLETE_MARKER, ADDED_LOCK, ".lock"})
@@ -88,7 +88,7 @@ def _recorded(prefix: Path) -> set[str]:
 def _kernel_specs(prefix: Path) -> set[str]:
     """The files of the Jupyter kernel specs cudaenv wrote into the prefix (``cudaenv kernel
     --prefix PREFIX``): a folder whose kernel.json carries cudaenv's metadata."""
-    from cudaenv.kernel import written_by_cudaenv
+    from cudaenv.activation.kernelspec import written_by_cudaenv
 
     found: set[str] = set()
     for spec in prefix.glob("share/jupyter/kernels/*/kernel.json"):

@@ -10,7 +10,7 @@ source has some for that host itself.
 
 The installer gets the same credentials without a command line that ``ps`` would show:
 :meth:`Credentials.netrc_text` is the netrc for the hosts of the locked wheels, which the
-installer reads through ``NETRC`` from a private temporary file (:mod:`cudaenv.install`).
+installer reads through ``NETRC`` from a private temporary file (:mod:`cudaenv.pipeline.install`).
 """
 
 from __future__ import annotations

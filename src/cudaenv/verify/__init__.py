@@ -149,9 +149,10 @@ def check(
 ) -> Verdict:
     """:func:`verify` of the environment at ``prefix`` against ``lock_file`` (default: the
     lock ``create`` wrote into it) on this machine (detected; ``overrides`` as ``detect``)."""
-    from cudaenv import lock, steps
+    from cudaenv import lock
     from cudaenv.envs.base import Env
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
 
     env = Env.from_prefix(prefix)
     resolution = lock.read(lock_file if lock_file is not None else env.prefix / LOCK_NAME)

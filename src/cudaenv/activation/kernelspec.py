@@ -5,7 +5,7 @@ environment plus the spec's ``env``; nobody sources ``bin/activate``, so a kerne
 ``ipykernel install`` runs TensorFlow or CuPy without ``LD_LIBRARY_PATH`` to the NVIDIA wheels.
 cudaenv writes the spec itself: ``argv`` runs the environment's Python with
 ``-m ipykernel_launcher -f {connection_file}`` (what ``ipykernel install`` writes), and ``env``
-holds what activation sets (:mod:`cudaenv.activated`): the library folders, the recipes'
+holds what activation sets (:mod:`cudaenv.activation.activated`): the library folders, the recipes'
 variables, ``VIRTUAL_ENV`` (``CONDA_PREFIX`` for conda), and ``PATH`` with the environment's
 ``bin`` (and the recipe's ptxas folder) before ``${PATH}``, which jupyter_client >= 7 fills in
 with the server's PATH. The other variables are the environment's own values: a ``${VAR}``
@@ -71,7 +71,7 @@ def has_ipykernel(env: Env) -> bool:
 
 def kernel_env(env: Env) -> dict[str, str]:
     """The ``env`` of the kernel spec: activation's variables, on their own (see above)."""
-    from cudaenv import activated
+    from cudaenv.activation import activated
 
     out: dict[str, str] = {}
     for change in activated.changes(env):

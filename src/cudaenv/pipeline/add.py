@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from cudaenv.envs.base import Env
+    from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.resolution import Pin, Resolution
-    from cudaenv.steps import IndexOptions
 
 __all__ = ["add"]
 
@@ -60,9 +60,9 @@ def _add(
     installer: str,
     say: Callable[[str], None],
 ) -> tuple[Pin, ...]:
-    from cudaenv import steps
-    from cudaenv.install import install
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
+    from cudaenv.pipeline.install import install
     from cudaenv.request import Request
     from cudaenv.verify.installed import scan
 

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.progress import Progress
     from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
-    from cudaenv.steps import IndexOptions
 
     Say = Callable[[str], None]
 
@@ -66,7 +66,8 @@ def resolve_or_read(
 ) -> Source:
     """A solve of the request, or the lock file at that path: closed (every locked package's
     requirements in it; else NotClosedError) and checked against this machine."""
-    from cudaenv import lock, steps
+    from cudaenv import lock
+    from cudaenv.pipeline import steps
     from cudaenv.request import Request
     from cudaenv.system import memory
 
@@ -125,7 +126,7 @@ def materialize(
     go to the installer (``offline``: it makes no request at all).
     """
     from cudaenv import activation, lock, preload
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
     from cudaenv.progress import Progress, size_text
 
     say = say or _quiet
