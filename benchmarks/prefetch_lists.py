@@ -24,10 +24,10 @@ from packaging.version import Version
 from cudaenv import knowledge as knowledge_base
 from cudaenv.errors import CudaenvError
 from cudaenv.index import Index
-from cudaenv.index.settings import IndexSettings
 from cudaenv.machine import Overrides
 from cudaenv.pipeline.steps import detect
 from cudaenv.request import FrameworkRequest, Request, Target
+from cudaenv.settings import IndexSettings
 from cudaenv.solver import solve
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ Rule = tuple[str, tuple[str, ...]]
 # (package, prefixes no module under it may import)
 INDEX_RULES: list[Rule] = [
     ("cudaenv.index", ("cudaenv.solver", "cudaenv.lock", "cudaenv.commands")),
-    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.index.transport", "cudaenv.commands")),
-    ("cudaenv.lock", ("httpx", "http.client", "cudaenv.index.transport")),
+    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.net.transport", "cudaenv.commands")),
+    ("cudaenv.lock", ("httpx", "http.client", "cudaenv.net.transport")),
 ]
 
 
@@ -113,11 +113,11 @@ def test_layer_imports(package: str, forbidden: tuple[str, ...]) -> None:
 def test_the_import_reader_sees_what_the_rules_forbid() -> None:
     """The rules would pass on a reader that finds nothing: it finds these known imports."""
     client = dict(modules("cudaenv.index"))["cudaenv.index.client"]
-    assert {"cudaenv.index.http", "cudaenv.index.http.redacted"} <= imported(
+    assert {"cudaenv.net.http", "cudaenv.net.http.redacted"} <= imported(
         "cudaenv.index.client", client
     )
-    http = dict(modules("cudaenv.index"))["cudaenv.index.http"]
-    assert "cudaenv.index.transport" in imported("cudaenv.index.http", http)  # in functions
+    http = dict(modules("cudaenv.net"))["cudaenv.net.http"]
+    assert "cudaenv.net.transport" in imported("cudaenv.net.http", http)  # in functions
     factory = dict(modules("cudaenv.solver"))["cudaenv.solver.factory"]
     assert "cudaenv.solver.rules.recipes" in imported("cudaenv.solver.factory", factory)
 

@@ -94,10 +94,10 @@ def lock(ctx: Context) -> Check:
     from cudaenv import knowledge
     from cudaenv import lock as locks
     from cudaenv.errors import CudaenvError
-    from cudaenv.index.settings import IndexSettings, Location
     from cudaenv.machine import Overrides
     from cudaenv.pipeline import steps
     from cudaenv.request import Request, Target, host_platform
+    from cudaenv.settings import IndexSettings, Location
 
     house: Path = ctx.state["house"]
     _link_carried(ctx, house)

@@ -112,7 +112,7 @@ def groups(resolution: Resolution) -> dict[str, list[str]]:
 
 def download(resolution: Resolution, names: set[str], folder: Path) -> list[Pin]:
     from cudaenv import wheelhouse
-    from cudaenv.index.http import Http
+    from cudaenv.net.http import Http
 
     pins = tuple(p for p in resolution.pins if p.name in names)
     url = resolution.index_url or "https://pypi.org/simple"

@@ -290,7 +290,7 @@ class _Handler(logging.Handler):
 
 
 class _Formatter(logging.Formatter):
-    """Debug lines as ``DEBUG cudaenv.index.http: ...``; a warning as :func:`warn` writes one,
+    """Debug lines as ``DEBUG cudaenv.net.http: ...``; a warning as :func:`warn` writes one,
     ``warning: ...``, for it is meant for the user, not for a developer."""
 
     def format(self, record: logging.LogRecord) -> str:

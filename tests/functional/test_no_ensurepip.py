@@ -18,10 +18,10 @@ import pytest
 from packaging.requirements import Requirement
 
 from cudaenv import lock
-from cudaenv.index.settings import IndexSettings, Location
 from cudaenv.machine import Overrides
 from cudaenv.pipeline import steps
 from cudaenv.request import Request, Target
+from cudaenv.settings import IndexSettings, Location
 from tests.tools.stripped_python import python_without_ensurepip
 
 if TYPE_CHECKING:

@@ -97,7 +97,7 @@ def to_json(resolution: Resolution, *, warnings: Sequence[str] = ()) -> dict[str
 
 def _index_of(pin: Pin, resolution: Resolution) -> str | None:
     """The index a pin came from, without credentials; None for a find-links file."""
-    from cudaenv.index.auth import without_auth
+    from cudaenv.net.auth import without_auth
 
     index = resolution.index_url if pin.index is None else pin.index
     return without_auth(index) if index else None

@@ -10,7 +10,7 @@ API stays synchronous. What fails becomes one :class:`~cudaenv.errors.IndexError
 a hint, never a traceback. The client knows pages and files, not solves: what the solver
 derives from a page it keeps itself, under :meth:`Index.page_digest`.
 
-The indexes and find-links locations come from :class:`~cudaenv.index.settings.IndexSettings`
+The indexes and find-links locations come from :class:`~cudaenv.settings.IndexSettings`
 (the user's pip and uv configuration). With several indexes a project's files are those of the
 first index that has it (``first-index``: extras before the default), or of every index
 (``unsafe-best-match``, pip's rule, the default index first so that it wins ties); files of
@@ -32,9 +32,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.auth import without_auth
 from cudaenv.index.cache import DiskCache, check_cache_dir, default_cache_dir
-from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
 from cudaenv.index.links import (
     JSON_TYPE,
     FileLink,
@@ -45,8 +43,10 @@ from cudaenv.index.links import (
 )
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
 from cudaenv.index.once import Once
-from cudaenv.index.settings import BEST_MATCH, PYPI, IndexSettings
 from cudaenv.index.sources import HttpOptions, Sources
+from cudaenv.net.auth import without_auth
+from cudaenv.net.http import HINT, MAX_RETRY_AFTER, redacted
+from cudaenv.settings import BEST_MATCH, PYPI, IndexSettings
 
 if TYPE_CHECKING:
     import os
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from packaging.tags import Tag
 
     from cudaenv.index.cache import CachedPage
-    from cudaenv.index.http import Transport
+    from cudaenv.net.http import Transport
 
 __all__ = ["DEFAULT_INDEX_URL", "Index", "IndexActivity", "ProjectNotFound"]
 
@@ -104,7 +104,7 @@ class Index:
     without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
     that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
     an unchanged page costs a 304 and no body). ``transport`` is a
-    :class:`~cudaenv.index.transport.Client` to send with instead of a new one; ``retries``,
+    :class:`~cudaenv.net.transport.Client` to send with instead of a new one; ``retries``,
     ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`);
     ``timeout`` is how long an index may stay silent (None: ``CUDAENV_HTTP_TIMEOUT``, else 30 s;
     one request may take four times that, :mod:`.limits`).
@@ -136,7 +136,7 @@ class Index:
         revalidate: bool = False,
     ):
         if settings is None:
-            from cudaenv.index.settings import read
+            from cudaenv.settings import read
 
             settings = IndexSettings.single(url) if url else read()
         self.settings = settings

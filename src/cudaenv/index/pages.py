@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index import failures
 from cudaenv.index.cache import CachedPage, DiskCache, max_age
-from cudaenv.index.http import redacted
-from cudaenv.index.limits import BodyTooLarge
+from cudaenv.net import failures
+from cudaenv.net.http import redacted
+from cudaenv.net.limits import BodyTooLarge
 
 if TYPE_CHECKING:
-    from cudaenv.index.http import Http, Response
+    from cudaenv.net.http import Http, Response
 
 __all__ = ["ACCEPT", "LocalPages", "RemotePages", "local_path"]
 
@@ -62,7 +62,7 @@ class RemotePages:
         page_ttl: float,
         revalidate: bool,
     ):
-        from cudaenv.index.auth import without_auth
+        from cudaenv.net.auth import without_auth
 
         self.url = url
         self.http = http

@@ -1,6 +1,6 @@
 """The places one index client reads, made from the settings: indexes, find-links, HTTP layers.
 
-:class:`Sources` turns :class:`~cudaenv.index.settings.IndexSettings` into the objects that
+:class:`Sources` turns :class:`~cudaenv.settings.IndexSettings` into the objects that
 read pages: :class:`~.pages.RemotePages` for an http(s) index, :class:`~.pages.LocalPages` for a
 ``file://`` folder, :class:`~.findlinks.FindLinks` for the find-links locations; and one
 :class:`~.http.Http` per index or files host (so that messages name it), all sharing one
@@ -17,19 +17,19 @@ import threading
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.auth import Credentials, realm, without_auth
 from cudaenv.index.findlinks import FindLinks
-from cudaenv.index.http import Http, redacted
 from cudaenv.index.pages import LocalPages, RemotePages
-from cudaenv.index.settings import BEST_MATCH
+from cudaenv.net.auth import Credentials, realm, without_auth
+from cudaenv.net.http import Http, redacted
+from cudaenv.settings import BEST_MATCH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from cudaenv.index.http import Transport
     from cudaenv.index.links import FileLink
-    from cudaenv.index.settings import IndexSettings, Location
+    from cudaenv.net.http import Transport
+    from cudaenv.settings import IndexSettings, Location
 
 __all__ = ["HttpOptions", "Sources"]
 

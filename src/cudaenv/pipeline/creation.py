@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cudaenv.envs.base import Env, EnvBackend
-    from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
+    from cudaenv.net.auth import Credentials
     from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.progress import Progress
     from cudaenv.request import Request, Target

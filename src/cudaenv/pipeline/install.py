@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cudaenv.envs.base import Env
-    from cudaenv.index.auth import Credentials
+    from cudaenv.net.auth import Credentials
     from cudaenv.progress import Progress
     from cudaenv.resolution import Resolution
 

@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     from packaging.tags import Tag
 
     from cudaenv.index import Index
-    from cudaenv.index.auth import Credentials
-    from cudaenv.index.settings import IndexSettings
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine, Overrides
+    from cudaenv.net.auth import Credentials
     from cudaenv.progress import Progress
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
+    from cudaenv.settings import IndexSettings
 
 __all__ = ["IndexOptions", "LockCheck", "Solved", "check_lock", "detect", "solve"]
 
@@ -37,7 +37,7 @@ class IndexOptions:
     """Which indexes, and how to ask them (``--index-url``, ``--extra-index-url``,
     ``--find-links``, ``--index-strategy``, ``--cache-dir``, ``--offline``, ``--refresh``);
     what the flags leave unset comes from pip's and uv's settings
-    (:func:`cudaenv.index.settings.read`), else PyPI. ``settings`` given: exactly those."""
+    (:func:`cudaenv.settings.read`), else PyPI. ``settings`` given: exactly those."""
 
     url: str | None = None
     extra_urls: tuple[str, ...] = ()
@@ -50,7 +50,7 @@ class IndexOptions:
 
     def read_settings(self) -> IndexSettings:
         """The flags over the user's pip and uv settings (files read now)."""
-        from cudaenv.index import settings
+        from cudaenv import settings
 
         if self.settings is not None:
             return self.settings
@@ -64,7 +64,7 @@ class IndexOptions:
     def credentials(self) -> Credentials:
         """The logins for the configured indexes' hosts (URL, netrc, keyring), for the
         installer."""
-        from cudaenv.index.auth import Credentials
+        from cudaenv.net.auth import Credentials
 
         found = self.read_settings()
         return Credentials(x.url for x in (*found.indexes, *found.find_links))
@@ -141,7 +141,7 @@ def solve(
     """Detect, then solve ``request`` for this machine on the index. Cost: see
     :func:`cudaenv.solver.solve`."""
     from cudaenv import knowledge as knowledge_base
-    from cudaenv.index.http import redacted
+    from cudaenv.net.http import redacted
     from cudaenv.progress import SolveWatch
     from cudaenv.solver import solve as solve_request
 
@@ -173,7 +173,7 @@ def check_lock(
     the lock's own unless ``index.url`` names another."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv import lock
-    from cudaenv.index.http import redacted
+    from cudaenv.net.http import redacted
     from cudaenv.progress import SolveWatch
 
     info = lock.load(path)
@@ -198,8 +198,8 @@ def _lock_indexes(resolution: Resolution, index: IndexOptions) -> IndexSettings 
     """The indexes a lock's pins came from (each file is looked for on all of them), with the
     user's find-links locations; None (the user's settings) when ``--index-url`` was given or
     the lock names no index."""
-    from cudaenv.index.auth import without_auth
-    from cudaenv.index.settings import BEST_MATCH, IndexSettings, Location
+    from cudaenv.net.auth import without_auth
+    from cudaenv.settings import BEST_MATCH, IndexSettings, Location
 
     named = [p.index or resolution.index_url for p in resolution.pins if p.index != ""]
     urls = list(dict.fromkeys(u for u in [resolution.index_url, *named] if u))

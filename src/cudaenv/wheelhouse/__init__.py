@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from cudaenv.index.http import Http
+    from cudaenv.net.http import Http
     from cudaenv.resolution import Pin, Resolution
 
 __all__ = [
@@ -171,7 +171,7 @@ def download_lock(
     """:func:`download` of the lock at ``lock_file`` (read and validated first), through the
     index client's HTTP layer (its retries, its messages)."""
     from cudaenv import lock
-    from cudaenv.index.http import Http
+    from cudaenv.net.http import Http
 
     resolution = lock.read(lock_file)
     http = Http(resolution.index_url or _origin(resolution), connections=max(1, jobs))

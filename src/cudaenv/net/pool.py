@@ -16,12 +16,12 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from cudaenv.index.httperrors import DeadlineExceeded, ReadError
+from cudaenv.net.httperrors import DeadlineExceeded, ReadError
 
 if TYPE_CHECKING:
     import http.client
 
-    from cudaenv.index.watchdog import Watchdog
+    from cudaenv.net.watchdog import Watchdog
 
 __all__ = ["KEEPALIVE", "Key", "Pool", "Release"]
 

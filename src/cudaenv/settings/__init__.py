@@ -102,7 +102,7 @@ class IndexSettings:
 
     def describe(self) -> list[str]:
         """One line per location (URLs without credentials), for ``-v`` and ``--json``."""
-        from cudaenv.index.auth import without_auth
+        from cudaenv.net.auth import without_auth
 
         lines = [f"index: {without_auth(x.url)} ({x.origin})" for x in self.indexes]
         lines += [f"find-links: {without_auth(x.url)} ({x.origin})" for x in self.find_links]
@@ -221,7 +221,7 @@ def read(
     cwd: Path | None = None,
 ) -> IndexSettings:
     """The settings from the flags given, the environment and pip's and uv's files."""
-    from cudaenv.index import pipconf, uvconf
+    from cudaenv.settings import pipconf, uvconf
 
     env = os.environ if environ is None else environ
     layers = [

@@ -13,14 +13,14 @@ import http.client
 import zlib
 from typing import TYPE_CHECKING, overload
 
-from cudaenv.index.decoding import decoder
-from cudaenv.index.httperrors import DeadlineExceeded, ReadError, ReadTimeout
-from cudaenv.index.limits import LARGE_BODIES, SHARED_FROM, BodyTooLarge
+from cudaenv.net.decoding import decoder
+from cudaenv.net.httperrors import DeadlineExceeded, ReadError, ReadTimeout
+from cudaenv.net.limits import LARGE_BODIES, SHARED_FROM, BodyTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from cudaenv.index.pool import Release
+    from cudaenv.net.pool import Release
 
 __all__ = ["CHUNK", "Headers", "Response"]
 

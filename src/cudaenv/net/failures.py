@@ -15,11 +15,11 @@ import os
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.limits import PAGE_SETTING, TIMEOUT_SETTING, size_text
+from cudaenv.net.limits import PAGE_SETTING, TIMEOUT_SETTING, size_text
 
 if TYPE_CHECKING:
-    from cudaenv.index.httperrors import TLSError
-    from cudaenv.index.limits import Limits
+    from cudaenv.net.httperrors import TLSError
+    from cudaenv.net.limits import Limits
 
 __all__ = [
     "fatal",
@@ -44,7 +44,7 @@ def fatal(e: Exception, index: str, url: str, what: str, limits: Limits) -> Inde
     an answer that is not HTTP, a request past its deadline); None for one worth a retry."""
     from urllib.parse import urlsplit
 
-    from cudaenv.index.httperrors import DeadlineExceeded, MalformedResponse, TLSError
+    from cudaenv.net.httperrors import DeadlineExceeded, MalformedResponse, TLSError
 
     if isinstance(e, TLSError):
         parts = urlsplit(url)
@@ -105,7 +105,7 @@ def redirects(index: str, url: str, hops: int) -> IndexError_:
 
 def untrusted(index: str, host: str, e: TLSError) -> IndexError_:
     """A TLS handshake that failed: the certificate (which setting fixes it), or TLS itself."""
-    from cudaenv.index.httperrors import CertificateError
+    from cudaenv.net.httperrors import CertificateError
 
     if not isinstance(e, CertificateError):
         return IndexError_(

@@ -28,9 +28,9 @@ import time
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index import failures
-from cudaenv.index.auth import without_auth
-from cudaenv.index.limits import (
+from cudaenv.net import failures
+from cudaenv.net.auth import without_auth
+from cudaenv.net.limits import (
     DEFAULT_PAGE,
     LARGE_BODIES,
     MAX_RETRY_AFTER,
@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import TypeAlias
 
-    from cudaenv.index.auth import Credentials, Login
-    from cudaenv.index.transport import Client
-    from cudaenv.index.transport import Response as _Response
+    from cudaenv.net.auth import Credentials, Login
+    from cudaenv.net.transport import Client
+    from cudaenv.net.transport import Response as _Response
 
     Response: TypeAlias = _Response
     Transport: TypeAlias = Client
@@ -98,7 +98,7 @@ class Http:
         max_retry_after: float = MAX_RETRY_AFTER,
         credentials: Credentials | None = None,
     ):
-        from cudaenv.index.auth import Credentials
+        from cudaenv.net.auth import Credentials
 
         self.index_url = redacted(index_url)  # for messages: never print a password or token
         self.credentials = credentials or Credentials([index_url])
@@ -169,7 +169,7 @@ class Http:
             self._waited += waited
 
     def _http_client(self) -> Client:
-        from cudaenv.index.proxies import UnusableProxy
+        from cudaenv.net.proxies import UnusableProxy
 
         with self._lock:
             if self._client is None:
@@ -221,7 +221,7 @@ class Http:
     ) -> Response:
         """The one retry path: transport errors, 429 and 5xx are tried again, within the
         request's time; the body is read here unless ``limit`` is None (a stream)."""
-        from cudaenv.index.transport import InvalidURL, TransportError
+        from cudaenv.net.transport import InvalidURL, TransportError
 
         client = self._http_client()
         deadline = time.monotonic() + (self.total if seconds is None else seconds)
@@ -298,7 +298,7 @@ class Http:
         """A streamed body in chunks (decoded, at most 64 KiB each), counted;
         :class:`~.limits.BodyTooLarge` past *limit* bytes (before reading, when an unencoded
         body's ``Content-Length`` says so)."""
-        from cudaenv.index.transport import DeadlineExceeded, TransportError
+        from cudaenv.net.transport import DeadlineExceeded, TransportError
 
         declared = resp.headers.get("Content-Length", "")
         plain = resp.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
@@ -328,7 +328,7 @@ class Http:
 
     def refused(self, resp: Response, url: str, login: Login | None) -> CredentialsRefused:
         """The error for a 401 or 403: the index wants credentials, or not these."""
-        from cudaenv.index.auth import realm
+        from cudaenv.net.auth import realm
 
         host = realm(url)[1]
         answer = f"HTTP {resp.status_code} {resp.reason_phrase}"
@@ -372,6 +372,6 @@ def _new_client(transport: Transport | None, connections: int, timeout: float) -
     login); proxies come from the environment (:mod:`.proxies`)."""
     if transport is not None:
         return transport
-    from cudaenv.index.transport import Client
+    from cudaenv.net.transport import Client
 
     return Client(connections=connections, timeout=timeout)

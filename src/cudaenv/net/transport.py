@@ -31,7 +31,7 @@ import ssl
 import threading
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from cudaenv.index.httperrors import (
+from cudaenv.net.httperrors import (
     CertificateError,
     ConnectError,
     ConnectTimeout,
@@ -45,10 +45,10 @@ from cudaenv.index.httperrors import (
     TLSError,
     TransportError,
 )
-from cudaenv.index.pool import KEEPALIVE, Key, Pool, Release
-from cudaenv.index.proxies import Proxies
-from cudaenv.index.response import Response
-from cudaenv.index.watchdog import Watchdog
+from cudaenv.net.pool import KEEPALIVE, Key, Pool, Release
+from cudaenv.net.proxies import Proxies
+from cudaenv.net.response import Response
+from cudaenv.net.watchdog import Watchdog
 
 __all__ = [
     "KEEPALIVE",
