@@ -26,18 +26,21 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cudaenv.progress import Progress
+from cudaenv.events import Count, Detail, Done, Note, Output, Step
+from cudaenv.progress import Status
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from cudaenv.errors import CudaenvError
+    from cudaenv.events import Event, Sink
 
 __all__ = [
     "TICK",
     "activity",
     "configure",
+    "count_text",
     "crash",
     "detail",
     "discard_stdout",
@@ -91,32 +94,73 @@ def _live() -> bool:
 
 
 @contextlib.contextmanager
-def activity() -> Iterator[Progress]:
-    """A :class:`~cudaenv.progress.Progress` for the steps of a long command; on a terminal a
-    status line shows it until the block ends (then it is erased). Nested: the outer one."""
+def activity(*, notes: Callable[[str], None] | None = None) -> Iterator[Sink]:
+    """The sink for the events of a long command's stages (:mod:`cudaenv.events`): on a
+    terminal a status line shows the step under way until the block ends (then it is erased),
+    and a count is drawn in place (:func:`progress`); a note is a line of :func:`info` (or of
+    ``notes``), a tool's own output a line of :func:`detail`. Nested: on the outer status line."""
     if _settings.ticker is not None:
-        yield _settings.ticker.progress
+        yield _Sink(_settings.ticker.status, notes or info)
         return
-    progress = Progress()
+    status = Status()
     if not _live():
-        yield progress
+        yield _Sink(status, notes or info)
         return
-    ticker = _Ticker(progress)
+    ticker = _Ticker(status)
     _settings.ticker = ticker
     ticker.start()
     try:
-        yield progress
+        yield _Sink(status, notes or info)
     finally:
         ticker.stop()
         _settings.ticker = None
 
 
+class _Sink:
+    """The terminal's side of the progress protocol: steps go to the status line's state,
+    counts, notes and a tool's output become lines; the solver's own events are for the watch
+    of its step, which counts them."""
+
+    def __init__(self, status: Status, notes: Callable[[str], None]) -> None:
+        self._status = status
+        self._notes = notes
+
+    def __call__(self, event: Event, /) -> None:
+        match event:
+            case Step():
+                self._status.step(event.text, where=event.where, watch=event.watch)
+            case Detail():
+                self._status.detail(event.text)
+            case Done():
+                self._status.done()
+            case Count():
+                progress(count_text(event))
+            case Note():
+                self._notes(event.text)
+            case Output():
+                detail(event.text)
+
+
+def count_text(count: Count) -> str:
+    """``downloading: 3/87 wheels, 120.4 MB of 1934.0 MB``, ``checking installed files: 3/87
+    packages``."""
+    text = f"{count.what}: {count.done}/{count.total} {count.unit}"
+    if count.size is None:
+        return text
+    of = f" of {_mb(count.size_total)}" if count.size_total else ""
+    return f"{text}, {_mb(count.size)}{of}"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 class _Ticker(threading.Thread):
     """Redraws the status line every :data:`TICK` seconds while a step runs."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, status: Status) -> None:
         super().__init__(name="cudaenv-status", daemon=True)
-        self.progress = progress
+        self.status = status
         self.shown = False
         self._done = threading.Event()
         self._frame = 0
@@ -129,7 +173,7 @@ class _Ticker(threading.Thread):
     def draw(self) -> None:
         utf = (sys.stderr.encoding or "").lower().startswith("utf")
         width = max(_columns() - 1, 10)  # the last column would wrap on some terminals
-        text = self.progress.text(width - 2, ellipsis="…" if utf else "...")
+        text = self.status.text(width - 2, ellipsis="…" if utf else "...")
         if not text:
             return
         self._frame += 1
@@ -195,8 +239,8 @@ def info(text: str) -> None:
 
 
 def progress(text: str) -> None:
-    """A count a command keeps itself (``download``, ``verify``), drawn in place on a
-    terminal's stderr like the status line; nothing on a pipe, with ``--json`` or ``-q``."""
+    """A count (``download``, ``verify``), drawn in place on a terminal's stderr like the
+    status line; nothing on a pipe, with ``--json`` or ``-q``."""
     if _live():
         with _lock:
             _raw(sys.stderr, f"{_CLEAR}{text[: max(_columns() - 1, 10)]}")

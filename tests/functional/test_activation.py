@@ -197,7 +197,7 @@ def test_dlopen_by_soname_only_after_activation(
         make_nvidia_wheel("nvidia-cublas-cu12", "12.2.5.6", libs=["libcublas.so.12"]),
     ]
     env = VenvBackend(with_pip=False).create(tmp_path / "dl env $(touch pwned)", PY)
-    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env, on_output=len)
+    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env)
     activation.write(env)
 
     script = "bin/activate.fish" if shell_name == "fish" else "bin/activate"

@@ -466,7 +466,7 @@ def stack_env(channel: str, nvidia_wheel: Path, tmp_path_factory: pytest.TempPat
         for key, value in _conda_environ(root).items():
             mp.setenv(key, value)
         env = _make_env(channel)
-        install(_nvidia_resolution(nvidia_wheel), env, on_output=print)
+        install(_nvidia_resolution(nvidia_wheel), env)
     activation.write_conda(env)
     return env, root
 

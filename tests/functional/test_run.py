@@ -177,7 +177,7 @@ def tf212_env(tmp_path, make_wheel, make_nvidia_wheel, local_index):
         ),
     ]
     env = VenvBackend(with_pip=False).create(tmp_path / "tf env $(x)", PY)
-    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env, on_output=print)
+    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env)
     line = load_knowledge().tf_line(Version("2.12.1"))
     assert line is not None and line.env and line.path
     activation.write(env, (line,))

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import argparse
 
     from cudaenv.envs.base import Env, EnvBackend
-    from cudaenv.progress import Progress
+    from cudaenv.events import Sink
     from cudaenv.request import Request
 
 NAME = "create"
@@ -71,23 +71,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with render.activity() as progress:
-        return _run(args, progress)
+    with render.activity() as sink:
+        return _run(args, sink)
 
 
-def _run(args: argparse.Namespace, progress: Progress) -> int:
+def _run(args: argparse.Namespace, sink: Sink) -> int:
     from cudaenv.envs.base import check_prefix
+    from cudaenv.events import Step
     from cudaenv.pipeline import creation
 
     backend = _backend(args)
-    progress.step(f"checking where the {backend.name} environment goes")  # conda: `conda info`
+    sink(Step(text=f"checking where the {backend.name} environment goes"))  # `conda info`
     name_prefix = None if args.name is None else backend.prefix_for_name(args.name)
     prefix = Path(args.prefix) if args.prefix is not None else name_prefix
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
     index = index_from_args(args)
     source = creation.resolve_or_read(
-        _wanted(args), overrides=overrides_from_args(args), index=index, progress=progress
+        _wanted(args), overrides=overrides_from_args(args), index=index, sink=sink
     )
     for warning in source.warnings:
         render.warn(warning)
@@ -103,8 +104,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         force=args.force,
         knowledge=source.knowledge,
         lock_file=source.lock_file,
-        say=render.info,  # none with --json or -q
-        progress=progress,
+        sink=sink,  # its lines of what was done: none with --json or -q
         wheelhouse=_wheelhouse(args),
         offline=index.offline,
         credentials=index.credentials(),
@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         if as_json:
             render.emit_json({**facts, "smoke": None})
         return OK
-    return _smoke(env, facts, as_json=as_json, require_gpu=args.require_gpu, progress=progress)
+    return _smoke(env, facts, as_json=as_json, require_gpu=args.require_gpu, sink=sink)
 
 
 def _backend(args: argparse.Namespace) -> EnvBackend:
@@ -141,14 +141,13 @@ def _wanted(args: argparse.Namespace) -> Request | Path:
     return Path(args.from_lock)
 
 
-def _smoke(
-    env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool, progress: Progress
-) -> int:
+def _smoke(env: Env, facts: dict[str, Any], *, as_json: bool, require_gpu: bool, sink: Sink) -> int:
     """Run the smoke test on the finished environment (a failure here leaves it in place)."""
     from cudaenv import smoke
+    from cudaenv.events import Done
 
-    report = smoke.run(env, progress=progress)  # the status line says so, on a terminal
-    progress.done()
+    report = smoke.run(env, sink=sink)  # the status line says so, on a terminal
+    sink(Done())
     code: int = report.exit_code(require_gpu=require_gpu)
     if as_json:
         render.emit_json({**facts, "smoke": report.to_json()})

@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         )
     overrides = Overrides() if args.source else overrides_from_args(args)
     sources = (args.source,) if args.source else None
-    with render.activity() as progress:
-        machine = steps.detect(overrides, progress=progress, sources=sources)
+    with render.activity() as sink:
+        machine = steps.detect(overrides, sink=sink, sources=sources)
     if args.json:
         render.emit_json(machine.to_dict())
     else:

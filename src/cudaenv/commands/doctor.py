@@ -36,16 +36,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cudaenv.doctor import diagnose, env_for_python
+    from cudaenv.events import Detail, Step
     from cudaenv.smoke import open_env
 
-    with render.activity() as progress:
-        progress.step("finding the environment")  # -n under conda: `conda info`
+    with render.activity() as sink:
+        sink(Step(text="finding the environment"))  # -n under conda: `conda info`
         if args.python:
             env = env_for_python(Path(args.python))
         else:
             env = open_env(env_prefix(args, NAME))
-        progress.step("examining the environment", where=env.prefix)
-        progress.detail("its Python imports its frameworks")
+        sink(Step(text="examining the environment", where=env.prefix))
+        sink(Detail("its Python imports its frameworks"))
         diagnosis = diagnose(env)
     if args.json:
         render.emit_json(diagnosis.to_json())

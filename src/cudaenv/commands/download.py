@@ -18,7 +18,7 @@ from cudaenv.errors import OK
 if TYPE_CHECKING:
     import argparse
 
-    from cudaenv.wheelhouse import Progress, Wheelhouse
+    from cudaenv.wheelhouse import Wheelhouse
 
 NAME = "download"
 HELP = "fetch every wheel of a lock into a folder (a wheelhouse for offline installs)"
@@ -51,21 +51,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cudaenv import wheelhouse
 
-    show = None if args.json else _progress
     try:
-        house = wheelhouse.download_lock(
-            Path(args.lock), Path(args.dest), jobs=args.jobs, on_progress=show
-        )
+        with render.activity() as sink:  # the count drawn in place; none with --json
+            house = wheelhouse.download_lock(
+                Path(args.lock), Path(args.dest), jobs=args.jobs, sink=sink
+            )
     except KeyboardInterrupt:
-        if show is not None:
-            render.progress_end()
+        render.progress_end()
         render.warn(
             f"stopped: what arrived is kept as {args.dest}/*.part; run this again to resume"
         )
         raise
     finally:
-        if show is not None:
-            render.progress_end()
+        render.progress_end()
     if args.json:
         render.emit_json(_facts(house, Path(args.lock)))
     else:
@@ -75,11 +73,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
-
-
-def _progress(p: Progress) -> None:
-    total = f" of {_mb(p.bytes_total)}" if p.bytes_total else ""
-    render.progress(f"downloading: {p.files_done}/{p.files} wheels, {_mb(p.bytes_done)}{total}")
 
 
 def _facts(house: Wheelhouse, lock: Path) -> dict[str, object]:

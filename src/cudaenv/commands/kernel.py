@@ -105,8 +105,9 @@ def _ensure_ipykernel(env: Env, args: argparse.Namespace) -> list[str]:
 
     cache_dir = Path(args.cache_dir) if args.cache_dir else None
     options = IndexOptions(url=args.index_url, cache_dir=cache_dir, offline=args.offline)
-    say = None if args.json else render.line
-    return [f"{p.name} {p.version}" for p in add(env, ["ipykernel"], index=options, say=say)]
+    with render.activity(notes=None if args.json else render.line) as sink:
+        added = add(env, ["ipykernel"], index=options, sink=sink)
+    return [f"{p.name} {p.version}" for p in added]
 
 
 def _again(env: Env, args: argparse.Namespace) -> str:

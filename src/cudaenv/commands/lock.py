@@ -92,10 +92,8 @@ def _lock(args: argparse.Namespace) -> int:
 
     out = _output(args)  # refuse a bad name before the (slow) solve
     request = request_from_args(args)
-    with render.activity() as progress:
-        solved = steps.solve(
-            request, overrides_from_args(args), index_from_args(args), progress=progress
-        )
+    with render.activity() as sink:
+        solved = steps.solve(request, overrides_from_args(args), index_from_args(args), sink=sink)
     resolution = solved.resolution
     text = _render(resolution, args.format, solved.knowledge.version)
     if out == "-":
@@ -140,11 +138,11 @@ def _report(resolution: Resolution, out: str, fmt: str, *, as_json: bool) -> Non
 def _check(args: argparse.Namespace) -> int:
     from cudaenv.pipeline import steps
 
-    with render.activity() as progress:
+    with render.activity() as sink:
         check = steps.check_lock(
             args.check,
             index_from_args(args),
-            progress=progress,
+            sink=sink,
             overrides=overrides_from_args(args),
             python=args.python,
             platform=args.platform,

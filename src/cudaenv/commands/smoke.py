@@ -58,16 +58,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cudaenv import smoke
+    from cudaenv.events import Step
 
-    with render.activity() as progress:
-        progress.step("finding the environment")  # -n under conda: `conda info`
+    with render.activity() as sink:
+        sink(Step(text="finding the environment"))  # -n under conda: `conda info`
         if args.python:
             from cudaenv.doctor import env_for_python
 
             where: Env | str = env_for_python(Path(args.python), command=NAME)
         else:
             where = env_prefix(args, NAME)
-        report = smoke.run(where, quick=args.quick, timeout=args.timeout, progress=progress)
+        report = smoke.run(where, quick=args.quick, timeout=args.timeout, sink=sink)
     if args.json:
         render.emit_json(report.to_json())
     else:

@@ -52,10 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from cudaenv.pipeline import steps
 
     request = request_from_args(args)
-    with render.activity() as progress:
-        solved = steps.solve(
-            request, overrides_from_args(args), index_from_args(args), progress=progress
-        )
+    with render.activity() as sink:
+        solved = steps.solve(request, overrides_from_args(args), index_from_args(args), sink=sink)
     resolution, machine = solved.resolution, solved.machine
     warnings = list(machine.problems) if machine.max_cuda is None and request.gpu else []
     if args.json:

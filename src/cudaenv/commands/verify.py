@@ -47,21 +47,16 @@ def run(args: argparse.Namespace) -> int:
     prefix = Path(default_prefix(args.prefix, "verify"))
     lock = Path(args.lock) if args.lock else None
     lock_file = lock or prefix / verify.LOCK_NAME
-    show = None if args.json else _progress
     try:
-        verdict = verify.check(prefix, lock, on_progress=show)
+        with render.activity() as sink:  # the count drawn in place; none with --json
+            verdict = verify.check(prefix, lock, sink=sink)
     finally:
-        if show is not None:
-            render.progress_end()
+        render.progress_end()
     if args.json:
         render.emit_json(_facts(verdict, prefix, lock_file))
     else:
         _report(verdict, prefix, lock_file)
     return OK if verdict.matches else FAILURE
-
-
-def _progress(done: int, total: int) -> None:
-    render.progress(f"checking installed files: {done}/{total} packages")
 
 
 def _facts(verdict: Verdict, prefix: Path, lock_file: Path) -> dict[str, object]:

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 from packaging.requirements import InvalidRequirement, Requirement
 
 from cudaenv.errors import UsageError
+from cudaenv.events import Note, discard
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.resolution import Pin, Resolution
 
@@ -30,26 +32,23 @@ __all__ = ["add"]
 _LOCK = "pylock.toml"
 
 
-def _quiet(text: str) -> None:
-    """No progress lines."""
-
-
 def add(
     env: Env,
     wanted: Sequence[str],
     *,
     index: IndexOptions,
     installer: str = "auto",
-    say: Callable[[str], None] | None = None,
+    sink: Sink = discard,
 ) -> tuple[Pin, ...]:
     """Install ``wanted`` (requirement strings) and what they need into ``env``; return the
     pins installed (none when all are there). The index is ``index.url``, else the one the
-    environment's lock was made from. Cost: a solve, and the download of the new wheels."""
+    environment's lock was made from. ``sink`` is told the solve's and the install's steps, and
+    which wheels are added (a :class:`~cudaenv.events.Note`). Cost: a solve, and the download
+    of the new wheels."""
     from cudaenv.envs import busy
 
-    say = say or _quiet
     with busy.holding(env.prefix):  # not while another cudaenv replaces or adds to it
-        return _add(env, wanted, index=index, installer=installer, say=say)
+        return _add(env, wanted, index=index, installer=installer, sink=sink)
 
 
 def _add(
@@ -58,7 +57,7 @@ def _add(
     *,
     index: IndexOptions,
     installer: str,
-    say: Callable[[str], None],
+    sink: Sink,
 ) -> tuple[Pin, ...]:
     from cudaenv.machine import Overrides
     from cudaenv.pipeline import steps
@@ -76,12 +75,12 @@ def _add(
         fixed=tuple(Requirement(f"{name}=={version}") for name, version in have.items()),
     )
     options = replace(index, url=index.url or base.index_url)
-    solved = steps.solve(request, Overrides(), options).resolution
+    solved = steps.solve(request, Overrides(), options, sink=sink).resolution
     new = tuple(p for p in solved.pins if p.name not in have)
     if not new:
         return ()
-    say(f"adding {len(new)} wheels: {', '.join(f'{p.name} {p.version}' for p in new)}")
-    install(replace(solved, pins=new), env, installer=installer)
+    sink(Note(f"adding {len(new)} wheels: {', '.join(f'{p.name} {p.version}' for p in new)}"))
+    install(replace(solved, pins=new), env, installer=installer, sink=sink)
     _record(env, replace(solved, pins=new), base)
     return new
 

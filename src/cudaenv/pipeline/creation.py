@@ -7,8 +7,8 @@ installer reads that file back, and the activation scripts and the start-up hook
 (:mod:`cudaenv.preload`: the environment works without activation too) are written, all inside
 the backend's create transaction, so any failure or Ctrl-C removes the half-made environment.
 ``commands/create.py`` parses the options, calls these and renders what they return; the
-smoke test then runs on the finished environment. Each step is told to a
-:class:`~cudaenv.progress.Progress` when the caller passes one (the terminal's status line).
+smoke test then runs on the finished environment. Each step, and a line of what it did, goes to
+the caller's sink (:mod:`cudaenv.events`; the terminal's status line).
 """
 
 from __future__ import annotations
@@ -18,20 +18,19 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from cudaenv.events import Done, Note, Step, discard, size_text
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from cudaenv.envs.base import Env, EnvBackend
+    from cudaenv.events import Sink
     from cudaenv.knowledge import Knowledge, TfLine
     from cudaenv.machine import Overrides
     from cudaenv.net.auth import Credentials
     from cudaenv.pipeline.steps import IndexOptions
-    from cudaenv.progress import Progress
     from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
-
-    Say = Callable[[str], None]
 
 __all__ = [
     "LOCK_NAME",
@@ -62,7 +61,7 @@ def resolve_or_read(
     *,
     overrides: Overrides,
     index: IndexOptions,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Source:
     """A solve of the request, or the lock file at that path: closed (every locked package's
     requirements in it; else NotClosedError) and checked against this machine."""
@@ -72,14 +71,14 @@ def resolve_or_read(
     from cudaenv.system import memory
 
     if isinstance(wanted, Request):
-        solved = steps.solve(wanted, overrides, index, progress=progress)
+        solved = steps.solve(wanted, overrides, index, sink=sink)
         memory.give_back()  # what the solve freed, before the installer runs beside us
         return Source(resolution=solved.resolution, knowledge=solved.knowledge)
     resolution = lock.read(wanted)  # a lock that records its edges is checked closed here
     if any(p.dependencies is None for p in resolution.pins):  # one that does not: by METADATA
         with replace(index, url=index.url or resolution.index_url).open() as client:
             lock.check_requirements(resolution, client, source=str(wanted))
-    machine = steps.detect(overrides, progress=progress)
+    machine = steps.detect(overrides, sink=sink)
     warnings = tuple(lock.check_machine(resolution, machine))
     return Source(resolution=resolution, lock_file=wanted, warnings=warnings)
 
@@ -95,10 +94,6 @@ def default_name(resolution: Resolution) -> str:
     return "-".join(parts) or "cudaenv"
 
 
-def _quiet(text: str) -> None:
-    """No progress lines (``--json``)."""
-
-
 def materialize(
     resolution: Resolution,
     prefix: Path,
@@ -108,36 +103,32 @@ def materialize(
     force: bool = False,
     knowledge: Knowledge | None = None,
     lock_file: Path | None = None,
-    say: Say | None = None,
     wheelhouse: Path | None = None,
     offline: bool = False,
     credentials: Credentials | None = None,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
     The lock goes to ``PREFIX/pylock.toml`` (a copy of ``lock_file`` when installing one) and
     the installer reads it back from there: what is installed is what the lock says (a lock
     from another tool is read for the new environment's own interpreter, whose full version
-    its markers may name). ``say`` gets a line after each step (what was done: packages,
-    size, seconds); ``progress`` is told each step as it starts.
+    its markers may name). ``sink`` is told each step as it starts, and gets a
+    :class:`~cudaenv.events.Note` after each (what was done: packages, size, seconds).
     ``wheelhouse``: install the locked wheels from that folder (each checked against the
     lock's sha256 before anything is made), with no index; ``offline`` and ``credentials``
     go to the installer (``offline``: it makes no request at all).
     """
     from cudaenv import activation, lock, preload
     from cudaenv.pipeline.install import install
-    from cudaenv.progress import Progress, size_text
 
-    say = say or _quiet
-    progress = progress or Progress()
     checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
     # read now: the lock may be the one inside the environment --force replaces
     copied = lock_file.read_bytes() if lock_file is not None else None
-    progress.step(f"creating the {backend.name} environment", where=prefix)
+    sink(Step(text=f"creating the {backend.name} environment", where=prefix))
     with backend.creating(prefix, resolution.target.python, force=force) as env:
-        progress.step("writing the lock")
-        say(f"created {backend.name} environment at {env.prefix}")
+        sink(Step(text="writing the lock"))
+        sink(Note(f"created {backend.name} environment at {env.prefix}"))
         written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
         locked = lock.read(written, target=_target_of(env, resolution))
         wanted = _same_pins(locked, checked) if checked is not None else locked
@@ -149,22 +140,24 @@ def materialize(
             offline=offline,
             find_links=wheelhouse,
             credentials=credentials,
-            progress=progress,
+            sink=sink,
         )
         seconds = time.monotonic() - started
         size = sum(p.wheel.size or 0 for p in locked.pins)
         weight = f" ({size_text(size)})" if size else ""
         where = f" from {wheelhouse}" if wheelhouse is not None else ""
-        progress.step("writing the activation scripts")
-        say(
-            f"installed {len(locked.pins)} locked wheels{weight}{where} with {used} "
-            f"in {seconds:.1f} s"
+        sink(Step(text="writing the activation scripts"))
+        sink(
+            Note(
+                f"installed {len(locked.pins)} locked wheels{weight}{where} with {used} "
+                f"in {seconds:.1f} s"
+            )
         )
         lines = _lines(locked, knowledge)
         activation.write(env, lines)
-        progress.step("writing the start-up hook")
+        sink(Step(text="writing the start-up hook"))
         preload.write(env, lines, knowledge)
-    progress.done()
+    sink(Done())
     return env, used
 
 

@@ -14,8 +14,9 @@ file on this machine.
 
 The installer writes to a pipe, so it draws no progress bars of its own (uv's are drawn for an
 80-column terminal and garble in a wider one): its lines tell the step it is at
-(:func:`phase_of`), which goes to cudaenv's status line, and are shown as they come only with
-``-v`` (:func:`cudaenv.render.detail`); uv's line per package (``+ name==1.0 (from URL)``) is
+(:func:`phase_of`), which goes to the caller's sink as a detail of the step (cudaenv's status
+line), and go there as they come, each an :class:`~cudaenv.events.Output` (shown only with
+``-v``); uv's line per package (``+ name==1.0 (from URL)``) is
 replaced by cudaenv's one-line summary. The tail of the output is kept to explain a failure:
 a full disk or a hash mismatch is shown with the one line of it that says so (``-v`` showed
 them all as they came), any other failure with its last lines.
@@ -32,18 +33,16 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
 from cudaenv.errors import InstallError, UsageError
+from cudaenv.events import Detail, Output, Step, discard, size_text
 from cudaenv.lock import requirements_txt
 from cudaenv.system import oserrors, process, uvtemp
 from cudaenv.system.process import find_uv, run_streaming
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.net.auth import Credentials
-    from cudaenv.progress import Progress
     from cudaenv.resolution import Resolution
 
 __all__ = ["INSTALLERS", "install", "installer_command", "phase_of"]
@@ -88,30 +87,26 @@ def install(
     env: Env,
     *,
     installer: str = "auto",
-    on_output: Callable[[str], None] | None = None,
     offline: bool = False,
     find_links: Path | None = None,
     credentials: Credentials | None = None,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> str:
     """Install the pins of ``resolution`` into ``env``; return the installer used (uv or pip).
 
-    ``on_output`` receives the installer's output line by line (by default: shown with
-    ``-v``); ``progress`` is told the step the installer is at. ``offline`` and
+    ``sink`` is told the step the installer is at, and gets its output line by line
+    (:class:`~cudaenv.events.Output`). ``offline`` and
     ``find_links``: see :func:`installer_command` (the pins of a wheelhouse point at its
     files: :func:`cudaenv.wheelhouse.local`). ``credentials``: the logins for the wheels'
     hosts (see the module's docstring). Cost: the download and unpack of every wheel.
     """
-    from cudaenv.progress import size_text
-
     with tempfile.TemporaryDirectory(prefix="cudaenv-install-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text(requirements_txt(resolution))
         used, cmd = installer_command(installer, env, req, offline=offline, find_links=find_links)
-        if progress is not None:
-            size = sum(p.wheel.size or 0 for p in resolution.pins)
-            weight = f" ({size_text(size)})" if size else ""
-            progress.step(f"installing {len(resolution.pins)} wheels{weight} with {used}")
+        size = sum(p.wheel.size or 0 for p in resolution.pins)
+        weight = f" ({size_text(size)})" if size else ""
+        sink(Step(text=f"installing {len(resolution.pins)} wheels{weight} with {used}"))
         if used == "pip":
             _refuse_offline_pip(resolution, offline)
             cmd = [*_ensure_pip(env), *cmd[3:]]  # cmd starts with env.python -m pip
@@ -121,7 +116,7 @@ def install(
         # a uv stopped mid-way (Ctrl-C, SIGTERM) leaves its unpacking folder in its cache
         leftovers = uvtemp.removed_after(Path(cmd[0])) if used == "uv" else nullcontext()
         with leftovers:
-            code, tail = _run(cmd, on_output or render.detail, progress, child_env)
+            code, tail = _run(cmd, sink, child_env)
     if code != 0:
         raise _failure(used, code, tail, resolution, env, offline=offline)
     return used
@@ -196,18 +191,13 @@ def _ensure_pip(env: Env) -> list[str]:
     )
 
 
-def _run(
-    cmd: list[str],
-    on_output: Callable[[str], None],
-    progress: Progress | None,
-    env: dict[str, str] | None = None,
-) -> tuple[int, str]:
+def _run(cmd: list[str], sink: Sink, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run ``cmd``, pass its lines on, return (exit code, last 64 KiB of output)."""
 
     def each(line: str) -> None:
-        if progress is not None and (phase := phase_of(line)) is not None:
-            progress.detail(phase)
-        on_output(line)
+        if (phase := phase_of(line)) is not None:
+            sink(Detail(phase))
+        sink(Output(line))
 
     try:
         return run_streaming(cmd, each, by_line=True, env=env)

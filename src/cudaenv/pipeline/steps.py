@@ -5,8 +5,9 @@ a lock against the index.
 --from`` the same detection. The command modules parse options into values
 (:class:`~cudaenv.request.Request`, :class:`~cudaenv.machine.Overrides`,
 :class:`IndexOptions`) and call these; the knowledge base, the machine and the index client
-are made here, below the CLI, and nothing here prints: what a step is doing goes to a
-:class:`~cudaenv.progress.Progress` when the caller passes one.
+are made here, below the CLI, and nothing here prints: what a step is doing goes to the
+caller's sink (:mod:`cudaenv.events`); the solve's step shows, while it runs, what
+:class:`SolveWatch` counts.
 """
 
 from __future__ import annotations
@@ -14,22 +15,35 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from cudaenv.events import SolveEvent, Step, discard
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from pathlib import Path
 
     from packaging.tags import Tag
 
+    from cudaenv.events import Event, Sink
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine, Overrides
     from cudaenv.net.auth import Credentials
-    from cudaenv.progress import Progress
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
     from cudaenv.settings import IndexSettings
 
-__all__ = ["IndexOptions", "LockCheck", "Solved", "check_lock", "detect", "solve"]
+__all__ = [
+    "SLOW_REQUEST",
+    "IndexOptions",
+    "LockCheck",
+    "SolveWatch",
+    "Solved",
+    "check_lock",
+    "detect",
+    "solve",
+]
+
+SLOW_REQUEST = 1.0  # seconds: a request in flight this long is named on the status line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +131,7 @@ def detect(
     overrides: Overrides,
     knowledge: Knowledge | None = None,
     *,
-    progress: Progress | None = None,
+    sink: Sink = discard,
     sources: tuple[str, ...] | None = None,
 ) -> Machine:
     """This machine (or the overrides), its driver mapped to CUDA by the knowledge base;
@@ -125,8 +139,7 @@ def detect(
     from cudaenv import knowledge as knowledge_base
     from cudaenv.machine import detect as detect_machine
 
-    if progress is not None:
-        progress.step("detecting the NVIDIA driver")
+    sink(Step(text="detecting the NVIDIA driver"))
     know = knowledge if knowledge is not None else knowledge_base.load()
     return detect_machine(overrides, driver_to_cuda=know.max_cuda_for_driver, sources=sources)
 
@@ -136,24 +149,22 @@ def solve(
     overrides: Overrides,
     index: IndexOptions,
     *,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Solved:
     """Detect, then solve ``request`` for this machine on the index. Cost: see
     :func:`cudaenv.solver.solve`."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv.net.http import redacted
-    from cudaenv.progress import SolveWatch
     from cudaenv.solver import solve as solve_request
 
     know = knowledge_base.load()
-    machine = detect(overrides, know, progress=progress)
+    machine = detect(overrides, know, sink=sink)
     target = request.target
     tags = target.supported_tags()
     with index.open(target.platform, tags, sdists=request.allow_sdist) as client:
         watch = SolveWatch(client, redacted(client.url))
-        if progress is not None:
-            progress.step("solving", watch=watch.text)
-        resolution = solve_request(request, machine, know, client, on_event=watch.on_event)
+        sink(Step(text="solving", watch=watch.text))
+        resolution = solve_request(request, machine, know, client, on_event=watch)
     return Solved(resolution=resolution, machine=machine, knowledge=know)
 
 
@@ -161,7 +172,7 @@ def check_lock(
     path: str | Path,
     index: IndexOptions,
     *,
-    progress: Progress | None = None,
+    sink: Sink = discard,
     overrides: Overrides | None = None,
     python: str | None = None,
     platform: str | None = None,
@@ -174,16 +185,14 @@ def check_lock(
     from cudaenv import knowledge as knowledge_base
     from cudaenv import lock
     from cudaenv.net.http import redacted
-    from cudaenv.progress import SolveWatch
 
     info = lock.load(path)
     resolution = info.resolution
     know = knowledge_base.load()
     options = replace(index, settings=_lock_indexes(resolution, index), refresh=True)
     with options.open() as client:
-        if progress is not None:
-            watch = SolveWatch(client, redacted(client.url))
-            progress.step(f"checking {len(resolution.pins)} locked wheels", watch=watch.text)
+        watch = SolveWatch(client, redacted(client.url))
+        sink(Step(text=f"checking {len(resolution.pins)} locked wheels", watch=watch.text))
         problems = lock.check_index(resolution, client, know)
         if not problems:  # the METADATA of files gone from the index cannot tell
             lock.check_requirements(resolution, client, source=str(path))
@@ -239,3 +248,45 @@ def _given(
         platform=target.platform if platform else None,
         knowledge=know,
     )
+
+
+class SolveWatch:
+    """A solve's progress: a sink that counts the solver's events, and the watch of the step
+    (:meth:`text`): on each read the index client's pages, METADATA files and the request it
+    has waited on longest (first, so that a narrow terminal still shows it)."""
+
+    def __init__(self, index: Index, url: str) -> None:
+        self._index = index
+        self._url = url
+        self.pinned = 0
+        self.backtracks = 0
+        self.last: str | None = None
+
+    def __call__(self, event: Event, /) -> None:
+        if not isinstance(event, SolveEvent):
+            return
+        if event.kind == "pin":
+            self.pinned += 1
+            self.last = f"{event.identifier} {event.version}"
+        elif event.kind == "backtrack":
+            self.backtracks += 1
+
+    def text(self) -> str:
+        now = self._index.activity()
+        read = f"{_count(now.pages, 'page')}, {now.metadata} METADATA read"
+        parts = []
+        if now.slowest is not None and now.slowest_seconds >= SLOW_REQUEST:
+            parts = [f"waiting {int(now.slowest_seconds)} s for {now.slowest}", read]
+        else:
+            parts = [f"{read} from {self._url}"]
+        if now.waited >= SLOW_REQUEST:
+            parts.append(f"{now.waited:.0f} s spent between retries")
+        if self.backtracks:
+            parts.append(_count(self.backtracks, "backtrack"))
+        if self.pinned:
+            parts.append(f"{self.pinned} pinned (last: {self.last})")
+        return "; ".join(parts)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
