@@ -17,20 +17,20 @@ Rule = tuple[str, tuple[str, ...]]
 
 # (package, prefixes no module under it may import)
 INDEX_RULES: list[Rule] = [
-    ("cudaenv.index", ("cudaenv.solver", "cudaenv.lock", "cudaenv.commands")),
-    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.net.transport", "cudaenv.commands")),
+    ("cudaenv.index", ("cudaenv.solver", "cudaenv.lock", "cudaenv.cli.commands")),
+    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.net.transport", "cudaenv.cli.commands")),
     ("cudaenv.lock", ("httpx", "http.client", "cudaenv.net.transport")),
 ]
 
 
 # -- commands are thin; envs/ below the installer (issue 15, item 3) ----------------------------
-_ABOVE_THE_LIBRARY = {"cli", "commands", "conda_plugin", "__main__"}
+_ABOVE_THE_LIBRARY = {"cli", "conda_plugin", "__main__"}
 
 
 def command_modules() -> list[str]:
     """The subcommand modules (``_options``, ``_reports``: shared helpers, not commands)."""
-    infos = pkgutil.iter_modules([str(PACKAGE / "commands")])
-    return sorted(f"cudaenv.commands.{i.name}" for i in infos if not i.name.startswith("_"))
+    infos = pkgutil.iter_modules([str(PACKAGE / "cli" / "commands")])
+    return sorted(f"cudaenv.cli.commands.{i.name}" for i in infos if not i.name.startswith("_"))
 
 
 def command_rules() -> list[Rule]:
@@ -44,7 +44,7 @@ def command_rules() -> list[Rule]:
         for i in pkgutil.iter_modules([str(PACKAGE)])
         if i.name not in _ABOVE_THE_LIBRARY
     )
-    rules += [(m, ("cudaenv.cli", "cudaenv.commands")) for m in below]
+    rules += [(m, ("cudaenv.cli", "cudaenv.cli.commands")) for m in below]
     # The environment backends run before the installer: they share cudaenv.system.process with it.
     rules.append(("cudaenv.envs", ("cudaenv.pipeline.install",)))
     # The process helpers sit below both, and import nothing of cudaenv.
@@ -127,18 +127,18 @@ def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> Non
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from cudaenv.pipeline.install import install\n"
-        "def run():\n    from cudaenv.commands.solve import summary\n"
+        "def run():\n    from cudaenv.cli.commands.solve import summary\n"
     )
     seen = imports_in(source, "cudaenv.envs.venv")
     assert {
         "cudaenv.pipeline.install",
         "cudaenv.pipeline.install.install",
-        "cudaenv.commands.solve",
+        "cudaenv.cli.commands.solve",
     } <= seen
     assert "cudaenv.pipeline.install" in imports_in(
         "from ..pipeline import install\n", "cudaenv.envs.venv"
     )
-    assert not _under("cudaenv.commands.solver", "cudaenv.commands.solve")
+    assert not _under("cudaenv.cli.commands.solver", "cudaenv.cli.commands.solve")
     assert len(command_modules()) >= 8  # detect, matrix, solve, lock, create, smoke, doctor, ...
 
 
@@ -173,7 +173,7 @@ def test_only_render_writes_to_the_terminal() -> None:
     found = {
         str(path.relative_to(SRC)): terminal_writes(path.read_text())
         for path in sorted(PACKAGE.rglob("*.py"))
-        if str(path.relative_to(SRC)) not in {"cudaenv/render.py", *_PROBES}
+        if str(path.relative_to(SRC)) not in {"cudaenv/cli/render.py", *_PROBES}
     }
     assert {name: lines for name, lines in found.items() if lines} == {}
     assert terminal_writes("import sys\nsys.stderr.write('x')\nprint('y')\n'print(1)'\n") == [2, 3]

@@ -230,7 +230,7 @@ def test_importing_the_plugin_module_imports_no_cudaenv_cli():
     assert r.returncode == 0, r.stderr
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
     assert "cudaenv.conda_plugin" in imported
-    assert not imported & {"resolvelib", "http.client", "cudaenv.cli", "cudaenv.commands"}
+    assert not imported & {"resolvelib", "http.client", "cudaenv.cli", "cudaenv.cli.commands"}
 
 
 @pytest.mark.conda
@@ -304,7 +304,7 @@ def test_real_conda_finds_the_plugin_through_its_entry_point(registered):
 @pytest.mark.conda
 @pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
 def test_real_conda_runs_detect_like_cudaenv_does(registered):
-    if importlib.util.find_spec("cudaenv.commands.detect") is None:
+    if importlib.util.find_spec("cudaenv.cli.commands.detect") is None:
         pytest.skip("cudaenv has no detect command yet")
     hosted = _conda("cudaenv", "detect", "--json")
     own = subprocess.run(

@@ -385,7 +385,7 @@ def _explain(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("args", [["/dev/zero"], ["-"]], ids=["file", "stdin"])
 def test_an_endless_log_is_read_up_to_a_bound_and_said_so(args):
-    from cudaenv.commands.explain import LIMIT
+    from cudaenv.cli.commands.explain import LIMIT
 
     code, out, err = _explain(*args, stdin="/dev/zero")
     assert code == 0, err
@@ -395,7 +395,7 @@ def test_an_endless_log_is_read_up_to_a_bound_and_said_so(args):
 
 
 def test_a_log_larger_than_the_bound_is_read_from_its_end(tmp_path):
-    from cudaenv.commands.explain import LIMIT
+    from cudaenv.cli.commands.explain import LIMIT
 
     log = tmp_path / "train.log"
     filler = (

@@ -1,4 +1,4 @@
-"""The status line's text (cudaenv.progress) and how render draws it, and the other events of
+"""The status line's text (cudaenv.cli.status) and how render draws it, and the other events of
 the CLI's sink, around other output.
 
 The drawing is checked on a real pseudo-terminal standing in for stderr: a status line is
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from cudaenv import render
+from cudaenv.cli import render
+from cudaenv.cli.status import Status
 from cudaenv.events import Count, Detail, Note, Output, Step, size_text
-from cudaenv.progress import Status
 
 
 class Clock:

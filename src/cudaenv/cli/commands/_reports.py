@@ -1,5 +1,5 @@
 """Text for the reports more than one command prints: the smoke report (``smoke``, and
-``create`` once the environment is made). Written through :mod:`cudaenv.render`; the leading
+``create`` once the environment is made). Written through :mod:`cudaenv.cli.render`; the leading
 underscore keeps this module out of the command list.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cudaenv import render
+from cudaenv.cli import render
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

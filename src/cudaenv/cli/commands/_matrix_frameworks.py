@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from cudaenv import render
+from cudaenv.cli import render
 from cudaenv.knowledge import spec_text  # matrix imports this module only when it runs
 
 if TYPE_CHECKING:

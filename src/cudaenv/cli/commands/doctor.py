@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
-from cudaenv.commands._options import add_env_arguments, env_prefix
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import add_env_arguments, env_prefix
 from cudaenv.errors import FAILURE, OK
 
 if TYPE_CHECKING:

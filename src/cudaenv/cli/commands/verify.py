@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
-from cudaenv.commands._options import default_prefix
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import default_prefix
 from cudaenv.errors import FAILURE, OK
 
 if TYPE_CHECKING:

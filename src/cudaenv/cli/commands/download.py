@@ -12,7 +12,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
+from cudaenv.cli import render
 from cudaenv.errors import OK
 
 if TYPE_CHECKING:

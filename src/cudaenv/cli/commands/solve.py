@@ -1,6 +1,6 @@
 """``cudaenv solve``: detect -> solve, and show the pinned set without writing anything.
 
-Takes the solver options every solving command takes (:mod:`cudaenv.commands._options`), so
+Takes the solver options every solving command takes (:mod:`cudaenv.cli.commands._options`), so
 ``lock`` and ``create`` solve exactly what ``solve`` shows.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cudaenv import render
-from cudaenv.commands._options import (
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import (
     add_solver_arguments,
     index_from_args,
     overrides_from_args,

@@ -1,6 +1,6 @@
 """Command line: parse, call, render. Shared by ``cudaenv`` and the ``conda cudaenv`` plugin.
 
-Subcommands live in :mod:`cudaenv.commands`, one module each, discovered here so that adding a
+Subcommands live in :mod:`cudaenv.cli.commands`, one module each, discovered here so that adding a
 command never edits this file. Command modules import their heavy dependencies inside ``run``;
 each ends its ``--help`` with its ``EXAMPLES``. ``-v`` and ``-q`` are taken before the command
 and after it, as pip and uv take them.
@@ -21,7 +21,8 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from cudaenv import __version__, commands, render
+from cudaenv import __version__
+from cudaenv.cli import commands, render
 from cudaenv.errors import (
     BUG,
     FAILURE,

@@ -2,7 +2,7 @@
 
 The stages (detect, solve, create, install, smoke) send their events to the CLI's sink
 (:mod:`cudaenv.events`), which keeps the step here; the status line (drawn by
-:mod:`cudaenv.render`, the only module that writes) reads :meth:`Status.text` a few times a
+:mod:`cudaenv.cli.render`, the only module that writes) reads :meth:`Status.text` a few times a
 second. Nothing here prints, and with no terminal nobody reads it. A step may hand over a
 *watch*, a function computed on every read (the solve's reads the index client's counters), so
 that a request which hangs shows its URL and the seconds waited without anybody calling in.

@@ -1,6 +1,6 @@
 """``cudaenv completion bash|zsh|fish``: print a shell completion script for cudaenv.
 
-The script is generated from this very parser (:mod:`cudaenv.completion`), so every command
+The script is generated from this very parser (:mod:`cudaenv.cli.completions`), so every command
 and option completes, with the choices it takes and file names where it names a file.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cudaenv import render
+from cudaenv.cli import render
 from cudaenv.errors import OK
 
 if TYPE_CHECKING:
@@ -27,13 +27,13 @@ __all__ = ["EXAMPLES", "HELP", "NAME", "ORDER", "configure", "run"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from cudaenv.completion import SHELLS
+    from cudaenv.cli.completions import SHELLS
 
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete in")
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv.completion import script
+    from cudaenv.cli.completions import script
 
     render.line(script(args.shell, args._parser).rstrip("\n"))
     return OK

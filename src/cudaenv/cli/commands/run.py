@@ -12,7 +12,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from cudaenv.commands._options import default_prefix
+from cudaenv.cli.commands._options import default_prefix
 from cudaenv.errors import UsageError
 
 NAME = "run"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cudaenv import render
-from cudaenv.commands._options import (
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import (
     add_solver_arguments,
     index_from_args,
     overrides_from_args,

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from cudaenv import render
+from cudaenv.cli import render
 from cudaenv.errors import OK, UsageError
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cudaenv import render
-from cudaenv.commands._options import overrides_from_args
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import overrides_from_args
 from cudaenv.errors import OK, Remedy, UsageError
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cudaenv import render
+from cudaenv.cli import render
 from cudaenv.errors import OK, Remedy, UsageError
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cudaenv.commands import _matrix_frameworks as fw
+    from cudaenv.cli.commands import _matrix_frameworks as fw
     from cudaenv.knowledge import load
 
     k = load()

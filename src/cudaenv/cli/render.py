@@ -26,8 +26,8 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cudaenv.cli.status import Status
 from cudaenv.events import Count, Detail, Done, Note, Output, Step
-from cudaenv.progress import Status
 
 if TYPE_CHECKING:
     import argparse

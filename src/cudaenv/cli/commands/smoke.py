@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import render
-from cudaenv.commands._options import add_env_arguments, env_prefix
-from cudaenv.commands._reports import show_smoke
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import add_env_arguments, env_prefix
+from cudaenv.cli.commands._reports import show_smoke
 from cudaenv.errors import SmokeError
 
 if TYPE_CHECKING:

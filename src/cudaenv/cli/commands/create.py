@@ -12,14 +12,14 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cudaenv import render
-from cudaenv.commands._options import (
+from cudaenv.cli import render
+from cudaenv.cli.commands._options import (
     add_solver_arguments,
     index_from_args,
     overrides_from_args,
     request_from_args,
 )
-from cudaenv.commands._reports import show_smoke
+from cudaenv.cli.commands._reports import show_smoke
 from cudaenv.errors import OK, UsageError
 
 if TYPE_CHECKING:
