@@ -23,7 +23,7 @@ from cudaenv.doctor.facts import Facts
 from cudaenv.envs.base import Env
 from cudaenv.errors import EnvError
 from cudaenv.knowledge import load
-from cudaenv.knowledge.loglines import load_log_rules
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.machine.values import Machine
 from cudaenv.smoke.report import SmokeReport
 from cudaenv.system.elf import runpath, search_dirs

@@ -10,7 +10,8 @@ import pytest
 
 from cudaenv.doctor import explain_log
 from cudaenv.errors import KnowledgeError
-from cudaenv.knowledge.loglines import CAUSES, VERDICTS, load_log_rules
+from cudaenv.knowledge.loglines import CAUSES, VERDICTS
+from cudaenv.knowledge.logschema import load_log_rules
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 

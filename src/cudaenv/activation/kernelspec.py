@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cudaenv.envs.prefix import written_by_cudaenv
 from cudaenv.errors import UsageError
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = [
     "kernels_dir",
     "register",
     "spec",
-    "written_by_cudaenv",
 ]
 
 _NAME = re.compile(r"^[a-z0-9._-]+$")  # jupyter_client's rule for kernel names (lower-cased)
@@ -124,14 +124,6 @@ def register(env: Env, *, name: str, display_name: str, where: Path, force: bool
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return folder
-
-
-def written_by_cudaenv(spec_file: Path) -> bool:
-    """Whether the kernel.json at ``spec_file`` is one cudaenv wrote (its metadata says so)."""
-    try:
-        return "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def _check_replaceable(folder: Path, force: bool) -> None:

@@ -252,7 +252,7 @@ def _made_and_inactive(env: Env, environ: Mapping[str, str]) -> bool:
 def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLine, ...]:
     """The known lines of a pasted log, each once, in order; unknown lines are skipped."""
     from cudaenv import smoke
-    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.knowledge.logschema import load_log_rules
 
     if knowledge is None:
         from cudaenv.knowledge import load

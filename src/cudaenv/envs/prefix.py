@@ -28,7 +28,15 @@ from cudaenv import __version__
 from cudaenv.envs import contents
 from cudaenv.errors import EnvError, UsageError
 
-__all__ = ["INCOMPLETE_MARKER", "MARKER", "OWN_FILES", "check_prefix", "foreign", "write_marker"]
+__all__ = [
+    "INCOMPLETE_MARKER",
+    "MARKER",
+    "OWN_FILES",
+    "check_prefix",
+    "foreign",
+    "write_marker",
+    "written_by_cudaenv",
+]
 
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
@@ -88,13 +96,20 @@ def _recorded(prefix: Path) -> set[str]:
 def _kernel_specs(prefix: Path) -> set[str]:
     """The files of the Jupyter kernel specs cudaenv wrote into the prefix (``cudaenv kernel
     --prefix PREFIX``): a folder whose kernel.json carries cudaenv's metadata."""
-    from cudaenv.activation.kernelspec import written_by_cudaenv
-
     found: set[str] = set()
     for spec in prefix.glob("share/jupyter/kernels/*/kernel.json"):
         if written_by_cudaenv(spec):
             found |= {str(p.relative_to(prefix)) for p in spec.parent.iterdir() if p.is_file()}
     return found
+
+
+def written_by_cudaenv(spec_file: Path) -> bool:
+    """Whether the kernel.json at ``spec_file`` is one cudaenv wrote (its metadata says so):
+    ``--force`` may replace it here, ``cudaenv kernel`` may write over it."""
+    try:
+        return "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def check_prefix(prefix: Path, *, force: bool) -> None:

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from cudaenv.errors import UsageError
+from cudaenv.settings.layers import Layer, Location, as_location
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -49,35 +50,6 @@ PYPI = "https://pypi.org/simple"
 FIRST_INDEX = "first-index"
 BEST_MATCH = "unsafe-best-match"
 STRATEGIES = (FIRST_INDEX, BEST_MATCH)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Location:
-    """An index or find-links location and where it was named (for the summary and errors).
-
-    ``url`` may hold ``user:password@`` (it is what the user gave); a local path is a
-    ``file://`` URL. ``tool`` is ``cudaenv``, ``pip``, ``uv``, or ``""`` for PyPI by default.
-    """
-
-    url: str
-    origin: str
-    tool: str = ""
-
-    @property
-    def is_local(self) -> bool:
-        return self.url.startswith("file:")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Layer:
-    """What one place (flags, an environment, a tool's configuration files) says."""
-
-    tool: str
-    default: Location | None = None
-    extras: tuple[Location, ...] = ()
-    find_links: tuple[Location, ...] = ()
-    strategy: str | None = None
-    strategy_origin: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,18 +81,6 @@ class IndexSettings:
         if len(self.indexes) > 1:
             lines.append(f"index strategy: {self.strategy} ({self.strategy_origin})")
         return lines
-
-
-def as_location(value: str, origin: str, tool: str, *, base: Path | None = None) -> Location:
-    """A URL as given, or a path (relative to ``base``, else the working directory) as a
-    ``file://`` URL."""
-    text = value.strip()
-    if "://" not in text:
-        path = Path(text).expanduser()
-        if not path.is_absolute():
-            path = (base or Path.cwd()) / path
-        text = Path(os.path.abspath(path)).as_uri()
-    return Location(url=text, origin=origin, tool=tool)
 
 
 def _index(location: Location) -> Location:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv.settings import Layer, Location, as_location
+from cudaenv.settings.layers import Layer, Location, as_location
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv._toml import tomllib
-from cudaenv.settings import Layer, Location, as_location
+from cudaenv.settings.layers import Layer, Location, as_location
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping

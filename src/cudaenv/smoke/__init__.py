@@ -205,7 +205,7 @@ def probe(
     ``activated``: under the variables cudaenv's activation sets on top of ``environ`` (smoke),
     or under ``environ`` as it is (doctor). ``sink``: see :func:`run_probe`.
     """
-    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.knowledge.logschema import load_log_rules
     from cudaenv.smoke.report import SmokeReport
 
     rules = load_log_rules()

@@ -153,14 +153,14 @@ def check(
 ) -> Verdict:
     """:func:`verify` of the environment at ``prefix`` against ``lock_file`` (default: the
     lock ``create`` wrote into it) on this machine (detected; ``overrides`` as ``detect``)."""
-    from cudaenv import lock
+    from cudaenv import knowledge, lock
     from cudaenv.envs.base import Env
-    from cudaenv.machine import Overrides
-    from cudaenv.pipeline import steps
+    from cudaenv.machine import Overrides, detect
 
     env = Env.from_prefix(prefix)
     resolution = lock.read(lock_file if lock_file is not None else env.prefix / LOCK_NAME)
-    machine = steps.detect(overrides or Overrides.from_env_and_args())
+    given = overrides or Overrides.from_env_and_args()
+    machine = detect(given, driver_to_cuda=knowledge.load().max_cuda_for_driver)
     return verify(env, resolution, machine=machine, sink=sink)
 
 
