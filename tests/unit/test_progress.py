@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from cudaenv.cli import render
-from cudaenv.cli.status import Status
+from cudaenv.cli.status import Status, count_text
 from cudaenv.events import Count, Detail, Note, Output, Step, size_text
 
 
@@ -243,9 +243,9 @@ def test_a_count_is_drawn_in_place_and_erased(terminal):
 
 def test_a_count_says_how_many_of_how_many_and_the_bytes_where_known():
     files = Count(what="checking installed files", done=3, total=87, unit="packages")
-    assert render.count_text(files) == "checking installed files: 3/87 packages"
+    assert count_text(files) == "checking installed files: 3/87 packages"
     sizes = Count(what="downloading", done=0, total=2, unit="wheels", size=0, size_total=None)
-    assert render.count_text(sizes) == "downloading: 0/2 wheels, 0.0 MB"
+    assert count_text(sizes) == "downloading: 0/2 wheels, 0.0 MB"
 
 
 def test_notes_are_lines_and_a_tools_output_is_shown_with_verbose(capsys):

@@ -2,15 +2,15 @@
 crashes, debug output (``-v``), and the live status line of a long step. argparse prints
 ``--help``, ``--version`` and usage errors itself; every child's output is captured.
 
-Keeping output here lets ``cli.py`` stay "parse, call, render", makes both hosts (the
-``cudaenv`` command and ``conda cudaenv``) print identical text, and keeps the rules in one
-place: stdout carries what a command reports (under ``--json``, only the JSON); warnings,
-errors, debug lines and the status line go to stderr. The status line (:func:`activity`) is
-drawn only when stderr is a terminal, and never with ``--json`` or ``-q``: a pipe gets no
-progress chatter. It is redrawn several times a second, so a terminal never stays silent
-during a long step, and every other write clears it first and draws it again after, so lines
-never mix with it. It is hand-made (a carriage return and an erase-line sequence), which every
-terminal of the last decades understands; rich would be a dependency for one line.
+Keeping output here lets the command line (:mod:`cudaenv.cli`) stay "parse, call, render", makes
+both hosts (the ``cudaenv`` command and ``conda cudaenv``) print identical text, and keeps the rules
+in one place: stdout carries what a command reports (under ``--json``, only the JSON); warnings,
+errors, debug lines and the status line go to stderr. The status line (:func:`activity`) is drawn
+only when stderr is a terminal, and never with ``--json`` or ``-q``: a pipe gets no progress
+chatter. It is redrawn several times a second, so a terminal never stays silent during a long step,
+and every other write clears it first and draws it again after, so lines never mix with it. It is
+hand-made (a carriage return and an erase-line sequence), which every terminal of the last decades
+understands; rich would be a dependency for one line.
 """
 
 from __future__ import annotations
@@ -26,21 +26,19 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cudaenv.cli.status import Status
-from cudaenv.events import Count, Detail, Done, Note, Output, Step
+from cudaenv.cli.status import Status, TerminalSink
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from cudaenv.errors import CudaenvError
-    from cudaenv.events import Event, Sink
+    from cudaenv.events import Sink
 
 __all__ = [
     "TICK",
     "activity",
     "configure",
-    "count_text",
     "crash",
     "detail",
     "discard_stdout",
@@ -100,59 +98,24 @@ def activity(*, notes: Callable[[str], None] | None = None) -> Iterator[Sink]:
     and a count is drawn in place (:func:`progress`); a note is a line of :func:`info` (or of
     ``notes``), a tool's own output a line of :func:`detail`. Nested: on the outer status line."""
     if _settings.ticker is not None:
-        yield _Sink(_settings.ticker.status, notes or info)
+        yield _sink(_settings.ticker.status, notes)
         return
     status = Status()
     if not _live():
-        yield _Sink(status, notes or info)
+        yield _sink(status, notes)
         return
     ticker = _Ticker(status)
     _settings.ticker = ticker
     ticker.start()
     try:
-        yield _Sink(status, notes or info)
+        yield _sink(status, notes)
     finally:
         ticker.stop()
         _settings.ticker = None
 
 
-class _Sink:
-    """The terminal's side of the progress protocol: steps go to the status line's state,
-    counts, notes and a tool's output become lines; the solver's own events are for the watch
-    of its step, which counts them."""
-
-    def __init__(self, status: Status, notes: Callable[[str], None]) -> None:
-        self._status = status
-        self._notes = notes
-
-    def __call__(self, event: Event, /) -> None:
-        match event:
-            case Step():
-                self._status.step(event.text, where=event.where, watch=event.watch)
-            case Detail():
-                self._status.detail(event.text)
-            case Done():
-                self._status.done()
-            case Count():
-                progress(count_text(event))
-            case Note():
-                self._notes(event.text)
-            case Output():
-                detail(event.text)
-
-
-def count_text(count: Count) -> str:
-    """``downloading: 3/87 wheels, 120.4 MB of 1934.0 MB``, ``checking installed files: 3/87
-    packages``."""
-    text = f"{count.what}: {count.done}/{count.total} {count.unit}"
-    if count.size is None:
-        return text
-    of = f" of {_mb(count.size_total)}" if count.size_total else ""
-    return f"{text}, {_mb(count.size)}{of}"
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def _sink(status: Status, notes: Callable[[str], None] | None) -> Sink:
+    return TerminalSink(status, count=progress, note=notes or info, output=detail)
 
 
 class _Ticker(threading.Thread):

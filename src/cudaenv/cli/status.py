@@ -1,9 +1,10 @@
-"""The status line's state: the step under way, a detail of it, and when it started.
+"""The terminal's side of the progress protocol: the status line's state, and the CLI's sink.
 
-The stages (detect, solve, create, install, smoke) send their events to the CLI's sink
-(:mod:`cudaenv.events`), which keeps the step here; the status line (drawn by
-:mod:`cudaenv.cli.render`, the only module that writes) reads :meth:`Status.text` a few times a
-second. Nothing here prints, and with no terminal nobody reads it. A step may hand over a
+The stages (detect, solve, create, install, smoke, download, verify) send their events
+(:mod:`cudaenv.events`) to a :class:`TerminalSink`, which keeps the step under way in a
+:class:`Status` and hands counts, notes and a tool's output on as lines; the status line (drawn
+by :mod:`cudaenv.cli.render`, the only module that writes) reads :meth:`Status.text` a few times
+a second. Nothing here prints, and with no terminal nobody reads it. A step may hand over a
 *watch*, a function computed on every read (the solve's reads the index client's counters), so
 that a request which hangs shows its URL and the seconds waited without anybody calling in.
 
@@ -22,10 +23,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cudaenv.events import Count, Detail, Done, Note, Output, Step
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Status", "path_forms"]
+    from cudaenv.events import Event
+
+__all__ = ["Status", "TerminalSink", "count_text", "path_forms"]
 
 
 class Status:
@@ -116,3 +121,50 @@ def path_forms(path: Path, *, ellipsis: str = "…") -> list[str]:
     for keep in range(len(names) - 1, 0, -1):
         forms.append(f"{ellipsis}/{'/'.join(names[-keep:])}")
     return [form for n, form in enumerate(forms) if all(len(form) < len(x) for x in forms[:n])]
+
+
+class TerminalSink:
+    """The terminal's side of the progress protocol (:mod:`cudaenv.events`): a step goes to the
+    status line's :class:`Status`; a count, a note and a tool's output become lines, written by
+    the functions :mod:`cudaenv.cli.render` gives (the only module that writes). The solver's
+    own events are for the watch of its step, which counts them."""
+
+    def __init__(
+        self,
+        status: Status,
+        *,
+        count: Callable[[str], None],
+        note: Callable[[str], None],
+        output: Callable[[str], None],
+    ) -> None:
+        self._status = status
+        self._count, self._note, self._output = count, note, output
+
+    def __call__(self, event: Event, /) -> None:
+        match event:
+            case Step():
+                self._status.step(event.text, where=event.where, watch=event.watch)
+            case Detail():
+                self._status.detail(event.text)
+            case Done():
+                self._status.done()
+            case Count():
+                self._count(count_text(event))
+            case Note():
+                self._note(event.text)
+            case Output():
+                self._output(event.text)
+
+
+def count_text(count: Count) -> str:
+    """``downloading: 3/87 wheels, 120.4 MB of 1934.0 MB``, ``checking installed files: 3/87
+    packages``."""
+    text = f"{count.what}: {count.done}/{count.total} {count.unit}"
+    if count.size is None:
+        return text
+    of = f" of {_mb(count.size_total)}" if count.size_total else ""
+    return f"{text}, {_mb(count.size)}{of}"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
