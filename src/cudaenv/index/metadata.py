@@ -6,11 +6,11 @@ PEP 658/714 ``.metadata`` file when the index offers one (its hash checked); the
 of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that does not parse is
 fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
 the whole wheel, which is used as the last resort. No sdist is ever built. Every body is read
-with a limit on its decoded size (:mod:`.limits`): METADATA up to :data:`MAX_METADATA`, a range
-the bytes asked for, a whole wheel into a temporary file (never memory) up to the size its
-page states, else :data:`MAX_WHEEL` (and a second more for every 64 KiB of it); past it, one
-clear error. Every read is a streamed GET of
-:class:`~cudaenv.net.http.Http`, retried and counted as page GETs are.
+with a limit on its decoded size (:mod:`cudaenv.net.limits`): METADATA up to :data:`MAX_METADATA`, a
+range the bytes asked for, a whole wheel into a temporary file (never memory) up to the size its
+page states, else :data:`MAX_WHEEL` (and a second more for every 64 KiB of it); past it, one clear
+error. Every read is a streamed GET of :class:`~cudaenv.net.http.Http`, retried and counted as page
+GETs are.
 """
 
 from __future__ import annotations

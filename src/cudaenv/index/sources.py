@@ -3,9 +3,9 @@
 :class:`Sources` turns :class:`~cudaenv.settings.IndexSettings` into the objects that
 read pages: :class:`~.pages.RemotePages` for an http(s) index, :class:`~.pages.LocalPages` for a
 ``file://`` folder, :class:`~.findlinks.FindLinks` for the find-links locations; and one
-:class:`~.http.Http` per index or files host (so that messages name it), all sharing one
-:class:`~.auth.Credentials`. The order of :attr:`Sources.indexes` is the search order: uv's
-(extras, then the default) for ``first-index``, the default first for ``unsafe-best-match``, so
+:class:`~cudaenv.net.http.Http` per index or files host (so that messages name it), all sharing one
+:class:`~cudaenv.net.auth.Credentials`. The order of :attr:`Sources.indexes` is the search order:
+uv's (extras, then the default) for ``first-index``, the default first for ``unsafe-best-match``, so
 that an identical file on several indexes is taken from the default one.
 """
 
@@ -37,7 +37,7 @@ _log = logging.getLogger(__name__)
 
 
 class HttpOptions:
-    """How every HTTP layer of one client sends (see :class:`~.http.Http`)."""
+    """How every HTTP layer of one client sends (see :class:`~cudaenv.net.http.Http`)."""
 
     def __init__(
         self,

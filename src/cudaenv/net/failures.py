@@ -6,7 +6,8 @@ limit names the limit and the variable that raises it; a request past its time n
 timeouts and ``CUDAENV_HTTP_TIMEOUT``; a certificate that does not verify names what cudaenv
 trusts (``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi's bundle) and where pip and uv, which
 install what cudaenv locks, take the same CA from (pip's ``cert``, uv's ``SSL_CERT_FILE`` or
-``--native-tls``). Used by :mod:`.http`, :mod:`.pages` and :mod:`.metadata`.
+``--native-tls``). Used by :mod:`.http`, :mod:`cudaenv.index.pages` and
+:mod:`cudaenv.index.metadata`.
 """
 
 from __future__ import annotations
