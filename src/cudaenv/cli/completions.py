@@ -13,9 +13,8 @@ import argparse
 import re
 from dataclasses import dataclass
 
-__all__ = ["SHELLS", "Command", "Option", "commands", "script"]
+__all__ = ["Command", "Option", "commands", "script"]
 
-SHELLS = ("bash", "zsh", "fish")
 # Metavars of arguments that name a file or a folder: the shell completes paths for them.
 _PATHS = frozenset({"PATH", "PREFIX", "DIR", "FILE", "LOCK", "PYLOCK", "OUTPUT", "CACHE_DIR"})
 
@@ -81,7 +80,7 @@ def commands(parser: argparse.ArgumentParser) -> tuple[Option | Command, ...]:
 
 
 def script(shell: str, parser: argparse.ArgumentParser, prog: str = "cudaenv") -> str:
-    """The completion script of ``shell`` for ``prog``."""
+    """The completion script of ``shell`` (bash, zsh or fish) for ``prog``."""
     parts = commands(parser)
     top = tuple(p for p in parts if isinstance(p, Option))
     subs = tuple(p for p in parts if isinstance(p, Command))

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from cudaenv.errors import UsageError
 from cudaenv.settings.layers import Layer, Location, as_location
@@ -113,6 +112,8 @@ def _given(value: str, flag: str) -> Location:
     would be read as a folder that is not there, and every project "missing" from it). pip's
     and uv's own settings, and find-links, are taken as pip takes them: a missing folder is
     skipped with a warning."""
+    from urllib.request import url2pathname  # urllib.request imports http.client: only here
+
     location = as_location(value, flag, "cudaenv")
     parts = urlsplit(location.url)
     if parts.scheme in _WEB and parts.hostname:
