@@ -24,11 +24,11 @@ from packaging.version import Version
 from cudaenv import knowledge as knowledge_base
 from cudaenv.errors import CudaenvError
 from cudaenv.index import Index
-from cudaenv.index.settings import IndexSettings
 from cudaenv.machine import Overrides
+from cudaenv.pipeline.steps import detect
 from cudaenv.request import FrameworkRequest, Request, Target
+from cudaenv.settings import IndexSettings
 from cudaenv.solver import solve
-from cudaenv.steps import detect
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

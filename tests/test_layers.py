@@ -1,41 +1,46 @@
-"""The stages of the flow import only downwards: each rule names a package and what it never
-imports. Read from the import statements of every module (including imports inside functions and
-under TYPE_CHECKING), so a rule holds for the code as written, not only for one run's imports."""
+"""The stages of the flow import only downwards: every module stands on a floor of the list in
+docs/architecture.md ("Floors") and imports nothing on its own floor or above it, outside its own
+box; and each rule below names a package and what it never imports. Read from the import
+statements of every module (including imports inside functions and under TYPE_CHECKING), so a
+rule holds for the code as written, not only for one run's imports."""
 
 from __future__ import annotations
 
 import ast
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "cudaenv"
+ARCHITECTURE = SRC.parent / "docs" / "architecture.md"
 
 Rule = tuple[str, tuple[str, ...]]
 
 # (package, prefixes no module under it may import)
 INDEX_RULES: list[Rule] = [
-    ("cudaenv.index", ("cudaenv.solver", "cudaenv.lock", "cudaenv.commands")),
-    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.index.transport", "cudaenv.commands")),
-    ("cudaenv.lock", ("httpx", "http.client", "cudaenv.index.transport")),
+    ("cudaenv.index", ("cudaenv.solver", "cudaenv.lock", "cudaenv.cli")),
+    ("cudaenv.solver", ("httpx", "http.client", "cudaenv.net", "cudaenv.cli")),
+    ("cudaenv.lock", ("httpx", "http.client", "cudaenv.net.transport")),
+    ("cudaenv.net", ("cudaenv.index", "cudaenv.settings")),  # the transport knows no index
 ]
 
 
 # -- commands are thin; envs/ below the installer (issue 15, item 3) ----------------------------
-_ABOVE_THE_LIBRARY = {"cli", "commands", "conda_plugin", "__main__"}
+_ABOVE_THE_LIBRARY = {"cli", "conda_plugin", "__main__"}
 
 
 def command_modules() -> list[str]:
     """The subcommand modules (``_options``, ``_reports``: shared helpers, not commands)."""
-    infos = pkgutil.iter_modules([str(PACKAGE / "commands")])
-    return sorted(f"cudaenv.commands.{i.name}" for i in infos if not i.name.startswith("_"))
+    infos = pkgutil.iter_modules([str(PACKAGE / "cli" / "commands")])
+    return sorted(f"cudaenv.cli.commands.{i.name}" for i in infos if not i.name.startswith("_"))
 
 
 def command_rules() -> list[Rule]:
     # No command module imports another: what they share lives in commands/_options.py,
-    # commands/_reports.py, or below the CLI (cudaenv.create, cudaenv.steps).
+    # commands/_reports.py, or below the CLI (cudaenv.pipeline.creation, cudaenv.pipeline.steps).
     commands = command_modules()
     rules: list[Rule] = [(c, tuple(o for o in commands if o != c)) for c in commands]
     # Below the CLI nothing imports the CLI: the create pipeline runs without it (tests do).
@@ -44,13 +49,15 @@ def command_rules() -> list[Rule]:
         for i in pkgutil.iter_modules([str(PACKAGE)])
         if i.name not in _ABOVE_THE_LIBRARY
     )
-    rules += [(m, ("cudaenv.cli", "cudaenv.commands")) for m in below]
-    # The environment backends run before the installer: they share cudaenv.process with it.
-    rules.append(("cudaenv.envs", ("cudaenv.install",)))
+    rules += [(m, ("cudaenv.cli",)) for m in below]
+    # The environment backends run before the installer: they share cudaenv.system.process with it.
+    rules.append(("cudaenv.envs", ("cudaenv.pipeline.install",)))
     # The process helpers sit below both, and import nothing of cudaenv.
-    rules.append(("cudaenv.process", ("cudaenv",)))
+    rules.append(("cudaenv.system.process", ("cudaenv",)))
     # The driver version value is read by every stage (knowledge, machine, solver, lock).
     rules.append(("cudaenv.driver", ("cudaenv",)))
+    # The progress protocol is spoken by every stage that takes long, and the CLI.
+    rules.append(("cudaenv.events", ("cudaenv",)))
     # The start-up hook runs inside the environments cudaenv makes, on their Python 3.8+.
     rules.append(("cudaenv.preload.hook", ("cudaenv",)))
     return rules
@@ -113,11 +120,11 @@ def test_layer_imports(package: str, forbidden: tuple[str, ...]) -> None:
 def test_the_import_reader_sees_what_the_rules_forbid() -> None:
     """The rules would pass on a reader that finds nothing: it finds these known imports."""
     client = dict(modules("cudaenv.index"))["cudaenv.index.client"]
-    assert {"cudaenv.index.http", "cudaenv.index.http.redacted"} <= imported(
+    assert {"cudaenv.net.http", "cudaenv.net.http.redacted"} <= imported(
         "cudaenv.index.client", client
     )
-    http = dict(modules("cudaenv.index"))["cudaenv.index.http"]
-    assert "cudaenv.index.transport" in imported("cudaenv.index.http", http)  # in functions
+    http = dict(modules("cudaenv.net"))["cudaenv.net.http"]
+    assert "cudaenv.net.transport" in imported("cudaenv.net.http", http)  # in functions
     factory = dict(modules("cudaenv.solver"))["cudaenv.solver.factory"]
     assert "cudaenv.solver.rules.recipes" in imported("cudaenv.solver.factory", factory)
 
@@ -126,13 +133,19 @@ def test_the_import_reader_sees_lazy_relative_and_type_checking_imports() -> Non
     """A command's import inside a function, a relative import and one under TYPE_CHECKING."""
     source = (
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from cudaenv.install import install\n"
-        "def run():\n    from cudaenv.commands.solve import summary\n"
+        "if TYPE_CHECKING:\n    from cudaenv.pipeline.install import install\n"
+        "def run():\n    from cudaenv.cli.commands.solve import summary\n"
     )
     seen = imports_in(source, "cudaenv.envs.venv")
-    assert {"cudaenv.install", "cudaenv.install.install", "cudaenv.commands.solve"} <= seen
-    assert "cudaenv.install" in imports_in("from .. import install\n", "cudaenv.envs.venv")
-    assert not _under("cudaenv.commands.solver", "cudaenv.commands.solve")
+    assert {
+        "cudaenv.pipeline.install",
+        "cudaenv.pipeline.install.install",
+        "cudaenv.cli.commands.solve",
+    } <= seen
+    assert "cudaenv.pipeline.install" in imports_in(
+        "from ..pipeline import install\n", "cudaenv.envs.venv"
+    )
+    assert not _under("cudaenv.cli.commands.solver", "cudaenv.cli.commands.solve")
     assert len(command_modules()) >= 8  # detect, matrix, solve, lock, create, smoke, doctor, ...
 
 
@@ -167,7 +180,7 @@ def test_only_render_writes_to_the_terminal() -> None:
     found = {
         str(path.relative_to(SRC)): terminal_writes(path.read_text())
         for path in sorted(PACKAGE.rglob("*.py"))
-        if str(path.relative_to(SRC)) not in {"cudaenv/render.py", *_PROBES}
+        if str(path.relative_to(SRC)) not in {"cudaenv/cli/render.py", *_PROBES}
     }
     assert {name: lines for name, lines in found.items() if lines} == {}
     assert terminal_writes("import sys\nsys.stderr.write('x')\nprint('y')\n'print(1)'\n") == [2, 3]
@@ -305,3 +318,97 @@ def test_the_solver_graph_reader_sees_circles_and_tells_type_checking_apart() ->
     graph = solver_graph(run_only=True)
     assert "cudaenv.solver.rules.recipes" in graph["cudaenv.solver.factory"]
     assert "cudaenv.solver.factory" in graph["cudaenv.solver"]  # inside _search: it runs
+
+
+# -- the floors of docs/architecture.md: no arrow runs back up (issue 25) ------------------------
+# The numbered list under "## Floors" names, floor by floor from the top, the boxes (packages and
+# top-level modules) on it. A module belongs to the longest box that holds it; it may import
+# its own box and the floors below, never a box on its own floor or above. A new package or
+# top-level module is placed in that list before it can pass.
+_ROOT = "cudaenv"  # the package's face (__version__): the ground under every floor
+_FLOOR = re.compile(r"^(\d+)\. (.+)$")
+_BOX = re.compile(r"`(cudaenv(?:\.\w+)*)`")
+MAX_TOP_LEVEL = 9  # the entry points and the shared values
+
+
+def floors(text: str | None = None) -> list[list[str]]:
+    """The boxes of each floor, top first, from the list under "## Floors"."""
+    text = ARCHITECTURE.read_text() if text is None else text
+    section = text.split("\n## Floors\n", 1)[1].split("\n## ", 1)[0]
+    found: list[list[str]] = []
+    for line in section.splitlines():
+        if (m := _FLOOR.match(line)) is not None:
+            assert int(m.group(1)) == len(found) + 1, f"floors out of order at {line!r}"
+            found.append(_BOX.findall(m.group(2).split(": ", 1)[0]))
+    return found
+
+
+def boxes(plan: list[list[str]]) -> dict[str, int]:
+    """box -> its floor (1: the top)."""
+    return {box: n for n, floor in enumerate(plan, start=1) for box in floor}
+
+
+def box_of(module: str, where: dict[str, int]) -> str | None:
+    """The box holding *module* (the longest that does); None when the list has none."""
+    if module == _ROOT:
+        return _ROOT if _ROOT in where else None
+    held = [b for b in where if b != _ROOT and _under(module, b)]
+    return max(held, key=len) if held else None
+
+
+def upward(name: str, source: str, where: dict[str, int], *, is_package: bool = False) -> list[str]:
+    """The imports of module *name* (its *source*) that reach its own floor or one above."""
+    mine = box_of(name, where)
+    assert mine is not None, f"{name} stands on no floor of docs/architecture.md"
+    found = []
+    for target in sorted(module_edges(source, name, is_package=is_package, run_only=False)):
+        box = box_of(target, where)
+        if box is not None and box != mine and where[box] <= where[mine]:
+            found.append(f"{name} (floor {where[mine]}) imports {target} (floor {where[box]})")
+    return found
+
+
+def test_every_box_of_the_floors_exists_and_stands_on_one_floor() -> None:
+    plan = floors()
+    listed = [box for floor in plan for box in floor]
+    assert len(plan) >= 10 and len(listed) == len(set(listed)), plan
+    assert [b for b in listed if b != _ROOT and not _is_module(b)] == []
+    assert plan[-1] == [_ROOT], "the package's face is the ground"
+
+
+def test_every_module_stands_on_a_floor() -> None:
+    where = boxes(floors())
+    assert [name for name, _ in modules("cudaenv") if box_of(name, where) is None] == []
+
+
+def test_no_import_runs_back_up_the_floors() -> None:
+    where = boxes(floors())
+    broken = [
+        line
+        for name, path in modules("cudaenv")
+        for line in upward(name, path.read_text(), where, is_package=path.name == "__init__.py")
+    ]
+    assert broken == [], "\n".join(broken)
+
+
+def test_the_floor_reader_sees_an_import_back_up() -> None:
+    """The two tests above would pass on a reader that finds no floor or no import."""
+    plan = floors("# A\n\n## Floors\n\n1. `cudaenv.cli`: top\n2. `cudaenv.a`, `cudaenv.b`: middle\n"
+                  "3. `cudaenv`: ground\n\n## Next\n4. `cudaenv.c`: not a floor\n")  # fmt: skip
+    assert plan == [["cudaenv.cli"], ["cudaenv.a", "cudaenv.b"], ["cudaenv"]]
+    where = boxes(plan)
+    up = "from cudaenv.cli import render\nimport cudaenv.b\nfrom cudaenv import __version__\n"
+    assert upward("cudaenv.a.x", up, where) == [
+        "cudaenv.a.x (floor 2) imports cudaenv.b (floor 2)",
+        "cudaenv.a.x (floor 2) imports cudaenv.cli.render (floor 1)",
+    ]
+    assert upward("cudaenv.cli.render", "from cudaenv.a import y\nimport cudaenv\n", where) == []
+    assert box_of("cudaenv.c", where) is None and box_of("cudaenv", where) == "cudaenv"
+    real = boxes(floors())
+    assert box_of("cudaenv.cli.commands.create", real) == "cudaenv.cli"
+    assert real["cudaenv.cli"] < real["cudaenv.pipeline"] < real["cudaenv.solver"]
+
+
+def test_the_top_level_holds_only_the_entry_points_and_the_shared_values() -> None:
+    top = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL, top

@@ -91,12 +91,13 @@ def lock(ctx: Context) -> Check:
         return Check("lock", False, "not run: no wheelhouse")
     from packaging.requirements import Requirement
 
-    from cudaenv import knowledge, steps
+    from cudaenv import knowledge
     from cudaenv import lock as locks
     from cudaenv.errors import CudaenvError
-    from cudaenv.index.settings import IndexSettings, Location
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
     from cudaenv.request import Request, Target, host_platform
+    from cudaenv.settings import IndexSettings, Location
 
     house: Path = ctx.state["house"]
     _link_carried(ctx, house)

@@ -79,8 +79,8 @@ def _closure(resolution: Resolution, roots: set[str]) -> set[str]:
 def solve(spacy: str = SPACY, numpy: str = IMAGE["numpy"]) -> Resolution:
     from packaging.requirements import Requirement
 
-    from cudaenv import steps
     from cudaenv.machine import Overrides
+    from cudaenv.pipeline import steps
     from cudaenv.request import Request, Target
 
     wanted = [spacy, *tool_requirements()]
@@ -112,7 +112,7 @@ def groups(resolution: Resolution) -> dict[str, list[str]]:
 
 def download(resolution: Resolution, names: set[str], folder: Path) -> list[Pin]:
     from cudaenv import wheelhouse
-    from cudaenv.index.http import Http
+    from cudaenv.net.http import Http
 
     pins = tuple(p for p in resolution.pins if p.name in names)
     url = resolution.index_url or "https://pypi.org/simple"

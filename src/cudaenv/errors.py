@@ -48,7 +48,7 @@ TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived (cudaenv.interrupts raises it): unwound like Ctrl-C, so that the same
+    """SIGTERM arrived (cudaenv.system.interrupts raises it): unwound like Ctrl-C, so that the same
     rollbacks run; the CLI exits :data:`TERMINATED`."""
 
 

@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.driver import DriverVersion
-from cudaenv.index.auth import without_auth
+from cudaenv.net.auth import without_auth
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

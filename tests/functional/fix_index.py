@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from cudaenv.envs.base import Env
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 from tests.tools.index_server import IndexServer
 from tests.tools.make_wheel import build_shared_library, make_nvidia_wheel, make_sdist, make_wheel
 

@@ -189,7 +189,7 @@ def test_dlopen_by_soname_only_after_activation(
     tmp_path, make_nvidia_wheel, local_index, shell_name
 ):
     """Real wheels with real ELF libraries, installed from the local index, loaded by soname."""
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
     from tests.functional.test_install import pin_for, resolution_of
 
     wheels = [
@@ -197,7 +197,7 @@ def test_dlopen_by_soname_only_after_activation(
         make_nvidia_wheel("nvidia-cublas-cu12", "12.2.5.6", libs=["libcublas.so.12"]),
     ]
     env = VenvBackend(with_pip=False).create(tmp_path / "dl env $(touch pwned)", PY)
-    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env, on_output=len)
+    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env)
     activation.write(env)
 
     script = "bin/activate.fish" if shell_name == "fish" else "bin/activate"

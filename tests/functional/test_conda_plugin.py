@@ -230,7 +230,7 @@ def test_importing_the_plugin_module_imports_no_cudaenv_cli():
     assert r.returncode == 0, r.stderr
     imported = {ln.rsplit("|", 1)[-1].strip() for ln in r.stderr.splitlines() if "|" in ln}
     assert "cudaenv.conda_plugin" in imported
-    assert not imported & {"resolvelib", "http.client", "cudaenv.cli", "cudaenv.commands"}
+    assert not imported & {"resolvelib", "http.client", "cudaenv.cli", "cudaenv.cli.commands"}
 
 
 @pytest.mark.conda
@@ -304,7 +304,7 @@ def test_real_conda_finds_the_plugin_through_its_entry_point(registered):
 @pytest.mark.conda
 @pytest.mark.skipif(not HAS_CONDA, reason=NO_CONDA)
 def test_real_conda_runs_detect_like_cudaenv_does(registered):
-    if importlib.util.find_spec("cudaenv.commands.detect") is None:
+    if importlib.util.find_spec("cudaenv.cli.commands.detect") is None:
         pytest.skip("cudaenv has no detect command yet")
     hosted = _conda("cudaenv", "detect", "--json")
     own = subprocess.run(
@@ -459,14 +459,14 @@ def nvidia_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack_env(channel: str, nvidia_wheel: Path, tmp_path_factory: pytest.TempPathFactory):
     """A real conda env with a locked NVIDIA wheel installed and conda activation written."""
     from cudaenv import activation
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
 
     root = tmp_path_factory.mktemp("conda-stack")
     with pytest.MonkeyPatch.context() as mp:
         for key, value in _conda_environ(root).items():
             mp.setenv(key, value)
         env = _make_env(channel)
-        install(_nvidia_resolution(nvidia_wheel), env, on_output=print)
+        install(_nvidia_resolution(nvidia_wheel), env)
     activation.write_conda(env)
     return env, root
 
@@ -514,8 +514,8 @@ def test_a_conda_environment_cudaenv_makes_works_without_activation(
     from packaging.version import Version
 
     from cudaenv import preload
-    from cudaenv.create import materialize
     from cudaenv.envs import find_backend
+    from cudaenv.pipeline.creation import materialize
     from cudaenv.resolution import Pin, WheelFile
     from tests.tools.make_wheel import make_wheel
 

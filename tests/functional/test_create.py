@@ -20,10 +20,10 @@ import pytest
 from packaging.version import Version
 
 from cudaenv import lock
-from cudaenv.create import default_name, materialize
 from cudaenv.envs import INCOMPLETE_MARKER
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.errors import InstallError
+from cudaenv.pipeline.creation import default_name, materialize
 from tests.functional.test_install import PY, pin_for, resolution_of
 from tests.tools.signals import python_with_default_signals
 

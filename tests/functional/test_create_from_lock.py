@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cudaenv import lock
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 from tests.functional.test_install import resolution_of
 from tests.tools.pins import pin_for
 

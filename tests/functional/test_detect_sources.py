@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cudaenv.commands.detect import PROBE_NAMES
+from cudaenv.cli.commands.detect import PROBE_NAMES
 from cudaenv.machine import PROBE_NAMES as MACHINE_PROBES
 from tests.tools import fake_driver
 

@@ -156,8 +156,8 @@ def test_a_cuda_12_env_missing_libraries_is_fixed_by_following_doctor(
 def test_without_uv_the_fix_uses_the_environments_own_pip(
     index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cudaenv import process
     from cudaenv.doctor.facts import Facts
+    from cudaenv.system import process
 
     monkeypatch.setattr(process, "find_uv", lambda: None)
     venv = make_venv(tmp_path / "env")

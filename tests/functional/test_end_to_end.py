@@ -38,7 +38,7 @@ from packaging.version import Version
 
 from cudaenv import lock
 from cudaenv.envs.venv import find_python
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 from tests.tools import fake_driver
 from tests.tools.bigenv import big_dir, environ
 

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cudaenv.knowledge.loglines import LogLine, load_log_rules
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.smoke import tf_lines_by_soname
 from tests.functional.solve_index import hints_server  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
+    from cudaenv.knowledge.loglines import LogLine
     from tests.tools.index_server import IndexServer
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"

@@ -228,8 +228,8 @@ def test_uv_installs_from_a_private_index_without_credentials_on_a_command_line(
 
 
 def test_a_private_netrc_is_readable_by_its_owner_only(tmp_path, make_wheel) -> None:
-    from cudaenv.index.auth import Credentials
-    from cudaenv.install import _with_netrc
+    from cudaenv.net.auth import Credentials
+    from cudaenv.pipeline.install import _with_netrc
 
     creds = Credentials(["https://alice:pw@private.example/simple"], environ={"HOME": "/none"})
     assert _with_netrc(tmp_path, resolution_of(), creds) is None  # no wheel there: no file

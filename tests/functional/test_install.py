@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.version import Version
 
-from cudaenv import install as install_module
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.errors import InstallError
-from cudaenv.install import install
-from cudaenv.progress import Progress
+from cudaenv.events import Detail, Output, Step
+from cudaenv.pipeline import install as install_module
+from cudaenv.pipeline.install import install
 from cudaenv.request import Target
 from cudaenv.resolution import Pin, Resolution, WheelFile
 from tests.tools.pins import pin_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from cudaenv.events import Event
 
 PY = Version(f"{sys.version_info[0]}.{sys.version_info[1]}")
 
@@ -54,15 +54,15 @@ def installer_of(env, dist: str) -> str:
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_installs_exactly_the_locked_wheels(venv, stack, installer):
-    lines: list[str] = []
-    used = install(resolution_of(*stack), venv, installer=installer, on_output=lines.append)
+    events: list[Event] = []
+    used = install(resolution_of(*stack), venv, installer=installer, sink=events.append)
     assert used == installer
     assert (venv.site_packages / "nvidia/cuda_runtime/lib/libcudart.so.12").is_file()
     assert (venv.site_packages / "nvidia/cublas/lib/libcublas.so.12").is_file()
     assert (venv.site_packages / "app/__init__.py").is_file()
     assert installer_of(venv, "app") == installer
     assert not list(venv.site_packages.glob("not_on_the_index*")), "no dependency resolution"
-    assert lines, "the installer's output reached on_output"
+    assert any(isinstance(e, Output) for e in events), "the installer's output reached the sink"
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
@@ -70,7 +70,7 @@ def test_hash_mismatch_names_the_package(venv, stack, installer):
     runtime, cublas, app = stack
     bad = replace(cublas, wheel=replace(cublas.wheel, sha256="0" * 64))
     with pytest.raises(InstallError) as err:
-        install(resolution_of(runtime, bad, app), venv, installer=installer, on_output=print)
+        install(resolution_of(runtime, bad, app), venv, installer=installer)
     assert "hash" in err.value.message
     assert "nvidia-cublas-cu12" in err.value.message
     assert not (venv.site_packages / "nvidia/cublas").exists()
@@ -88,7 +88,7 @@ def test_missing_wheel_is_a_clear_install_error(venv, stack, local_index):
         ),
     )
     with pytest.raises(InstallError) as err:
-        install(resolution_of(gone), venv, installer="uv", on_output=lambda _: None)
+        install(resolution_of(gone), venv, installer="uv")
     assert "uv failed to install the locked wheels" in err.value.message
     assert err.value.context
 
@@ -116,31 +116,19 @@ def test_auto_prefers_uv_beside_our_interpreter(venv, tmp_path):
     ]
 
 
-class Steps(Progress):
-    """A Progress that also records each step and detail it is told (the status line's input)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def step(self, text: str, *, watch: Callable[[], str] | None = None) -> None:
-        super().step(text, watch=watch)
-        self.seen.append(f"step {text}")
-
-    def detail(self, text: str) -> None:
-        super().detail(text)
-        self.seen.append(f"detail {text}")
-
-
 @pytest.mark.parametrize("installer", ["uv", "pip"])
-def test_the_installer_writes_to_a_pipe_and_its_steps_reach_progress(venv, stack, installer):
+def test_the_installer_writes_to_a_pipe_and_its_steps_reach_the_sink(venv, stack, installer):
     """No progress bars of the installer's own (they garble); its lines give the steps."""
-    lines: list[str] = []
-    steps = Steps()
-    install(resolution_of(*stack), venv, installer=installer, on_output=lines.append,
-            progress=steps)  # fmt: skip
-    assert steps.seen[0].startswith("step installing 3 wheels (") and installer in steps.seen[0]
-    details = [s for s in steps.seen if s.startswith("detail ")]
+    events: list[Event] = []
+    install(resolution_of(*stack), venv, installer=installer, sink=events.append)
+    seen = [
+        f"step {e.text}" if isinstance(e, Step) else f"detail {e.text}"
+        for e in events
+        if isinstance(e, Step | Detail)
+    ]  # the status line's input
+    lines = [e.text for e in events if isinstance(e, Output)]
+    assert seen[0].startswith("step installing 3 wheels (") and installer in seen[0]
+    details = [s for s in seen if s.startswith("detail ")]
     if installer == "uv":
         assert details == ["detail downloading", "detail unpacking into the environment",
                            "detail done"]  # fmt: skip

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 import pytest
 from packaging.requirements import Requirement
 
-from cudaenv import lock, steps
-from cudaenv.index.settings import IndexSettings, Location
+from cudaenv import lock
 from cudaenv.machine import Overrides
+from cudaenv.pipeline import steps
 from cudaenv.request import Request, Target
+from cudaenv.settings import IndexSettings, Location
 from tests.tools.stripped_python import python_without_ensurepip
 
 if TYPE_CHECKING:

@@ -175,7 +175,7 @@ def test_a_full_download_cache_names_its_own_disk(tmp_path, lock_file):
     cache, prefix = tmp_path / "uv-cache", tmp_path / "env"
     script = (
         "import sys\nfrom pathlib import Path\n"
-        "from cudaenv import lock\nfrom cudaenv.create import materialize\n"
+        "from cudaenv import lock\nfrom cudaenv.pipeline.creation import materialize\n"
         "from cudaenv.envs.venv import VenvBackend\nfrom cudaenv.errors import CudaenvError\n"
         "try:\n"
         f"    materialize(lock.read({str(lock_file)!r}), Path({str(prefix)!r}),\n"

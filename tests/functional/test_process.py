@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from cudaenv.process import TAIL_BYTES, run, run_streaming, start, stop_children, stop_process
+from cudaenv.system.process import (
+    TAIL_BYTES,
+    run,
+    run_streaming,
+    start,
+    stop_children,
+    stop_process,
+)
 
 
 def child(code: str) -> list[str]:
@@ -107,7 +114,7 @@ def test_the_uv_that_came_with_cudaenv_is_found_without_path(monkeypatch) -> Non
 
     import uv
 
-    from cudaenv.process import find_uv
+    from cudaenv.system.process import find_uv
 
     monkeypatch.setenv("PATH", "")
     found = find_uv()

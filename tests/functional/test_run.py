@@ -23,8 +23,8 @@ from packaging.version import Version
 
 from cudaenv import activation
 from cudaenv.envs.venv import VenvBackend
-from cudaenv.install import install
 from cudaenv.knowledge import load as load_knowledge
+from cudaenv.pipeline.install import install
 from tests.functional.fleet_index import create_gpu_env
 from tests.functional.test_install import PY, resolution_of
 from tests.tools.fake_driver import compiler
@@ -177,7 +177,7 @@ def tf212_env(tmp_path, make_wheel, make_nvidia_wheel, local_index):
         ),
     ]
     env = VenvBackend(with_pip=False).create(tmp_path / "tf env $(x)", PY)
-    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env, on_output=print)
+    install(resolution_of(*(pin_for(w, local_index) for w in wheels)), env)
     line = load_knowledge().tf_line(Version("2.12.1"))
     assert line is not None and line.env and line.path
     activation.write(env, (line,))

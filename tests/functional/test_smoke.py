@@ -16,7 +16,7 @@ import pytest
 
 from cudaenv import smoke
 from cudaenv.envs.base import Env
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 from tests.tools.bigenv import big_dir, environ, requirements
 
 PYENV = Path.home() / ".pyenv" / "versions"

@@ -192,7 +192,7 @@ def test_verbose_shows_requests_and_solver_decisions(index, tmp_path, where):
         [*CUDAENV, *argv], capture_output=True, text=True, env=_environ(tmp_path), check=False
     )
     assert done.returncode == 0, done.stderr
-    assert f"DEBUG cudaenv.index.http: GET {index.url}/tensorflow/ -> 200 in " in done.stderr
+    assert f"DEBUG cudaenv.net.http: GET {index.url}/tensorflow/ -> 200 in " in done.stderr
     assert "DEBUG cudaenv.solver.reporter: pin tensorflow 2.15.1" in done.stderr
     assert "cudaenv.wire" not in done.stderr  # the connections only with -vv
     plain = subprocess.run(

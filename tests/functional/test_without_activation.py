@@ -29,9 +29,9 @@ import pytest
 
 from cudaenv import preload
 from cudaenv._toml import tomllib
-from cudaenv.create import materialize
 from cudaenv.envs.venv import VenvBackend
 from cudaenv.knowledge import load
+from cudaenv.pipeline.creation import materialize
 from tests.functional.test_doctor_fixes import doctor_after, shell_env
 from tests.functional.test_install import resolution_of
 from tests.tools.index_server import IndexServer

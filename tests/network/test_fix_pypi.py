@@ -20,7 +20,7 @@ from packaging.version import Version
 from tests.tools.bigenv import big_dir, environ, requirements
 
 from cudaenv.envs.venv import find_python
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 
 pytestmark = [pytest.mark.network, pytest.mark.bigenv]
 

@@ -129,7 +129,7 @@ def test_a_plainly_registered_kernel_gets_the_environments_libraries(tmp_path: P
     from tests.tools.bigenv import UV_CACHE
     from tests.tools.make_wheel import build_shared_library, make_wheel
 
-    from cudaenv.process import find_uv
+    from cudaenv.system.process import find_uv
 
     uv = str(find_uv())
     env = create_gpu_env(tmp_path)

@@ -23,7 +23,7 @@ import pytest
 from packaging.version import Version
 from tests.tools.bigenv import big_dir, environ, requirements
 
-from cudaenv.process import find_uv
+from cudaenv.system.process import find_uv
 
 pytestmark = pytest.mark.network
 

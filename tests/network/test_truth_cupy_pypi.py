@@ -22,10 +22,10 @@ from cudaenv import knowledge, smoke
 from cudaenv.envs.base import Env
 from cudaenv.index import Index
 from cudaenv.machine import Overrides, detect
-from cudaenv.process import find_uv
 from cudaenv.request import Request
 from cudaenv.smoke.needed import framework_needs
 from cudaenv.solver import solve
+from cudaenv.system.process import find_uv
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from cudaenv.doctor import explain_log
-from cudaenv.knowledge.loglines import LogLine, load_log_rules
+from cudaenv.knowledge.loglines import LogLine
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.smoke.report import SmokeReport
 
 # CUresult name -> (value, the row that explains it, its cause); NVIDIA's CUresult list

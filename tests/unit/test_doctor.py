@@ -19,14 +19,14 @@ from packaging.version import Version
 
 from cudaenv.doctor import copies, env_for_python, ldconfig_cache
 from cudaenv.doctor.checks import findings
-from cudaenv.doctor.elf import runpath, search_dirs
 from cudaenv.doctor.facts import Facts
 from cudaenv.envs.base import Env
 from cudaenv.errors import EnvError
 from cudaenv.knowledge import load
-from cudaenv.knowledge.loglines import load_log_rules
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.machine.values import Machine
 from cudaenv.smoke.report import SmokeReport
+from cudaenv.system.elf import runpath, search_dirs
 from tests.tools.make_wheel import build_shared_library
 
 NO_DRIVER = {"loaded": False, "error": "libcuda.so.1: cannot open shared object file"}

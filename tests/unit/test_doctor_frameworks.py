@@ -17,7 +17,7 @@ from packaging.version import Version
 from cudaenv.doctor.checks import findings
 from cudaenv.doctor.facts import Facts
 from cudaenv.knowledge import load
-from cudaenv.knowledge.loglines import load_log_rules
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.smoke.report import SmokeReport
 from tests.unit.test_doctor import BARE, GPU, NO_DRIVER, make_env
 

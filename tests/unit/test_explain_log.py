@@ -10,7 +10,8 @@ import pytest
 
 from cudaenv.doctor import explain_log
 from cudaenv.errors import KnowledgeError
-from cudaenv.knowledge.loglines import CAUSES, VERDICTS, load_log_rules
+from cudaenv.knowledge.loglines import CAUSES, VERDICTS
+from cudaenv.knowledge.logschema import load_log_rules
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "logs"
 
@@ -385,7 +386,7 @@ def _explain(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("args", [["/dev/zero"], ["-"]], ids=["file", "stdin"])
 def test_an_endless_log_is_read_up_to_a_bound_and_said_so(args):
-    from cudaenv.commands.explain import LIMIT
+    from cudaenv.cli.commands.explain import LIMIT
 
     code, out, err = _explain(*args, stdin="/dev/zero")
     assert code == 0, err
@@ -395,7 +396,7 @@ def test_an_endless_log_is_read_up_to_a_bound_and_said_so(args):
 
 
 def test_a_log_larger_than_the_bound_is_read_from_its_end(tmp_path):
-    from cudaenv.commands.explain import LIMIT
+    from cudaenv.cli.commands.explain import LIMIT
 
     log = tmp_path / "train.log"
     filler = (

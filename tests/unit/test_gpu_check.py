@@ -127,7 +127,7 @@ def test_spacy_words_per_second_side_by_side() -> None:
 
 def test_the_smoke_report_writes_what_the_judge_reads(data_dir: Path) -> None:
     """The keys judged are the keys SmokeReport.to_json writes (a probe document parsed)."""
-    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.knowledge.logschema import load_log_rules
 
     probe = {"driver": {"loaded": True, "devices": ["NVIDIA H100"]}, "libraries": [],
              "torch": {**TORCH}, "jax": {**JAX},

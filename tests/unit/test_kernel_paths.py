@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cudaenv.kernel import kernels_dir
+from cudaenv.activation.kernelspec import kernels_dir
 
 
 def test_the_order_jupyter_uses() -> None:

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from cudaenv import memory
+from cudaenv.system import memory
 
 PROBE = """
 import sys
-from cudaenv import memory
+from cudaenv.system import memory
 
 def rss_kb():
     with open("/proc/self/status") as f:

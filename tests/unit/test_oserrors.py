@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from cudaenv import oserrors
 from cudaenv.errors import EnvError, FilesystemError, LockError
+from cudaenv.system import oserrors
 
 
 def _error(number: int, filename: str) -> OSError:

@@ -15,11 +15,11 @@ import pytest
 
 from cudaenv import preload
 from cudaenv.activation import Change
-from cudaenv.doctor.elf import Dynamic, dynamic
 from cudaenv.errors import KnowledgeError
 from cudaenv.knowledge import load, load_from
 from cudaenv.preload import Library, Plan, load_order
 from cudaenv.preload import hook as hook_module
+from cudaenv.system.elf import Dynamic, dynamic
 from tests.tools.make_wheel import build_shared_library
 from tests.unit.test_knowledge import MINIMAL, broken
 

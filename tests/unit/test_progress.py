@@ -1,4 +1,5 @@
-"""The status line's text (cudaenv.progress) and how render draws it around other output.
+"""The status line's text (cudaenv.cli.status) and how render draws it, and the other events of
+the CLI's sink, around other output.
 
 The drawing is checked on a real pseudo-terminal standing in for stderr: a status line is
 drawn only there, every other write erases it first and draws it again after, and leaving the
@@ -19,11 +20,13 @@ import struct
 import sys
 import termios
 import time
+from pathlib import Path
 
 import pytest
 
-from cudaenv import render
-from cudaenv.progress import Progress, size_text
+from cudaenv.cli import render
+from cudaenv.cli.status import Status, count_text
+from cudaenv.events import Count, Detail, Note, Output, Step, size_text
 
 
 class Clock:
@@ -36,7 +39,7 @@ class Clock:
 
 def test_text_is_the_step_its_detail_and_its_seconds():
     clock = Clock()
-    progress = Progress(clock)
+    progress = Status(clock)
     assert progress.text() == ""
     progress.step("installing 87 wheels (1.9 GB) with uv")
     clock.now += 12.7
@@ -54,7 +57,7 @@ LONG = "/srv/" + "/".join(["a-deep-project-folder"] * 8) + "/env"  # longer than
 
 @pytest.mark.parametrize("width", [38, 78, 118])
 def test_a_narrow_line_shortens_the_folder_first_never_the_part(width):
-    progress = Progress(Clock())
+    progress = Status(Clock())
     progress.step("smoke test", where=LONG)
     progress.detail("TensorFlow: importing")
     assert len(LONG) > width
@@ -68,7 +71,7 @@ def test_a_narrow_line_shortens_the_folder_first_never_the_part(width):
         assert text == "smoke test: TensorFlow: importing"
 
 
-def _ladder(progress: Progress, forms: list[str]) -> None:
+def _ladder(progress: Status, forms: list[str]) -> None:
     """Each form is the text at its own width; one column less gives the next."""
     for form, shorter in itertools.pairwise(forms):
         assert progress.text(len(form)) == form
@@ -76,7 +79,7 @@ def _ladder(progress: Progress, forms: list[str]) -> None:
 
 
 def test_the_folder_keeps_as_many_of_its_last_names_as_fit():
-    progress = Progress(Clock())
+    progress = Status(Clock())
     progress.step("creating the venv environment", where="/srv/projects/gpu/env")
     assert progress.text() == "creating the venv environment in /srv/projects/gpu/env (0 s)"
     _ladder(progress, [
@@ -93,7 +96,7 @@ def test_the_folder_keeps_as_many_of_its_last_names_as_fit():
 
 def test_a_folder_under_home_is_shown_from_it(monkeypatch):
     monkeypatch.setenv("HOME", "/users/someone")
-    progress = Progress(Clock())
+    progress = Status(Clock())
     progress.step("smoke test", where="/users/someone/code/gpu/env")
     _ladder(progress, [
         "smoke test in /users/someone/code/gpu/env (0 s)",
@@ -105,7 +108,7 @@ def test_a_folder_under_home_is_shown_from_it(monkeypatch):
 
 
 def test_a_long_step_gives_way_to_its_part_before_the_part_is_cut():
-    progress = Progress(Clock())
+    progress = Status(Clock())
     progress.step("installing 87 wheels (1.9 GB) with uv")
     progress.detail("downloading")
     assert progress.text(37) == "installing 87 wheels (1…: downloading"
@@ -180,8 +183,8 @@ def terminal(monkeypatch: pytest.MonkeyPatch):
 def test_the_status_line_is_drawn_erased_around_lines_and_erased_at_the_end(terminal):
     terminal.attach()
     out = io.StringIO()
-    with render.activity() as progress:
-        progress.step("solving")
+    with render.activity() as sink:
+        sink(Step(text="solving"))
         seen = terminal.wait_for("solving (")  # the ticker draws it by itself
         render.line("a result", stream=out)
         render.warn("a warning")
@@ -197,8 +200,8 @@ def test_the_status_line_is_drawn_erased_around_lines_and_erased_at_the_end(term
 def test_no_status_line_with_json_or_quiet(terminal, options):
     terminal.attach()
     render.configure(**options)
-    with render.activity() as progress:
-        progress.step("solving")
+    with render.activity() as sink:
+        sink(Step(text="solving"))
         time.sleep(render.TICK * 3)
     assert terminal.read() == ""
 
@@ -207,8 +210,8 @@ def test_no_status_line_when_stderr_is_not_a_terminal(monkeypatch):
     err = io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)
     render.configure()
-    with render.activity() as progress:
-        progress.step("solving")
+    with render.activity() as sink:
+        sink(Step(text="solving"))
         time.sleep(render.TICK * 3)
         render.warn("a warning")
     assert err.getvalue() == "warning: a warning\n"
@@ -218,12 +221,49 @@ def test_no_status_line_when_stderr_is_not_a_terminal(monkeypatch):
 def test_the_drawn_line_fits_a_narrow_terminal_and_keeps_the_part(terminal, columns):
     terminal.size(columns)
     terminal.attach()
-    with render.activity() as progress:
-        progress.step("smoke test", where=LONG)
-        progress.detail("TensorFlow: importing")
+    with render.activity() as sink:
+        sink(Step(text="smoke test", where=Path(LONG)))
+        sink(Detail("TensorFlow: importing"))
         render.warn("a warning")  # draws the line again after it, now
     drawn = [x for x in terminal.read().split("\r\x1b[2K") if x and x[0] in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"]
     assert drawn, "the status line was drawn"
     for shown in drawn:
         assert len(shown) < columns, shown
         assert "smoke test" in shown and "TensorFlow: importing" in shown, shown
+
+
+def test_a_count_is_drawn_in_place_and_erased(terminal):
+    terminal.attach()
+    with render.activity() as sink:
+        sink(Count(what="downloading", done=1, total=3, unit="wheels", size=1_500_000,
+                   size_total=4_000_000))  # fmt: skip
+        render.progress_end()
+    assert terminal.read() == "\r\x1b[2Kdownloading: 1/3 wheels, 1.5 MB of 4.0 MB\r\x1b[2K"
+
+
+def test_a_count_says_how_many_of_how_many_and_the_bytes_where_known():
+    files = Count(what="checking installed files", done=3, total=87, unit="packages")
+    assert count_text(files) == "checking installed files: 3/87 packages"
+    sizes = Count(what="downloading", done=0, total=2, unit="wheels", size=0, size_total=None)
+    assert count_text(sizes) == "downloading: 0/2 wheels, 0.0 MB"
+
+
+def test_notes_are_lines_and_a_tools_output_is_shown_with_verbose(capsys):
+    render.configure()
+    with render.activity() as sink:
+        sink(Note("created venv environment at /srv/env"))
+        sink(Output("Resolved 3 packages in 12ms"))  # not without -v
+    render.configure(verbosity=1)
+    with render.activity() as sink:
+        sink(Output("Resolved 3 packages in 12ms"))
+    render.configure(quiet=True)
+    with render.activity() as sink:
+        sink(Note("not with -q"))
+    kept: list[str] = []
+    with render.activity(notes=kept.append) as sink:  # a command's own way to show notes
+        sink(Note("adding 1 wheels: ipykernel 6.29.5"))
+    render.configure()
+    out, err = capsys.readouterr()
+    assert out == "created venv environment at /srv/env\n"
+    assert err == "Resolved 3 packages in 12ms\n"
+    assert kept == ["adding 1 wheels: ipykernel 6.29.5"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cudaenv.knowledge.loglines import load_log_rules
+from cudaenv.knowledge.logschema import load_log_rules
 from cudaenv.smoke.report import Gpu, SmokeReport
 
 SMOKE = Path(__file__).resolve().parents[2] / "src" / "cudaenv" / "smoke"

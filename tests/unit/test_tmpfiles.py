@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from cudaenv import tmpfiles
 from cudaenv.index.cache import write_atomic
+from cudaenv.system import tmpfiles
 
 
 def test_a_file_written_and_renamed_leaves_nothing(tmp_path) -> None:

@@ -7,8 +7,8 @@ import fcntl
 import os
 from typing import TYPE_CHECKING
 
-from cudaenv import uvtemp
-from cudaenv.process import find_uv
+from cudaenv.system import uvtemp
+from cudaenv.system.process import find_uv
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv.doctor.checks import findings
-from cudaenv.doctor.elf import search_dirs
 from cudaenv.doctor.facts import Facts, Finding
 from cudaenv.errors import EnvError
 from cudaenv.preload.probe import HookReport
 from cudaenv.preload.probe import probe as preload_probe
+from cudaenv.system.elf import search_dirs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -252,7 +252,7 @@ def _made_and_inactive(env: Env, environ: Mapping[str, str]) -> bool:
 def explain_log(text: str, *, knowledge: Knowledge | None = None) -> tuple[LogLine, ...]:
     """The known lines of a pasted log, each once, in order; unknown lines are skipped."""
     from cudaenv import smoke
-    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.knowledge.logschema import load_log_rules
 
     if knowledge is None:
         from cudaenv.knowledge import load

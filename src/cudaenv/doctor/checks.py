@@ -15,7 +15,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from cudaenv.doctor import frameworks, hook
+from cudaenv.doctor import hook, sidebyside
 from cudaenv.doctor.facts import Facts, Finding
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _needs_gpu(facts: Facts) -> bool:
 
 def driver(facts: Facts) -> list[Finding]:
     drv, line, k = facts.report.driver, facts.tf_line, facts.knowledge
-    needed = frameworks.needed_cuda(facts)  # over every framework installed
+    needed = sidebyside.needed_cuda(facts)  # over every framework installed
     need, who = needed if needed is not None else (None, "")
     floor = k.min_driver_for(need) if need is not None else None
     at_least = f" >= {floor}" if floor else ""
@@ -325,7 +325,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     libraries,
     versions,
     framework_log,
-    *frameworks.CHECKS,  # PyTorch, JAX and TensorFlow beside each other
+    *sidebyside.CHECKS,  # PyTorch, JAX and TensorFlow beside each other
     hook.preload,  # the start-up hook: present, what it loaded, what came first
     activation,
 )

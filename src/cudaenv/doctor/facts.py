@@ -121,7 +121,7 @@ class Facts:
 
     def install_fix(self, *requirements: str) -> str:
         """Install into this env with the uv cudaenv would use, else the env's own pip."""
-        from cudaenv.process import find_uv
+        from cudaenv.system.process import find_uv
 
         reqs = " ".join(shlex.quote(r) for r in requirements)
         python = shlex.quote(str(self.env.python))

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from cudaenv import oserrors
 from cudaenv.envs import busy
 from cudaenv.envs.prefix import INCOMPLETE_MARKER, MARKER, check_prefix, write_marker
 from cudaenv.errors import EnvError, Terminated, UsageError
-from cudaenv.interrupts import signals_ignored, sigterm_raises
+from cudaenv.system import oserrors
+from cudaenv.system.interrupts import signals_ignored, sigterm_raises
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -20,10 +20,10 @@ from pathlib import Path
 from shutil import which
 from typing import TYPE_CHECKING, ClassVar
 
-from cudaenv import oserrors, process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.envs.conda_failure import create_failure, output_tail
 from cudaenv.errors import EnvError, UsageError
+from cudaenv.system import oserrors, process
 
 if TYPE_CHECKING:
     import subprocess

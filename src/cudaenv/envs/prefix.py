@@ -36,11 +36,12 @@ __all__ = [
     "foreign",
     "runs_cudaenv",
     "write_marker",
+    "written_by_cudaenv",
 ]
 
 MARKER = ".cudaenv"
 INCOMPLETE_MARKER = ".cudaenv-incomplete"
-ADDED_LOCK = "pylock.added.toml"  # cudaenv.add writes it; cudaenv.verify reads it
+ADDED_LOCK = "pylock.added.toml"  # cudaenv.pipeline.add writes it; cudaenv.verify reads it
 BEFORE_FIX = "pylock.before-fix.toml"  # cudaenv.fix writes it, with its folder FIX_STATE
 FIX_STATE = ".cudaenv-fix"
 # cudaenv's own files, wherever they came from: the marker, the record of packages added later,
@@ -100,13 +101,20 @@ def _recorded(prefix: Path) -> set[str]:
 def _kernel_specs(prefix: Path) -> set[str]:
     """The files of the Jupyter kernel specs cudaenv wrote into the prefix (``cudaenv kernel
     --prefix PREFIX``): a folder whose kernel.json carries cudaenv's metadata."""
-    from cudaenv.kernel import written_by_cudaenv
-
     found: set[str] = set()
     for spec in prefix.glob("share/jupyter/kernels/*/kernel.json"):
         if written_by_cudaenv(spec):
             found |= {str(p.relative_to(prefix)) for p in spec.parent.iterdir() if p.is_file()}
     return found
+
+
+def written_by_cudaenv(spec_file: Path) -> bool:
+    """Whether the kernel.json at ``spec_file`` is one cudaenv wrote (its metadata says so):
+    ``--force`` may replace it here, ``cudaenv kernel`` may write over it."""
+    try:
+        return "cudaenv" in json.loads(spec_file.read_text()).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def check_prefix(prefix: Path, *, force: bool) -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 from shutil import which
 from typing import TYPE_CHECKING, ClassVar
 
-from cudaenv import oserrors, process
 from cudaenv.envs.base import Env, EnvBackend
 from cudaenv.errors import EnvError
-from cudaenv.process import find_uv
+from cudaenv.system import oserrors, process
+from cudaenv.system.process import find_uv
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import FixError
+from cudaenv.events import Step, discard
 from cudaenv.fix.apply import Applied, apply
 from cudaenv.fix.before import BEFORE_LOCK
 from cudaenv.fix.plan import Change, Plan
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
 
     from cudaenv.doctor import Diagnosis
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.fix.installed import Dist
     from cudaenv.machine import Overrides
-    from cudaenv.progress import Progress
-    from cudaenv.steps import IndexOptions
+    from cudaenv.pipeline.steps import IndexOptions
 
 __all__ = [
     "BEFORE_LOCK",
@@ -80,34 +81,32 @@ def prepare(
     index: IndexOptions,
     allow_change: bool = False,
     changing: bool = True,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Plan:
     """Read ``env``, the driver and the index, solve, and return the plan (nothing changes).
     ``changing``: the plan is to be applied (False for a dry run, which also reads an
     environment fix would refuse to change). Cost: one index page per installed package
     and the solve (cached on disk)."""
     from cudaenv import knowledge as knowledge_base
-    from cudaenv import steps
     from cudaenv.fix import frameworks, guard, installed
     from cudaenv.fix import plan as planning
     from cudaenv.fix.before import locate
+    from cudaenv.pipeline import steps
     from cudaenv.request import Target, host_platform
 
-    if progress is not None:
-        progress.step("reading what is installed", where=env.prefix)
+    sink(Step(text="reading what is installed", where=env.prefix))
     know = knowledge_base.load()
     dists = installed.read(env.site_packages)
     found = frameworks.installed(dists)
     interpreter = guard.check(env, found, changing=changing)
-    machine = steps.detect(overrides, know, progress=progress)
+    machine = steps.detect(overrides, know, sink=sink)
     python = ".".join(interpreter.version.split(".")[:2])
     target = Target.from_strings(python, host_platform()).on_interpreter(interpreter.version)
     specs = frameworks.specifiers(found, machine, know, target.python, allow_change=allow_change)
     moved = [n for n, s in specs.items() if not s.contains(found[n], prereleases=True)]
     environment = target.marker_environment()
     with index.open(target.platform, target.supported_tags(), sdists=False) as client:
-        if progress is not None:
-            progress.step("finding the file each installed package came from")
+        sink(Step(text="finding the file each installed package came from"))
         before = locate(dists, client)
         frameworks.check_located(dists, before.unlocated, list(specs), environment)
         resolution = None
@@ -115,7 +114,7 @@ def prepare(
         for released in _releases(dists, moved, environment) if specs else ():
             req = planning.request(dists, before, specs, target, released)
             try:
-                resolution = planning.solve(req, machine, know, client, env, progress)
+                resolution = planning.solve(req, machine, know, client, env, sink)
             except FixError:
                 if released or not moved:
                     raise

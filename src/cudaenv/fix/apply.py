@@ -6,7 +6,7 @@ new pins are installed by cudaenv's installer (uv, else pip), by URL and sha256,
 resolution of its own and no sdist; then the activation scripts and the start-up hook are
 written as ``create`` writes them (a venv's ``bin/activate`` is replaced by cudaenv's, which
 does all the venv's does; a conda environment gets ``etc/conda/activate.d``). Any failure,
-Ctrl-C or SIGTERM (raised as an exception here, :mod:`cudaenv.interrupts`) puts every file
+Ctrl-C or SIGTERM (raised as an exception here, :mod:`cudaenv.system.interrupts`) puts every file
 back; a second signal does not stop that. On success what ``fix --undo`` needs is recorded in
 ``PREFIX/.cudaenv-fix/undo.json``: the files fix created, the copies it keeps of the files it
 wrote over and of the packages no index has, and the packages the before-lock could not lock.
@@ -23,20 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 from cudaenv import __version__
 from cudaenv.errors import CudaenvError, FixError
+from cudaenv.events import Step, discard
 from cudaenv.fix.before import BEFORE_LOCK
 from cudaenv.fix.files import UNDO, Aside, record_files
-from cudaenv.interrupts import signals_ignored, sigterm_raises
+from cudaenv.system.interrupts import signals_ignored, sigterm_raises
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from pathlib import Path
 
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.fix.installed import Dist
     from cudaenv.fix.plan import Plan
-    from cudaenv.index.auth import Credentials
     from cudaenv.knowledge import Knowledge
-    from cudaenv.progress import Progress
+    from cudaenv.net.auth import Credentials
     from cudaenv.resolution import Resolution
 
 __all__ = ["UNDO_FILE", "Applied", "apply", "changing", "script_paths", "write_scripts"]
@@ -109,11 +110,11 @@ def apply(
     installer: str = "auto",
     offline: bool = False,
     credentials: Credentials | None = None,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Applied:
     """Change ``plan.env`` as the plan says, atomically (see the module's docstring)."""
     from cudaenv.fix.before import write as write_before
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
 
     env, started = plan.env, time.monotonic()
     lock = write_before(plan.before, env.prefix, plan.target, plan.knowledge, plan.index_url)
@@ -130,10 +131,9 @@ def apply(
             wanted = replace(plan.resolution, pins=pins)
             done["installer"] = install(
                 wanted, env, installer=installer, offline=offline, credentials=credentials,
-                progress=progress,
+                sink=sink,
             )  # fmt: skip
-        if progress is not None:
-            progress.step("writing the activation scripts and the start-up hook")
+        sink(Step(text="writing the activation scripts and the start-up hook"))
         done["written"] = write_scripts(env, plan.resolution, plan.knowledge)
 
     staying = [d for d in plan.dists if d.name not in names]
@@ -188,7 +188,7 @@ def _rolled_back(aside: Aside, err: BaseException, lock: Path) -> BaseException:
             hint=f"`cudaenv verify --lock {lock}` names what differs from before",
         )
     if isinstance(err, OSError) and isinstance(err.filename, str):
-        from cudaenv import oserrors
+        from cudaenv.system import oserrors
 
         err = oserrors.explain(err, err.filename, doing="write", cls=FixError)
     if not isinstance(err, CudaenvError):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import process
 from cudaenv.errors import EnvError, Remedy
+from cudaenv.system import process
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

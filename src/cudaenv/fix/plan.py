@@ -21,6 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import FixError, ResolutionError
+from cudaenv.events import Step, discard
 from cudaenv.fix import frameworks
 from cudaenv.fix.installed import FRAMEWORKS, cuda_major, is_free
 from cudaenv.verify import BOOTSTRAP
@@ -34,12 +35,12 @@ if TYPE_CHECKING:
 
     from cudaenv.envs.base import Env
     from cudaenv.errors import Remedy
+    from cudaenv.events import Sink
     from cudaenv.fix.before import Before
     from cudaenv.fix.installed import Dist
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
-    from cudaenv.progress import Progress
     from cudaenv.request import Request, Target
     from cudaenv.resolution import Pin, Resolution
 
@@ -137,18 +138,17 @@ def solve(
     knowledge: Knowledge,
     index: Index,
     env: Env,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Resolution:
     """cudaenv's solver on ``req``; a failure is a FixError (its options are not fix's)."""
-    from cudaenv.index.http import redacted
-    from cudaenv.progress import SolveWatch
+    from cudaenv.net.http import redacted
+    from cudaenv.pipeline.steps import SolveWatch
     from cudaenv.solver import solve as solve_request
 
     watch = SolveWatch(index, redacted(index.url))
-    if progress is not None:
-        progress.step("solving with every installed package held", watch=watch.text)
+    sink(Step(text="solving with every installed package held", watch=watch.text))
     try:
-        return solve_request(req, machine, knowledge, index, on_event=watch.on_event)
+        return solve_request(req, machine, knowledge, index, on_event=watch)
     except ResolutionError as err:
         specs = {str(f.name): f.specifier for f in req.frameworks}
         remedy = frameworks.remake(env.prefix, specs, req.target.python)

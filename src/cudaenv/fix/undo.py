@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import FixError, Remedy
+from cudaenv.events import Step, discard
 from cudaenv.fix.apply import UNDO_FILE, changing
 from cudaenv.fix.before import BEFORE_LOCK
 from cudaenv.fix.files import STATE, UNDO, Aside
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.fix.installed import Dist
-    from cudaenv.index.auth import Credentials
-    from cudaenv.progress import Progress
+    from cudaenv.net.auth import Credentials
     from cudaenv.resolution import Pin
 
 __all__ = ["Undone", "undo"]
@@ -69,13 +70,13 @@ def undo(
     installer: str = "auto",
     offline: bool = False,
     credentials: Credentials | None = None,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> Undone:
     """Undo the last fix of ``env`` (see the module's docstring)."""
     from cudaenv import lock
     from cudaenv.fix import guard
     from cudaenv.fix import installed as reading
-    from cudaenv.install import install
+    from cudaenv.pipeline.install import install
 
     started = time.monotonic()
     guard.check(env, {})  # never the Python cudaenv runs from, nor an externally managed one
@@ -93,14 +94,13 @@ def undo(
     used: dict[str, str | None] = {"installer": None}
 
     def body(aside: Aside) -> None:
-        if progress is not None:
-            progress.step(f"putting back what fix changed in {env.prefix}")
+        sink(Step(text=f"putting back what fix changed in {env.prefix}"))
         aside.remove(record.get("created") or [])
         if pins:
             wanted = replace(before, pins=tuple(pins))
             used["installer"] = install(
                 wanted, env, installer=installer, offline=offline, credentials=credentials,
-                progress=progress,
+                sink=sink,
             )  # fmt: skip
         for rel in restore:
             target = env.prefix / rel

@@ -5,8 +5,8 @@
         meta = index.metadata(links[0])  # CoreMetadata: Requires-Dist, Requires-Python
 
 One stage of the flow, below the solver and the lock check that use it: it knows indexes, pages
-and files, never solves. :mod:`.http` is the one HTTP layer (one retry path; its client,
-:mod:`.transport`, is imported on the first request); :mod:`.links` reads pages into
+and files, never solves. :mod:`cudaenv.net.http` is the one HTTP layer (one retry path; its client,
+:mod:`cudaenv.net.transport`, is imported on the first request); :mod:`.links` reads pages into
 :class:`FileLink` values;
 :mod:`.client` is :class:`Index` (pages, prefetch, the thread pool of :mod:`.once`);
 :mod:`.metadata` and :mod:`.lazy_wheel` read METADATA (cache, PEP 658, HTTP Range);

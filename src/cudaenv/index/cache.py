@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors, tmpfiles
 from cudaenv.errors import FilesystemError
+from cudaenv.system import oserrors, tmpfiles
 
 if TYPE_CHECKING:
     from cudaenv.index.links import FileLink
@@ -202,7 +202,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
     """Write *data* to *path* by a rename, so that no reader sees half of it; a failure is
     logged, not raised (a cache that cannot be written is only slower): False. Also used for
     the files other layers keep beside this cache. The temporary file never outlives the call,
-    nor the process (:mod:`cudaenv.tmpfiles`), whatever stops it."""
+    nor the process (:mod:`cudaenv.system.tmpfiles`), whatever stops it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmpfiles.temporary(path.parent, ".tmp-") as (fd, tmp), os.fdopen(fd, "wb") as f:

@@ -3,14 +3,15 @@
 The solver asks two questions of the index: which files does a project have
 (:meth:`Index.project`) and what does a wheel require (:meth:`Index.metadata`). Both are cached
 in memory for the run and on disk across runs (:mod:`.cache`); ``offline=True`` answers from the
-disk cache alone and makes no request at all. Requests go through one HTTP layer (:mod:`.http`:
-one retry path, counters, credentials from :mod:`.auth`) shared by a small thread pool
-(:mod:`.once`), so ``prefetch`` and ``prefetch_metadata`` overlap network waits while the public
-API stays synchronous. What fails becomes one :class:`~cudaenv.errors.IndexError_` sentence with
-a hint, never a traceback. The client knows pages and files, not solves: what the solver
-derives from a page it keeps itself, under :meth:`Index.page_digest`.
+disk cache alone and makes no request at all. Requests go through one HTTP layer
+(:mod:`cudaenv.net.http`: one retry path, counters, credentials from :mod:`cudaenv.net.auth`) shared
+by a small thread pool (:mod:`.once`), so ``prefetch`` and ``prefetch_metadata`` overlap network
+waits while the public API stays synchronous. What fails becomes one
+:class:`~cudaenv.errors.IndexError_` sentence with a hint, never a traceback. The client knows pages
+and files, not solves: what the solver derives from a page it keeps itself, under
+:meth:`Index.page_digest`.
 
-The indexes and find-links locations come from :class:`~cudaenv.index.settings.IndexSettings`
+The indexes and find-links locations come from :class:`~cudaenv.settings.IndexSettings`
 (the user's pip and uv configuration). With several indexes a project's files are those of the
 first index that has it (``first-index``: extras before the default), or of every index
 (``unsafe-best-match``, pip's rule, the default index first so that it wins ties); files of
@@ -32,9 +33,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.auth import without_auth
 from cudaenv.index.cache import DiskCache, check_cache_dir, default_cache_dir
-from cudaenv.index.http import HINT, MAX_RETRY_AFTER, redacted
 from cudaenv.index.links import (
     JSON_TYPE,
     FileLink,
@@ -45,8 +44,10 @@ from cudaenv.index.links import (
 )
 from cudaenv.index.metadata import CoreMetadata, fetch_metadata
 from cudaenv.index.once import Once
-from cudaenv.index.settings import BEST_MATCH, PYPI, IndexSettings
 from cudaenv.index.sources import HttpOptions, Sources
+from cudaenv.net.auth import without_auth
+from cudaenv.net.http import HINT, MAX_RETRY_AFTER, redacted
+from cudaenv.settings import BEST_MATCH, PYPI, IndexSettings
 
 if TYPE_CHECKING:
     import os
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from packaging.tags import Tag
 
     from cudaenv.index.cache import CachedPage
-    from cudaenv.index.http import Transport
+    from cudaenv.net.http import Transport
 
 __all__ = ["DEFAULT_INDEX_URL", "Index", "IndexActivity", "ProjectNotFound"]
 
@@ -98,16 +99,16 @@ class Index:
     """Simple-API package indexes and find-links locations, cached in memory and on disk.
 
     ``Index(url)`` reads that one index; ``Index(settings=...)`` what the settings name;
-    ``Index()`` what the user's pip and uv settings name (:func:`.settings.read`).
+    ``Index()`` what the user's pip and uv settings name (:func:`cudaenv.settings.read`).
     ``requests`` and ``bytes_received`` count HTTP traffic; a warm ``offline`` run makes none.
     ``page_ttl`` is how long a page the server sent without any caching headers is reused
     without asking again; a page the server gave a ``max-age`` (PyPI: 600 s) is reused for
     that long, unless ``revalidate`` asks the index about every page (as pip and uv always do;
     an unchanged page costs a 304 and no body). ``transport`` is a
-    :class:`~cudaenv.index.transport.Client` to send with instead of a new one; ``retries``,
-    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~.http.Http`);
+    :class:`~cudaenv.net.transport.Client` to send with instead of a new one; ``retries``,
+    ``backoff`` and ``max_retry_after`` shape the one retry path (:class:`~cudaenv.net.http.Http`);
     ``timeout`` is how long an index may stay silent (None: ``CUDAENV_HTTP_TIMEOUT``, else 30 s;
-    one request may take four times that, :mod:`.limits`).
+    one request may take four times that, :mod:`cudaenv.net.limits`).
     ``platform`` (a manylinux tag, e.g. the target's ``manylinux_2_28_x86_64``) drops wheels
     for other systems and architectures from pages, which makes big pages several times faster
     to read; ``None`` keeps every file. ``tags`` (the target's supported wheel tags) makes
@@ -136,7 +137,7 @@ class Index:
         revalidate: bool = False,
     ):
         if settings is None:
-            from cudaenv.index.settings import read
+            from cudaenv.settings import read
 
             settings = IndexSettings.single(url) if url else read()
         self.settings = settings

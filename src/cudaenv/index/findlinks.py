@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from cudaenv.index.pages import RemotePages
-    from cudaenv.index.settings import Location
+    from cudaenv.settings import Location
 
 __all__ = ["FindLinks", "file_sha256"]
 

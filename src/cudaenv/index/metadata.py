@@ -6,11 +6,11 @@ PEP 658/714 ``.metadata`` file when the index offers one (its hash checked); the
 of the wheel's zip (``lazy_wheel``: two or three requests). A cache entry that does not parse is
 fetched again and replaced, never a permanent failure. A server that ignores ``Range`` sends
 the whole wheel, which is used as the last resort. No sdist is ever built. Every body is read
-with a limit on its decoded size (:mod:`.limits`): METADATA up to :data:`MAX_METADATA`, a range
-the bytes asked for, a whole wheel into a temporary file (never memory) up to the size its
-page states, else :data:`MAX_WHEEL` (and a second more for every 64 KiB of it); past it, one
-clear error. Every read is a streamed GET of
-:class:`~cudaenv.index.http.Http`, retried and counted as page GETs are.
+with a limit on its decoded size (:mod:`cudaenv.net.limits`): METADATA up to :data:`MAX_METADATA`, a
+range the bytes asked for, a whole wheel into a temporary file (never memory) up to the size its
+page states, else :data:`MAX_WHEEL` (and a second more for every 64 KiB of it); past it, one clear
+error. Every read is a streamed GET of :class:`~cudaenv.net.http.Http`, retried and counted as page
+GETs are.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.errors import IndexError_
-from cudaenv.index import limits
 from cudaenv.index.lazy_wheel import BadWheel, read_member
-from cudaenv.index.limits import MIN_RATE, BodyTooLarge
+from cudaenv.net import limits
+from cudaenv.net.limits import MIN_RATE, BodyTooLarge
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from cudaenv.index.cache import DiskCache
-    from cudaenv.index.http import Http, Response
     from cudaenv.index.links import FileLink
+    from cudaenv.net.http import Http, Response
 
 __all__ = ["MAX_METADATA", "MAX_WHEEL", "BadMetadata", "CoreMetadata", "fetch_metadata"]
 

@@ -3,14 +3,13 @@
 :class:`RemotePages` asks an http(s) index for ``URL/NAME/`` (PEP 691 JSON preferred, PEP 503
 HTML accepted), keeps the page with its validators in the disk cache (:mod:`.cache`) and reuses
 it while fresh; ``offline`` answers from the cache alone. A page is read up to the page limit
-(``CUDAENV_MAX_PAGE_MIB``, :mod:`.limits`), decoded; a longer one is an error, and nothing of it
-is kept. A 404 or 410 is kept too, as a page
-that says "no such project", so that an offline solve over several indexes still knows which
-index has a project; online, such an answer is asked again unless the index said how long it
-stays fresh. :class:`LocalPages` reads a PEP 503 folder on disk (``file:///srv/simple``:
-``NAME/index.html``), as pip reads a ``file://`` index; a folder that does not exist has no
-projects (pip skips it the same way, with a warning). Both return None for "no such project":
-the client decides what that means when several indexes are searched.
+(``CUDAENV_MAX_PAGE_MIB``, :mod:`cudaenv.net.limits`), decoded; a longer one is an error, and
+nothing of it is kept. A 404 or 410 is kept too, as a page that says "no such project", so that an
+offline solve over several indexes still knows which index has a project; online, such an answer is
+asked again unless the index said how long it stays fresh. :class:`LocalPages` reads a PEP 503
+folder on disk (``file:///srv/simple``: ``NAME/index.html``), as pip reads a ``file://`` index; a
+folder that does not exist has no projects (pip skips it the same way, with a warning). Both return
+None for "no such project": the client decides what that means when several indexes are searched.
 """
 
 from __future__ import annotations
@@ -22,13 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index import failures
 from cudaenv.index.cache import CachedPage, DiskCache, max_age
-from cudaenv.index.http import redacted
-from cudaenv.index.limits import BodyTooLarge
+from cudaenv.net import failures
+from cudaenv.net.http import redacted
+from cudaenv.net.limits import BodyTooLarge
 
 if TYPE_CHECKING:
-    from cudaenv.index.http import Http, Response
+    from cudaenv.net.http import Http, Response
 
 __all__ = ["ACCEPT", "LocalPages", "RemotePages", "local_path"]
 
@@ -62,7 +61,7 @@ class RemotePages:
         page_ttl: float,
         revalidate: bool,
     ):
-        from cudaenv.index.auth import without_auth
+        from cudaenv.net.auth import without_auth
 
         self.url = url
         self.http = http

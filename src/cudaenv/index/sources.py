@@ -1,11 +1,11 @@
 """The places one index client reads, made from the settings: indexes, find-links, HTTP layers.
 
-:class:`Sources` turns :class:`~cudaenv.index.settings.IndexSettings` into the objects that
+:class:`Sources` turns :class:`~cudaenv.settings.IndexSettings` into the objects that
 read pages: :class:`~.pages.RemotePages` for an http(s) index, :class:`~.pages.LocalPages` for a
 ``file://`` folder, :class:`~.findlinks.FindLinks` for the find-links locations; and one
-:class:`~.http.Http` per index or files host (so that messages name it), all sharing one
-:class:`~.auth.Credentials`. The order of :attr:`Sources.indexes` is the search order: uv's
-(extras, then the default) for ``first-index``, the default first for ``unsafe-best-match``, so
+:class:`~cudaenv.net.http.Http` per index or files host (so that messages name it), all sharing one
+:class:`~cudaenv.net.auth.Credentials`. The order of :attr:`Sources.indexes` is the search order:
+uv's (extras, then the default) for ``first-index``, the default first for ``unsafe-best-match``, so
 that an identical file on several indexes is taken from the default one.
 """
 
@@ -17,19 +17,19 @@ import threading
 from typing import TYPE_CHECKING
 
 from cudaenv.errors import IndexError_
-from cudaenv.index.auth import Credentials, realm, without_auth
 from cudaenv.index.findlinks import FindLinks
-from cudaenv.index.http import Http, redacted
 from cudaenv.index.pages import LocalPages, RemotePages
-from cudaenv.index.settings import BEST_MATCH
+from cudaenv.net.auth import Credentials, realm, without_auth
+from cudaenv.net.http import Http, redacted
+from cudaenv.settings import BEST_MATCH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from cudaenv.index.http import Transport
     from cudaenv.index.links import FileLink
-    from cudaenv.index.settings import IndexSettings, Location
+    from cudaenv.net.http import Transport
+    from cudaenv.settings import IndexSettings, Location
 
 __all__ = ["HttpOptions", "Sources"]
 
@@ -37,7 +37,7 @@ _log = logging.getLogger(__name__)
 
 
 class HttpOptions:
-    """How every HTTP layer of one client sends (see :class:`~.http.Http`)."""
+    """How every HTTP layer of one client sends (see :class:`~cudaenv.net.http.Http`)."""
 
     def __init__(
         self,

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cudaenv.errors import KnowledgeError
-from cudaenv.knowledge import frameworks, schema
+from cudaenv.knowledge import schema, torchjax
 from cudaenv.knowledge.compat import CompatRule, compat_rule
 from cudaenv.knowledge.lines import (
     CupyLine,
@@ -155,8 +155,8 @@ def load_from(recipes_dir: Path, constraints_dir: Path) -> Knowledge:
         exclusions=_rows(
             problems, "exclusions.toml", docs["exclusions.toml"], "exclude", schema.exclusion
         ),
-        torch=_lines(problems, "torch.toml", docs["torch.toml"], frameworks.torch_line, "line"),
-        jax=_lines(problems, "jax.toml", docs["jax.toml"], frameworks.jax_line, "line"),
+        torch=_lines(problems, "torch.toml", docs["torch.toml"], torchjax.torch_line, "line"),
+        jax=_lines(problems, "jax.toml", docs["jax.toml"], torchjax.jax_line, "line"),
         compat_rules=_rows(
             problems, "compat_rules.toml", docs["compat_rules.toml"], "rule", compat_rule
         ),

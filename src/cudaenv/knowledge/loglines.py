@@ -1,25 +1,18 @@
 """The log-line table: what a TensorFlow/XLA/thinc/CuPy message means, whether it matters, the fix.
 
-The meaning of each message is data (``recipes/log_lines.toml``); this module loads it (rows are
-validated by :mod:`.logschema`, every problem collected into one
-:class:`~cudaenv.errors.KnowledgeError`) and classifies lines through it. The smoke test,
+The meaning of each message is data (``recipes/log_lines.toml``), read and validated by
+:mod:`.logschema` (every problem collected into one :class:`~cudaenv.errors.KnowledgeError`)
+into the values here; this module classifies lines through them. The smoke test,
 ``doctor`` and ``explain`` all classify through :meth:`LogRules.classify` and get the same value,
 :class:`LogLine`, so a line means the same everywhere.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, get_args
-
-from cudaenv._toml import tomllib
-from cudaenv.errors import KnowledgeError
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from typing import Literal, get_args
 
 __all__ = [
     "CAUSES",
@@ -31,7 +24,6 @@ __all__ = [
     "LogRules",
     "TfLines",
     "Verdict",
-    "load_log_rules",
 ]
 
 Verdict = Literal["noise", "problem", "info"]
@@ -183,27 +175,3 @@ class LogRules:
 
 def _line_key(line: str) -> tuple[int, ...]:
     return tuple(int(p) for p in line.split(".") if p.isdigit())
-
-
-@functools.cache
-def load_log_rules(path: Path | None = None) -> LogRules:
-    """Read and validate ``log_lines.toml``; all problems are raised together."""
-    from cudaenv.knowledge.logschema import table
-
-    if path is None:
-        from cudaenv.knowledge import data_dirs
-
-        path = data_dirs()[0] / "log_lines.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise KnowledgeError(f"cannot read {path.name}: {e}", context=str(path)) from e
-    errors: list[str] = []
-    version, rules, sonames = table(data, errors)
-    if errors:
-        raise KnowledgeError(
-            f"{path.name} has {len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'}",
-            context="\n".join(f"{path.name}: {e}" for e in errors),
-            hint="fix the rows named above (see the field list at the top of the file)",
-        )
-    return LogRules(version=version, rules=rules, sonames=sonames)

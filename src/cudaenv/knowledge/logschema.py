@@ -2,19 +2,26 @@
 
 A contributor who adds a message should see all of their mistakes in one run, each named by a
 dotted path (``rules[3].verdict: 'bad' is not one of noise, problem, info``), the way the
-recipe files are checked (:mod:`.parse`). :func:`table` turns the parsed TOML document into the
-values :class:`~cudaenv.knowledge.loglines.LogRules` holds.
+recipe files are checked (:mod:`.parse`). :func:`load_log_rules` reads the file, and
+:func:`table` turns the parsed TOML document into the values
+:class:`~cudaenv.knowledge.loglines.LogRules` holds.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cudaenv.knowledge.loglines import CAUSES, VERDICTS, LogRule
+from cudaenv._toml import tomllib
+from cudaenv.errors import KnowledgeError
+from cudaenv.knowledge.loglines import CAUSES, VERDICTS, LogRule, LogRules
 
-__all__ = ["table"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["load_log_rules", "table"]
 
 _FIELDS = ("id", "pattern", "verdict", "cause", "explanation", "fix", "source")
 _OPTIONAL = ("run",)
@@ -138,3 +145,25 @@ def _check_template(text: str, pattern: re.Pattern[str], where: str, errors: lis
         errors.append(f"{where}: bad template ({e})")
         return
     errors += [f"{where}: {{{n}}} is not a group of the pattern" for n in names if n not in allowed]
+
+
+@functools.cache
+def load_log_rules(path: Path | None = None) -> LogRules:
+    """Read and validate ``log_lines.toml``; all problems are raised together."""
+    if path is None:
+        from cudaenv.knowledge import data_dirs
+
+        path = data_dirs()[0] / "log_lines.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise KnowledgeError(f"cannot read {path.name}: {e}", context=str(path)) from e
+    errors: list[str] = []
+    version, rules, sonames = table(data, errors)
+    if errors:
+        raise KnowledgeError(
+            f"{path.name} has {len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'}",
+            context="\n".join(f"{path.name}: {e}" for e in errors),
+            hint="fix the rows named above (see the field list at the top of the file)",
+        )
+    return LogRules(version=version, rules=rules, sonames=sonames)

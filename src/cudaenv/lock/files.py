@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import tomli_w
 from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
 
-from cudaenv import oserrors
 from cudaenv._toml import tomllib
 from cudaenv.errors import LockError
 from cudaenv.lock.closure import check_references
 from cudaenv.lock.convert import LockInfo, lock_info, to_pylock
+from cudaenv.system import oserrors
 
 if TYPE_CHECKING:
     from collections.abc import Collection

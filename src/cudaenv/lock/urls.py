@@ -11,12 +11,12 @@ This is pip's ``remove_auth_from_url`` (the userinfo split at the last ``@`` of 
 would be sent as a password. uv writes ``uv.lock`` the same way. Installing from a private index
 still works, because credentials are found at install time, not in the lock: from the user's
 index settings (``PIP_INDEX_URL`` with ``user:password@``...), netrc or keyring
-(:mod:`cudaenv.index.auth`), and handed to the installer through a private netrc file. The one
-function lives beside the credentials, in :mod:`cudaenv.index.auth`; it is named here too.
+(:mod:`cudaenv.net.auth`), and handed to the installer through a private netrc file. The one
+function lives beside the credentials, in :mod:`cudaenv.net.auth`; it is named here too.
 """
 
 from __future__ import annotations
 
-from cudaenv.index.auth import without_auth
+from cudaenv.net.auth import without_auth
 
 __all__ = ["without_auth"]

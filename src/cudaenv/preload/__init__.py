@@ -11,7 +11,7 @@ variables (``XLA_FLAGS``, the ptxas folder on ``PATH``) as activation would.
 :func:`plan` decides what the hook does, from what is on disk: the libraries are those of the
 folders activation puts on ``LD_LIBRARY_PATH`` (:func:`cudaenv.activation.library_dirs`), each
 known by its ELF DT_SONAME and loaded after the libraries its DT_NEEDED names
-(:mod:`cudaenv.doctor.elf`), never from a hand-kept list; the variables are activation's own
+(:mod:`cudaenv.system.elf`), never from a hand-kept list; the variables are activation's own
 changes (:func:`cudaenv.activation.plan`) but ``LD_LIBRARY_PATH``; the modules come from the
 recipes' ``[preload]`` tables. :func:`write_hook` writes it into any site-packages (a venv or a
 conda environment, one cudaenv made or not); ``create`` calls :func:`write`. The lock records
@@ -86,7 +86,7 @@ def _libraries(folders: Iterable[Path]) -> list[Library]:
     """Each shared library with a soname in ``folders``, the first file of each soname kept
     (folders in the order given, files sorted): the copy ``LD_LIBRARY_PATH`` would find."""
     from cudaenv.activation import is_shared_library
-    from cudaenv.doctor.elf import dynamic
+    from cudaenv.system.elf import dynamic
 
     found: dict[str, Library] = {}
     for folder in folders:
@@ -180,7 +180,7 @@ def _compile(python: Path, module: Path) -> None:
     version's), so that no start compiles it: an environment that cannot write bytecode
     (read-only, ``PYTHONDONTWRITEBYTECODE``) would otherwise do it at every start. Only a
     saving: a failure leaves the source, which works."""
-    from cudaenv import process
+    from cudaenv.system import process
 
     code = "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)"
     with contextlib.suppress(OSError, subprocess.SubprocessError):

@@ -81,7 +81,7 @@ class HookReport:
 def probe(env: Env, environ: Mapping[str, str], *, timeout: float = 120) -> HookReport:
     """Wake the hook in ``env``'s Python under ``environ`` and return what it did. Cost: one
     interpreter start and the loads of the environment's NVIDIA libraries (a second or less)."""
-    from cudaenv import process
+    from cudaenv.system import process
 
     present = written_by(env.site_packages)
     if present is None:

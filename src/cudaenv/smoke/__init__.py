@@ -26,16 +26,17 @@ from typing import TYPE_CHECKING, Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from cudaenv import process
 from cudaenv.errors import SmokeError
+from cudaenv.events import Detail, Step, discard
+from cudaenv.system import process
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.knowledge import CupyLine, Knowledge, TfLine
     from cudaenv.knowledge.loglines import LogRules
-    from cudaenv.progress import Progress
     from cudaenv.smoke.report import SmokeReport
 
 __all__ = [
@@ -130,10 +131,11 @@ def run_probe(
     quick: bool = False,
     bench: bool = True,
     timeout: int = 900,
-    on_phase: Callable[[str], None] | None = None,
+    sink: Sink = discard,
 ) -> dict[str, Any]:
     """Run the probe with ``python`` under ``environ``; return its JSON document.
-    ``on_phase`` gets each step as it starts ("TensorFlow: importing")."""
+    ``sink`` gets each of its steps as it starts, a :class:`~cudaenv.events.Detail`
+    ("TensorFlow: importing")."""
     from cudaenv.smoke.phases import PROGRESS_FD, PhasePipe
 
     cmd = [str(python), str(PROBE), *(f"--soname={s}" for s in sonames)]
@@ -144,8 +146,9 @@ def run_probe(
     try:
         with contextlib.ExitStack() as stack:
             fds: tuple[int, ...] = ()
-            if on_phase is not None:
-                fds = (stack.enter_context(PhasePipe(on_phase)).fd,)
+            if sink is not discard:  # a pipe and a reader thread only for someone who watches
+                pipe = PhasePipe(lambda phase: sink(Detail(phase)))
+                fds = (stack.enter_context(pipe).fd,)
                 env[PROGRESS_FD] = str(fds[0])
             done = process.run(cmd, env=env, text=True, timeout=timeout, pass_fds=fds)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -195,14 +198,14 @@ def probe(
     quick: bool = False,
     bench: bool = True,
     timeout: int = 900,
-    on_phase: Callable[[str], None] | None = None,
+    sink: Sink = discard,
 ) -> Probed:
     """Installed frameworks -> their recipe lines -> sonames -> the probe -> the judged report.
 
     ``activated``: under the variables cudaenv's activation sets on top of ``environ`` (smoke),
-    or under ``environ`` as it is (doctor). ``on_phase``: see :func:`run_probe`.
+    or under ``environ`` as it is (doctor). ``sink``: see :func:`run_probe`.
     """
-    from cudaenv.knowledge.loglines import load_log_rules
+    from cudaenv.knowledge.logschema import load_log_rules
     from cudaenv.smoke.report import SmokeReport
 
     rules = load_log_rules()
@@ -212,7 +215,7 @@ def probe(
         environ = activated_environ(env, lines, environ)
     sonames = probe_sonames(env, lines, rules.sonames, dists)
     data = run_probe(
-        env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout, on_phase=on_phase
+        env.python, sonames, environ, quick=quick, bench=bench, timeout=timeout, sink=sink
     )
     report = SmokeReport.from_json(data, rules=rules, tf_lines=tf_lines_by_soname(knowledge))
     return Probed(report=report, dists=dists, lines=lines, sonames=tuple(sonames), rules=rules)
@@ -224,22 +227,20 @@ def run(
     quick: bool = False,
     require_gpu: bool = False,
     timeout: int = 900,
-    progress: Progress | None = None,
+    sink: Sink = discard,
 ) -> SmokeReport:
     """Probe the environment under its activation and return the judged report.
 
     ``require_gpu`` does not change the report, only what callers do with it
     (:meth:`SmokeReport.exit_code`). Cost: starts the env's Python three to five times (TF and
     spaCy each in a child process); minutes for a full benchmark, seconds with ``quick``.
-    ``progress`` is told each step of the probe.
+    ``sink`` is told the smoke test's step and each part of the probe as it starts.
     """
     from cudaenv.knowledge import load as load_knowledge
 
     del require_gpu  # the verdict is the same; exit_code(require_gpu=...) decides
     env = open_env(env_or_prefix)
-    if progress is not None:
-        progress.step("smoke test", where=env.prefix)
-    on_phase = progress.detail if progress is not None else None
+    sink(Step(text="smoke test", where=env.prefix))
     done = probe(
         env,
         load_knowledge(),
@@ -247,6 +248,6 @@ def run(
         activated=True,
         quick=quick,
         timeout=timeout,
-        on_phase=on_phase,
+        sink=sink,
     )
     return done.report

@@ -12,7 +12,7 @@ the recipes as requirements (:mod:`.rules.recipes`), and when no set of releases
 (:mod:`.rules.remedies`); an index that cannot be reached raises the index client's
 :class:`~cudaenv.errors.IndexError_` unchanged. A framework asked for by line gets the newest
 release of it that works (:mod:`.rules.newest`). Nothing here prints: progress goes to
-``on_event`` as :class:`.reporter.SolveEvent` values.
+``on_event`` as :class:`~cudaenv.events.SolveEvent` values.
 
 The search's modules (resolvelib, the factory, the recipes) are imported inside
 :func:`_search`, not at the top: a solve the memo answers (:mod:`.memo`) never needs them, and
@@ -34,13 +34,13 @@ from cudaenv.solver.rules import floor, remedies
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from cudaenv.events import SolveEvent
     from cudaenv.index import Index
     from cudaenv.knowledge import Knowledge
     from cudaenv.machine import Machine
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
     from cudaenv.solver.factory import Factory
-    from cudaenv.solver.reporter import SolveEvent
 
 __all__ = ["MAX_ROUNDS", "solve"]
 

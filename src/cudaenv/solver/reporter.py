@@ -9,29 +9,18 @@ decision is also logged at debug level (``cudaenv -v`` shows it).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from resolvelib import BaseReporter
 
+from cudaenv.events import SolveEvent
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
 
-    from packaging.version import Version
-
-__all__ = ["EventReporter", "SolveEvent"]
+__all__ = ["EventReporter"]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SolveEvent:
-    """One step of a solve, for progress display."""
-
-    kind: str  # start | pin | reject | backtrack | end
-    identifier: str | None = None
-    version: Version | None = None
-    detail: str | None = None
 
 
 class EventReporter(BaseReporter):  # type: ignore[type-arg]

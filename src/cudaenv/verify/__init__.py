@@ -30,14 +30,16 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from cudaenv.envs.prefix import ADDED_LOCK
+from cudaenv.events import Count, discard
 from cudaenv.verify.installed import Installed, scan
 from cudaenv.verify.record import FileProblem, check_record
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Collection
     from pathlib import Path
 
     from cudaenv.envs.base import Env
+    from cudaenv.events import Sink
     from cudaenv.machine import Machine, Overrides
     from cudaenv.resolution import Pin, Resolution
 
@@ -55,6 +57,7 @@ __all__ = [
 LOCK_NAME = "pylock.toml"  # the lock ``create`` writes into every environment
 BOOTSTRAP = frozenset({"pip", "setuptools", "wheel"})
 _JOBS = 4  # files are hashed by package, this many at once (hashlib releases the GIL)
+_CHECKING = "checking installed files"  # what the count of packages checked is of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,10 +110,11 @@ def verify(
     resolution: Resolution,
     *,
     machine: Machine,
-    on_progress: Callable[[int, int], None] | None = None,
+    sink: Sink = discard,
 ) -> Verdict:
-    """Compare ``env`` with ``resolution`` and this ``machine``. ``on_progress(done, total)``
-    follows the file checks. Cost: one read of every installed file that RECORD hashes."""
+    """Compare ``env`` with ``resolution`` and this ``machine``. ``sink`` follows the file
+    checks (a :class:`~cudaenv.events.Count` of packages). Cost: one read of every installed
+    file that RECORD hashes."""
     added = added_pins(env.prefix, resolution.pins)
     expected = {p.name: p for p in resolution.pins} | {p.name: p for p in added}
     installed: dict[str, list[Installed]] = {}
@@ -128,7 +132,7 @@ def verify(
         else:
             diffs += [_extra(d) for d in dists]
     intact = [dists[0] for n, dists in installed.items() if n in expected and len(dists) == 1]
-    files, file_diffs = _files([d for d in intact if _at(d, expected[d.name])], on_progress)
+    files, file_diffs = _files([d for d in intact if _at(d, expected[d.name])], sink)
     edited = {d.package for d in file_diffs}
     return Verdict(
         differences=(*diffs, *file_diffs, *_machine(env, resolution, machine)),
@@ -145,18 +149,19 @@ def check(
     lock_file: Path | None = None,
     *,
     overrides: Overrides | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    sink: Sink = discard,
 ) -> Verdict:
     """:func:`verify` of the environment at ``prefix`` against ``lock_file`` (default: the
     lock ``create`` wrote into it) on this machine (detected; ``overrides`` as ``detect``)."""
-    from cudaenv import lock, steps
+    from cudaenv import knowledge, lock
     from cudaenv.envs.base import Env
-    from cudaenv.machine import Overrides
+    from cudaenv.machine import Overrides, detect
 
     env = Env.from_prefix(prefix)
     resolution = lock.read(lock_file if lock_file is not None else env.prefix / LOCK_NAME)
-    machine = steps.detect(overrides or Overrides.from_env_and_args())
-    return verify(env, resolution, machine=machine, on_progress=on_progress)
+    given = overrides or Overrides.from_env_and_args()
+    machine = detect(given, driver_to_cuda=knowledge.load().max_cuda_for_driver)
+    return verify(env, resolution, machine=machine, sink=sink)
 
 
 def _at(dist: Installed, pin: Pin) -> bool:
@@ -188,16 +193,13 @@ def _extra(dist: Installed) -> Difference:
     )
 
 
-def _files(
-    dists: list[Installed], on_progress: Callable[[int, int], None] | None
-) -> tuple[int, list[Difference]]:
+def _files(dists: list[Installed], sink: Sink) -> tuple[int, list[Difference]]:
     """Every RECORD hash of ``dists`` checked, a few packages at a time."""
     checked, diffs = 0, []
     with ThreadPoolExecutor(_JOBS, thread_name_prefix="cudaenv-verify") as pool:
         results = pool.map(_record_of, dists)
         for done, (dist, result) in enumerate(zip(dists, results, strict=True), start=1):
-            if on_progress is not None:
-                on_progress(done, len(dists))
+            sink(Count(what=_CHECKING, done=done, total=len(dists), unit="packages"))
             if result is None:
                 diffs.append(_difference(dist, "record", "no RECORD, its files cannot be checked"))
                 continue

@@ -1,7 +1,8 @@
 """A wheelhouse: every wheel of a lock in one folder, so nodes without network can install it.
 
 ``cudaenv download LOCK -d DIR`` is :func:`download`: each wheel fetched in parallel by
-:mod:`.fetch` (hash-checked, resumable), with :class:`Progress` events for the caller to draw.
+:mod:`.fetch` (hash-checked, resumable), telling the caller's sink how far it is (a
+:class:`~cudaenv.events.Count` of wheels and bytes).
 The lock is copied beside the wheels, so the folder alone is what a node needs.
 ``cudaenv create --from LOCK --find-links DIR --offline`` calls :func:`local`: every locked
 wheel must be in DIR with the lock's sha256 (checked here, before any environment is made),
@@ -18,21 +19,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from cudaenv import oserrors
 from cudaenv.errors import WheelhouseError
+from cudaenv.events import Count, discard
+from cudaenv.system import oserrors
 from cudaenv.wheelhouse.fetch import Fetched, Stopped, fetch, sha256_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from cudaenv.index.http import Http
+    from cudaenv.events import Sink
+    from cudaenv.net.http import Http
     from cudaenv.resolution import Pin, Resolution
 
 __all__ = [
     "DEFAULT_JOBS",
     "Fetched",
-    "Progress",
     "Stopped",
     "Wheelhouse",
     "download",
@@ -42,16 +44,6 @@ __all__ = [
 
 DEFAULT_JOBS = 4  # parallel downloads: enough to fill a link, few enough for a shared mirror
 _EVERY = 0.1  # seconds between progress events while bytes arrive
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Progress:
-    """Where a download stands: wheels finished, bytes on disk of all wheels."""
-
-    files_done: int
-    files: int
-    bytes_done: int
-    bytes_total: int | None  # None when the lock does not give every wheel's size
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,16 +67,17 @@ class Wheelhouse:
 
 
 class _Tally:
-    """Bytes on disk per wheel, from every worker thread, as throttled Progress events."""
+    """Bytes on disk per wheel, from every worker thread, as throttled counts: wheels finished,
+    bytes on disk of all wheels (of a total unless the lock lacks a wheel's size)."""
 
-    def __init__(self, pins: tuple[Pin, ...], report: Callable[[Progress], None]) -> None:
+    def __init__(self, pins: tuple[Pin, ...], sink: Sink) -> None:
         sizes = [p.wheel.size for p in pins]
         self._total = None if any(s is None for s in sizes) else sum(s or 0 for s in sizes)
         self._files = len(pins)
         self._at: dict[str, int] = {}
         self._done = 0
         self._last = 0.0
-        self._report = report
+        self._sink = sink
         self._lock = threading.Lock()
 
     def at(self, filename: str) -> Callable[[int], None]:
@@ -107,13 +100,16 @@ class _Tally:
         self._last = now
         done = sum(self._at.values())
         total = None if self._total is None else max(self._total, done)
-        self._report(
-            Progress(files_done=self._done, files=self._files, bytes_done=done, bytes_total=total)
+        self._sink(
+            Count(
+                what="downloading",
+                done=self._done,
+                total=self._files,
+                unit="wheels",
+                size=done,
+                size_total=total,
+            )
         )
-
-
-def _quiet(progress: Progress) -> None:
-    """No progress wanted (a pipe, --json)."""
 
 
 def download(
@@ -123,7 +119,7 @@ def download(
     http: Http,
     lock_file: Path | None = None,
     jobs: int = DEFAULT_JOBS,
-    on_progress: Callable[[Progress], None] | None = None,
+    sink: Sink = discard,
 ) -> Wheelhouse:
     """Fetch every wheel of ``resolution`` into ``directory`` (made if missing), ``jobs`` at a
     time; copy ``lock_file`` beside them. Cost: the bytes of every wheel not already there."""
@@ -132,7 +128,7 @@ def download(
     except OSError as e:
         raise _refused(e, directory) from e
     started = time.monotonic()
-    tally = _Tally(resolution.pins, on_progress or _quiet)
+    tally = _Tally(resolution.pins, sink)
     stop = threading.Event()
 
     def one(pin: Pin) -> Fetched:
@@ -166,12 +162,12 @@ def download_lock(
     directory: Path,
     *,
     jobs: int = DEFAULT_JOBS,
-    on_progress: Callable[[Progress], None] | None = None,
+    sink: Sink = discard,
 ) -> Wheelhouse:
     """:func:`download` of the lock at ``lock_file`` (read and validated first), through the
     index client's HTTP layer (its retries, its messages)."""
     from cudaenv import lock
-    from cudaenv.index.http import Http
+    from cudaenv.net.http import Http
 
     resolution = lock.read(lock_file)
     http = Http(resolution.index_url or _origin(resolution), connections=max(1, jobs))
@@ -182,7 +178,7 @@ def download_lock(
             http=http,
             lock_file=lock_file,
             jobs=jobs,
-            on_progress=on_progress,
+            sink=sink,
         )
     finally:
         http.close()

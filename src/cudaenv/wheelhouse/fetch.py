@@ -6,9 +6,9 @@ an interrupted run is continued with ``Range: bytes=N-`` when the server answers
 byte N, and started again when it answers 200 (it ignores ``Range``) or 416. A wheel already
 there with the right hash costs one read of the file and no request. A connection that breaks
 mid-body is resumed from what arrived, up to :data:`TRIES` times. A body is read up to the
-lock's size of the wheel (:data:`~cudaenv.index.limits.MAX_WHEEL` when the lock gives none),
+lock's size of the wheel (:data:`~cudaenv.net.limits.MAX_WHEEL` when the lock gives none),
 and one download may take the index client's time per request plus a second for every 64 KiB
-of the wheel (:mod:`cudaenv.index.limits`).
+of the wheel (:mod:`cudaenv.net.limits`).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from cudaenv.errors import IndexError_, WheelhouseError
-from cudaenv.index.limits import MAX_WHEEL, MIN_RATE, BodyTooLarge
+from cudaenv.net.limits import MAX_WHEEL, MIN_RATE, BodyTooLarge
 
 if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
     from pathlib import Path
 
-    from cudaenv.index.http import Http, Response
+    from cudaenv.net.http import Http, Response
     from cudaenv.resolution import Pin
 
 __all__ = ["TRIES", "Fetched", "Stopped", "fetch", "sha256_of"]

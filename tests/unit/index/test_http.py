@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index
-from cudaenv.index.http import retry_after
+from cudaenv.net.http import retry_after
 
 # Wed, 21 Oct 2015 07:28:00 GMT, RFC 9110's example date
 EXAMPLE = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from cudaenv import settings
 from cudaenv.errors import UsageError
-from cudaenv.index import pipconf, settings, uvconf
-from cudaenv.index.settings import BEST_MATCH, FIRST_INDEX, PYPI
+from cudaenv.settings import BEST_MATCH, FIRST_INDEX, PYPI, pipconf, uvconf
 
 if TYPE_CHECKING:
     from pathlib import Path

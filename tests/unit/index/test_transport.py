@@ -11,14 +11,8 @@ import pytest
 
 from cudaenv.errors import IndexError_
 from cudaenv.index import Index
-from cudaenv.index.proxies import Proxies, UnusableProxy
-from cudaenv.index.transport import (
-    CertificateError,
-    Client,
-    ConnectError,
-    ProxyError,
-    ReadError,
-)
+from cudaenv.net.proxies import Proxies, UnusableProxy
+from cudaenv.net.transport import CertificateError, Client, ConnectError, ProxyError, ReadError
 from tests.tools.http_peers import BODY, Origin, Proxy, make_certificates
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -240,7 +234,7 @@ def test_closing_the_client_cuts_a_request_in_progress(origin) -> None:
 
 
 def test_a_gzip_bomb_is_decoded_a_bounded_piece_at_a_time_and_read_up_to_a_limit() -> None:
-    from cudaenv.index.limits import BodyTooLarge
+    from cudaenv.net.limits import BodyTooLarge
     from tests.tools.hostile import Hostile
 
     with Hostile("bomb", max_requests=4) as server:
@@ -258,7 +252,7 @@ def test_a_gzip_bomb_is_decoded_a_bounded_piece_at_a_time_and_read_up_to_a_limit
 def test_a_request_ends_at_its_deadline_however_its_bytes_trickle(behaviour) -> None:
     """One byte every 0.1 s never trips a 5 s read timeout; the deadline cuts it anyway,
     in the status line or a header line that never ends."""
-    from cudaenv.index.transport import DeadlineExceeded, MalformedResponse
+    from cudaenv.net.transport import DeadlineExceeded, MalformedResponse
     from tests.tools.hostile import Hostile
 
     with Hostile(behaviour, max_requests=2, interval=0.1) as server:

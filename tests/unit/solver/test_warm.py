@@ -129,7 +129,7 @@ def test_an_offline_solve_never_imports_the_http_client(
     ]
     probe = (
         "import sys; from cudaenv.cli import main; code = main(sys.argv[1:]); "
-        "print('cudaenv.index.transport' in sys.modules and 'http.client' in sys.modules, "
+        "print('cudaenv.net.transport' in sys.modules and 'http.client' in sys.modules, "
         "file=sys.stderr); sys.exit(code)"
     )
     outs = []

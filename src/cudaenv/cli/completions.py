@@ -1,0 +1,246 @@
+"""Shell completion scripts for bash, zsh and fish, generated from the parser itself.
+
+``cudaenv completion bash|zsh|fish`` prints one. Generated, not written by hand, so that a new
+command or option completes the day it is added: :func:`commands` reads the commands, their
+options (with their choices, and whether they name a file) and their positional arguments
+from argparse, and one function per shell writes them in that shell's own completion
+language (bash ``complete -F``, zsh ``_arguments``, fish ``complete -c``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+
+__all__ = ["Command", "Option", "commands", "script"]
+
+# Metavars of arguments that name a file or a folder: the shell completes paths for them.
+_PATHS = frozenset({"PATH", "PREFIX", "DIR", "FILE", "LOCK", "PYLOCK", "OUTPUT", "CACHE_DIR"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Option:
+    """One option (``-p``/``--prefix``) or positional argument (no flags) of a command."""
+
+    flags: tuple[str, ...]
+    help: str
+    takes_value: bool
+    choices: tuple[str, ...] = ()
+    path: bool = False
+    repeats: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    name: str
+    help: str
+    options: tuple[Option, ...]
+
+    @property
+    def positionals(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if not o.flags)
+
+    @property
+    def flagged(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o.flags)
+
+
+def _option(action: argparse.Action) -> Option:
+    takes = action.nargs != 0 and not isinstance(action, argparse._CountAction)
+    metavar = action.metavar if isinstance(action.metavar, str) else action.dest.upper()
+    choices = tuple(str(c) for c in action.choices or ())
+    return Option(
+        flags=tuple(action.option_strings),
+        help=" ".join((action.help or "").split()),
+        takes_value=takes,
+        choices=choices,
+        path=takes and not choices and metavar in _PATHS,
+        repeats=isinstance(action, (argparse._CountAction, argparse._AppendAction)),
+    )
+
+
+def _options(parser: argparse.ArgumentParser) -> tuple[Option, ...]:
+    return tuple(
+        _option(a)
+        for a in parser._actions
+        if a.help != argparse.SUPPRESS and not isinstance(a, argparse._SubParsersAction)
+    )
+
+
+def commands(parser: argparse.ArgumentParser) -> tuple[Option | Command, ...]:
+    """The top-level options, then each command with its options and positionals."""
+    found: list[Option | Command] = list(_options(parser))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {c.dest: c.help or "" for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                found.append(Command(name=name, help=helps.get(name, ""), options=_options(sub)))
+    return tuple(found)
+
+
+def script(shell: str, parser: argparse.ArgumentParser, prog: str = "cudaenv") -> str:
+    """The completion script of ``shell`` (bash, zsh or fish) for ``prog``."""
+    parts = commands(parser)
+    top = tuple(p for p in parts if isinstance(p, Option))
+    subs = tuple(p for p in parts if isinstance(p, Command))
+    return {"bash": _bash, "zsh": _zsh, "fish": _fish}[shell](prog, top, subs)
+
+
+def _ident(prog: str) -> str:
+    return re.sub(r"\W", "_", prog)
+
+
+# --- bash ---------------------------------------------------------------------------------
+
+
+def _bash_case(command: Command) -> str:
+    lines = [f"        {command.name})", '            case "$prev" in']
+    for option in command.flagged:
+        if not option.takes_value:
+            continue
+        if option.choices:
+            reply = f'COMPREPLY=($(compgen -W "{" ".join(option.choices)}" -- "$cur"))'
+        elif option.path:
+            reply = 'COMPREPLY=($(compgen -f -- "$cur"))'
+        else:
+            reply = "COMPREPLY=()"
+        lines.append(f"                {'|'.join(option.flags)}) {reply}; return ;;")
+    lines.append("            esac")
+    words = " ".join(f for o in command.flagged for f in o.flags)
+    positional = next(iter(command.positionals), None)
+    if positional is not None and positional.choices:
+        words += " " + " ".join(positional.choices)
+    if positional is not None and positional.path:
+        lines.append('            [[ "$cur" != -* ]] && { COMPREPLY=($(compgen -f -- "$cur")); '
+                     "return; }")  # fmt: skip
+    lines.append(f'            COMPREPLY=($(compgen -W "{words}" -- "$cur")) ;;')
+    return "\n".join(lines)
+
+
+def _bash(prog: str, top: tuple[Option, ...], subs: tuple[Command, ...]) -> str:
+    name = f"_{_ident(prog)}"
+    first = " ".join([*(c.name for c in subs), *(f for o in top for f in o.flags)])
+    cases = "\n".join(_bash_case(c) for c in subs)
+    return f"""# bash completion for {prog}: generated by `{prog} completion bash`
+# load it with:  source <({prog} completion bash)
+{name}() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" cmd="" i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${{COMP_WORDS[i]}}" in
+            -*) ;;
+            *) cmd="${{COMP_WORDS[i]}}"; break ;;
+        esac
+    done
+    case "$cmd" in
+        "") COMPREPLY=($(compgen -W "{first}" -- "$cur")) ;;
+{cases}
+    esac
+}}
+complete -o default -F {name} {prog}
+"""
+
+
+# --- zsh ----------------------------------------------------------------------------------
+
+
+def _zsh_text(text: str) -> str:
+    """Help text safe inside a single-quoted ``_arguments`` spec."""
+    return re.sub(r"[\[\]:'`$\\]", "", text)[:80]
+
+
+def _zsh_spec(option: Option) -> list[str]:
+    if option.choices:
+        value = f":value:({' '.join(option.choices)})"
+    elif option.path:
+        value = ":path:_files"
+    else:
+        value = ":value: " if option.takes_value else ""
+    if not option.flags:
+        return [f"'1{value}'" if value else ""]
+    star = "*" if option.repeats else ""
+    return [f"'{star}{flag}[{_zsh_text(option.help)}]{value}'" for flag in option.flags]
+
+
+def _zsh(prog: str, top: tuple[Option, ...], subs: tuple[Command, ...]) -> str:
+    name = f"_{_ident(prog)}"
+    described = "\n".join(f"    '{c.name}:{_zsh_text(c.help)}'" for c in subs)
+    cases = "\n".join(
+        f"        {c.name}) _arguments \\\n            "
+        + " \\\n            ".join(s for o in c.options for s in _zsh_spec(o) if s)
+        + " ;;"
+        for c in subs
+    )
+    top_specs = " \\\n    ".join(s for o in top for s in _zsh_spec(o))
+    return f"""#compdef {prog}
+# zsh completion for {prog}: generated by `{prog} completion zsh`
+# load it with (after compinit):  source <({prog} completion zsh)
+{name}_commands() {{
+  local -a commands
+  commands=(
+{described}
+  )
+  _describe -t commands '{prog} command' commands
+}}
+
+{name}() {{
+  local curcontext="$curcontext" state line
+  _arguments -C \\
+    {top_specs} \\
+    '1:command:->command' \\
+    '*::argument:->argument'
+  case $state in
+    command) {name}_commands ;;
+    argument)
+      case $line[1] in
+{cases}
+      esac ;;
+  esac
+}}
+
+if [[ "${{zsh_eval_context[-1]}}" == loadautofunc ]]; then
+  {name} "$@"
+else
+  compdef {name} {prog}
+fi
+"""
+
+
+# --- fish ---------------------------------------------------------------------------------
+
+
+def _fish_text(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _fish_line(prog: str, condition: str, option: Option) -> str | None:
+    parts = [f"complete -c {prog} -n {_fish_text(condition)}"]
+    if not option.flags and not (option.choices or option.path):
+        return None  # a free-form positional: nothing to offer
+    for flag in option.flags:
+        parts.append(f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}")
+    if option.choices:
+        parts.append(f"-x -a {_fish_text(' '.join(option.choices))}")
+    elif option.path:
+        parts.append("-r -F" if option.flags else "-F")
+    elif option.takes_value:
+        parts.append("-x")
+    if option.help:
+        parts.append(f"-d {_fish_text(option.help[:80])}")
+    return " ".join(parts)
+
+
+def _fish(prog: str, top: tuple[Option, ...], subs: tuple[Command, ...]) -> str:
+    lines = [
+        f"# fish completion for {prog}: generated by `{prog} completion fish`",
+        f"# load it with:  {prog} completion fish | source",
+        f"complete -c {prog} -f",
+    ]
+    for c in subs:
+        lines.append(
+            f"complete -c {prog} -n __fish_use_subcommand -a {c.name} -d {_fish_text(c.help)}"
+        )
+    wanted = [("__fish_use_subcommand", o) for o in top]
+    wanted += [(f"__fish_seen_subcommand_from {c.name}", o) for c in subs for o in c.options]
+    lines += [x for cond, o in wanted if (x := _fish_line(prog, cond, o)) is not None]
+    return "\n".join(lines) + "\n"
