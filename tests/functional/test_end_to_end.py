@@ -194,7 +194,8 @@ def _create_tf215(prefix: Path) -> Path:
         "-p",
         str(prefix),
     )
-    assert r.returncode == 0, r.stderr[-3000:]  # create ran the smoke test: CPU-only is fine
+    # create ran the smoke test: CPU-only is fine; its report is on stdout
+    assert r.returncode == 0, (r.stdout[-4000:], r.stderr[-3000:])
     return prefix
 
 
