@@ -201,7 +201,9 @@ def test_a_repacked_wheel_holds_what_was_installed(tmp_path: Path, installed) ->
 
 def test_a_file_changed_since_install_is_refused(tmp_path: Path, installed) -> None:
     _, site = installed
-    (site / "nvidia" / "cudnn" / "lib" / "libcudnn.so.9").write_bytes(b"not the library")
+    library = site / "nvidia" / "cudnn" / "lib" / "libcudnn.so.9"
+    library.unlink()  # uv hardlinked it from the shared test cache: a new file, not an edit of that
+    library.write_bytes(b"not the library")
     dist = repack.installed(site)["nvidia-cudnn-cu12"]
     with pytest.raises(repack.RepackError, match="changed since it was installed"):
         repack.wheel_of(dist, tmp_path / "out")
