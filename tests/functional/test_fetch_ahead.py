@@ -159,15 +159,39 @@ def test_a_guess_the_solve_does_not_pin_is_fetched_never_installed_and_removed(
     assert leftovers(cache) == []
 
 
-def test_a_wheel_whose_bytes_differ_from_its_sha256_is_refused(cli, tmp_path, server) -> None:
-    """The index's page gives cuBLAS's sha256 and its file server other bytes: the fetch ahead
-    refuses them, the installer (given the lock's URL) refuses them too, nothing is made."""
-    server.tamper(CUBLAS, backdoored(tmp_path).read_bytes())
+def same_size_other_bytes(wheel: Path) -> bytes:
+    """The wheel with its first file's modification time changed (the local header's two
+    bytes at offset 10): a valid wheel of the same files and the size the index states, so
+    only the sha256 tells it from the real file."""
+    data = bytearray(wheel.read_bytes())
+    assert data[:4] == b"PK\x03\x04"
+    data[10:12] = bytes(b ^ 0x01 for b in data[10:12])
+    return bytes(data)
+
+
+@pytest.mark.parametrize("other", ["longer", "same size"])
+def test_a_wheel_whose_bytes_differ_from_its_sha256_is_refused(
+    cli, tmp_path, server, other
+) -> None:
+    """The index's page gives cuBLAS's sha256 and size, its file server other bytes (a wheel
+    with one file more, or the same length changed): the fetch ahead fetches them and refuses
+    them, the installer (given the lock's URL) refuses them too, nothing is made or kept."""
+    real = server.root / CUBLAS
+    bad = backdoored(tmp_path).read_bytes() if other == "longer" else same_size_other_bytes(real)
+    assert sha256(bad) != sha256(real.read_bytes())
+    server.tamper(CUBLAS, bad)
+    # the solve waits for a page the guess does not need: the guess's downloads all start
+    server.stall(1.0, path="/simple/typing-extensions/")
     cache, prefix = tmp_path / "cache", tmp_path / "made" / "env"
     result = cli(*create_args(server, cache, prefix), env={"UV_CACHE_DIR": str(tmp_path / "uv")})
     assert result.code == 2
     assert "hash mismatch for nvidia-cublas-cu12 12.2.5.6" in result.err
-    assert server.count(f"/files/{CUBLAS}") >= 2  # fetched ahead once, by the installer again
+    whole = [
+        r
+        for r in server.requests
+        if r.path == f"/files/{CUBLAS}" and r.method == "GET" and r.status == 200
+    ]
+    assert len(whole) == 2  # fetched ahead once, by the installer again
     assert CUBLAS not in stored(cache) and leftovers(cache) == []
     assert not (tmp_path / "made").exists()
 
