@@ -25,16 +25,21 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "CUDAENV",
+    "DEFAULT",
     "PY",
     "REQUEST",
     "ROOTS",
+    "TF_TORCH",
     "UV",
+    "Ask",
     "base_env",
     "check_isolation",
+    "from_lock_command",
     "install_command",
     "lock_command",
     "resolve_command",
@@ -49,12 +54,32 @@ CUDAENV = [_SCRIPT] if _SCRIPT else [PY, "-m", "cudaenv"]  # the command a user 
 TF, SPACY, PYTHON, DRIVER = "2.15", "3.7", "3.11", "535.104.05"
 PLATFORM = "manylinux_2_28_x86_64"
 REQUEST = {"tf": TF, "spacy": SPACY, "python": PYTHON, "platform": PLATFORM, "driver": DRIVER}
-# cudaenv's spelling of the request, shared by its solve, lock and create commands.
-_ARGS = ["--tf", TF, "--spacy", SPACY, "--python", PYTHON, "--platform", PLATFORM]
-_ARGS += ["--driver", DRIVER]
+_TARGET = ["--python", PYTHON, "--platform", PLATFORM, "--driver", DRIVER]
 # The same roots cudaenv's recipes produce for this request (tensorflow 2.15.0 is known-bad: its
 # and-cuda extra pins tensorrt-libs that the index lacks, so every tool is told to skip it).
 ROOTS = [f"tensorflow[and-cuda]=={TF}.*", "tensorflow!=2.15.0", f"spacy[cuda12x]=={SPACY}.*"]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One request in each tool's spelling: cudaenv's flags (shared by its solve, lock and
+    create commands) and the roots uv and pip are given; ``name`` suffixes its rows."""
+
+    name: str
+    args: tuple[str, ...]
+    roots: tuple[str, ...]
+    facts: dict[str, str]
+
+
+DEFAULT = Ask("", ("--tf", TF, "--spacy", SPACY, *_TARGET), tuple(ROOTS), REQUEST)
+# TensorFlow 2.20 beside PyTorch 2.9: TF's and-cuda ranges hold every torch pin (docs/facts.md),
+# so the roots are the two frameworks as the recipes root them (torch states its own NVIDIA pins).
+TF_TORCH = Ask(
+    "tf-torch",
+    ("--tf", "2.20", "--torch", "2.9", *_TARGET),
+    ("tensorflow[and-cuda]==2.20.*", "torch==2.9.*"),
+    {"tf": "2.20", "torch": "2.9", "python": PYTHON, "platform": PLATFORM, "driver": DRIVER},
+)
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -88,7 +113,7 @@ def resolve_command(
     """The resolve of the request by *tool* with its cache in *cache*."""
     reqs = work / "roots.txt"
     if tool == "cudaenv":
-        cmd = [*CUDAENV, "solve", *_ARGS, "--cache-dir", str(cache), "--json"]
+        cmd = [*CUDAENV, "solve", *DEFAULT.args, "--cache-dir", str(cache), "--json"]
         return [*cmd, *(["--offline"] if offline else []), *(["--refresh"] if refresh else [])]
     if tool == "uv":
         cmd = [UV, "pip", "compile", str(reqs), "--python-version", PYTHON]
@@ -104,14 +129,27 @@ def resolve_command(
     return [*cmd, "--cache-dir", str(cache), "-r", str(reqs)]
 
 
-def lock_command(cache: Path, out: Path) -> list[str]:
+def lock_command(cache: Path, out: Path, ask: Ask = DEFAULT) -> list[str]:
     """cudaenv's lock of the request as hashed pins (``name @ URL --hash``), for uv and pip."""
-    cmd = [*CUDAENV, "lock", *_ARGS, "--cache-dir", str(cache), "--format", "requirements"]
+    cmd = [*CUDAENV, "lock", *ask.args, "--cache-dir", str(cache), "--format", "requirements"]
     return [*cmd, "-o", str(out)]
 
 
+def from_lock_command(prefix: Path, lock: Path, cache: Path) -> list[str]:
+    """cudaenv's second environment from a lock (``create --from``), with *cache* its index
+    cache (its wheel store beside it)."""
+    cmd = [*CUDAENV, "create", "--from", str(lock), "--cache-dir", str(cache), "--no-smoke"]
+    return [*cmd, "--installer", "uv", "-p", str(prefix)]
+
+
 def install_command(
-    tool: str, prefix: Path, pins: Path, cache: Path, *, offline: bool = False
+    tool: str,
+    prefix: Path,
+    pins: Path,
+    cache: Path,
+    *,
+    offline: bool = False,
+    ask: Ask = DEFAULT,
 ) -> list[str]:
     """A new environment at *prefix* with the request installed, by *tool*.
 
@@ -121,7 +159,7 @@ def install_command(
     ``UV_CACHE_DIR`` from the environment).
     """
     if tool == "cudaenv":
-        cmd = [*CUDAENV, "create", *_ARGS, "--cache-dir", str(cache), "--no-smoke"]
+        cmd = [*CUDAENV, "create", *ask.args, "--cache-dir", str(cache), "--no-smoke"]
         cmd += ["--installer", "uv", "-p", str(prefix)]
         return [*cmd, "--offline"] if offline else cmd
     if tool == "uv":

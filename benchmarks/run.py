@@ -13,6 +13,12 @@ Rows:
                 install, all installing the same hashed pins from a warm cache
   create-cold   cudaenv create --no-smoke (solve and install, every cache empty) | uv venv + uv pip
                 install | venv + pip install of the same hashed pins, every cache empty
+  create-warm   a second environment from the same lock, every cache filled by a first one:
+                cudaenv create --from PREFIX/pylock.toml (the first was its create --tf ...) | uv
+                venv + uv pip install of the same pins | venv + pip install (caches hardlinked
+                or copied into the new environment; pip downloads again what it does not cache)
+  create-cold-tf-torch, create-warm-tf-torch  the same two rows for TensorFlow 2.20 + PyTorch 2.9
+                (--tf 2.20 --torch 2.9; uv and pip install cudaenv's lock of that request)
 Cold is cold: each tool gets a new, empty folder for every cache it has (its own cache option,
 UV_CACHE_DIR for the uv cudaenv installs with, XDG_CACHE_HOME for anything else) on every repeat,
 removed after the run. How the tools are kept apart from this machine's pip and uv
@@ -40,12 +46,16 @@ from typing import TYPE_CHECKING
 
 from contenders import (
     CUDAENV,
+    DEFAULT,
     PY,
     REQUEST,
     ROOTS,
+    TF_TORCH,
     UV,
+    Ask,
     base_env,
     check_isolation,
+    from_lock_command,
     install_command,
     lock_command,
     resolve_command,
@@ -65,7 +75,12 @@ ROWS = (
     "resolve-warm-offline",
     "install-warm",
     "create-cold",
+    "create-warm",
+    "create-cold-tf-torch",
+    "create-warm-tf-torch",
 )
+ASKS = {"": DEFAULT, "tf-torch": TF_TORCH}
+_INSTALLS = ("install-warm", "create-cold", "create-warm")  # a row of each request: _named
 _CACHE = {"cudaenv": "cudaenv", "uv": "uv", "pip": "pip"}  # a tool's own cache, under its root
 MIN_FREE = 20 << 30  # create-cold writes ~10 GB per run: never leave the disk below this
 
@@ -79,6 +94,9 @@ class Bench:
         (work / "roots.txt").write_text("\n".join(ROOTS) + "\n")
         (work / "logs").mkdir()
         self.pins = work / "pins.txt"
+
+    def pins_of(self, ask: Ask) -> Path:
+        return self.pins if not ask.name else self.work / f"pins-{ask.name}.txt"
 
     def root(self, kind: str, tool: str) -> Path:
         """The folder that holds every cache of *tool* for *kind* (``warm`` or a cold run)."""
@@ -138,10 +156,10 @@ class Bench:
 
         return self.row(name, tools, step)
 
-    def lock(self) -> bool:
+    def lock(self, ask: Ask = DEFAULT) -> bool:
         """The hashed pins uv and pip install (cudaenv's lock of the request)."""
         root = self.root("warm", "cudaenv")
-        cmd = lock_command(root / _CACHE["cudaenv"], self.pins)
+        cmd = lock_command(root / _CACHE["cudaenv"], self.pins_of(ask), ask)
         done = subprocess.run(
             cmd, env=self.tool_env(root), capture_output=True, text=True, check=False
         )
@@ -166,19 +184,73 @@ class Bench:
             install(tool, -1)
         return self.row("install-warm", tools, install)
 
-    def create_cold(self, tools: list[str]) -> Row:
+    def create_cold(self, tools: list[str], ask: Ask = DEFAULT) -> Row:
+        name = _named("create-cold", ask)
+
         def step(tool: str, n: int) -> Measure | None:
-            if shutil.disk_usage(self.work).free < MIN_FREE:
-                sys.stderr.write(f"create-cold: {tool} skipped, under 20 GiB free on the disk\n")
+            if _short_of_disk(name, tool, self.work):
                 return None
-            root = self.root(f"create{n}", tool)
-            cmd = install_command(tool, root / "env", self.pins, root / _CACHE[tool])
+            root = self.root(f"{name}{n}", tool)
+            cache = root / _CACHE[tool]
+            cmd = install_command(tool, root / "env", self.pins_of(ask), cache, ask=ask)
             try:
-                return self.run(f"create-cold-{tool}-{n}", cmd, root)
+                return self.run(f"{name}-{tool}-{n}", cmd, root)
             finally:
                 shutil.rmtree(root, ignore_errors=True)
 
-        return self.row("create-cold", tools, step)
+        return self.row(name, tools, step)
+
+    def create_warm(self, tools: list[str], ask: Ask = DEFAULT) -> Row:
+        """Each tool makes a first environment, untimed (cudaenv: its create of the request,
+        which fills its wheel store; uv and pip: the pins), which fills its caches; then each
+        timed run makes another from the same lock. Its caches go after the row."""
+        name = _named("create-warm", ask)
+        filled = {tool: self._first_env(name, tool, ask) for tool in tools}
+
+        def step(tool: str, n: int) -> Measure | None:
+            root, lock = filled[tool]
+            if lock is None or _short_of_disk(name, tool, self.work):
+                return None
+            prefix, cache = root / f"env-{n}", root / _CACHE[tool]
+            if tool == "cudaenv":
+                cmd = from_lock_command(prefix, lock, cache)
+            else:
+                cmd = install_command(tool, prefix, self.pins_of(ask), cache, ask=ask)
+            try:
+                return self.run(f"{name}-{tool}-{n}", cmd, root)
+            finally:
+                shutil.rmtree(prefix, ignore_errors=True)
+
+        try:
+            return self.row(name, tools, step)
+        finally:
+            for root, _lock in filled.values():
+                shutil.rmtree(root, ignore_errors=True)
+
+    def _first_env(self, name: str, tool: str, ask: Ask) -> tuple[Path, Path | None]:
+        """The root with the caches of *tool*'s first environment, and the lock to make the
+        next ones from (None: the first one failed)."""
+        root = self.root(name, tool)
+        first = root / "first"
+        cmd = install_command(tool, first, self.pins_of(ask), root / _CACHE[tool], ask=ask)
+        if _short_of_disk(name, tool, self.work) or self.run(f"{name}-{tool}-fill", cmd, root).code:
+            return root, None
+        lock = root / "pylock.toml"
+        if tool == "cudaenv":
+            shutil.copyfile(first / "pylock.toml", lock)
+        shutil.rmtree(first, ignore_errors=True)  # its files stay in the caches
+        return root, lock
+
+
+def _named(row: str, ask: Ask) -> str:
+    return f"{row}-{ask.name}" if ask.name else row
+
+
+def _short_of_disk(row: str, tool: str, work: Path) -> bool:
+    if shutil.disk_usage(work).free >= MIN_FREE:
+        return False
+    sys.stderr.write(f"{row}: {tool} skipped, under 20 GiB free on the disk\n")
+    return True
 
 
 _BUNDLED_PIP = "import ensurepip; print('pip', ensurepip.version())"
@@ -225,6 +297,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _install_rows(bench: Bench, wanted: list[str], tools: list[str]) -> list[Row]:
+    """The rows that install, for each request that has one asked for (its lock made first)."""
+    rows = []
+    for ask in ASKS.values():
+        asked = [kind for kind in _INSTALLS if _named(kind, ask) in wanted]
+        if not asked or not bench.lock(ask):
+            continue
+        for kind in asked:
+            if kind == "install-warm":
+                rows.append(bench.install_warm(tools))
+            elif kind == "create-cold":
+                rows.append(bench.create_cold(tools, ask))
+            else:
+                rows.append(bench.create_warm(tools, ask))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     installers = ["cudaenv", "uv"] if args.no_pip_install else list(TOOLS)
@@ -242,16 +331,14 @@ def main(argv: list[str] | None = None) -> int:
             if name in args.rows:
                 tools = list(TOOLS) if name == "resolve-warm" else ["cudaenv", "uv"]
                 rows.append(bench.resolve_warm(name, tools))
-        if {"install-warm", "create-cold"} & set(args.rows) and bench.lock():
-            if "install-warm" in args.rows:
-                rows.append(bench.install_warm(installers))
-            if "create-cold" in args.rows:
-                rows.append(bench.create_cold(installers))
+        rows += _install_rows(bench, args.rows, installers)
     info["loadavg_at_end"] = os.getloadavg()
     info["minutes"] = round((time.time() - started) / 60, 1)
     print(render(rows))
     if args.json_out:
+        requests = {a.name or "default": {**a.facts, "roots": list(a.roots)} for a in ASKS.values()}
         result = {"machine": info, "request": {**REQUEST, "roots": ROOTS}, "repeats": args.repeats}
+        result["requests"] = requests
         result["rows"] = [r.to_json() for r in rows]
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -187,7 +187,7 @@ class IndexHandler(BaseHTTPRequestHandler):
         if self._not_modified(dist, headers["ETag"]):
             self._send(304, b"", headers)
             return
-        data = dist.path.read_bytes()
+        data = self.index.tampered.get(dist.filename) or dist.path.read_bytes()
         header = self.headers.get("Range")
         if header is None or not self.index.honour_range:
             self._send(200, data, headers)

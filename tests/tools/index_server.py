@@ -33,8 +33,10 @@ server of its own (over the same wheels: starting one takes milliseconds).
 :meth:`IndexServer.fail` makes the next
 requests answer a status (500 by default; with a ``Retry-After`` header when given, as a rate
 limiter's 429 or an overloaded server's 503 does) or drop the connection, for retry tests;
-:meth:`IndexServer.stall` makes requests wait before their answer (a slow index), and
-:meth:`IndexServer.hold` holds them unanswered (a client stuck mid-request). The wheel
+:meth:`IndexServer.stall` makes requests wait before their answer (a slow index),
+:meth:`IndexServer.hold` holds them unanswered (a client stuck mid-request), and
+:meth:`IndexServer.tamper` serves other bytes for a wheel than its page's sha256 (a mirror or
+proxy that changes files). The wheel
 directory is read on every request, so tests may add wheels after the server has started. The
 server binds 127.0.0.1 (or another loopback address given as ``host``, e.g. 127.0.0.2: a host
 of its own for credentials), serves at most ``max_requests`` requests and stops at ``stop()``.
@@ -160,6 +162,7 @@ class IndexServer:
         self.max_requests = max_requests
         self._requests: list[LoggedRequest] = []
         self.yanked: dict[str, str] = {}
+        self.tampered: dict[str, bytes] = {}
         self._failures: list[tuple[int, bool, str, str | None]] = []
         self._stalls: list[tuple[str, float]] = []
         self._holds: list[str] = []
@@ -252,6 +255,12 @@ class IndexServer:
         if held:
             self.held.set()
             self._release.wait(300)
+
+    def tamper(self, filename: str, data: bytes) -> None:
+        """Serve *data* as the wheel *filename* from now on, while its page keeps the sha256,
+        size and METADATA of the file on disk."""
+        with self._lock:
+            self.tampered[filename] = data
 
     def yank(self, filename: str, reason: str = "") -> None:
         self.yanked[filename] = reason

@@ -44,3 +44,23 @@ def test_a_write_interrupted_halfway_leaves_no_temporary_file(tmp_path) -> None:
         os.close(fd)
         raise Stop
     assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_all_removes_a_folder_a_thread_is_still_filling(tmp_path) -> None:
+    started, finish = threading.Event(), threading.Event()
+
+    def filler() -> None:
+        with tmpfiles.folder(tmp_path, ".ahead-") as folder:
+            (folder / "part").write_bytes(b"half")
+            started.set()
+            finish.wait(10)
+
+    thread = threading.Thread(target=filler)
+    thread.start()
+    assert started.wait(10)
+    assert [p.name[:7] for p in tmp_path.iterdir()] == [".ahead-"]
+    tmpfiles.remove_all()
+    assert list(tmp_path.iterdir()) == []
+    finish.set()
+    thread.join()
+    assert list(tmp_path.iterdir()) == []

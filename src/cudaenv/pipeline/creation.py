@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from cudaenv.pipeline.steps import IndexOptions
     from cudaenv.request import Request, Target
     from cudaenv.resolution import Resolution
+    from cudaenv.wheelhouse.ahead import Ahead
 
 __all__ = [
     "LOCK_NAME",
@@ -38,6 +39,7 @@ __all__ = [
     "activate_command",
     "default_name",
     "facts",
+    "fetching_ahead",
     "materialize",
     "resolve_or_read",
 ]
@@ -62,16 +64,18 @@ def resolve_or_read(
     overrides: Overrides,
     index: IndexOptions,
     sink: Sink = discard,
+    ahead: Ahead | None = None,
 ) -> Source:
     """A solve of the request, or the lock file at that path: closed (every locked package's
-    requirements in it; else NotClosedError) and checked against this machine."""
+    requirements in it; else NotClosedError) and checked against this machine. ``ahead``:
+    fetches the wheels the solve is sure to pin while it runs (:func:`fetching_ahead`)."""
     from cudaenv import lock
     from cudaenv.pipeline import steps
     from cudaenv.request import Request
     from cudaenv.system import memory
 
     if isinstance(wanted, Request):
-        solved = steps.solve(wanted, overrides, index, sink=sink)
+        solved = steps.solve(wanted, overrides, index, sink=sink, ahead=ahead)
         memory.give_back()  # what the solve freed, before the installer runs beside us
         return Source(resolution=solved.resolution, knowledge=solved.knowledge)
     resolution = lock.read(wanted)  # a lock that records its edges is checked closed here
@@ -81,6 +85,17 @@ def resolve_or_read(
     machine = steps.detect(overrides, sink=sink)
     warnings = tuple(lock.check_machine(resolution, machine))
     return Source(resolution=resolution, lock_file=wanted, warnings=warnings)
+
+
+def fetching_ahead(index: IndexOptions) -> Ahead:
+    """What fetches, while a solve runs, the wheels it is sure to pin, into the wheel store
+    beside the index cache (``--cache-dir``); what the lock then pins of them, and of what
+    earlier runs kept there, the installer reads from disk. A context manager: leaving it
+    removes everything fetched that the lock did not take."""
+    from cudaenv.wheelhouse.ahead import Ahead
+    from cudaenv.wheelhouse.store import Store
+
+    return Ahead(Store.beside(index.cache_dir))
 
 
 def default_name(resolution: Resolution) -> str:
@@ -107,6 +122,7 @@ def materialize(
     offline: bool = False,
     credentials: Credentials | None = None,
     sink: Sink = discard,
+    ahead: Ahead | None = None,
 ) -> tuple[Env, str]:
     """Make the environment for ``resolution`` at ``prefix``, atomically; return (env, installer).
 
@@ -117,10 +133,11 @@ def materialize(
     :class:`~cudaenv.events.Note` after each (what was done: packages, size, seconds).
     ``wheelhouse``: install the locked wheels from that folder (each checked against the
     lock's sha256 before anything is made), with no index; ``offline`` and ``credentials``
-    go to the installer (``offline``: it makes no request at all).
+    go to the installer (``offline``: it makes no request at all). ``ahead``: the wheels
+    fetched ahead and kept (:func:`fetching_ahead`), installed from disk where the lock pins
+    them.
     """
     from cudaenv import activation, lock, preload
-    from cudaenv.pipeline.install import install
 
     checked = _from_wheelhouse(resolution, wheelhouse, lock_file)
     # read now: the lock may be the one inside the environment --force replaces
@@ -131,21 +148,18 @@ def materialize(
         sink(Note(f"created {backend.name} environment at {env.prefix}"))
         written = _write_lock(resolution, env.prefix / LOCK_NAME, knowledge, copied)
         locked = lock.read(written, target=_target_of(env, resolution))
-        wanted = _same_pins(locked, checked) if checked is not None else locked
         started = time.monotonic()
-        used = install(
-            wanted,
-            env,
-            installer=installer,
-            offline=offline,
-            find_links=wheelhouse,
-            credentials=credentials,
-            sink=sink,
-        )
+        options = {"installer": installer, "offline": offline, "credentials": credentials}
+        if checked is not None:
+            wanted = _same_pins(locked, checked)
+            used = _install([wanted], env, sink, find_links=wheelhouse, **options)
+            where, kept = f" from {wheelhouse}", ""
+        else:
+            (used, kept), where = _install_kept(locked, env, ahead, sink, **options), ""
         seconds = time.monotonic() - started
         size = sum(p.wheel.size or 0 for p in locked.pins)
-        weight = f" ({size_text(size)})" if size else ""
-        where = f" from {wheelhouse}" if wheelhouse is not None else ""
+        weight = "; ".join(x for x in (size_text(size) if size else "", kept) if x)
+        weight = f" ({weight})" if weight else ""
         sink(Step(text="writing the activation scripts"))
         sink(
             Note(
@@ -159,6 +173,41 @@ def materialize(
         preload.write(env, lines, knowledge)
     sink(Done())
     return env, used
+
+
+def _install(rounds: list[Resolution], env: Env, sink: Sink, **options: Any) -> str:
+    """Install each resolution in turn (the installer used)."""
+    from cudaenv.pipeline.install import install
+
+    used = ""
+    for part in rounds:
+        used = install(part, env, sink=sink, **options)
+    return used
+
+
+def _install_kept(
+    locked: Resolution, env: Env, ahead: Ahead | None, sink: Sink, **options: Any
+) -> tuple[str, str]:
+    """Install the lock, each wheel the store keeps from disk: first everything but what is
+    still being fetched ahead, then that, once it has arrived (the installer unpacks while
+    the last bytes arrive). (The installer used, what came from the store.)"""
+    from cudaenv.system import memory
+
+    if ahead is None:
+        return _install([locked], env, sink, **options), ""
+    settled = ahead.settle(locked)
+    first = [settled.now] if settled.now.pins or settled.later is None else []
+    memory.give_back()  # what the dropped downloads held, before the installer runs beside us
+    used = _install(first, env, sink, **options)
+    kept = settled.kept
+    if settled.later is not None:
+        rest, found = ahead.finish(settled.later, sink)
+        memory.give_back()
+        used, kept = _install([rest], env, sink, **options), kept + found
+    if not kept:
+        return used, ""
+    during = f", {size_text(ahead.fetched_bytes)} of them fetched ahead"
+    return used, f"{kept} from cudaenv's wheel store{during if ahead.fetched_bytes else ''}"
 
 
 def _from_wheelhouse(

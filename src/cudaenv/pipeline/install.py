@@ -113,6 +113,8 @@ def install(
         else:
             _uv_lock_file(env.prefix)
         child_env = _with_netrc(Path(tmp), resolution, credentials)
+        if used == "uv":
+            child_env = _uv_downloads(child_env)
         # a uv stopped mid-way (Ctrl-C, SIGTERM) leaves its unpacking folder in its cache
         leftovers = uvtemp.removed_after(Path(cmd[0])) if used == "uv" else nullcontext()
         with leftovers:
@@ -149,6 +151,20 @@ def _refuse_offline_pip(resolution: Resolution, offline: bool) -> None:
             hint="use --installer uv (uv installs from its cache with --offline), or run "
             "without --offline",
         )
+
+
+# uv's own default is 50 downloads at once, and each holds its buffers: 116 MB resident for a
+# 2.5 GB TensorFlow stack against 60 MB with 4, in the same time on a link that 4 fill (the
+# harness's create rows). The user's own UV_CONCURRENT_DOWNLOADS wins.
+UV_DOWNLOADS = "4"
+
+
+def _uv_downloads(env: dict[str, str] | None) -> dict[str, str] | None:
+    """The installer's environment with uv's concurrent downloads bounded (see above)."""
+    base = env if env is not None else os.environ
+    if base.get("UV_CONCURRENT_DOWNLOADS"):
+        return env
+    return {**base, "UV_CONCURRENT_DOWNLOADS": UV_DOWNLOADS}
 
 
 def _with_netrc(

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from cudaenv.request import Request
     from cudaenv.resolution import Resolution
     from cudaenv.settings import IndexSettings
+    from cudaenv.wheelhouse.ahead import Ahead
 
 __all__ = [
     "SLOW_REQUEST",
@@ -150,9 +151,11 @@ def solve(
     index: IndexOptions,
     *,
     sink: Sink = discard,
+    ahead: Ahead | None = None,
 ) -> Solved:
     """Detect, then solve ``request`` for this machine on the index. Cost: see
-    :func:`cudaenv.solver.solve`."""
+    :func:`cudaenv.solver.solve`. ``ahead``: started with the solve's index client, to fetch
+    the wheels the solve is sure to pin while it runs (:mod:`cudaenv.wheelhouse.ahead`)."""
     from cudaenv import knowledge as knowledge_base
     from cudaenv.net.http import redacted
     from cudaenv.solver import solve as solve_request
@@ -164,7 +167,11 @@ def solve(
     with index.open(target.platform, tags, sdists=request.allow_sdist) as client:
         watch = SolveWatch(client, redacted(client.url))
         sink(Step(text="solving", watch=watch.text))
+        if ahead is not None:
+            ahead.start(client, know, request)
         resolution = solve_request(request, machine, know, client, on_event=watch)
+        if ahead is not None:  # on a failure the client closes under it: it stops on its own
+            ahead.release_index()
     return Solved(resolution=resolution, machine=machine, knowledge=know)
 
 

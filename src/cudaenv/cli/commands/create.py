@@ -87,28 +87,35 @@ def _run(args: argparse.Namespace, sink: Sink) -> int:
     if prefix is not None:
         check_prefix(Path(os.path.abspath(prefix)), force=args.force)  # before the slow solve
     index = index_from_args(args)
-    source = creation.resolve_or_read(
-        _wanted(args), overrides=overrides_from_args(args), index=index, sink=sink
-    )
-    for warning in source.warnings:
-        render.warn(warning)
-    resolution = source.resolution
-    if prefix is None:
-        prefix = backend.prefix_for_name(creation.default_name(resolution))
+    wanted, wheelhouse = _wanted(args), _wheelhouse(args)
+    with creation.fetching_ahead(index) as ahead:  # what is not kept goes on leaving
+        source = creation.resolve_or_read(
+            wanted,
+            overrides=overrides_from_args(args),
+            index=index,
+            sink=sink,
+            ahead=ahead if wheelhouse is None else None,
+        )
+        for warning in source.warnings:
+            render.warn(warning)
+        resolution = source.resolution
+        if prefix is None:
+            prefix = backend.prefix_for_name(creation.default_name(resolution))
+        env, installer = creation.materialize(
+            resolution,
+            prefix,
+            backend=backend,
+            installer=args.installer,
+            force=args.force,
+            knowledge=source.knowledge,
+            lock_file=source.lock_file,
+            sink=sink,  # its lines of what was done: none with --json or -q
+            wheelhouse=wheelhouse,
+            offline=index.offline,
+            credentials=index.credentials(),
+            ahead=ahead,
+        )
     as_json = bool(args.json)
-    env, installer = creation.materialize(
-        resolution,
-        prefix,
-        backend=backend,
-        installer=args.installer,
-        force=args.force,
-        knowledge=source.knowledge,
-        lock_file=source.lock_file,
-        sink=sink,  # its lines of what was done: none with --json or -q
-        wheelhouse=_wheelhouse(args),
-        offline=index.offline,
-        credentials=index.credentials(),
-    )
     facts = {**creation.facts(env, resolution, installer), "warnings": list(source.warnings)}
     if not as_json:
         _summary(facts)
