@@ -35,10 +35,17 @@ def loaded_path(lib, soname):
                 return os.fsdecode(entry.contents.l_name)
     with open("/proc/self/maps") as maps:
         for row in maps:
-            path = row.split()[-1]
+            path = mapped_file(row)
             if os.path.basename(path) == soname:
                 return path
     return None
+
+
+def mapped_file(row):
+    """The file of one /proc/self/maps row: all after its five fixed fields (a path may hold
+    spaces); "" for an anonymous mapping."""
+    fields = row.rstrip("\n").split(None, 5)
+    return fields[5].strip() if len(fields) == 6 else ""
 
 
 def load(soname):
@@ -94,7 +101,7 @@ def maps(prefixes=("libcu", "libnv")):
     found = {}
     with open("/proc/self/maps") as rows:
         for row in rows:
-            path = row.split()[-1]
+            path = mapped_file(row)
             name = os.path.basename(path)
             if name.startswith(prefixes) and ".so" in name:
                 found.setdefault(name, path)

@@ -172,6 +172,60 @@ def test_tf212_env_keeps_its_lock_and_smoke_passes_on_cpu(tf212: Path) -> None:
     assert r.returncode == 0, data
     assert all(lib["loaded"] for lib in data["libraries"]), data["libraries"]
     assert data["verdict"] == "cpu-only"
+    loaded = data["together"]["frameworks"]["tensorflow"]["loaded"]
+    # read whole from /proc/self/maps, the space in the prefix included
+    assert loaded and all(path.startswith(f"{tf212}/") for path in loaded.values()), loaded
+
+
+# thinc's TensorFlowWrapper on an input 4 bytes past a 64-byte boundary (so: never aligned),
+# then the probe's copy of the same input; SRC is cudaenv's smoke folder, loaded by path.
+UNALIGNED = """
+import importlib.util, sys
+import numpy, tensorflow as tf
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, f"{sys.argv[1]}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+parts = load("parts")
+load("parts_spacy").enable_thinc_tensorflow()
+import thinc.api
+raw = numpy.zeros(64 + 32, dtype="float32")
+start = (-raw.ctypes.data % 64) // 4 + 1
+x = raw[start : start + 64].reshape(4, 16)
+if sys.argv[2] == "aligned":
+    x = parts._aligned(x)
+    assert x.ctypes.data % 64 == 0 and x.shape == (4, 16) and not x.any()
+layer = tf.keras.Sequential([tf.keras.Input(shape=(16,)), tf.keras.layers.Dense(8)])
+model = thinc.api.TensorFlowWrapper(layer)
+model.initialize(X=x)
+print(model.predict(x).shape)
+"""
+
+
+def test_tf212_thinc_tensorflow_aborts_on_unaligned_numpy_and_the_probe_aligns(
+    tf212: Path,
+) -> None:
+    """Why the smoke test copies its input: the abort is TensorFlow's, deterministic on an
+    unaligned buffer (in a smoke run, only when NumPy's allocation happens to be unaligned)."""
+    smoke = Path(__file__).resolve().parents[2] / "src" / "cudaenv" / "smoke"
+    python = str(tf212 / "bin" / "python")
+    runs = {
+        how: subprocess.run(
+            [python, "-c", UNALIGNED, str(smoke), how],
+            capture_output=True,
+            text=True,
+            env=environ(),
+            timeout=300,
+            check=False,
+        )
+        for how in ("as-is", "aligned")
+    }
+    crashed, fine = runs["as-is"], runs["aligned"]
+    assert crashed.returncode == -6, crashed.stderr[-2000:]  # SIGABRT
+    assert "Check failed: IsAligned()" in crashed.stderr
+    assert fine.returncode == 0, fine.stderr[-2000:]
+    assert fine.stdout.splitlines()[-1] == "(4, 8)"
 
 
 @pytest.fixture(scope="module")

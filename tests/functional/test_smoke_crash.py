@@ -56,5 +56,6 @@ def test_a_framework_killed_by_a_signal_is_reported_as_that_crash(cli, tmp_path:
         "phase": "gpu",
         "library": None,  # Python < 3.14 writes no C stack
         "called_from": "jax/__init__.py (devices)",
+        "fatal": None,  # a segfault, not an abort after a C++ message
     }
     assert doc["verdict"] == "broken" and said in doc["problems"]

@@ -122,6 +122,7 @@ EXPECTED: dict[str, list[str | None]] = {
         *[None] * 4,  # the versions JAX lists under it
     ],
     "jax_unable_to_load_cudnn.txt": ["jax-cannot-load-cuda-component"],
+    "tf212_thinc_unaligned_abort.txt": ["tf-unaligned-buffer"],
 }
 
 

@@ -374,3 +374,36 @@ def test_a_part_killed_by_a_signal_is_a_crash_with_its_library_not_a_gpu_failure
     )
     assert report.verdict == "broken" and not any("on the GPU" in p for p in report.problems)
     assert report.to_json()["jax"]["crash"]["library"] == "libcupti.so.12"
+
+
+def test_an_abort_after_tensorflows_fatal_check_names_that_check() -> None:
+    """TensorFlow's CHECK failures abort (SIGABRT) with the reason on the line before the
+    fault report: the crash must carry it, and the line's row must explain it."""
+    probe = script("probe")
+    (fatal,) = [row["line"] for row in captured("tf212_thinc_unaligned_abort.txt")]
+    frames = (
+        "Fatal Python error: Aborted\n\n"
+        "Current thread 0x00007f5fdf89cb80 (most recent call first):\n"
+        '  File "/env/lib/python3.11/site-packages/tensorflow/python/ops/gen_math_ops.py", '
+        "line 6013 in mat_mul\n"
+        '  File "/probe/parts.py", line 281 in _together_spacy\n'
+    )
+    stderr = probe.PHASE + "tensorflow\n" + probe.PHASE + "spacy\n" + fatal + "\n" + frames
+    together = {**probe.parse_child(-6, "", stderr), "device": "cpu"}
+    report = parse({"driver": NO_DRIVER, "together": together})
+    assert report.problems == (
+        "the frameworks together in one process crashed: killed by SIGABRT (signal 6) while it "
+        "ran spaCy, called from tensorflow/python/ops/gen_math_ops.py (mat_mul), after the "
+        'fatal message "Check failed: IsAligned() ptr = 0x55b44f04fe70" '
+        "(tensorflow/core/framework/tensor.cc:773)",
+    )
+    known = load_log_rules().classify(fatal)
+    assert known is not None and known.rule == "tf-unaligned-buffer"
+    assert "64-byte aligned" in known.explanation and "0x55b44f04fe70" in known.explanation
+
+
+def test_the_probe_reads_a_mapped_file_whose_path_holds_spaces() -> None:
+    parts = script("parts")
+    row = "7f5f0000-7f5f1000 r-xp 00000000 fd:01 42   /envs/tf 212/lib/libcudart.so.11.0\n"
+    assert parts.mapped_file(row) == "/envs/tf 212/lib/libcudart.so.11.0"
+    assert parts.mapped_file("7ffd0000-7ffd2000 rw-p 00000000 00:00 0\n") == ""

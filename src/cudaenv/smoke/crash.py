@@ -24,6 +24,12 @@ __all__ = ["Crash", "crash_of"]
 
 _PY_FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line \d+ in (?P<func>\S+)')
 _C_FRAME = re.compile(r'^\s*Binary file "(?P<path>[^"]+)"')
+# A C++ LOG(FATAL) / CHECK line, which aborts the process right after it: TensorFlow's own
+# format ("2026-12-07 17:24:32.204795: F tensorflow/core/framework/tensor.cc:773] Check failed:
+# ...") and absl's ("F0000 00:00:1733590000.123456  1234 file.cc:12] ...").
+_FATAL = re.compile(
+    r"^(?:\S+ \S+: F |F\d{4} \S+\s+\d+ )(?P<where>[\w./-]+\.\w+:\d+)\] (?P<message>.+)$"
+)
 # Binaries on every crash's path that are not its cause: the interpreter, libc's signal
 # trampoline, and ctypes' call machinery.
 _NOT_THE_CAUSE = re.compile(r"^(python[0-9.t]*|libpython.*|libc\.so.*|libffi\.so.*|_ctypes\..*)$")
@@ -45,6 +51,7 @@ class Crash:
     phase: str = ""
     library: str | None = None  # the first native library of the backtrace that is no bystander
     called_from: str | None = None  # the framework's innermost Python frame: file (function)
+    fatal: str | None = None  # the C++ fatal message just before an abort, and where it is
 
     def text(self) -> str:
         where = _PHASES.get(self.phase) or (
@@ -57,6 +64,8 @@ class Crash:
             out += f", called from {self.called_from}"
         if not (self.library or self.called_from):
             out += " (no backtrace in its log)"
+        if self.fatal:
+            out += f", after the fatal message {self.fatal}"
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -66,6 +75,7 @@ class Crash:
             "phase": self.phase,
             "library": self.library,
             "called_from": self.called_from,
+            "fatal": self.fatal,
         }
 
 
@@ -75,14 +85,24 @@ def crash_of(data: Mapping[str, Any], log: Iterable[Mapping[str, str]]) -> Crash
     found = data.get("crash")
     if not isinstance(found, dict) or not isinstance(found.get("signal"), int):
         return None
-    lines = _current_thread([str(row.get("line", "")) for row in log])
+    every = [str(row.get("line", "")) for row in log]
+    lines = _current_thread(every)
     return Crash(
         signal=found["signal"],
         name=str(found.get("name") or f"signal {found['signal']}"),
         phase=str(found.get("phase") or ""),
         library=_library(lines),
         called_from=_called_from(lines),
+        fatal=_fatal(every),
     )
+
+
+def _fatal(lines: list[str]) -> str | None:
+    """The last fatal C++ message of the log, as ``"Check failed: ..." (file.cc:773)``."""
+    for line in reversed(lines):
+        if match := _FATAL.match(line.strip()):
+            return f'"{match.group("message").strip()}" ({match.group("where")})'
+    return None
 
 
 def _current_thread(lines: list[str]) -> list[str]:

@@ -171,13 +171,20 @@ def loaded_libraries():
     try:
         with open("/proc/self/maps") as maps:
             for row in maps:
-                path = row.split()[-1]
+                path = mapped_file(row)
                 name = os.path.basename(path)
                 if name.startswith(_WATCHED) and ".so" in name:
                     found.setdefault(name, path)
     except OSError:
         pass
     return found
+
+
+def mapped_file(row):
+    """The file of one ``/proc/self/maps`` row: everything after its five fixed fields, so a
+    path with spaces in it stays whole (``""`` for an anonymous mapping)."""
+    fields = row.rstrip("\n").split(None, 5)
+    return fields[5].strip() if len(fields) == 6 else ""
 
 
 def part_spacy(args):
@@ -276,10 +283,27 @@ def _together_spacy(args):
         out["wrapper"] = "TensorFlowWrapper"
     else:
         return out
-    x = model.ops.alloc2f(4, 16)
+    x = _aligned(model.ops.alloc2f(4, 16))
     model.initialize(X=x)
     out["output_shape"] = list(model.predict(x).shape)
     out["ops"] = type(model.ops).__name__
+    return out
+
+
+def _aligned(x, align=64):
+    """``x`` copied into memory aligned to ``align`` bytes, where it is a NumPy array that is
+    not. thinc hands NumPy arrays to TensorFlow without a copy (DLPack), and TensorFlow's CPU
+    kernels abort the process (``Check failed: IsAligned()``) on a buffer that is not 64-byte
+    aligned, which NumPy does not promise for small arrays: left as it is, the smoke test would
+    crash now and then (docs/facts.md, "thinc, TensorFlow and DLPack on the CPU")."""
+    import numpy
+
+    if type(x) is not numpy.ndarray or x.ctypes.data % align == 0:
+        return x  # CuPy's device memory is 256-byte aligned
+    raw = numpy.zeros(x.size + align // x.itemsize, dtype=x.dtype)
+    skip = (-raw.ctypes.data % align) // x.itemsize
+    out = raw[skip : skip + x.size].reshape(x.shape)
+    out[...] = x
     return out
 
 

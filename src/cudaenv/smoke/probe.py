@@ -78,9 +78,9 @@ def loaded_path(lib, soname):
     try:
         with open("/proc/self/maps") as maps:
             for row in maps:
-                path = row.split()[-1]
-                if os.path.basename(path) == soname:
-                    return path
+                fields = row.rstrip("\n").split(None, 5)  # a path may hold spaces
+                if len(fields) == 6 and os.path.basename(fields[5].strip()) == soname:
+                    return fields[5].strip()
     except OSError:
         pass
     return None
