@@ -192,8 +192,8 @@ def test_a_tf_built_for_another_cuda_gets_a_new_environment_that_resolves(
     hints_server: IndexServer,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    """TensorFlow 2.15 (CUDA 12) beside CUDA 11 runtime wheels: the fix makes a new
-    environment with cudaenv; it is run as printed, against the solver's test index."""
+    """TensorFlow 2.15 (CUDA 12) beside CUDA 11 runtime wheels: the fix's new environment
+    made with cudaenv, run as printed, against the solver's test index."""
     venv = make_venv(tmp_path / "mixed")
     uv_install(venv, "--no-deps", "--index-url", index.url, "tensorflow==2.15.1")
     env = shell_env(tmp_path, hints_server.url)
@@ -207,11 +207,11 @@ def test_a_tf_built_for_another_cuda_gets_a_new_environment_that_resolves(
     uv_install(venv, "--no-deps", str(wheel))
     doc = doctor_after([], venv.python, env)
     mismatch = next(f for f in doc["findings"] if "was built for CUDA 12.2" in f["message"])
-    (create,) = mismatch["run"]
-    assert (
-        create
-        == f"cudaenv create --tf 2.15 --python 3.11 -p {shlex.quote(str(venv.prefix))}-cudaenv"
-    )
+    # `run` repairs in place (followed in tests/functional/test_fix.py); the fix's other way,
+    # a new environment beside this one, is followed here
+    assert mismatch["run"] == [f"cudaenv fix -p {shlex.quote(str(venv.prefix))}"]
+    create = f"cudaenv create --tf 2.15 --python 3.11 -p {shlex.quote(str(venv.prefix))}-cudaenv"
+    assert f"make a new one beside it: `{create}`" in mismatch["fix"]
     ran = subprocess.run(
         ["bash", "-c", f"{create} --no-smoke"], env=env, capture_output=True, text=True, check=False
     )

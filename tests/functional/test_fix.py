@@ -12,6 +12,11 @@ The failure and signal cases are in test_fix_rollback.py.
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -30,10 +35,10 @@ from tests.functional.fix_index import (
     served,
     uv_env,
 )
+from tests.tools import fake_driver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from tests.tools.index_server import IndexServer
 
@@ -265,3 +270,44 @@ def test_a_dependency_no_index_has_is_named_and_its_index_makes_the_plan(
     found, _ = fix(cli, env, index, tmp_path, "--extra-index-url", local_index.url)
     assert found.code == 0, found.out
     assert installed(env)["numpy"] == "1.26.5"
+
+
+@pytest.mark.skipif(
+    fake_driver.compiler() is None, reason="the fake libcuda.so.1 needs a C compiler"
+)
+def test_doctors_hint_for_a_cuda_mismatch_is_fix_and_it_works_as_printed(
+    cli, index: IndexServer, tmp_path: Path
+) -> None:
+    """doctor names `cudaenv fix -p PREFIX` for TensorFlow 2.13 with cu12 wheels; run as printed
+    in a user's shell (the index in PIP_INDEX_URL, the machine's driver: a fake libcuda.so.1
+    where the loader finds it), it leaves nothing for doctor to find."""
+    env = pip_env(
+        tmp_path / "tf 213",
+        index,
+        ["tensorflow==2.13.1", "nvidia-cudnn-cu12", "nvidia-cuda-runtime-cu12"],
+    )
+    doctor = json.loads(cli("doctor", "--python", str(env.python), "--json").out)
+    mismatch = next(f for f in doctor["findings"] if "was built for CUDA 11.8" in f["message"])
+    assert mismatch["run"] == [f"cudaenv fix -p {shlex.quote(str(env.prefix))}"]
+    assert "cudaenv create --tf 2.13" in mismatch["fix"]  # the other way, beside it
+    driver = tmp_path / "nvidia driver"
+    driver.mkdir()
+    fake_driver.build_libcuda(driver, CUDA=12020)
+    shell = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        "HOME": str(tmp_path),
+        "PIP_INDEX_URL": index.url,
+        "PIP_CONFIG_FILE": os.devnull,
+        "UV_NO_CONFIG": "1",
+        "CUDAENV_CACHE_DIR": str(tmp_path / "cache"),
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+        "LD_LIBRARY_PATH": str(driver),
+        "LANG": "C.UTF-8",
+    }
+    (command,) = mismatch["run"]
+    done = subprocess.run(
+        ["bash", "-c", command], env=shell, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    assert not [n for n in installed(env) if n.endswith("-cu12")]
+    checked(cli, env)

@@ -9,6 +9,7 @@ machine has no driver or GPU, so those two are the fakes, behind their real inte
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -236,11 +237,12 @@ def test_other_cuda_major_in_the_env_is_a_version_mismatch(tmp_path: Path) -> No
         "libcudart.so.11.0 is needed but this environment has libcudart.so.12" in m
         for m in messages
     )
-    assert any(
-        "TensorFlow 2.13 was built for CUDA 11.8 but the environment's CUDA runtime wheels "
-        "are for CUDA 12" in m
-        for m in messages
-    )
+    (built,) = [f for f in found if "was built for CUDA 11.8" in f.message]
+    assert built.message.endswith("the environment's CUDA runtime wheels are for CUDA 12")
+    repair = f"cudaenv fix -p {shlex.quote(str(env.prefix))}"
+    assert built.run == (repair,)  # in place first; a new environment is the other way
+    assert built.fix.startswith(f"repair this environment in place: `{repair}`")
+    assert "make a new one beside it: `cudaenv create --tf 2.13" in built.fix
 
 
 def test_no_driver_names_the_floor_the_stack_needs(tmp_path: Path) -> None:

@@ -219,14 +219,17 @@ def versions(facts: Facts) -> list[Finding]:
     cuda = (tf.cuda if tf else None) or line.cuda
     majors = _cuda_major_wheels(facts.dists)
     if majors and cuda.major not in majors:
+        repair, create = facts.repair_fix(), facts.create_fix(str(line.line))
         out.append(
-            Finding.command(
+            Finding.of(
                 "version-mismatch",
                 "error",
                 f"TensorFlow {line.line} was built for CUDA {cuda} but the "
                 f"environment's CUDA runtime wheels are for CUDA "
                 f"{', '.join(map(str, sorted(majors)))}",
-                facts.create_fix(str(line.line)),
+                f"repair this environment in place: `{repair}` (`--dry-run` shows the plan "
+                f"first), or make a new one beside it: `{create}`",
+                (repair,),  # one shell runs all of `run`: the new env is the alternative
             )
         )
     cudnn = (tf.cudnn if tf else None) or line.cudnn

@@ -154,6 +154,10 @@ class Facts:
         named = (r for r in recipes if canonicalize_name(r.name) == pick)
         return next((str(r) for r in named), pick)
 
+    def repair_fix(self) -> str:
+        """``cudaenv fix`` of this env in place: it keeps every package but the CUDA ones."""
+        return f"cudaenv fix -p {shlex.quote(str(self.env.prefix))}"
+
     def create_fix(self, tf_line: str) -> str:
         """``cudaenv create`` of a new env for TensorFlow ``tf_line`` beside this one."""
         python = self.report.python
